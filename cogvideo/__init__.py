@@ -1,0 +1,9 @@
+"""CogVideoX Studio engine: text- and image-to-video on the open CogVideoX weights.
+
+Never imports gradio or openai; the faces (app.py, the CLI) call `Studio.generate`.
+"""
+
+from .errors import StudioError
+from .studio import Notice, ProgressEvent, Studio, VideoRequest, VideoResult
+
+__all__ = ["Notice", "ProgressEvent", "Studio", "StudioError", "VideoRequest", "VideoResult"]

@@ -1,0 +1,169 @@
+"""Command line: python -m cogvideo generate|models|styles|tracks|download ..."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import models
+from .errors import StudioError
+
+
+def _lang(args: argparse.Namespace) -> str:
+    if getattr(args, "lang", None):
+        return args.lang
+    return "zh" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cogvideo", description="CogVideoX Studio from the command line.")
+    parser.add_argument("--lang", choices=("en", "zh"), help="language of messages (default: from $LANG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="make a video from a prompt (and an image)")
+    gen.add_argument("--prompt", required=True, help="what should happen in the video (English works best)")
+    gen.add_argument("--image", help="first frame: makes it image-to-video")
+    gen.add_argument("--old-photo", action="store_true", help="colorize a black-and-white --image, then animate it")
+    gen.add_argument("--no-colorize", action="store_true", help="with --old-photo: animate the photo as it is")
+    gen.add_argument("--model", default="5b", help="variant name or local folder (see `models`)")
+    gen.add_argument("--negative-prompt", default="")
+    gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for 1.0 models, 16N+1 for 1.5)")
+    gen.add_argument("--num-inference-steps", type=int, default=50)
+    gen.add_argument("--guidance-scale", type=float, default=6.0)
+    gen.add_argument("--seed", type=int, default=-1, help="-1 picks a random seed and prints it")
+    gen.add_argument("--height", type=int)
+    gen.add_argument("--width", type=int)
+    gen.add_argument("--offload", default="auto", choices=models.OFFLOAD_MODES)
+    gen.add_argument("--style", default="none", help="style preset id (see `styles`)")
+    gen.add_argument("--music", default="none", help="track id (see `tracks`), an audio file, or none")
+    gen.add_argument("--music-volume", type=float, default=0.8, help="0..1")
+    gen.add_argument("--upscale", action="store_true", help="2× resolution (720×480 -> 1440×960)")
+    gen.add_argument("--interpolate", action="store_true", help="2× frame rate for smoother motion")
+    gen.add_argument("--output-dir", default=os.environ.get("COGVIDEO_OUTPUT_DIR", "outputs"))
+    gen.add_argument("--out", help="copy the finished MP4 to this path")
+
+    commands.add_parser("models", help="list model variants with VRAM guidance")
+    commands.add_parser("styles", help="list style presets")
+    commands.add_parser("tracks", help="list built-in music tracks")
+    dl = commands.add_parser("download", help="fetch a model's weights ahead of time")
+    dl.add_argument("name", help="variant name, e.g. 5b")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    lang = _lang(args)
+    try:
+        return COMMANDS[args.command](args, lang)
+    except StudioError as exc:
+        print(f"error: {exc.message(lang)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+
+
+def cmd_generate(args: argparse.Namespace, lang: str) -> int:
+    from tqdm.auto import tqdm
+
+    from .engine import Engine
+    from .studio import Studio, VideoRequest
+
+    if args.old_photo and not args.image:
+        raise StudioError("--old-photo needs --image PATH.", "--old-photo 需要 --image 图片路径。")
+    mode = "old_photo" if args.old_photo else ("i2v" if args.image else "t2v")
+    request = VideoRequest(
+        prompt=args.prompt, mode=mode, image=args.image, negative_prompt=args.negative_prompt,
+        num_frames=args.num_frames, num_inference_steps=args.num_inference_steps,
+        guidance_scale=args.guidance_scale, seed=args.seed, height=args.height, width=args.width,
+        style=args.style, music=args.music, music_volume=args.music_volume,
+        upscale=args.upscale, interpolate=args.interpolate, colorize=not args.no_colorize,
+    )
+    engine = Engine(args.model, offload=args.offload)
+    if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
+        print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
+    studio = Studio(engine, args.output_dir)
+    bar = tqdm(total=request.num_inference_steps, desc="denoising", unit="step", file=sys.stderr)
+
+    def progress(event) -> None:
+        if event.stage == "render" and event.fraction is not None:
+            bar.n = round(event.fraction * bar.total)
+            bar.refresh()
+        elif event.stage != "render":
+            bar.write(event.zh if lang == "zh" else event.en)
+
+    try:
+        result = studio.generate(request, progress=progress)
+    finally:
+        bar.close()
+    path = result.path
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.path, path)
+    for notice in result.notices:
+        print(f"note: {notice.message(lang)}", file=sys.stderr)
+    print(f"video: {path}")
+    print(f"seed: {result.seed}")
+    print(f"prompt: {result.prompt}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, lang: str) -> int:
+    print(f"{'name':<11} {'task':<4} {'size':>9} {'frames':>6} {'fps':>3} {'dtype':<8} "
+          f"{'VRAM GiB none/model/group/sequential':<36} repo")
+    for v in models.VARIANTS.values():
+        vram = "/".join(f"{v.vram_gib[m]:g}" for m in models.OFFLOAD_LADDER)
+        print(f"{v.name:<11} {v.task:<4} {v.width:>4}×{v.height:<4} {v.num_frames:>6} {v.fps:>3} "
+              f"{v.dtype:<8} {vram:<36} {v.repo_id or '(built in)'}")
+    print("\n--offload auto picks the fastest mode that fits the free VRAM; VRAM numbers are approximate peaks.")
+    return 0
+
+
+def cmd_styles(args: argparse.Namespace, lang: str) -> int:
+    from .styles import load_styles
+
+    for style in load_styles().values():
+        print(f"{style.id:<18} {style.name(lang):<22} {style.description(lang)}")
+    return 0
+
+
+def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
+    from .music import load_tracks, track_name
+
+    for track in load_tracks().values():
+        print(f"{track.id:<12} {track_name(track, lang):<20} {track.mood:<22} {track.bpm:>4} bpm {track.duration:5.1f} s")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace, lang: str) -> int:
+    from .engine import fetch_weights
+
+    variant = models.resolve(args.name)
+    if variant.repo_id is None:
+        print("tiny is built in code: nothing to download.")
+        return 0
+
+    def say(en: str, zh: str, fraction) -> None:
+        if fraction in (None, 0.0):
+            print(zh if lang == "zh" else en, file=sys.stderr)
+
+    print(fetch_weights(variant, say))
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "models": cmd_models,
+    "styles": cmd_styles,
+    "tracks": cmd_tracks,
+    "download": cmd_download,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Load CogVideoX pipelines once, share what can be shared, size them to the machine, render frames.
+
+The engine knows nothing of the UI: it takes plain values and callbacks and returns uint8 frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from . import models
+from .errors import Cancelled, InvalidRequest, OutOfMemory, WeightsMissing
+from .models import Variant
+
+log = logging.getLogger("cogvideo")
+
+SHARED_COMPONENTS = ("tokenizer", "text_encoder", "vae", "scheduler")
+
+# (message_en, message_zh, fraction or None): loading and download progress for the caller.
+StatusCallback = Callable[[str, str, "float | None"], None]
+StepCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One render, already validated by the studio: every value is final."""
+
+    task: str
+    prompt: str
+    negative_prompt: str
+    image: Image.Image | None
+    num_frames: int
+    num_inference_steps: int
+    guidance_scale: float
+    seed: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    model: str
+    device: str
+    dtype: str
+    offload: str
+    free_vram_gib: float | None
+    loaded: tuple[str, ...]
+
+
+def accelerator() -> "torch.device | None":
+    import torch
+
+    return torch.accelerator.current_accelerator(check_available=True)
+
+
+def free_vram_bytes(device) -> int | None:
+    """Free memory on the accelerator, or None where there is none (or it cannot say)."""
+    import torch
+
+    if device is None:
+        return None
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    return None
+
+
+def torch_dtype(name: str, device) -> "torch.dtype":
+    import torch
+
+    dtype = getattr(torch, name)
+    if dtype is torch.bfloat16 and device is not None and device.type == "cuda":
+        if not torch.cuda.is_bf16_supported():
+            log.warning(
+                "This GPU has no bfloat16; using float16. CogVideoX-5B models often give black "
+                "video in float16: prefer a card with bf16 (Ampere or newer)."
+            )
+            return torch.float16
+    return dtype
+
+
+class Engine:
+    """Holds the pipelines for one model family (a T2V and/or an I2V variant)."""
+
+    def __init__(self, model: str = "5b", offload: str = "auto", device: str | None = None):
+        if offload not in models.OFFLOAD_MODES:
+            raise InvalidRequest(
+                f"Unknown offload mode {offload!r}; use one of {', '.join(models.OFFLOAD_MODES)}.",
+                f"未知的显存策略 {offload!r}；可选：{', '.join(models.OFFLOAD_MODES)}。",
+            )
+        primary = models.resolve(model)
+        other = models.partner(primary)
+        self.variants: dict[str, Variant] = {primary.task: primary}
+        if other is not None:
+            self.variants[other.task] = other
+        self.model_name = model
+        self._requested_offload = offload
+        self._device_name = device
+        self._pipes: dict[str, object] = {}
+        self._active: str | None = None
+        self._offloaded_modules: set[int] = set()
+        self._lock = threading.RLock()
+        self._tokenizer = None
+
+    # ------------------------------------------------------------ what and where
+
+    def variant(self, task: str) -> Variant:
+        if task not in self.variants:
+            have = ", ".join(v.name for v in self.variants.values())
+            need = "5b-i2v" if task == "i2v" else "5b"
+            raise InvalidRequest(
+                f"The loaded model ({have}) cannot do {'image' if task == 'i2v' else 'text'}-to-video. "
+                f"Start the studio with --model {need} (or a CogVideoX1.5 model) for that.",
+                f"当前模型（{have}）不支持{'图生视频' if task == 'i2v' else '文生视频'}。"
+                f"请用 --model {need}（或 CogVideoX1.5 模型）启动。",
+            )
+        return self.variants[task]
+
+    @property
+    def device(self):
+        import torch
+
+        if self._device_name:
+            return torch.device(self._device_name)
+        return accelerator() or torch.device("cpu")
+
+    @property
+    def offload(self) -> str:
+        if self.device.type == "cpu":
+            return "none"
+        if self._requested_offload != "auto":
+            return self._requested_offload
+        biggest = max(self.variants.values(), key=lambda v: v.vram_gib.get("none", 0))
+        return models.choose_offload(free_vram_bytes(self.device), biggest)
+
+    def status(self) -> EngineStatus:
+        free = free_vram_bytes(self.device) if self.device.type != "cpu" else None
+        first = next(iter(self.variants.values()))
+        return EngineStatus(
+            model=" + ".join(v.name for v in self.variants.values()),
+            device=self.device.type if self.device.type == "cpu" else str(self.device),
+            dtype=str(torch_dtype(first.dtype, self.device)).replace("torch.", ""),
+            offload=self.offload,
+            free_vram_gib=None if free is None else round(free / models.GiB, 1),
+            loaded=tuple(self._pipes),
+        )
+
+    # ------------------------------------------------------------ loading
+
+    def load(self, task: str, on_status: StatusCallback | None = None):
+        """The pipeline for `task`, loading it (and sharing components) the first time."""
+        with self._lock:
+            if task in self._pipes:
+                return self._pipes[task]
+            variant = self.variant(task)
+            notify = on_status or (lambda en, zh, frac: None)
+            if self.device.type == "cpu" and variant.repo_id is not None:
+                log.warning(
+                    "No GPU found: %s will run on the CPU with no offload. Expect hours per video.",
+                    variant.name,
+                )
+            donor = next(iter(self._pipes.values()), None)
+            pipe = self._build(variant, donor, notify)
+            pipe.set_progress_bar_config(disable=True)
+            self._pipes[task] = pipe
+            self._place(task)
+            return pipe
+
+    def _build(self, variant: Variant, donor, notify: StatusCallback):
+        from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+        from . import tiny
+
+        cls = CogVideoXImageToVideoPipeline if variant.task == "i2v" else CogVideoXPipeline
+        shared = {name: getattr(donor, name) for name in SHARED_COMPONENTS} if donor else None
+        if variant.repo_id is None:
+            notify("Building the tiny random-weight model…", "正在构建 tiny 随机权重模型…", None)
+            return tiny.build_pipeline(variant.task, shared=shared)
+        dtype = torch_dtype(variant.dtype, self.device)
+        if shared is None:
+            folder = fetch_weights(variant, notify)
+            notify(f"Loading {variant.name} into memory…", f"正在加载 {variant.name} 到内存…", None)
+            return cls.from_pretrained(folder, torch_dtype=dtype)
+        # The other task of the same family: only its own transformer is new.
+        folder = fetch_weights(variant, notify, allow_patterns=["model_index.json", "transformer/*"])
+        notify(f"Loading {variant.name} transformer…", f"正在加载 {variant.name} 的 Transformer…", None)
+        transformer = CogVideoXTransformer3DModel.from_pretrained(
+            folder, subfolder="transformer", torch_dtype=dtype
+        )
+        return cls(transformer=transformer, **shared)
+
+    def _place(self, task: str) -> None:
+        """Apply the memory policy so that `task`'s pipeline is the one ready to run."""
+        if self._active == task:
+            return
+        pipe = self._pipes[task]
+        device, mode = self.device, self.offload
+        if device.type == "cpu":
+            pipe.to("cpu")
+        elif mode == "none":
+            for other_task, other in self._pipes.items():
+                if other_task != task:
+                    other.transformer.to("cpu")
+            pipe.to(device)
+        elif mode == "model":
+            pipe.enable_model_cpu_offload(device=device)
+        elif mode == "sequential":
+            pipe.enable_sequential_cpu_offload(device=device)
+        elif mode == "group":
+            from diffusers.hooks import apply_group_offloading
+
+            for name in ("text_encoder", "transformer", "vae"):
+                module = getattr(pipe, name)
+                # Shared modules carry their hooks already; hooking twice is an error.
+                if id(module) not in self._offloaded_modules:
+                    apply_group_offloading(
+                        module, onload_device=device, offload_type="leaf_level",
+                        use_stream=device.type == "cuda",
+                    )
+                    self._offloaded_modules.add(id(module))
+        if device.type != "cpu":
+            pipe.vae.enable_tiling()
+            pipe.vae.enable_slicing()
+        self._active = task
+
+    # ------------------------------------------------------------ prompts
+
+    def tokenizer(self):
+        """The pipeline's own tokenizer (from a loaded pipeline, the tiny one, or the disk cache)."""
+        if self._pipes:
+            return next(iter(self._pipes.values())).tokenizer
+        if self._tokenizer is None:
+            variant = next(iter(self.variants.values()))
+            if variant.repo_id is None:
+                from . import tiny
+
+                self._tokenizer = tiny.build_tokenizer()
+            else:
+                from transformers import T5Tokenizer
+
+                try:
+                    self._tokenizer = T5Tokenizer.from_pretrained(
+                        variant.repo_id, subfolder="tokenizer", local_files_only=True
+                    )
+                except (OSError, ValueError):
+                    return None
+        return self._tokenizer
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens the T5 encoder would see (with the end token), or None if no tokenizer is at hand."""
+        tokenizer = self.tokenizer()
+        if tokenizer is None:
+            return None
+        return len(tokenizer(text, add_special_tokens=True).input_ids)
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The part of `text` the encoder actually reads when it is cut at `max_tokens`."""
+        tokenizer = self.tokenizer()
+        if tokenizer is None:
+            return text
+        ids = tokenizer(text, add_special_tokens=False).input_ids[: max_tokens - 1]
+        return tokenizer.decode(ids, skip_special_tokens=True)
+
+    # ------------------------------------------------------------ rendering
+
+    def render(
+        self,
+        job: RenderJob,
+        on_step: StepCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> np.ndarray:
+        """Frames as uint8 T×H×W×3. Cancel raises `Cancelled` from the step callback: no decode."""
+        import torch
+
+        variant = self.variant(job.task)
+        with self._lock:
+            pipe = self.load(job.task, on_status)
+            self._place(job.task)
+            if should_cancel and should_cancel():
+                raise Cancelled()
+
+            def step_end(_pipe, index, _timestep, _tensors):
+                if should_cancel and should_cancel():
+                    raise Cancelled()
+                if on_step:
+                    on_step(index + 1, _pipe.num_timesteps)
+                return {}
+
+            kwargs = dict(
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt or None,
+                num_frames=job.num_frames,
+                num_inference_steps=job.num_inference_steps,
+                guidance_scale=job.guidance_scale,
+                height=job.height,
+                width=job.width,
+                # Seeding on the CPU makes a seed give the same video on any device.
+                generator=torch.Generator(device="cpu").manual_seed(job.seed),
+                output_type="np",
+                callback_on_step_end=step_end,
+                max_sequence_length=variant.max_tokens,
+            )
+            if job.task == "i2v":
+                kwargs["image"] = job.image
+            if variant.name.startswith("5b") or variant.name.startswith("1.5"):
+                kwargs["use_dynamic_cfg"] = True  # as the model cards recommend for 5B models
+            try:
+                with torch.inference_mode():
+                    video = pipe(**kwargs).frames[0]
+            except torch.OutOfMemoryError as exc:
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                raise _oom_error(self.offload) from exc
+        return (np.asarray(video) * 255.0).round().clip(0, 255).astype(np.uint8)
+
+
+def _oom_error(mode: str) -> OutOfMemory:
+    nxt = models.next_offload(mode)
+    if nxt:
+        return OutOfMemory(
+            f"The GPU ran out of memory with offload mode '{mode}'. Restart with --offload {nxt} "
+            "(slower, less VRAM), or use fewer frames.",
+            f"显存不足（当前策略 '{mode}'）。请使用 --offload {nxt} 重新启动（更慢但更省显存），或减少帧数。",
+        )
+    return OutOfMemory(
+        "The GPU ran out of memory even with sequential offload. Close other GPU programs, or use "
+        "the 2b model.",
+        "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序，或改用 2b 模型。",
+    )
+
+
+# ---------------------------------------------------------------- weights
+
+def weights_missing(variant: Variant, reason: str) -> WeightsMissing:
+    return WeightsMissing(
+        f"The weights of {variant.name} ({variant.repo_id}, ~{variant.disk_gib:.0f} GB) are not on "
+        f"this machine and cannot be downloaded ({reason}). On a machine with internet run "
+        f"`python -m cogvideo download {variant.name}` (or `hf download {variant.repo_id}`), or "
+        "pass --model with the path of a downloaded folder.",
+        f"本机没有 {variant.name}（{variant.repo_id}，约 {variant.disk_gib:.0f} GB）的权重，且无法下载"
+        f"（{reason}）。请在联网的机器上运行 `python -m cogvideo download {variant.name}`"
+        f"（或 `hf download {variant.repo_id}`），或用 --model 指向已下载的文件夹。",
+    )
+
+
+def fetch_weights(
+    variant: Variant,
+    notify: StatusCallback | None = None,
+    allow_patterns: list[str] | None = None,
+) -> Path:
+    """The local folder of a variant's weights, downloading from the Hub if needed."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    if variant.repo_id is None or Path(variant.repo_id).is_dir():
+        return Path(variant.repo_id or ".")
+    notify = notify or (lambda en, zh, frac: None)
+    try:
+        return Path(snapshot_download(variant.repo_id, allow_patterns=allow_patterns, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError):
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise weights_missing(variant, "HF_HUB_OFFLINE is set")
+    notify(
+        f"Downloading {variant.repo_id} (~{variant.disk_gib:.0f} GB) for the first time — this can "
+        "take a long while; later runs start from the cache.",
+        f"首次运行，正在下载 {variant.repo_id}（约 {variant.disk_gib:.0f} GB），可能需要较长时间；"
+        "之后会直接使用缓存。",
+        0.0,
+    )
+    try:
+        return Path(
+            snapshot_download(
+                variant.repo_id, allow_patterns=allow_patterns, tqdm_class=_download_bar(notify, variant)
+            )
+        )
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        raise weights_missing(variant, type(exc).__name__) from exc
+
+
+def _download_bar(notify: StatusCallback, variant: Variant):
+    """A tqdm class that also reports the download to the caller (console bar stays)."""
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):
+        def update(self, n=1):
+            shown = super().update(n)
+            if self.total:
+                done, total = self.n / models.GiB, self.total / models.GiB
+                notify(
+                    f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
+                    f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB",
+                    min(self.n / self.total, 1.0),
+                )
+            return shown
+
+    return Bar

@@ -1,0 +1,62 @@
+"""Errors whose message is meant for the person using the studio.
+
+Every error carries an English and a Chinese message; the outermost layer (the Gradio face, the
+CLI) picks the one for the user's language. Anything that is not a `StudioError` is a bug.
+"""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base class: `en` and `zh` say what went wrong and what to do next."""
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.en = en
+        self.zh = zh or en
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class InvalidRequest(StudioError, ValueError):
+    """A request value is out of range or of the wrong kind; the message quotes the value."""
+
+
+class UnknownModel(InvalidRequest):
+    """A model name that is neither a known variant nor an existing folder."""
+
+
+class WeightsMissing(StudioError):
+    """Weights are not on disk and cannot be downloaded (offline, no network, gated repo)."""
+
+
+class OutOfMemory(StudioError):
+    """The accelerator ran out of memory; the message names the next offload level to try."""
+
+
+class ImageError(InvalidRequest):
+    """An uploaded image that cannot be read, or is too small to use."""
+
+
+class AudioError(InvalidRequest):
+    """A music file that cannot be decoded, or an unknown track id."""
+
+
+class VideoError(InvalidRequest):
+    """A video file that is not ours or not a readable MP4."""
+
+
+class StyleError(StudioError):
+    """A style preset file that is malformed; start-up stops with the file and entry named."""
+
+
+class ModelFileError(StudioError):
+    """A weights file (DDColor, Real-ESRGAN) that is corrupt or of the wrong architecture."""
+
+
+class Cancelled(StudioError):
+    """The user pressed Cancel; raised from the step callback so nothing is decoded."""
+
+    def __init__(self) -> None:
+        super().__init__("Generation cancelled.", "已取消生成。")

@@ -1,0 +1,228 @@
+"""Model variants as data: what each CogVideoX checkpoint is, how big, and what it accepts.
+
+Numbers here are the published ones (model cards and the diffusers configs). VRAM figures are
+approximate peaks for one 49/81-frame video at native size with VAE tiling and slicing on; they
+guide `--offload auto` and the `models` table, and are refined by `bench/gpu.py` on real cards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import InvalidRequest, UnknownModel
+
+GiB = 1024**3
+
+OFFLOAD_MODES = ("auto", "none", "model", "group", "sequential")
+# From fastest (most VRAM) to slowest (least VRAM); `auto` walks this list.
+OFFLOAD_LADDER = ("none", "model", "group", "sequential")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    repo_id: str | None  # None: built in code (tiny)
+    task: str  # "t2v" or "i2v"
+    family: str  # variants of one family share tokenizer, text encoder, VAE and scheduler
+    height: int
+    width: int
+    num_frames: int
+    fps: int
+    frame_step: int  # allowed frame counts are frame_step * N + 1
+    max_frames: int
+    dtype: str  # "float16" | "bfloat16" | "float32"
+    max_tokens: int  # prompt tokens the T5 encoder reads; the rest is truncated
+    flexible_size: bool  # whether height/width other than native are allowed
+    vram_gib: dict[str, float] = field(default_factory=dict)  # offload mode -> approx. peak GiB
+    disk_gib: float = 0.0
+    label: str = ""
+
+    @property
+    def min_frames(self) -> int:
+        return self.frame_step + 1
+
+    def allowed_frames(self) -> list[int]:
+        return list(range(self.min_frames, self.max_frames + 1, self.frame_step))
+
+    def nearest_frames(self, num_frames: int) -> int:
+        return min(self.allowed_frames(), key=lambda n: (abs(n - num_frames), n))
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant(
+            name="2b", repo_id="THUDM/CogVideoX-2b", task="t2v", family="cogvideox-2b",
+            height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
+            dtype="float16", max_tokens=226, flexible_size=False,
+            vram_gib={"none": 18.0, "model": 12.5, "group": 6.0, "sequential": 4.0},
+            disk_gib=13.0, label="CogVideoX-2B · text to video · 720×480 · 6 s",
+        ),
+        Variant(
+            name="5b", repo_id="THUDM/CogVideoX-5b", task="t2v", family="cogvideox-5b",
+            height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
+            dtype="bfloat16", max_tokens=226, flexible_size=False,
+            vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
+            disk_gib=21.0, label="CogVideoX-5B · text to video · 720×480 · 6 s",
+        ),
+        Variant(
+            name="5b-i2v", repo_id="THUDM/CogVideoX-5b-I2V", task="i2v", family="cogvideox-5b",
+            height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
+            dtype="bfloat16", max_tokens=226, flexible_size=False,
+            vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
+            disk_gib=21.0, label="CogVideoX-5B-I2V · image to video · 720×480 · 6 s",
+        ),
+        Variant(
+            name="1.5-5b", repo_id="THUDM/CogVideoX1.5-5B", task="t2v", family="cogvideox1.5-5b",
+            height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
+            dtype="bfloat16", max_tokens=224, flexible_size=True,
+            vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
+            disk_gib=22.0, label="CogVideoX1.5-5B · text to video · 1360×768 · 5–10 s",
+        ),
+        Variant(
+            name="1.5-5b-i2v", repo_id="THUDM/CogVideoX1.5-5B-I2V", task="i2v",
+            family="cogvideox1.5-5b",
+            height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
+            dtype="bfloat16", max_tokens=224, flexible_size=True,
+            vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
+            disk_gib=22.0, label="CogVideoX1.5-5B-I2V · image to video · any size · 5–10 s",
+        ),
+        Variant(
+            name="tiny", repo_id=None, task="t2v", family="tiny",
+            height=96, width=144, num_frames=9, fps=8, frame_step=8, max_frames=33,
+            dtype="float32", max_tokens=226, flexible_size=True,
+            vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
+            label="tiny · random weights for tests and UI try-outs (output is noise)",
+        ),
+        Variant(
+            name="tiny-i2v", repo_id=None, task="i2v", family="tiny",
+            height=96, width=144, num_frames=9, fps=8, frame_step=8, max_frames=33,
+            dtype="float32", max_tokens=226, flexible_size=True,
+            vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
+            label="tiny-i2v · random weights for tests and UI try-outs (output is noise)",
+        ),
+    )
+}
+
+# Flexible sizes must stay multiples of 16 (VAE ×8, then patch 2) within these bounds.
+MIN_SIDE, MAX_SIDE, SIDE_STEP = 32, 1360, 16
+
+
+def partner(variant: Variant) -> Variant | None:
+    """The variant of the other task in the same family (5b <-> 5b-i2v), if there is one."""
+    for other in VARIANTS.values():
+        if other.family == variant.family and other.task != variant.task:
+            return other
+    return None
+
+
+def resolve(name_or_path: str) -> Variant:
+    """A variant by name, or a local folder saved by `save_pretrained` (its variant is inferred)."""
+    key = str(name_or_path).strip()
+    if key.lower() in VARIANTS:
+        return VARIANTS[key.lower()]
+    folder = Path(key).expanduser()
+    if folder.is_dir():
+        return variant_from_folder(folder)
+    raise UnknownModel(
+        f"Unknown model {key!r}. Use one of: {', '.join(VARIANTS)}; or the path of a local folder "
+        "that holds a diffusers CogVideoX pipeline.",
+        f"未知模型 {key!r}。可选：{', '.join(VARIANTS)}；或一个包含 diffusers CogVideoX 管线的本地文件夹路径。",
+    )
+
+
+def variant_from_folder(folder: Path) -> Variant:
+    """Infer task and family of a local pipeline folder from its configs."""
+    index_file = folder / "model_index.json"
+    config_file = folder / "transformer" / "config.json"
+    try:
+        index = json.loads(index_file.read_text())
+        config = json.loads(config_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise UnknownModel(
+            f"{folder} is not a diffusers CogVideoX pipeline folder (no readable model_index.json "
+            "and transformer/config.json). Point --model at the folder `save_pretrained` wrote, or "
+            "at a variant name.",
+            f"{folder} 不是 diffusers CogVideoX 管线文件夹（缺少 model_index.json 或 transformer/config.json）。",
+        ) from exc
+    class_name = index.get("_class_name", "")
+    if "CogVideoX" not in class_name:
+        raise UnknownModel(
+            f"{folder} holds a {class_name or 'unknown'} pipeline, not CogVideoX.",
+            f"{folder} 中是 {class_name or '未知'} 管线，不是 CogVideoX。",
+        )
+    task = "i2v" if "ImageToVideo" in class_name else "t2v"
+    if config.get("text_embed_dim", 4096) < 256:
+        base = VARIANTS["tiny-i2v" if task == "i2v" else "tiny"]
+    elif config.get("patch_size_t"):
+        base = VARIANTS["1.5-5b-i2v" if task == "i2v" else "1.5-5b"]
+    elif config.get("num_attention_heads", 48) <= 30 and task == "t2v":
+        base = VARIANTS["2b"]
+    else:
+        base = VARIANTS["5b-i2v" if task == "i2v" else "5b"]
+    # A local folder is its own family: only folders saved side by side would share components.
+    return replace(base, name=str(folder), repo_id=str(folder), family=f"local:{folder}")
+
+
+def check_frames(variant: Variant, num_frames: int) -> int:
+    """Return a frame count the variant accepts, or raise naming the allowed values."""
+    allowed = variant.allowed_frames()
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames not in allowed:
+        raise InvalidRequest(
+            f"num_frames={num_frames!r} is not allowed for {variant.name}: use one of "
+            f"{', '.join(map(str, allowed))} ({variant.frame_step}N+1). "
+            f"The nearest is {variant.nearest_frames(int(num_frames)) if _is_number(num_frames) else variant.num_frames}.",
+            f"{variant.name} 不支持帧数 {num_frames!r}：可选 {', '.join(map(str, allowed))}"
+            f"（{variant.frame_step}N+1）。",
+        )
+    return num_frames
+
+
+def check_size(variant: Variant, height: int | None, width: int | None) -> tuple[int, int]:
+    """Return (height, width) for the request; native size unless the variant is flexible."""
+    height = variant.height if height in (None, 0) else height
+    width = variant.width if width in (None, 0) else width
+    if (height, width) == (variant.height, variant.width):
+        return height, width
+    if not variant.flexible_size:
+        raise InvalidRequest(
+            f"{variant.name} renders only at {variant.width}×{variant.height}; got {width}×{height}. "
+            "Leave height and width empty, or use a CogVideoX1.5 model for other sizes.",
+            f"{variant.name} 只支持 {variant.width}×{variant.height}，收到 {width}×{height}。"
+            "请不要设置宽高，或改用 CogVideoX1.5 模型。",
+        )
+    for side_name, side in (("height", height), ("width", width)):
+        if not isinstance(side, int) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:
+            raise InvalidRequest(
+                f"{side_name}={side!r} must be a multiple of {SIDE_STEP} between {MIN_SIDE} and {MAX_SIDE}.",
+                f"{side_name}={side!r} 必须是 {SIDE_STEP} 的倍数，且在 {MIN_SIDE} 到 {MAX_SIDE} 之间。",
+            )
+    return height, width
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def choose_offload(free_vram_bytes: int | None, variant: Variant, headroom: float = 0.9) -> str:
+    """The fastest offload mode whose approximate peak fits in free accelerator memory.
+
+    `None` means no accelerator: the pipeline runs on CPU, where offload hooks cannot work.
+    """
+    if free_vram_bytes is None:
+        return "none"
+    budget = free_vram_bytes * headroom / GiB
+    for mode in OFFLOAD_LADDER:
+        if variant.vram_gib.get(mode, float("inf")) <= budget:
+            return mode
+    return "sequential"
+
+
+def next_offload(mode: str) -> str | None:
+    """The next, more frugal offload mode (for out-of-memory advice)."""
+    if mode not in OFFLOAD_LADDER:
+        return None
+    index = OFFLOAD_LADDER.index(mode)
+    return OFFLOAD_LADDER[index + 1] if index + 1 < len(OFFLOAD_LADDER) else None

@@ -1,0 +1,395 @@
+"""One request end to end: validate -> style -> (colorize) -> render -> post -> encode -> music.
+
+`Studio.generate` is the single entry point that the UI, the CLI and the HTTP API call, so every
+feature exists once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from . import media, models
+from .engine import Engine, RenderJob
+from .errors import InvalidRequest
+
+MODES = ("t2v", "i2v", "old_photo")
+MAX_SEED = 2**32 - 1
+MAX_STEPS = 150
+MAX_GUIDANCE = 30.0
+# Far above any useful prompt; bounds tokenizer work on pasted novels.
+MAX_PROMPT_CHARS = 20_000
+OLD_PHOTO_DEFAULT_PROMPT = (
+    "The old photograph comes to life: the people in it breathe, blink and smile softly, "
+    "with gentle natural movements; subtle light flicker, a slow push-in of the camera, "
+    "warm nostalgic atmosphere, no scene cuts."
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about a finished job, in both UI languages."""
+
+    en: str
+    zh: str
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str  # "load", "colorize", "render", "post", "encode", "music"
+    fraction: float | None
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    prompt: str
+    mode: str = "t2v"
+    image: Image.Image | str | Path | None = None
+    negative_prompt: str = ""
+    num_frames: int | None = None  # None: the variant's default
+    num_inference_steps: int = 50
+    guidance_scale: float = 6.0
+    seed: int = -1  # -1: a random seed, reported back
+    height: int | None = None
+    width: int | None = None
+    style: str = "none"
+    music: str | Path | None = None  # track id, audio file path, or None/"none"
+    music_volume: float = 0.8
+    upscale: bool = False
+    interpolate: bool = False
+    colorize: bool = True  # old-photo mode only
+
+    @property
+    def task(self) -> str:
+        return "t2v" if self.mode == "t2v" else "i2v"
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    path: Path
+    seed: int
+    prompt: str  # the final prompt (styled) as sent to the model
+    negative_prompt: str
+    model: str
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    prompt_tokens: int | None
+    timings: dict[str, float]
+    notices: tuple[Notice, ...] = ()
+    upscale_method: str | None = None
+    colorized_image: Path | None = None
+    music: str | None = None
+
+    def info(self) -> dict:
+        """A JSON-able summary for API callers and the UI."""
+        return {
+            "path": str(self.path),
+            "seed": self.seed,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "model": self.model,
+            "num_frames": self.num_frames,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "prompt_tokens": self.prompt_tokens,
+            "upscale_method": self.upscale_method,
+            "music": self.music,
+            "colorized_image": str(self.colorized_image) if self.colorized_image else None,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
+        }
+
+
+@dataclass(frozen=True)
+class PromptReport:
+    tokens: int | None
+    limit: int
+
+    @property
+    def over(self) -> bool:
+        return self.tokens is not None and self.tokens > self.limit
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+Cancel = Callable[[], bool] | threading.Event
+
+
+class Studio:
+    def __init__(
+        self,
+        engine: Engine,
+        output_dir: str | Path = "outputs",
+        colorizer=None,
+        upscaler=None,
+    ):
+        from .styles import load_styles
+
+        self.engine = engine
+        self.output_dir = Path(output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.styles = load_styles()
+        self._colorizer = colorizer
+        self._upscaler = upscaler
+
+    # ------------------------------------------------------------ helpers for the faces
+
+    def prompt_report(self, prompt: str, style: str = "none", task: str = "t2v") -> PromptReport:
+        """Token count of the styled prompt against the model's limit (for a live UI note)."""
+        from .styles import apply_style, get_style
+
+        variant = self.engine.variant(task) if task in self.engine.variants else next(
+            iter(self.engine.variants.values())
+        )
+        styled, _ = apply_style(get_style(style, self.styles), prompt or "")
+        return PromptReport(self.engine.count_tokens(styled[:MAX_PROMPT_CHARS]), variant.max_tokens)
+
+    @property
+    def colorizer(self):
+        if self._colorizer is None:
+            from .colorize import Colorizer
+
+            self._colorizer = Colorizer(device=str(self.engine.device))
+        return self._colorizer
+
+    def colorize_photo(self, image: Image.Image | str | Path) -> tuple[Image.Image, Notice | None]:
+        """Colorize a black-and-white photo; a colour photo is returned as it is, with a notice."""
+        from .colorize import is_colour
+
+        photo = media.load_image(image)
+        if is_colour(photo):
+            return photo, Notice(
+                "The photo is already in colour, so colorization was skipped.",
+                "这张照片已经是彩色的，已跳过上色。",
+            )
+        return self.colorizer.colorize(photo), None
+
+    # ------------------------------------------------------------ the entry point
+
+    def generate(
+        self,
+        request: VideoRequest,
+        progress: ProgressCallback | None = None,
+        cancel: Cancel | None = None,
+    ) -> VideoResult:
+        from .styles import apply_post, apply_style, get_style
+
+        timings: dict[str, float] = {}
+        notices: list[Notice] = []
+        report = progress or (lambda event: None)
+        should_cancel = cancel.is_set if isinstance(cancel, threading.Event) else cancel
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = timings.get(stage, 0.0) + now - clock
+            clock = now
+
+        # 1. Check inputs: every bad value is named before any heavy work starts.
+        variant, num_frames, height, width = self._check(request)
+        style = get_style(request.style, self.styles)
+        music_file = self._check_music(request.music)
+        seed = secrets.randbelow(MAX_SEED + 1) if request.seed == -1 else request.seed
+
+        # 2. Style: the final prompt shown to the user is the styled one.
+        user_prompt = request.prompt.strip()
+        if not user_prompt and request.mode == "old_photo":
+            user_prompt = OLD_PHOTO_DEFAULT_PROMPT
+        prompt, negative = apply_style(style, user_prompt, request.negative_prompt.strip())
+
+        # 3. The first frame for image-to-video (colorized first in old-photo mode).
+        image = None
+        colorized_path = None
+        if request.task == "i2v":
+            image = media.load_image(request.image)
+            lap("image")
+            if request.mode == "old_photo" and request.colorize:
+                report(ProgressEvent("colorize", None, "Colorizing the photo…", "正在为照片上色…"))
+                image, notice = self.colorize_photo(image)
+                if notice:
+                    notices.append(notice)
+                else:
+                    colorized_path = media.unique_video_path(self.output_dir, "-colorized.png")
+                    image.save(colorized_path)
+                lap("colorize")
+            if variant.flexible_size and request.height is None and request.width is None:
+                height, width = _orient(variant, image)
+            image = media.fit_image(image, width, height)
+
+        # 4. Prompt length, counted with the pipeline's own tokenizer.
+        tokens = self.engine.count_tokens(prompt)
+        if tokens is not None and tokens > variant.max_tokens:
+            notices.append(Notice(
+                f"The prompt is {tokens} tokens; the model reads only the first {variant.max_tokens}, "
+                "so the rest was cut off. Shorten it to keep every detail.",
+                f"提示词共 {tokens} 个 token，模型只读取前 {variant.max_tokens} 个，其余部分已被截断。"
+                "请精简提示词以保留全部细节。",
+            ))
+
+        # 5. Render.
+        def on_status(en: str, zh: str, fraction: float | None) -> None:
+            report(ProgressEvent("load", fraction, en, zh))
+
+        def on_step(step: int, total: int) -> None:
+            report(ProgressEvent(
+                "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
+            ))
+
+        job = RenderJob(
+            task=request.task, prompt=prompt, negative_prompt=negative, image=image,
+            num_frames=num_frames, num_inference_steps=request.num_inference_steps,
+            guidance_scale=float(request.guidance_scale), seed=seed, height=height, width=width,
+        )
+        lap("prepare")
+        frames = self.engine.render(job, on_step=on_step, should_cancel=should_cancel, on_status=on_status)
+        lap("render")
+
+        # 6. Post-processing: the style's frame filter, then smooth motion and 1440p upscaling.
+        frames = apply_post(style, frames)
+        fps = float(variant.fps)
+        filters: tuple[str, ...] = ()
+        upscale_method = None
+        if request.upscale or request.interpolate:
+            from .enhance import plan_post
+
+            report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
+            post = plan_post(
+                frames, fps, upscale=request.upscale, interpolate=request.interpolate,
+                upscaler=self._upscaler_for_device() if request.upscale else None,
+            )
+            frames, fps, filters, upscale_method = post.frames, post.fps, post.filters, post.upscale_method
+            if upscale_method == "lanczos":
+                notices.append(Notice(
+                    "Upscaled to 2× with Lanczos (Real-ESRGAN needs a GPU and its weights).",
+                    "已使用 Lanczos 放大 2 倍（Real-ESRGAN 需要 GPU 和模型权重）。",
+                ))
+        lap("post")
+
+        # 7. Encode, each job to its own file.
+        report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
+        final_path = media.unique_video_path(self.output_dir)
+        silent_path = final_path.with_name(final_path.stem + "-silent.mp4") if music_file else final_path
+        media.encode_mp4(frames, fps, silent_path, filters=filters)
+        lap("encode")
+
+        # 8. Music, muxed by stream copy (the video is not encoded again).
+        if music_file:
+            from .music import add_music
+
+            report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
+            try:
+                add_music(silent_path, music_file, final_path, volume=request.music_volume)
+            finally:
+                silent_path.unlink(missing_ok=True)
+            lap("music")
+
+        out_info = media.probe(final_path)
+        return VideoResult(
+            path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
+            model=variant.name, num_frames=num_frames, fps=fps,
+            width=out_info.width, height=out_info.height, prompt_tokens=tokens,
+            timings=timings, notices=tuple(notices), upscale_method=upscale_method,
+            colorized_image=colorized_path,
+            music=None if music_file is None else str(request.music),
+        )
+
+    def change_music(self, video: str | Path, music: str | Path | None, volume: float = 0.8) -> Path:
+        """Lay another track under a finished video, without rendering again."""
+        from .music import change_music
+
+        out = media.unique_video_path(self.output_dir)
+        return change_music(video, music or "none", out, volume=volume)
+
+    # ------------------------------------------------------------ validation
+
+    def _check(self, request: VideoRequest) -> tuple[models.Variant, int, int, int]:
+        if request.mode not in MODES:
+            raise InvalidRequest(
+                f"mode={request.mode!r} is not one of {', '.join(MODES)}.",
+                f"模式 {request.mode!r} 无效，可选：{', '.join(MODES)}。",
+            )
+        variant = self.engine.variant(request.task)
+        prompt = request.prompt if isinstance(request.prompt, str) else None
+        if prompt is None or (not prompt.strip() and request.mode != "old_photo"):
+            raise InvalidRequest(
+                "The prompt is empty. Describe the video you want (in English for best results), "
+                "or use “Help me write one”.",
+                "提示词为空。请描述你想要的视频（英文效果最佳），或点击“帮我想一条”。",
+            )
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidRequest(
+                f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}. "
+                f"The model reads only about {variant.max_tokens} tokens anyway.",
+                f"提示词有 {len(prompt)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型也只读取约 {variant.max_tokens} 个 token。",
+            )
+        if request.task == "i2v" and request.image is None:
+            raise InvalidRequest(
+                "Upload a picture first: image-to-video starts from your image.",
+                "请先上传一张图片：图生视频需要以图片作为第一帧。",
+            )
+        steps = request.num_inference_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+            raise InvalidRequest(
+                f"num_inference_steps={steps!r} must be a whole number from 1 to {MAX_STEPS} (50 is the default).",
+                f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 50）。",
+            )
+        guidance = request.guidance_scale
+        if not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise InvalidRequest(
+                f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} (6 is the default).",
+                f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 6）。",
+            )
+        seed = request.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not (seed == -1 or 0 <= seed <= MAX_SEED):
+            raise InvalidRequest(
+                f"seed={seed!r} must be -1 (random) or a whole number from 0 to {MAX_SEED}.",
+                f"种子 {seed!r} 必须为 -1（随机）或 0 到 {MAX_SEED} 之间的整数。",
+            )
+        volume = request.music_volume
+        if not models._is_number(volume) or not 0 <= volume <= 1:
+            raise InvalidRequest(
+                f"music_volume={volume!r} must be between 0 and 1.",
+                f"音量 {volume!r} 必须在 0 到 1 之间。",
+            )
+        num_frames = variant.num_frames if request.num_frames is None else request.num_frames
+        num_frames = models.check_frames(variant, num_frames)
+        height, width = models.check_size(variant, request.height, request.width)
+        return variant, num_frames, height, width
+
+    def _check_music(self, music: str | Path | None) -> Path | None:
+        if music is None or str(music).strip().lower() in ("", "none"):
+            return None
+        from .music import resolve_music
+
+        return resolve_music(music)
+
+    def _upscaler_for_device(self):
+        if self.engine.device.type == "cpu":
+            return None
+        if self._upscaler is None:
+            from .enhance import Upscaler
+
+            self._upscaler = Upscaler(device=str(self.engine.device))
+        return self._upscaler
+
+
+def _orient(variant: models.Variant, image: Image.Image) -> tuple[int, int]:
+    """Native size for a flexible model, turned to portrait for a portrait picture."""
+    long_side, short_side = max(variant.height, variant.width), min(variant.height, variant.width)
+    if image.height > image.width:
+        return long_side, short_side
+    return short_side, long_side

@@ -1,0 +1,105 @@
+"""Tiny CogVideoX pipelines: the real diffusers classes at toy size with seeded random weights.
+
+Built from configs in a fraction of a second with no files and no network. Tests use them, and
+`--model tiny` lets a person try the UI without a GPU (the video is coloured noise).
+Dimensions follow diffusers' own CogVideoX tests; see DESIGN.md for the constraints.
+"""
+
+from __future__ import annotations
+
+import torch
+
+SEED = 0
+
+# A small Unigram vocabulary so real prompts tokenize into word pieces: special tokens, the
+# word-boundary marker, common prompt words, then single characters as a fallback.
+_WORDS = (
+    "a an the of and in on with at to from by is are camera pans slowly close up wide shot "
+    "light sunlight golden hour soft warm cold blue red green white black night day sky sea "
+    "water river lake mountain forest city street rain snow wind cat dog bird boy girl man "
+    "woman child old young walks runs sits smiles looks holds cup coffee tea park bench "
+    "flower tree field cinematic style detailed realistic film photo video motion gentle "
+    "bright dark shadow reflection sunset sunrise cloud clouds grass road car train boat"
+).split()
+_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"-()"
+
+
+def build_tokenizer():
+    from transformers import T5Tokenizer
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [("▁" + word, -5.0) for word in dict.fromkeys(_WORDS)]
+    vocab += [(char, -8.0) for char in _CHARS]
+    return T5Tokenizer(vocab=vocab, extra_ids=0)
+
+
+def _text_encoder(vocab_size: int):
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(SEED)
+    config = T5Config(
+        vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8,
+    )
+    return T5EncoderModel(config).eval()
+
+
+def _vae():
+    from diffusers import AutoencoderKLCogVideoX
+
+    torch.manual_seed(SEED)
+    return AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8), latent_channels=4, layers_per_block=1,
+        norm_num_groups=2, temporal_compression_ratio=4,
+    ).eval()
+
+
+def _transformer(task: str):
+    from diffusers import CogVideoXTransformer3DModel
+
+    torch.manual_seed(SEED + (1 if task == "i2v" else 0))
+    common = dict(
+        num_attention_heads=4, out_channels=4, time_embed_dim=2, text_embed_dim=32,
+        num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=226,
+    )
+    if task == "i2v":
+        # 3D RoPE needs a head dim that splits into t/h/w parts; noise + image latents = 8 channels.
+        return CogVideoXTransformer3DModel(
+            attention_head_dim=16, in_channels=8, use_rotary_positional_embeddings=True,
+            use_learned_positional_embeddings=False, **common,
+        ).eval()
+    return CogVideoXTransformer3DModel(attention_head_dim=8, in_channels=4, **common).eval()
+
+
+def _scheduler():
+    from diffusers import CogVideoXDDIMScheduler
+
+    return CogVideoXDDIMScheduler()
+
+
+def shared_components() -> dict:
+    """Tokenizer, text encoder, VAE and scheduler: what the T2V and I2V pipelines share."""
+    tokenizer = build_tokenizer()
+    return {
+        "tokenizer": tokenizer,
+        "text_encoder": _text_encoder(len(tokenizer)),
+        "vae": _vae(),
+        "scheduler": _scheduler(),
+    }
+
+
+def build_transformer(task: str):
+    return _transformer(task)
+
+
+def build_pipeline(task: str = "t2v", shared: dict | None = None):
+    """A tiny pipeline for `task`; pass `shared` to reuse another pipeline's components."""
+    from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline
+
+    components = dict(shared) if shared is not None else shared_components()
+    cls = CogVideoXImageToVideoPipeline if task == "i2v" else CogVideoXPipeline
+    return cls(transformer=_transformer(task), **components)
