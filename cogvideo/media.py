@@ -94,7 +94,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         lo, hi = float(data.min()), float(data.max())
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         data = ((data - lo) * scale).clip(0, 255).astype(np.uint8)
-        return Image.fromarray(data, "L").convert("RGB")
+        return Image.fromarray(data).convert("RGB")
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

@@ -1,0 +1,64 @@
+"""The CLI as a person runs it: a subprocess making real MP4s."""
+
+import os
+import subprocess
+import sys
+
+from cogvideo import media
+from tests.conftest import ROOT, make_photo
+
+
+def run_cli(*args, env=None):
+    full_env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "cogvideo", *args], capture_output=True, text=True, cwd=ROOT,
+        env=full_env, timeout=300,
+    )
+
+
+def test_generate_t2v_and_i2v(tmp_path):
+    out = tmp_path / "t2v.mp4"
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "a boat on a lake", "--num-inference-steps", "2",
+                   "--seed", "42", "--out", str(out), "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"video: {out}" in proc.stdout and "seed: 42" in proc.stdout
+    assert "noise" in proc.stderr  # the tiny model says what it is
+    assert media.read_frames(out).shape == (9, 96, 144, 3)
+    assert media.probe(out).fps == 8.0
+
+    image = tmp_path / "first.png"
+    make_photo(320, 240).save(image)
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "the sun rises", "--image", str(image),
+                   "--num-inference-steps", "2", "--num-frames", "17", "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    path = proc.stdout.split("video: ")[1].splitlines()[0]
+    assert media.read_frames(path).shape == (17, 96, 144, 3)
+    assert "seed: " in proc.stdout
+
+
+def test_saved_tiny_pipeline_loads_from_a_folder_offline(tmp_path):
+    from cogvideo import tiny
+
+    folder = tmp_path / "my-cogvideox"
+    tiny.build_pipeline("t2v").save_pretrained(folder)
+    proc = run_cli("generate", "--model", str(folder), "--prompt", "a red car", "--num-inference-steps", "2",
+                   "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    path = proc.stdout.split("video: ")[1].splitlines()[0]
+    assert media.read_frames(path).shape == (9, 96, 144, 3)
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    proc = run_cli("generate", "--model", "9b", "--prompt", "x")
+    assert proc.returncode == 2 and "Unknown model '9b'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--num-frames", "12")
+    assert proc.returncode == 2 and "num_frames=12" in proc.stderr and "9, 17" in proc.stderr
+    proc = run_cli("--lang", "zh", "download", "5b")
+    assert proc.returncode == 2 and "python -m cogvideo download 5b" in proc.stderr and "权重" in proc.stderr
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--image", str(tmp_path / "missing.png"))
+    assert proc.returncode == 2 and "not an image" in proc.stderr
+
+
+def test_models_table():
+    proc = run_cli("models")
+    assert proc.returncode == 0 and "THUDM/CogVideoX-5b-I2V" in proc.stdout and "VRAM" in proc.stdout

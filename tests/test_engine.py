@@ -1,0 +1,103 @@
+"""The engine with tiny pipelines: sharing, determinism, progress, cancel, memory policy on CPU."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cogvideo.engine import SHARED_COMPONENTS, Engine, RenderJob
+from cogvideo.errors import Cancelled, InvalidRequest
+
+
+def job(task="t2v", seed=1, steps=2, image=None, frames=9):
+    return RenderJob(
+        task=task, prompt="a cat walks in the park at sunset", negative_prompt="", image=image,
+        num_frames=frames, num_inference_steps=steps, guidance_scale=6.0, seed=seed,
+        height=96, width=144,
+    )
+
+
+def test_i2v_reuses_the_t2v_components_by_identity(tiny_engine):
+    t2v = tiny_engine.load("t2v")
+    i2v = tiny_engine.load("i2v")
+    for name in SHARED_COMPONENTS:
+        assert getattr(i2v, name) is getattr(t2v, name), name
+    assert i2v.transformer is not t2v.transformer
+    assert i2v.transformer.config.in_channels == 8  # noise + image latents
+    assert tiny_engine.load("t2v") is t2v  # loaded once, kept
+
+
+def test_render_returns_uint8_frames_of_the_requested_shape(tiny_engine):
+    frames = tiny_engine.render(job())
+    # latent frames (9 - 1) / 4 + 1 = 3 decode back to 9; 96×144 from 12×18 latents (VAE ×8)
+    assert frames.shape == (9, 96, 144, 3) and frames.dtype == np.uint8
+    assert frames.std() > 0
+
+
+def test_same_seed_same_frames_other_seed_other_frames(tiny_engine):
+    a = tiny_engine.render(job(seed=1234))
+    b = tiny_engine.render(job(seed=1234))
+    c = tiny_engine.render(job(seed=1235))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_full_32_bit_seed(tiny_engine):
+    frames = tiny_engine.render(job(seed=2**32 - 1))
+    assert frames.shape[0] == 9
+
+
+def test_progress_reports_each_step(tiny_engine):
+    steps = []
+    tiny_engine.render(job(steps=3), on_step=lambda i, total: steps.append((i, total)))
+    assert steps == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_cancel_stops_at_the_next_step_without_decoding(tiny_engine, monkeypatch):
+    pipe = tiny_engine.load("t2v")
+    decoded = []
+    original = pipe.vae.decode
+    monkeypatch.setattr(pipe.vae, "decode", lambda *a, **k: decoded.append(1) or original(*a, **k))
+    steps = []
+    with pytest.raises(Cancelled):
+        tiny_engine.render(
+            job(steps=10), on_step=lambda i, total: steps.append(i), should_cancel=lambda: len(steps) >= 2
+        )
+    assert steps == [1, 2]
+    assert decoded == []
+
+
+def test_image_to_video_starts_from_the_image(tiny_engine):
+    red = Image.new("RGB", (144, 96), (220, 30, 30))
+    blue = Image.new("RGB", (144, 96), (30, 30, 220))
+    a = tiny_engine.render(job(task="i2v", image=red))
+    b = tiny_engine.render(job(task="i2v", image=blue))
+    assert a.shape == (9, 96, 144, 3)
+    assert not np.array_equal(a, b)
+
+
+def test_cpu_runs_without_offload_even_when_asked():
+    engine = Engine("tiny", offload="model")
+    assert engine.device.type == "cpu"
+    assert engine.offload == "none"  # offload hooks need an accelerator
+    status = engine.status()
+    assert status.device == "cpu" and status.offload == "none" and status.free_vram_gib is None
+
+
+def test_bad_offload_mode():
+    with pytest.raises(InvalidRequest, match="auto, none, model, group, sequential"):
+        Engine("tiny", offload="fast")
+
+
+def test_2b_has_no_image_to_video():
+    engine = Engine("2b")
+    with pytest.raises(InvalidRequest, match="--model 5b-i2v"):
+        engine.variant("i2v")
+
+
+def test_token_count_and_truncation_use_the_pipeline_tokenizer(tiny_engine):
+    short = tiny_engine.count_tokens("a cat")
+    assert short == len(tiny_engine.load("t2v").tokenizer("a cat").input_ids)
+    long_text = " ".join(["the cat walks in the park"] * 100)
+    assert tiny_engine.count_tokens(long_text) > 226
+    cut = tiny_engine.truncate(long_text, 226)
+    assert tiny_engine.count_tokens(cut) <= 226 and long_text.startswith(cut[:50])

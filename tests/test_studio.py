@@ -1,0 +1,88 @@
+"""Studio.generate end to end with the tiny model, and each bad input's message."""
+
+import threading
+
+import pytest
+
+from cogvideo import media
+from cogvideo.errors import Cancelled, InvalidRequest
+from cogvideo.studio import VideoRequest
+
+
+def request(**kwargs):
+    values = dict(prompt="a cat walks in the park", num_inference_steps=2, seed=5)
+    values.update(kwargs)
+    return VideoRequest(**values)
+
+
+def test_text_to_video_end_to_end(studio):
+    events = []
+    result = studio.generate(request(), progress=events.append)
+    info = media.probe(result.path)
+    assert (info.width, info.height, info.fps, info.video_codec) == (144, 96, 8.0, "h264")
+    assert media.read_frames(result.path).shape[0] == 9
+    assert result.seed == 5 and result.prompt == "a cat walks in the park"
+    assert {"render", "encode"} <= {e.stage for e in events}
+    assert {"render", "encode"} <= set(result.timings)
+    assert result.path.parent == studio.output_dir
+
+
+def test_image_to_video_end_to_end(studio, photo):
+    result = studio.generate(request(mode="i2v", image=photo))
+    assert media.read_frames(result.path).shape == (9, 96, 144, 3)
+    assert result.model == "tiny-i2v"
+
+
+def test_random_seed_is_reported_and_reproduces(studio):
+    first = studio.generate(request(seed=-1))
+    assert 0 <= first.seed < 2**32
+    again = studio.generate(request(seed=first.seed))
+    assert (media.read_frames(first.path) == media.read_frames(again.path)).all()
+    assert first.path != again.path  # each job its own file
+
+
+def test_cancel_event(studio):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        studio.generate(request(), cancel=cancel)
+
+
+def test_long_prompt_is_counted_and_the_cut_is_announced(studio):
+    result = studio.generate(request(prompt="the cat walks slowly in the park " * 200))
+    assert result.prompt_tokens > 226
+    assert any("only the first 226" in n.en and "截断" in n.zh for n in result.notices)
+
+
+@pytest.mark.parametrize(
+    "kwargs, en, zh",
+    [
+        (dict(prompt=""), "prompt is empty", "提示词为空"),
+        (dict(prompt="   \n\t"), "prompt is empty", "提示词为空"),
+        (dict(mode="i2v"), "Upload a picture first", "请先上传"),
+        (dict(num_inference_steps=0), "num_inference_steps=0", "采样步数"),
+        (dict(guidance_scale=-1.0), "guidance_scale=-1.0", "引导系数"),
+        (dict(seed=2**32), "seed=4294967296", "种子"),
+        (dict(seed=-2), "seed=-2", "种子"),
+        (dict(num_frames=10), "num_frames=10 is not allowed", "帧数"),
+        (dict(height=100, width=144), "multiple of 16", "倍数"),
+        (dict(mode="video"), "mode='video'", "模式"),
+        (dict(music_volume=3.0), "music_volume=3.0", "音量"),
+    ],
+)
+def test_bad_input_gets_a_message_in_both_languages(studio, kwargs, en, zh):
+    with pytest.raises(InvalidRequest) as err:
+        studio.generate(request(**kwargs))
+    assert en in err.value.en and zh in err.value.zh
+
+
+def test_unreadable_image_is_refused(studio, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg at all")
+    with pytest.raises(InvalidRequest, match="not an image"):
+        studio.generate(request(mode="i2v", image=bad))
+
+
+def test_prompt_report_for_live_notes(studio):
+    assert not studio.prompt_report("a cat").over
+    assert studio.prompt_report("the cat walks " * 200).over
