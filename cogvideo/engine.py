@@ -172,6 +172,15 @@ class Engine:
             self._place(task)
             return pipe
 
+    def adopt(self, task: str, pipeline) -> None:
+        """Use a pipeline built elsewhere (benchmarks, scripts) under this engine's memory policy."""
+        with self._lock:
+            self.variant(task)
+            pipeline.set_progress_bar_config(disable=True)
+            self._pipes[task] = pipeline
+            self._active = None
+            self._place(task)
+
     def _build(self, variant: Variant, donor, notify: StatusCallback):
         from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline, CogVideoXTransformer3DModel
 
