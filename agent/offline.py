@@ -1,0 +1,249 @@
+"""The offline prompt expander: keeps "Help me write one" useful when no LLM is configured.
+
+It cannot understand or translate text, so it weaves the user's English words into sentences about
+camera, light, motion and mood, picked by a seeded random generator (same seed, same prompt).
+Non-English text is kept as it is, with a notice that says how to connect a model.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from .clean import is_english, trim_to_budget
+from .images import ImageFacts
+from .suggestion import Suggestion
+
+# A user text up to this many words reads as the subject of our first sentence; longer text
+# (a sentence or a paragraph) stands on its own and we only add to it.
+_SUBJECT_MAX_WORDS = 25
+
+_SHOTS = (
+    "A cinematic medium shot",
+    "A cinematic close-up",
+    "A wide, cinematic establishing shot",
+    "A slow-motion medium close-up",
+    "A cinematic eye-level shot",
+    "A detailed, cinematic shot",
+)
+_SETTINGS = (
+    "set against a softly blurred background that gives the scene depth",
+    "in a setting full of small, believable details",
+    "framed by layered foreground and background elements",
+    "in a place that feels lived-in and real",
+    "with the surroundings opening up gently behind the subject",
+)
+_DETAILS = (
+    "Every detail is crisp and tactile, from the textures of surfaces to the small natural "
+    "movements that keep the moment alive.",
+    "Subtle motion runs through the frame: a breath of wind, particles drifting in the air, the "
+    "gentle sway of the background.",
+    "The main subject moves naturally and continuously, with realistic weight and timing, while "
+    "the background stays alive with small movements.",
+    "Small, lifelike gestures and a steady rhythm of movement give the moment a sense of story.",
+)
+_LIGHTS = (
+    "Warm golden-hour sunlight slants in from the side, casting long soft shadows and a gentle "
+    "rim light around the subject.",
+    "Soft, diffused overcast light wraps evenly around every form, with muted highlights and "
+    "gentle contrast.",
+    "Cool blue-hour light mixes with warm glowing lamps, giving the image a rich contrast of "
+    "colors.",
+    "Bright morning light pours in, clean and fresh, with crisp shadows and clear colors.",
+    "Low-key lighting carves the subject out of the darkness, with a single soft key light and "
+    "deep, velvety shadows.",
+)
+_CAMERAS = (
+    "The camera slowly dollies in, keeping the subject sharp against a shallow depth of field.",
+    "A smooth tracking shot follows the movement at eye level, steady and fluid.",
+    "The camera glides in a slow half-orbit around the subject, revealing the space around it.",
+    "A gentle handheld camera stays close, with a slight natural sway that feels intimate.",
+    "The camera starts wide and slowly cranes down toward the subject.",
+)
+_MOODS = (
+    "The mood is calm and contemplative, like a quiet moment caught by chance.",
+    "The atmosphere is warm and joyful, full of life and gentle energy.",
+    "The feeling is nostalgic and dreamlike, softly glowing.",
+    "The mood is dramatic and cinematic, charged with quiet tension.",
+    "The atmosphere is cozy and intimate, inviting the viewer closer.",
+)
+# Photographic finishes contradict a style preset (a "3D cartoon" shot on 35 mm film), so they are
+# used only when no style is chosen.
+_FINISHES_PHOTO = (
+    "Shot on 35mm film with fine grain, highly detailed, with smooth and natural motion.",
+    "Photorealistic and highly detailed, with realistic textures and smooth motion in one "
+    "continuous shot.",
+)
+_FINISHES_NEUTRAL = (
+    "High detail and smooth, natural motion throughout one continuous shot.",
+    "Rich detail, clean composition and fluid motion from the first frame to the last.",
+)
+
+_I2V_MOTIONS = (
+    "Everything in the picture comes gently to life: people breathe and blink, hair and clothing "
+    "stir in a light breeze, leaves sway, and light shifts softly across surfaces.",
+    "Subtle, natural motion spreads through the scene: water ripples, clouds drift slowly, and "
+    "small details move with the air while the subjects shift and breathe.",
+    "The still moment starts to move with quiet realism: a soft breeze, drifting light, and small, "
+    "lifelike movements of everyone and everything in the frame.",
+)
+_I2V_CAMERAS = (
+    "The camera holds the original framing and slowly pushes in.",
+    "A slight parallax drift of the camera adds depth while the composition stays the same.",
+    "The camera stays almost still, with a barely noticeable, steady push-in.",
+)
+_I2V_CONTINUITY = (
+    "One continuous shot with no cuts; subjects, colors and lighting stay faithful to the "
+    "original picture.",
+    "No scene changes: the picture's subjects, colors and light stay true to the first frame "
+    "while it moves.",
+)
+_OLD_PHOTO_MOTIONS = (
+    "The people in it come gently to life: they blink, breathe and share small, warm smiles, "
+    "heads turn slightly, and a soft breeze stirs hair and clothing.",
+    "Slowly the family in the picture starts to move: a faint smile spreads, eyes blink, someone "
+    "leans a little closer to the others, and fabric sways softly.",
+)
+_OLD_PHOTO_CAMERAS = (
+    "The camera pushes in very slowly, steady and respectful, with no cuts.",
+    "The camera stays still and calm in one continuous shot, as if looking at the photo on a table.",
+)
+_OLD_PHOTO_MOODS = (
+    "Faces, clothing and period details stay true to the photograph. The mood is tender and "
+    "nostalgic, like a cherished memory returning for a moment, with soft natural light and a "
+    "subtle film texture.",
+    "Every face and period detail is kept as in the photograph. Soft, natural light and a gentle "
+    "film grain give it a warm, nostalgic feeling of family and home.",
+)
+_TONE_MOODS = {
+    "warm": "The mood is warm and inviting.",
+    "cool": "The mood is calm and serene.",
+    "neutral": "The mood is quiet and natural.",
+}
+
+_DETERMINERS = {
+    "a", "an", "the", "this", "that", "these", "those", "two", "three", "some", "many", "my",
+    "our", "his", "her", "their", "one", "several",
+}  # fmt: skip
+
+
+def expand(
+    text: str,
+    mode: str,
+    *,
+    seed: int,
+    style: str | None = None,
+    facts: ImageFacts | None = None,
+    ideas: Sequence[str] = (),
+) -> Suggestion:
+    """Write an English prompt from `text` without a language model.
+
+    mode: "t2v", "i2v" or "old_photo". facts: what we computed from the picture (I2V), if any.
+    ideas: scene ideas to draw from when `text` is empty in T2V. Non-English text is kept.
+    """
+    text = " ".join(text.split())
+    if text and not is_english(text):
+        en, zh = offline_translation_notice()
+        return Suggestion(text=text, source="kept", warning_en=en, warning_zh=zh)
+
+    rng = random.Random(seed)
+    if mode == "t2v":
+        subject = text or (rng.choice(ideas) if ideas else "a quiet street at dawn")
+        prompt = _t2v(subject, style, rng)
+    elif mode == "old_photo":
+        prompt = _old_photo(text, facts, rng)
+    else:
+        prompt = _i2v(text, style, facts, rng)
+    return Suggestion(text=trim_to_budget(prompt), source="offline")
+
+
+def offline_translation_notice() -> tuple[str, str]:
+    """(en, zh): offline mode cannot translate; how to connect a model."""
+    return (
+        "The prompt helper is offline, so it cannot translate your text, and CogVideoX reads "
+        "English only. Write the prompt in English, or connect a language model: set "
+        "OPENAI_API_KEY (plus OPENAI_BASE_URL for Zhipu GLM, DeepSeek, Qwen, Ollama or vLLM, and "
+        "PROMPT_AGENT_MODEL for the model name), then restart the app.",
+        "提示词助手处于离线模式，无法翻译你的文字，而 CogVideoX 只能读懂英文。请用英文书写提示词，"
+        "或接入大语言模型：设置 OPENAI_API_KEY（使用智谱 GLM、DeepSeek、通义千问、Ollama 或 vLLM "
+        "时再设置 OPENAI_BASE_URL，并用 PROMPT_AGENT_MODEL 指定模型名），然后重启应用。",
+    )
+
+
+def _t2v(subject: str, style: str | None, rng: random.Random) -> str:
+    style_clause = f", in {style} style" if style else ""
+    if _is_phrase(subject):
+        opening = f"{rng.choice(_SHOTS)} of {_as_phrase(subject)}{style_clause}, {rng.choice(_SETTINGS)}."
+    else:
+        opening = _as_sentences(subject)
+        if style:
+            opening += f" The whole scene is rendered in {style} style."
+    finish = rng.choice(_FINISHES_NEUTRAL if style else _FINISHES_PHOTO)
+    sentences = [
+        opening,
+        rng.choice(_DETAILS),
+        rng.choice(_LIGHTS),
+        rng.choice(_CAMERAS),
+        rng.choice(_MOODS),
+        finish,
+    ]
+    return " ".join(sentences)
+
+
+def _i2v(text: str, style: str | None, facts: ImageFacts | None, rng: random.Random) -> str:
+    if facts is not None:
+        opening = f"The video begins exactly on the picture: {_picture(facts)}."
+    else:
+        opening = "The video begins exactly on the still picture and brings it to life."
+    sentences = [opening]
+    if text:
+        sentences.append(f"In the seconds that follow, {_as_phrase(text)}.")
+    sentences += [rng.choice(_I2V_MOTIONS), rng.choice(_I2V_CAMERAS), rng.choice(_I2V_CONTINUITY)]
+    if style:
+        sentences.append(f"The motion suits its {style} look.")
+    sentences.append(_TONE_MOODS[facts.tone] if facts else rng.choice(_MOODS))
+    return " ".join(sentences)
+
+
+def _old_photo(text: str, facts: ImageFacts | None, rng: random.Random) -> str:
+    opening = "The video starts from a restored old family photograph"
+    opening += f", {_picture(facts)}." if facts else "."
+    sentences = [opening, rng.choice(_OLD_PHOTO_MOTIONS)]
+    if text:
+        sentences.append(f"Gently, {_as_phrase(text)}.")
+    sentences += [rng.choice(_OLD_PHOTO_CAMERAS), rng.choice(_OLD_PHOTO_MOODS)]
+    return " ".join(sentences)
+
+
+def _picture(facts: ImageFacts) -> str:
+    """"a bright landscape image with warm tones and natural colors"."""
+    if facts.color == "black-and-white":
+        return f"a {facts.brightness} black-and-white {facts.orientation} image"
+    return (
+        f"a {facts.brightness} {facts.orientation} image with {facts.tone} tones "
+        f"and {facts.color} colors"
+    )
+
+
+def _is_phrase(text: str) -> bool:
+    """Short, one sentence: usable as "A close-up of <text>"."""
+    body = text.rstrip(".!?。！？ ")
+    return len(body.split()) <= _SUBJECT_MAX_WORDS and not re.search(r"[.!?]\s", body)
+
+
+def _as_phrase(text: str) -> str:
+    """The user's words inside our sentence: no final period, "The boy" -> "the boy"."""
+    phrase = text.strip().rstrip(".!?;,。！？ ")
+    first, _, rest = phrase.partition(" ")
+    # Lower-case only a capitalised determiner; "NASA rover" and "Paris at night" stay as typed.
+    if first.lower() in _DETERMINERS and (len(first) == 1 or first[1:].islower()):
+        phrase = first.lower() + (" " + rest if rest else "")
+    return phrase
+
+
+def _as_sentences(text: str) -> str:
+    """The user's own sentences, capitalised and closed with a period."""
+    text = text.strip()
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,103 @@
+"""How much time the prompt agent adds around the model for an image-to-video suggestion.
+
+A local Chat Completions server (tests/chat_server.py) answers every request after a fixed
+artificial latency and records how long it took to handle each one. Per call:
+overhead = the client's total time - the server's handling time, i.e. what the agent itself costs:
+downscaling and JPEG-encoding the picture, base64 and JSON, the HTTP round trip on loopback,
+parsing and cleaning the answer. The baseline is the same call with no picture (text only).
+
+    python bench/agent.py [--runs 15] [--latency-ms 20] [--size 1024]
+
+The last line is `median overhead: X ms` (target: <= 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is itself named agent.py: put the repository root first so `import agent` finds the
+# package, not this script's folder.
+sys.path[0] = str(ROOT)
+
+from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
+
+from agent import PromptAgent  # noqa: E402
+from tests.chat_server import ChatServer, Reply  # noqa: E402
+
+ANSWER = (
+    "Sure! Here is the prompt:\n\n\"A calm mountain lake at sunrise, seen in a wide shot: pine-covered "
+    "slopes rise on both sides, snow-dusted peaks glow pink in the distance, and a weathered wooden "
+    "rowing boat is tied to a small grey dock. Thin white mist drifts slowly across the glassy "
+    "water as the first warm sunlight reaches it. The boat rocks gently, its reflection wobbling. "
+    "The camera holds the framing with a barely noticeable push-in. The mood is serene and fresh.\""
+)
+
+
+def test_picture(size: int) -> Image.Image:
+    """A photo-like picture: gradients, shapes and grain, so the JPEG has a realistic size."""
+    gradient = Image.linear_gradient("L").resize((size, size))
+    grain = Image.effect_noise((size, size), 24)
+    image = Image.merge("RGB", (gradient, gradient.rotate(90), grain))
+    draw = ImageDraw.Draw(image)
+    for i in range(12):
+        x, y = (i * 97) % size, (i * 61) % size
+        draw.ellipse((x, y, x + size // 5, y + size // 6), fill=(40 + i * 15, 120, 200 - i * 10))
+    return image.filter(ImageFilter.GaussianBlur(1))
+
+
+def measure(agent: PromptAgent, server: ChatServer, runs: int, image: Image.Image | None) -> list[tuple[float, float]]:
+    """(client seconds, server seconds) per call."""
+    mode = "t2v" if image is None else "i2v"
+    text = "a calm lake at sunrise" if image is None else ""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        suggestion = agent.suggest(text, image=image, mode=mode)
+        client_s = time.perf_counter() - started
+        if suggestion.source != "llm":
+            raise SystemExit(f"bench call failed: {suggestion.warning_en}")
+        timings.append((client_s, server.requests[-1].handled_s))
+    return timings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="the fake model's latency")
+    parser.add_argument("--size", type=int, default=1024, help="picture side in px (square)")
+    args = parser.parse_args(argv)
+
+    image = test_picture(args.size)
+    with ChatServer(latency=args.latency_ms / 1000, default=Reply(text=ANSWER)) as server:
+        agent = PromptAgent(
+            base_url=server.url, api_key="bench", model="text-model", vision_model="vision-model", timeout=10.0
+        )
+        # Warm-up: the first call imports the HTTP stack and opens the connection.
+        measure(agent, server, 2, image)
+        baseline = measure(agent, server, args.runs, None)
+        timings = measure(agent, server, args.runs, image)
+        upload_kb = len(str(server.requests[-1].json)) / 1024
+
+    print(f"I2V suggestion, {args.size}x{args.size} picture (~{upload_kb:.0f} KB request), server latency {args.latency_ms:g} ms")
+    for index, (client_s, server_s) in enumerate(timings, 1):
+        print(
+            f"  call {index:2d}: client {client_s * 1000:6.1f} ms   server {server_s * 1000:6.1f} ms   "
+            f"overhead {(client_s - server_s) * 1000:5.1f} ms"
+        )
+    overheads = [client - server_s for client, server_s in timings]
+    base_overheads = [client - server_s for client, server_s in baseline]
+    median_base = statistics.median(base_overheads) * 1000
+    median = statistics.median(overheads) * 1000
+    print(f"median client: {statistics.median(c for c, _ in timings) * 1000:.1f} ms")
+    print(f"median server: {statistics.median(s for _, s in timings) * 1000:.1f} ms")
+    print(f"baseline (T2V text only) median overhead: {median_base:.1f} ms; picture / baseline: {median / median_base:.1f}x")
+    print(f"median overhead: {median:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
