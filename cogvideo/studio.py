@@ -96,7 +96,7 @@ class VideoResult:
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
         return {
-            "path": str(self.path),
+            "video": str(self.path),
             "seed": self.seed,
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,

@@ -52,3 +52,94 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def make_tiny_ddcolor(path: Path) -> Path:
+    """A random-weight DDColor at its smallest size that spandrel still detects, saved to `path`."""
+    import spandrel_extra_arches
+    import torch
+
+    spandrel_extra_arches.install(ignore_duplicates=True)
+    from spandrel_extra_arches.architectures.DDColor import DDColor
+
+    torch.manual_seed(0)
+    model = DDColor(
+        encoder_name="convnext-t", decoder_name="MultiScaleColorDecoder", input_size=(64, 64), nf=512,
+        num_output_channels=2, last_norm="Spectral", num_queries=8, num_scales=3, dec_layers=1,
+    )
+    torch.save({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+class RunningApp:
+    """`python app.py --model tiny` in a subprocess, with a scripted chat server as its prompt agent."""
+
+    def __init__(self, tmp: Path):
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        from tests.chat_server import ChatServer, Reply
+
+        self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.output_dir = tmp / "outputs"
+        self.log_path = tmp / "app.log"
+        env = dict(
+            os.environ, HF_HUB_OFFLINE="1", OPENAI_BASE_URL=self.chat.url, OPENAI_API_KEY="test-key",
+            PROMPT_AGENT_MODEL="test-model", PROMPT_AGENT_VISION_MODEL="test-vision",
+            PROMPT_AGENT_TIMEOUT="5", DDCOLOR_WEIGHTS=str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
+            GRADIO_ANALYTICS_ENABLED="False",
+        )
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "app.py", "--model", "tiny", "--port", str(self.port),
+             "--output-dir", str(self.output_dir), "--max-queue", "8"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("app exited early:\n" + self.log_path.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        self.close()
+        raise RuntimeError("app did not answer in 180 s:\n" + self.log_path.read_text()[-3000:])
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+        self._log.close()
+        self.chat.stop()
+
+
+AGENT_REPLY = (
+    "A small wooden boat drifts across a calm mountain lake at sunset, golden light glittering on the "
+    "ripples; thin clouds glide across an orange sky while the camera slowly pushes in."
+)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    running = RunningApp(tmp_path_factory.mktemp("app"))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False)

@@ -1,0 +1,146 @@
+"""The app as a person uses it: headless Debian Chromium driven by Playwright.
+
+Screenshots land in test-artifacts/ (look at them); the README's screenshot comes from here.
+Without Chromium these tests skip, unless STUDIO_REQUIRE_BROWSER=1 (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AGENT_REPLY, ROOT, make_photo
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+        "--disable-dev-shm-usage"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"STUDIO_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: apt-get install -y chromium")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, app, locale="zh-CN"):
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100},
+                                  extra_http_headers={"Accept-Language": locale})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app.url)
+    page.wait_for_selector("text=🎬", timeout=60_000)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def visible_tab(page):
+    return page.locator("div[role=tabpanel]:visible").first
+
+
+def wait_for_video(page, panel, timeout=120_000) -> float:
+    video = panel.locator("video").first
+    video.wait_for(state="attached", timeout=timeout)
+    page.wait_for_function(
+        "(el) => el.readyState >= 1 && el.duration > 0", arg=video.element_handle(), timeout=30_000
+    )
+    return video.evaluate("el => el.duration")
+
+
+def test_text_to_video_in_chinese(browser, app):
+    page = open_page(browser, app, "zh-CN")
+    assert page.get_by_role("tab", name="文生视频").is_visible()
+    panel = visible_tab(page)
+    panel.get_by_label("描述你想要的视频").fill("a paper boat floats down a rainy street at night")
+    panel.locator("input[type=number]").first  # the seed box exists in the advanced section
+    panel.get_by_role("button", name="🎬 生成视频").click()
+    duration = wait_for_video(page, panel)
+    assert duration > 0
+    assert panel.get_by_label("最终提示词").input_value().startswith("a paper boat")
+    path = shot(page, "t2v-zh")
+    shutil.copyfile(path, ROOT / "docs" / "screenshot.png") if (ROOT / "docs").is_dir() else None
+    page.context.close()
+
+
+def test_empty_prompt_shows_an_error_toast(browser, app):
+    page = open_page(browser, app, "zh-CN")
+    visible_tab(page).get_by_role("button", name="🎬 生成视频").click()
+    toast = page.get_by_text("提示词为空")
+    toast.first.wait_for(timeout=30_000)
+    shot(page, "empty-prompt-error")
+    page.context.close()
+
+
+def test_english_locale_gets_english_labels(browser, app):
+    page = open_page(browser, app, "en-US")
+    assert page.get_by_role("tab", name="Text to video").is_visible()
+    assert page.get_by_role("tab", name="Image to video").is_visible()
+    assert page.get_by_role("tab", name="Old photo").is_visible()
+    assert visible_tab(page).get_by_role("button", name="🎬 Generate video").is_visible()
+    assert page.get_by_text("文生视频").count() == 0
+    shot(page, "t2v-en")
+    page.context.close()
+
+
+def test_image_to_video_upload(browser, app, tmp_path):
+    picture = tmp_path / "holiday.png"
+    make_photo(360, 240).save(picture)
+    page = open_page(browser, app, "en-US")
+    page.get_by_role("tab", name="Image to video").click()
+    panel = visible_tab(page)
+    panel.locator("input[type=file]").first.set_input_files(str(picture))
+    panel.get_by_label("Describe your video").fill("the sun moves slowly across the sky")
+    panel.get_by_role("button", name="🎬 Generate video").click()
+    assert wait_for_video(page, panel) > 0
+    shot(page, "i2v-en")
+    page.context.close()
+
+
+@pytest.mark.parametrize("tab", ["Text to video", "Image to video"])
+def test_help_me_write_one_fills_the_box(browser, app, tab):
+    page = open_page(browser, app, "en-US")
+    page.get_by_role("tab", name=tab).click()
+    panel = visible_tab(page)
+    box = panel.get_by_label("Describe your video")
+    box.fill("boat on a lake")
+    panel.get_by_role("button", name="✨ Help me write one").click()
+    page.wait_for_function(
+        "([el, text]) => el.value.includes(text)",
+        arg=[box.element_handle(), AGENT_REPLY[:40]], timeout=30_000,
+    )
+    shot(page, f"agent-{tab.split()[0].lower()}")
+    panel.get_by_role("button", name="↩ Restore my text").click()
+    page.wait_for_function("(el) => el.value === 'boat on a lake'", arg=box.element_handle(), timeout=10_000)
+    page.context.close()
+
+
+def test_old_photo_tab_turns_a_grayscale_photo_into_a_video(browser, app, tmp_path):
+    photo = tmp_path / "grandma.png"
+    make_photo(320, 240, "L").save(photo)
+    page = open_page(browser, app, "en-US")
+    page.get_by_role("tab", name="Old photo").click()
+    panel = visible_tab(page)
+    panel.locator("input[type=file]").first.set_input_files(str(photo))
+    panel.get_by_role("button", name="🎬 Generate video").click()
+    assert wait_for_video(page, panel, timeout=180_000) > 0
+    shot(page, "old-photo-en")
+    page.context.close()

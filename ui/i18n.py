@@ -1,0 +1,113 @@
+"""Every label of the UI in Chinese and English, and the user's language for server messages.
+
+Labels are translated in the browser by Gradio's i18n (following the browser language); messages
+raised from the server (errors, warnings) pick their language from the request's Accept-Language.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+# key: (English, 中文)
+TEXT: dict[str, tuple[str, str]] = {
+    "header": (
+        "# 🎬 CogVideoX Studio\nMake a short video from a sentence or a photo, on your own GPU.",
+        "# 🎬 CogVideoX 视频工作室\n一句话或一张图，生成一段短视频——在你自己的显卡上。",
+    ),
+    "tab_t2v": ("Text to video", "文生视频"),
+    "tab_i2v": ("Image to video", "图生视频"),
+    "tab_old": ("Old photo", "老照片"),
+    "prompt": ("Describe your video", "描述你想要的视频"),
+    "prompt_placeholder": (
+        "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",
+        "例如：一个穿蓝衬衫的小男孩坐在公园长椅上，捧着冒着热气的咖啡，斑驳的阳光洒下，镜头缓缓推近。（英文效果最佳）",
+    ),
+    "i2v_prompt_placeholder": (
+        "What happens next? e.g. The boat drifts slowly as the sun sets; ripples spread on the water.",
+        "接下来发生什么？例如：夕阳西下，小船缓缓漂动，水面泛起涟漪。",
+    ),
+    "old_prompt_placeholder": (
+        "Optional: e.g. The grandmother in the photo puts on headphones and smiles.",
+        "可选：例如 图中的奶奶带上头戴式耳机，露出微笑。",
+    ),
+    "suggest": ("✨ Help me write one", "✨ 帮我想一条"),
+    "restore": ("↩ Restore my text", "↩ 恢复原文"),
+    "image": ("Start from this picture", "以这张图片为第一帧"),
+    "old_image": ("Your old photo", "上传老照片"),
+    "colorize": ("Colorize black-and-white photos first", "先为黑白照片上色"),
+    "colorized": ("Colorized photo (first frame)", "上色后的照片（第一帧）"),
+    "generate": ("🎬 Generate video", "🎬 生成视频"),
+    "cancel": ("Cancel", "取消"),
+    "advanced": ("Advanced settings", "高级设置"),
+    "negative_prompt": ("Negative prompt (what to avoid)", "反向提示词（不希望出现的内容）"),
+    "seed": ("Seed (-1 = random)", "种子（-1 为随机）"),
+    "randomize": ("Random seed each time", "每次随机种子"),
+    "steps": ("Denoising steps", "采样步数"),
+    "guidance": ("Guidance scale", "引导系数"),
+    "frames": ("Frames", "帧数"),
+    "model": ("Model", "模型"),
+    "style": ("Style", "风格"),
+    "music": ("Background music", "背景音乐"),
+    "music_upload": ("…or upload your own music", "……或上传你自己的音乐"),
+    "music_preview": ("Preview", "试听"),
+    "volume": ("Music volume", "音乐音量"),
+    "apply_music": ("🎵 Apply music to this video", "🎵 为当前视频换配乐"),
+    "upscale": ("Upscale to 1440p (2×)", "超分到 1440p（2 倍）"),
+    "interpolate": ("Smooth motion (2× frame rate)", "流畅运动（2 倍帧率）"),
+    "result": ("Your video", "生成结果"),
+    "used_seed": ("Seed used", "实际种子"),
+    "final_prompt": ("Final prompt sent to the model", "最终提示词"),
+    "details": ("Details", "详情"),
+    "examples": ("Try an example", "试试示例"),
+    "status": ("Status", "状态"),
+    "agent_backend": ("Prompt agent", "提示词助手"),
+    "music_none": ("No music", "无音乐"),
+    "upload_option": ("My upload", "我上传的音乐"),
+}
+
+# Browsers in other languages get Chinese, the product's default (Gradio itself falls back to English).
+OTHER_LOCALES = ("ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "tr", "vi", "th", "id", "nl", "pl")
+
+
+def build_i18n(forced: str | None = None) -> gr.I18n:
+    en = {key: pair[0] for key, pair in TEXT.items()}
+    zh = {key: pair[1] for key, pair in TEXT.items()}
+    if forced == "en":
+        zh = en
+    elif forced == "zh":
+        en = zh
+    default = en if forced == "en" else zh
+    tables = {"en": en, "zh": zh, "zh-CN": zh, "zh-TW": zh, "zh-HK": zh}
+    tables.update({locale: default for locale in OTHER_LOCALES})
+    return gr.I18n(**tables)
+
+
+def text(key: str, lang: str) -> str:
+    en, zh = TEXT[key]
+    return en if lang == "en" else zh
+
+
+def request_lang(request: gr.Request | None, forced: str | None = None) -> str:
+    """'zh', 'en', or 'both' for server-side messages.
+
+    Forced by --lang; else the browser's first language (Chinese for languages we lack); 'both'
+    for callers that send no Accept-Language at all (scripts), so a developer can read either.
+    """
+    if forced in ("zh", "en"):
+        return forced
+    header = ""
+    if request is not None:
+        try:
+            header = request.headers.get("accept-language", "") or ""
+        except AttributeError:
+            header = ""
+    first = header.split(",")[0].strip().lower()
+    if not first:
+        return "both"
+    return "en" if first.startswith("en") else "zh"
+
+
+def pick(en: str, zh: str, lang: str) -> str:
+    if lang == "both":
+        return zh if zh == en else f"{zh}\n{en}"
+    return zh if lang == "zh" else en
