@@ -212,7 +212,7 @@ def test_unknown_key_names_entry(tmp_path):
     ],
 )
 def test_other_invalid_entries(tmp_path, change, fragment):
-    _raises(_write(tmp_path, [GOOD, dict(GOOD, id="second", **{}) | change]), "entry 1", fragment)
+    _raises(_write(tmp_path, [GOOD, dict(GOOD, id="second") | change]), "entry 1", fragment)
 
 
 def test_missing_key_and_wrong_top_level(tmp_path):
