@@ -53,6 +53,29 @@ class EngineStatus:
     loaded: tuple[str, ...]
 
 
+_IMPORT_LOCK = threading.Lock()
+_imported = False
+
+
+def import_libraries() -> None:
+    """Import diffusers and transformers once, under a lock.
+
+    Their lazy modules are not safe to import from two threads at once (a live token count and a
+    first render racing gave "cannot import name 'T5Tokenizer'"), so every path that needs them
+    calls this first; after the first call it costs nothing.
+    """
+    global _imported
+    if _imported:
+        return
+    with _IMPORT_LOCK:
+        if not _imported:
+            import diffusers  # noqa: F401
+            from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline  # noqa: F401
+            from transformers import T5EncoderModel, T5Tokenizer  # noqa: F401
+
+            _imported = True
+
+
 def accelerator() -> "torch.device | None":
     import torch
 
@@ -160,6 +183,7 @@ class Engine:
                 return self._pipes[task]
             variant = self.variant(task)
             notify = on_status or (lambda en, zh, frac: None)
+            import_libraries()
             if self.device.type == "cpu" and variant.repo_id is not None:
                 log.warning(
                     "No GPU found: %s will run on the CPU with no offload. Expect hours per video.",
@@ -244,6 +268,7 @@ class Engine:
         """The pipeline's own tokenizer (from a loaded pipeline, the tiny one, or the disk cache)."""
         if self._pipes:
             return next(iter(self._pipes.values())).tokenizer
+        import_libraries()
         if self._tokenizer is None:
             variant = next(iter(self.variants.values()))
             if variant.repo_id is None:

@@ -69,9 +69,11 @@ TEXT: dict[str, tuple[str, str]] = {
 OTHER_LOCALES = ("ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "tr", "vi", "th", "id", "nl", "pl")
 
 
-def build_i18n(forced: str | None = None) -> gr.I18n:
-    en = {key: pair[0] for key, pair in TEXT.items()}
-    zh = {key: pair[1] for key, pair in TEXT.items()}
+def build_i18n(forced: str | None = None, extra: dict[str, tuple[str, str]] | None = None) -> gr.I18n:
+    """Gradio's translation tables; `extra` adds data-driven labels (style and track names)."""
+    pairs = {**TEXT, **(extra or {})}
+    en = {key: pair[0] for key, pair in pairs.items()}
+    zh = {key: pair[1] for key, pair in pairs.items()}
     if forced == "en":
         zh = en
     elif forced == "zh":

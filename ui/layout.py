@@ -55,17 +55,13 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     from cogvideo.music import load_tracks
     from cogvideo.styles import load_styles
 
-    i18n = build_i18n(config.lang)
     styles = load_styles()
     tracks = load_tracks()
-    for style in styles.values():
-        i18n.translations["en"].setdefault(f"style.{style.id}", style.name_en)
-        i18n.translations["zh"].setdefault(f"style.{style.id}", style.name_zh)
+    names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in styles.values()}
+    names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
+    i18n = build_i18n(config.lang, names)
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
-    track_choices = [(i18n("music_none"), "none")] + [
-        (f"{t.name_zh} · {t.name_en}" if config.lang is None else (t.name_zh if config.lang == "zh" else t.name_en), t.id)
-        for t in tracks.values()
-    ]
+    track_choices = [(i18n("music_none"), "none")] + [(i18n(f"track.{t.id}"), t.id) for t in tracks.values()]
     track_files = {t.id: str(t.file) for t in tracks.values()}
 
     def style_help(style_id: str, request: gr.Request):
@@ -151,7 +147,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             still = gr.Image(label=i18n("colorized"), type="pil", interactive=False, buttons=["download"],
                              height=240, format="png")
         with gr.Row():
-            used_seed = gr.Number(value=None, label=i18n("used_seed"), precision=0, interactive=False)
+            used_seed = gr.Textbox(value="", label=i18n("used_seed"), interactive=False)
         final_prompt = gr.Textbox(label=i18n("final_prompt"), lines=3, interactive=False)
         apply_music = gr.Button(i18n("apply_music"), size="sm")
         with gr.Accordion(i18n("details"), open=False):
@@ -162,7 +158,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         """The seed and final prompt actually used, from the job's info."""
         if not details:
             return gr.skip(), gr.skip()
-        return details.get("seed"), details.get("prompt")
+        return str(details.get("seed", "")), details.get("prompt")
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
@@ -206,7 +202,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         with gr.Row():
                             generate2 = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                             cancel2 = gr.Button(i18n("cancel"), variant="stop", scale=1)
-                        gr.Examples(I2V_EXAMPLES, inputs=[image, prompt2], label=i18n("examples"))
+                        examples2 = gr.Examples(I2V_EXAMPLES, inputs=[image, prompt2], label=i18n("examples"))
+                        examples2.dataset.headers = []  # the table header would show untranslated keys
                     with gr.Column(scale=6):
                         video2, _, used_seed2, final_prompt2, apply_music2, info2 = result_panel()
                 wire_prompt(prompt2, note2, suggest2, restore2, original2, task_box2, c2["style"], image, "i2v")
@@ -233,7 +230,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         with gr.Row():
                             generate3 = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                             cancel3 = gr.Button(i18n("cancel"), variant="stop", scale=1)
-                        gr.Examples(OLD_EXAMPLES, inputs=[photo, prompt3], label=i18n("examples"))
+                        examples3 = gr.Examples(OLD_EXAMPLES, inputs=[photo, prompt3], label=i18n("examples"))
+                        examples3.dataset.headers = []
                     with gr.Column(scale=6):
                         video3, still3, used_seed3, final_prompt3, apply_music3, info3 = result_panel(with_still=True)
                 wire_prompt(prompt3, note3, suggest3, restore3, original3, task_box3, c3["style"], photo, "old_photo")
