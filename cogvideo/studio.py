@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import media, models
 from .engine import Engine, RenderJob
-from .errors import InvalidRequest
+from .errors import InvalidRequest, ModelFileError
 
 MODES = ("t2v", "i2v", "old_photo")
 MAX_SEED = 2**32 - 1
@@ -267,10 +267,15 @@ class Studio:
             from .enhance import plan_post
 
             report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
-            post = plan_post(
-                frames, fps, upscale=request.upscale, interpolate=request.interpolate,
-                upscaler=self._upscaler_for_device() if request.upscale else None,
-            )
+            upscaler = self._upscaler_for_device() if request.upscale else None
+            try:
+                post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
+                                 upscaler=upscaler)
+            except ModelFileError as exc:
+                # A broken upscaler file must not cost the user the video they waited for.
+                notices.append(Notice(exc.en, exc.zh))
+                post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
+                                 method="lanczos")
             frames, fps, filters, upscale_method = post.frames, post.fps, post.filters, post.upscale_method
             if upscale_method == "lanczos":
                 notices.append(Notice(

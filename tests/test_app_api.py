@@ -131,3 +131,84 @@ def test_server_keeps_serving_after_errors_and_runs_concurrent_jobs(client):
 def test_outputs_stay_in_the_output_dir(client, app):
     _, info = client.predict(prompt="a red kite", api_name="/text_to_video", **FAST)
     assert info["video"].startswith(str(app.output_dir))
+
+
+# ---------------------------------------------------------------- styles, music, post, old photo
+
+
+def decoded_audio_seconds(path) -> float:
+    import subprocess
+
+    raw = subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le",
+                          "-ac", "1", "-ar", "8000", "-"], capture_output=True, check=True).stdout
+    return len(raw) / 2 / 8000
+
+
+def video_packets(path) -> bytes:
+    import subprocess
+
+    return subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
+                           "-f", "h264", "-"], capture_output=True, check=True).stdout
+
+
+def test_style_is_applied_and_black_and_white_is_grayscale(client):
+    video, info = client.predict(prompt="a fox in the snow", style="black-and-white", api_name="/text_to_video", **FAST)
+    assert "a fox in the snow" in info["prompt"] and info["prompt"] != "a fox in the snow"
+    frames = media.read_frames(video).astype(int)
+    assert np.abs(frames[..., 0] - frames[..., 1]).max() <= 3  # only codec rounding is left
+    assert np.abs(frames[..., 1] - frames[..., 2]).max() <= 3
+
+
+def test_unknown_style_lists_the_valid_ones(client):
+    message = error_of(lambda: client.predict(prompt="x", style="vaporwave", api_name="/text_to_video", **FAST))
+    assert "vaporwave" in message and "cinematic" in message
+
+
+def test_music_is_muxed_and_can_be_changed_afterwards(client):
+    video, info = client.predict(prompt="a beach at dawn", music="calm", api_name="/text_to_video", **FAST)
+    probe = media.probe(video)
+    assert probe.audio_codec == "aac" and probe.audio_streams == 1 and probe.video_streams == 1
+    assert abs(decoded_audio_seconds(video) - 9 / 8) <= 0.1
+    assert info["music"] == "calm"
+    changed = client.predict(video=handle_file(video), music="upbeat", volume=0.5, api_name="/change_music")
+    assert media.probe(changed).audio_codec == "aac"
+    assert video_packets(changed) == video_packets(video)  # the video stream was copied, not re-encoded
+    silent = client.predict(video=handle_file(video), music="none", api_name="/change_music")
+    assert media.probe(silent).audio_streams == 0
+
+
+def test_change_music_refuses_what_is_not_our_video(client, tmp_path):
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("not a video")
+    message = error_of(lambda: client.predict(video=handle_file(str(fake)), music="calm", api_name="/change_music"))
+    assert "MP4" in message
+
+
+def test_unknown_track(client):
+    message = error_of(lambda: client.predict(prompt="x", music="techno", api_name="/text_to_video", **FAST))
+    assert "techno" in message and "nostalgic" in message
+
+
+def test_upscale_and_interpolate(client):
+    video, info = client.predict(prompt="a windmill", upscale=True, interpolate=True, api_name="/text_to_video", **FAST)
+    check_video(video, frames=18, size=(288, 192), fps=16.0)
+    assert info["upscale_method"] == "lanczos"
+
+
+def test_old_photo_end_to_end(client, tmp_path):
+    photo = tmp_path / "grandma.png"
+    make_photo(320, 240, "L").save(photo)
+    video, still, info = client.predict(image=handle_file(str(photo)), prompt="", colorize=True,
+                                        api_name="/old_photo", **FAST)
+    check_video(video)
+    colour = np.asarray(Image.open(still).convert("RGB")).astype(int)
+    assert colour.shape == (240, 320, 3)
+    assert np.abs(colour[..., 0] - colour[..., 2]).mean() > 1  # chroma where the input had none
+    assert info["music"] == "nostalgic"  # the suggested track for old photos
+
+
+def test_suggest_prompt_api(client, app):
+    text = client.predict(prompt="boat on a lake", mode="t2v", api_name="/suggest_prompt")
+    assert text.startswith("A small wooden boat")
+    request = app.chat.requests[-1]
+    assert request.json["model"] == "test-model" and "boat on a lake" in request.user_text

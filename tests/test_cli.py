@@ -62,3 +62,28 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 def test_models_table():
     proc = run_cli("models")
     assert proc.returncode == 0 and "THUDM/CogVideoX-5b-I2V" in proc.stdout and "VRAM" in proc.stdout
+
+
+def test_generate_with_style_music_and_post(tmp_path):
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "a lighthouse", "--num-inference-steps", "2",
+                   "--style", "cinematic", "--music", "lofi", "--upscale", "--interpolate",
+                   "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    path = proc.stdout.split("video: ")[1].splitlines()[0]
+    info = media.probe(path)
+    assert (info.width, info.height, info.fps, info.audio_codec) == (288, 192, 16.0, "aac")
+    assert "a lighthouse" in proc.stdout and "prompt: a lighthouse" not in proc.stdout  # styled
+
+
+def test_listing_commands():
+    styles = run_cli("styles")
+    assert styles.returncode == 0 and "black-and-white" in styles.stdout and "ink-wash" in styles.stdout
+    tracks = run_cli("--lang", "zh", "tracks")
+    assert tracks.returncode == 0 and "nostalgic" in tracks.stdout
+
+
+def test_unknown_style_and_track(tmp_path):
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--style", "nope")
+    assert proc.returncode == 2 and "Unknown style" in proc.stderr
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--music", "nope")
+    assert proc.returncode == 2 and "nope" in proc.stderr
