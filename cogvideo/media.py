@@ -119,6 +119,31 @@ def unique_video_path(output_dir: str | Path, suffix: str = ".mp4") -> Path:
     return folder / f"{stamp}-{uuid.uuid4().hex[:10]}{suffix}"
 
 
+def prune_outputs(output_dir: str | Path, keep: int = 200, max_age_s: float = 24 * 3600) -> int:
+    """Delete old job files so a long-running server does not fill its disk; returns the count.
+
+    Keeps the newest `keep` files and anything younger than `max_age_s`, whichever keeps more.
+    """
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return 0
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix in (".mp4", ".png")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for path in files[keep:]:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # another worker removed it, or it is in use
+    return removed
+
+
 def encode_mp4(
     frames: np.ndarray,
     fps: float,

@@ -135,6 +135,8 @@ class Studio:
         output_dir: str | Path = "outputs",
         colorizer=None,
         upscaler=None,
+        keep_outputs: int = 200,
+        max_output_age_s: float = 24 * 3600,
     ):
         from .styles import load_styles
 
@@ -144,6 +146,8 @@ class Studio:
         self.styles = load_styles()
         self._colorizer = colorizer
         self._upscaler = upscaler
+        self.keep_outputs = keep_outputs
+        self.max_output_age_s = max_output_age_s
 
     # ------------------------------------------------------------ helpers for the faces
 
@@ -303,6 +307,7 @@ class Studio:
             lap("music")
 
         out_info = media.probe(final_path)
+        media.prune_outputs(self.output_dir, keep=self.keep_outputs, max_age_s=self.max_output_age_s)
         return VideoResult(
             path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
             model=variant.name, num_frames=num_frames, fps=fps,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-# key: (English, 中文)
+# key: (English, 中文). Keys must not collide with Gradio's own translation namespaces ("image",
+# "audio", "video", "upload", ...): the browser would show an object instead of our text.
 TEXT: dict[str, tuple[str, str]] = {
     "header": (
         "# 🎬 CogVideoX Studio\nMake a short video from a sentence or a photo, on your own GPU.",
@@ -32,7 +33,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "suggest": ("✨ Help me write one", "✨ 帮我想一条"),
     "restore": ("↩ Restore my text", "↩ 恢复原文"),
-    "image": ("Start from this picture", "以这张图片为第一帧"),
+    "first_frame": ("Start from this picture", "以这张图片为第一帧"),
     "old_image": ("Your old photo", "上传老照片"),
     "colorize": ("Colorize black-and-white photos first", "先为黑白照片上色"),
     "colorized": ("Colorized photo (first frame)", "上色后的照片（第一帧）"),

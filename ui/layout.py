@@ -196,7 +196,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             with gr.Tab(i18n("tab_i2v"), id="i2v"):
                 with gr.Row():
                     with gr.Column(scale=5):
-                        image = UploadedImage(label=i18n("image"), type="filepath", sources=["upload", "clipboard"], height=300)
+                        image = UploadedImage(label=i18n("first_frame"), type="filepath", sources=["upload", "clipboard"], height=300)
                         prompt2, note2, suggest2, restore2, original2, task_box2 = prompt_box("i2v", "i2v_prompt_placeholder", 3)
                         c2 = controls("i2v")
                         with gr.Row():

@@ -142,3 +142,15 @@ def test_old_photo_tab_turns_a_grayscale_photo_into_a_video(browser, app, tmp_pa
     assert wait_for_video(page, panel, timeout=180_000) > 0
     shot(page, "old-photo-en")
     page.context.close()
+
+
+def test_no_untranslated_labels_after_upload(browser, app, tmp_path):
+    picture = tmp_path / "pic.png"
+    make_photo(200, 150).save(picture)
+    page = open_page(browser, app, "en-US")
+    page.get_by_role("tab", name="Image to video").click()
+    visible_tab(page).locator("input[type=file]").first.set_input_files(str(picture))
+    page.get_by_text("Start from this picture").first.wait_for(timeout=10_000)
+    body = page.locator("body").inner_text()
+    assert "[object Object]" not in body and "__i18n__" not in body
+    page.context.close()
