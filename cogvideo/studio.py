@@ -6,6 +6,7 @@ feature exists once.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -146,6 +147,7 @@ class Studio:
         self.styles = load_styles()
         self._colorizer = colorizer
         self._upscaler = upscaler
+        self._last_colorized: tuple[str, Image.Image] | None = None
         self.keep_outputs = keep_outputs
         self.max_output_age_s = max_output_age_s
 
@@ -179,7 +181,14 @@ class Studio:
                 "The photo is already in colour, so colorization was skipped.",
                 "这张照片已经是彩色的，已跳过上色。",
             )
-        return self.colorizer.colorize(photo), None
+        # The UI shows the still first, then generates from the same photo: colorize it once.
+        digest = hashlib.sha256(photo.tobytes()).hexdigest() + f"{photo.size}"
+        cached = self._last_colorized
+        if cached is not None and cached[0] == digest:
+            return cached[1].copy(), None
+        colorized = self.colorizer.colorize(photo)
+        self._last_colorized = (digest, colorized)
+        return colorized.copy(), None
 
     # ------------------------------------------------------------ the entry point
 

@@ -101,3 +101,20 @@ def test_token_count_and_truncation_use_the_pipeline_tokenizer(tiny_engine):
     assert tiny_engine.count_tokens(long_text) > 226
     cut = tiny_engine.truncate(long_text, 226)
     assert tiny_engine.count_tokens(cut) <= 226 and long_text.startswith(cut[:50])
+
+
+def test_out_of_memory_names_the_next_offload_level(monkeypatch):
+    import torch
+
+    from cogvideo.errors import OutOfMemory
+
+    engine = Engine("tiny")
+    pipe = engine.load("t2v")
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(type(pipe), "__call__", exhausted)
+    with pytest.raises(OutOfMemory) as err:
+        engine.render(job())
+    assert "--offload model" in err.value.en and "--offload model" in err.value.zh

@@ -86,3 +86,40 @@ def test_unreadable_image_is_refused(studio, tmp_path):
 def test_prompt_report_for_live_notes(studio):
     assert not studio.prompt_report("a cat").over
     assert studio.prompt_report("the cat walks " * 200).over
+
+
+class CountingColorizer:
+    """Stands in for DDColor (tested in test_colorize.py) to count calls and tint the photo."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def colorize(self, image):
+        from PIL import ImageOps
+
+        self.calls += 1
+        return ImageOps.colorize(image.convert("L"), black=(40, 10, 0), white=(255, 230, 160))
+
+
+def test_old_photo_colorizes_once_and_keeps_the_still(tiny_engine, tmp_path, photo):
+    from cogvideo.studio import Studio
+
+    colorizer = CountingColorizer()
+    studio = Studio(tiny_engine, tmp_path / "o", colorizer=colorizer)
+    gray = photo.convert("L").convert("RGB")
+    preview, notice = studio.colorize_photo(gray)
+    assert notice is None and colorizer.calls == 1
+    result = studio.generate(request(mode="old_photo", image=gray, prompt=""))
+    assert colorizer.calls == 1  # the preview's work is reused
+    assert result.colorized_image.exists() and result.model == "tiny-i2v"
+    assert "old photograph comes to life" in result.prompt  # an empty instruction gets a default
+
+
+def test_colour_photo_is_not_colorized(tiny_engine, tmp_path, photo):
+    from cogvideo.studio import Studio
+
+    colorizer = CountingColorizer()
+    studio = Studio(tiny_engine, tmp_path / "o", colorizer=colorizer)
+    result = studio.generate(request(mode="old_photo", image=photo))
+    assert colorizer.calls == 0 and result.colorized_image is None
+    assert any("already in colour" in n.en for n in result.notices)

@@ -200,11 +200,11 @@ class Handlers:
                 return load_image(image)
             still, notice = self.studio.colorize_photo(image)
         except WeightsMissing as exc:
-            gr.Warning(_escape(pick(exc.en, exc.zh, lang)) + " " + pick(
-                "Untick “Colorize” to animate the photo as it is.",
-                "取消勾选“先为黑白照片上色”即可直接让原照片动起来。", lang,
-            ))
-            raise self._error(exc, lang) from None
+            hint = WeightsMissing(
+                exc.en + " Or untick “Colorize” to animate the photo as it is.",
+                (exc.zh or exc.en) + " 或取消勾选“先为黑白照片上色”，直接让原照片动起来。",
+            )
+            raise self._error(hint, lang) from None
         except Exception as exc:
             raise self._error(exc, lang) from None
         if notice:
