@@ -55,6 +55,9 @@ class Handlers:
             print_exception=False,
         )
 
+    def _warn(self, en: str, zh: str, lang: str) -> None:
+        gr.Warning(_escape(pick(en, zh, lang)))
+
     def _progress_callback(self, progress: gr.Progress | None, lang: str):
         def report(event) -> None:
             if progress is not None:
@@ -80,14 +83,14 @@ class Handlers:
         try:
             result = self.studio.generate(req, progress=self._progress_callback(progress, lang), cancel=cancel)
         except Cancelled:
-            gr.Warning(pick("Generation cancelled.", "已取消生成。", lang))
+            self._warn("Generation cancelled.", "已取消生成。", lang)
             return None
         except Exception as exc:  # every failure becomes a message; the server keeps serving
             raise self._error(exc, lang) from None
         finally:
             self._end_job(key, cancel)
         for notice in result.notices:
-            gr.Warning(_escape(pick(notice.en, notice.zh, lang)))
+            self._warn(notice.en, notice.zh, lang)
         return result
 
     @staticmethod
@@ -103,7 +106,7 @@ class Handlers:
         seed: int = -1,
         num_inference_steps: int = 50,
         guidance_scale: float = 6.0,
-        num_frames: int = 49,
+        num_frames: int | None = None,
         style: str = "none",
         music: str = "none",
         music_volume: float = 0.8,
@@ -133,7 +136,7 @@ class Handlers:
         seed: int = -1,
         num_inference_steps: int = 50,
         guidance_scale: float = 6.0,
-        num_frames: int = 49,
+        num_frames: int | None = None,
         style: str = "none",
         music: str = "none",
         music_volume: float = 0.8,
@@ -163,7 +166,7 @@ class Handlers:
         seed: int = -1,
         num_inference_steps: int = 50,
         guidance_scale: float = 6.0,
-        num_frames: int = 49,
+        num_frames: int | None = None,
         style: str = "none",
         music: str = "nostalgic",
         music_volume: float = 0.8,
@@ -269,7 +272,7 @@ class Handlers:
         if last is not None and last.source == "kept":
             yield original  # the user's text is never wiped
         if last is not None and last.warning_en:
-            gr.Warning(_escape(pick(last.warning_en, last.warning_zh or last.warning_en, lang)))
+            self._warn(last.warning_en, last.warning_zh or last.warning_en, lang)
 
     # ------------------------------------------------------------ cheap UI helpers
 

@@ -46,9 +46,9 @@ def open_page(browser, app, locale="zh-CN"):
     return page
 
 
-def shot(page, name: str) -> Path:
+def shot(page, name: str, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -82,9 +82,9 @@ def test_text_to_video_in_chinese(browser, app):
 def test_empty_prompt_shows_an_error_toast(browser, app):
     page = open_page(browser, app, "zh-CN")
     visible_tab(page).get_by_role("button", name="🎬 生成视频").click()
-    toast = page.get_by_text("提示词为空")
+    toast = page.get_by_test_id("toast-text").filter(has_text="提示词为空")
     toast.first.wait_for(timeout=30_000)
-    shot(page, "empty-prompt-error")
+    shot(page, "empty-prompt-error", full_page=False)  # the toast is fixed to the viewport
     page.context.close()
 
 

@@ -1,0 +1,106 @@
+"""The face's handlers without a browser: cancel, languages, live prompt note, error conversion."""
+
+import threading
+import time
+
+import gradio as gr
+import pytest
+
+from agent import PromptAgent
+from ui.handlers import Handlers
+from ui.i18n import request_lang
+
+
+class FakeRequest:
+    def __init__(self, session_hash="s1", language="zh-CN,zh;q=0.9"):
+        self.session_hash = session_hash
+        self.headers = {"accept-language": language}
+
+
+@pytest.fixture()
+def handlers(studio):
+    return Handlers(studio, PromptAgent())
+
+
+def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch):
+    pipe = handlers.studio.engine.load("t2v")
+    steps = []
+    original = pipe.transformer.forward
+
+    def slow_forward(*args, **kwargs):
+        steps.append(1)
+        time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipe.transformer, "forward", slow_forward)
+    outcome = {}
+
+    def run():
+        outcome["value"] = handlers.text_to_video(
+            "a cat", num_inference_steps=100, num_frames=9, request=FakeRequest("s1"), progress=None
+        )
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while len(steps) < 3:
+        time.sleep(0.01)
+    handlers.cancel(FakeRequest("s1"))
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert len(steps) < 100 * 2  # stopped long before the end (two passes a step with guidance)
+    assert outcome["value"][0] is not None and not isinstance(outcome["value"][0], str)  # no video
+
+    monkeypatch.setattr(pipe.transformer, "forward", original)
+    video, info = handlers.text_to_video("a dog", num_inference_steps=2, num_frames=9,
+                                         request=FakeRequest("s1"), progress=None)
+    assert video.endswith(".mp4") and info["seed"] >= 0
+
+
+def test_cancel_of_another_session_does_nothing(handlers):
+    handlers.cancel(FakeRequest("nobody"))  # no job: no error
+
+
+def test_errors_become_gradio_errors_in_the_users_language(handlers):
+    with pytest.raises(gr.Error) as err:
+        handlers.text_to_video("", request=FakeRequest(language="en-US"), progress=None)
+    assert "prompt is empty" in str(err.value)
+    with pytest.raises(gr.Error) as err:
+        handlers.text_to_video("", request=FakeRequest(language="zh-CN"), progress=None)
+    assert "提示词为空" in str(err.value)
+
+
+def test_user_values_in_messages_are_escaped(handlers):
+    with pytest.raises(gr.Error) as err:
+        handlers.text_to_video("x", style="<b>bold</b>", request=FakeRequest(language="en"), progress=None)
+    assert "<b>" not in str(err.value) and "&lt;b&gt;" in str(err.value)
+
+
+def test_unexpected_failures_never_show_a_stack_trace(handlers, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(handlers.studio, "generate", broken)
+    with pytest.raises(gr.Error) as err:
+        handlers.text_to_video("a cat", request=FakeRequest(language="en"), progress=None)
+    assert "RuntimeError" in str(err.value) and "server log" in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_language_from_the_browser_forced_or_both():
+    assert request_lang(FakeRequest(language="en-GB,en;q=0.9")) == "en"
+    assert request_lang(FakeRequest(language="zh-TW")) == "zh"
+    assert request_lang(FakeRequest(language="fr-FR")) == "zh"  # the product's default
+    assert request_lang(FakeRequest(language="")) == "both"  # scripts
+    assert request_lang(FakeRequest(language="en-US"), forced="zh") == "zh"
+
+
+def test_prompt_note_counts_and_warns(handlers):
+    note = handlers.prompt_note("a cat", "none", "t2v", FakeRequest(language="en"))
+    assert note.startswith("5 characters") and "/226 tokens" in note
+    long_note = handlers.prompt_note("the cat walks " * 200, "none", "t2v", FakeRequest(language="zh"))
+    assert "⚠️" in long_note and "截断" in long_note
+
+
+def test_suggest_keeps_the_text_offline_for_chinese(handlers):
+    outputs = list(handlers.suggest_stream("小男孩喝咖啡", None, "t2v", "none", FakeRequest(language="zh")))
+    assert outputs[-1] == "小男孩喝咖啡"
