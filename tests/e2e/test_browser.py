@@ -84,6 +84,7 @@ def test_empty_prompt_shows_an_error_toast(browser, app):
     visible_tab(page).get_by_role("button", name="🎬 生成视频").click()
     toast = page.get_by_test_id("toast-text").filter(has_text="提示词为空")
     toast.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(600)  # let the toast finish flying in before the picture
     shot(page, "empty-prompt-error", full_page=False)  # the toast is fixed to the viewport
     page.context.close()
 
