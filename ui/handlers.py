@@ -93,9 +93,23 @@ class Handlers:
             self._warn(notice.en, notice.zh, lang)
         return result
 
-    @staticmethod
-    def _music_choice(music: str | None, music_file: str | None) -> str | None:
-        return music_file or music
+    def _generate(self, mode: str, request: gr.Request | None, progress: gr.Progress | None, **values):
+        """Build the studio request from an endpoint's values (Gradio sends numbers as floats)."""
+        req = VideoRequest(
+            mode=mode,
+            prompt=values.pop("prompt") or "",
+            negative_prompt=values.pop("negative_prompt") or "",
+            style=values.pop("style") or "none",
+            music=values.pop("music_file") or values.pop("music"),
+            seed=_int(values.pop("seed")),
+            num_inference_steps=_int(values.pop("num_inference_steps")),
+            num_frames=_int(values.pop("num_frames")),
+            upscale=bool(values.pop("upscale")),
+            interpolate=bool(values.pop("interpolate")),
+            colorize=bool(values.pop("colorize", True)),
+            **values,
+        )
+        return self._run(req, request, progress)
 
     # ------------------------------------------------------------ generation endpoints
 
@@ -116,17 +130,13 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        req = VideoRequest(
-            prompt=prompt or "", mode="t2v", negative_prompt=negative_prompt or "",
-            seed=_int(seed), num_inference_steps=_int(num_inference_steps),
-            guidance_scale=guidance_scale, num_frames=_int(num_frames), style=style or "none",
-            music=self._music_choice(music, music_file), music_volume=music_volume,
-            upscale=bool(upscale), interpolate=bool(interpolate),
+        result = self._generate(
+            "t2v", request, progress, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
+            style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
+            music_file=music_file,
         )
-        result = self._run(req, request, progress)
-        if result is None:
-            return gr.skip(), gr.skip()
-        return str(result.path), result.info()
+        return (gr.skip(), gr.skip()) if result is None else (str(result.path), result.info())
 
     def image_to_video(
         self,
@@ -146,17 +156,13 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        req = VideoRequest(
-            prompt=prompt or "", mode="i2v", image=image, negative_prompt=negative_prompt or "",
-            seed=_int(seed), num_inference_steps=_int(num_inference_steps),
-            guidance_scale=guidance_scale, num_frames=_int(num_frames), style=style or "none",
-            music=self._music_choice(music, music_file), music_volume=music_volume,
-            upscale=bool(upscale), interpolate=bool(interpolate),
+        result = self._generate(
+            "i2v", request, progress, image=image, prompt=prompt, negative_prompt=negative_prompt,
+            seed=seed, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+            num_frames=num_frames, style=style, music=music, music_volume=music_volume, upscale=upscale,
+            interpolate=interpolate, music_file=music_file,
         )
-        result = self._run(req, request, progress)
-        if result is None:
-            return gr.skip(), gr.skip()
-        return str(result.path), result.info()
+        return (gr.skip(), gr.skip()) if result is None else (str(result.path), result.info())
 
     def old_photo(
         self,
@@ -177,15 +183,12 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        req = VideoRequest(
-            prompt=prompt or "", mode="old_photo", image=image, colorize=bool(colorize),
-            negative_prompt=negative_prompt or "", seed=_int(seed),
-            num_inference_steps=_int(num_inference_steps), guidance_scale=guidance_scale,
-            num_frames=_int(num_frames), style=style or "none",
-            music=self._music_choice(music, music_file), music_volume=music_volume,
-            upscale=bool(upscale), interpolate=bool(interpolate),
+        result = self._generate(
+            "old_photo", request, progress, image=image, prompt=prompt, colorize=colorize, seed=seed,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
+            style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
+            negative_prompt=negative_prompt, music_file=music_file,
         )
-        result = self._run(req, request, progress)
         if result is None:
             return gr.skip(), gr.skip(), gr.skip()
         still = str(result.colorized_image) if result.colorized_image else gr.skip()
@@ -226,7 +229,7 @@ class Handlers:
         if not video:
             raise gr.Error(pick("Generate a video first, then change its music.", "请先生成视频，再更换配乐。", lang))
         try:
-            return str(self.studio.change_music(video, self._music_choice(music, music_file), volume))
+            return str(self.studio.change_music(video, music_file or music, volume))
         except Exception as exc:
             raise self._error(exc, lang) from None
 
