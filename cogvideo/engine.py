@@ -9,7 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PIL import Image
@@ -17,6 +17,9 @@ from PIL import Image
 from . import models
 from .errors import Cancelled, InvalidRequest, OutOfMemory, WeightsMissing
 from .models import Variant
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("cogvideo")
 

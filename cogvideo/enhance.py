@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from . import media
-from .colorize import load_descriptor, resolve_weights
+from .weights import load_descriptor, resolve_weights
 from .errors import InvalidRequest, ModelFileError
 
 # 2× of CogVideoX 1.5's largest native size (1360×768): the biggest video we will write.
