@@ -375,14 +375,14 @@ def _oom_error(mode: str) -> OutOfMemory:
 
 # ---------------------------------------------------------------- weights
 
-def weights_missing(variant: Variant, reason: str) -> WeightsMissing:
+def weights_missing(variant: Variant, reason: str, reason_zh: str) -> WeightsMissing:
     return WeightsMissing(
         f"The weights of {variant.name} ({variant.repo_id}, ~{variant.disk_gib:.0f} GB) are not on "
         f"this machine and cannot be downloaded ({reason}). On a machine with internet run "
         f"`python -m cogvideo download {variant.name}` (or `hf download {variant.repo_id}`), or "
         "pass --model with the path of a downloaded folder.",
         f"本机没有 {variant.name}（{variant.repo_id}，约 {variant.disk_gib:.0f} GB）的权重，且无法下载"
-        f"（{reason}）。请在联网的机器上运行 `python -m cogvideo download {variant.name}`"
+        f"（{reason_zh}）。请在联网的机器上运行 `python -m cogvideo download {variant.name}`"
         f"（或 `hf download {variant.repo_id}`），或用 --model 指向已下载的文件夹。",
     )
 
@@ -404,7 +404,7 @@ def fetch_weights(
     except (LocalEntryNotFoundError, OSError):
         pass
     if constants.HF_HUB_OFFLINE:
-        raise weights_missing(variant, "HF_HUB_OFFLINE is set")
+        raise weights_missing(variant, "HF_HUB_OFFLINE is set", "已设置 HF_HUB_OFFLINE 离线模式")
     notify(
         f"Downloading {variant.repo_id} (~{variant.disk_gib:.0f} GB) for the first time — this can "
         "take a long while; later runs start from the cache.",
@@ -418,8 +418,16 @@ def fetch_weights(
                 variant.repo_id, allow_patterns=allow_patterns, tqdm_class=_download_bar(notify, variant)
             )
         )
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
-        raise weights_missing(variant, type(exc).__name__) from exc
+    except HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", "an error")
+        raise weights_missing(
+            variant, f"the Hugging Face Hub answered {status}; gated repos need `hf auth login`",
+            f"Hugging Face Hub 返回 {status}；受限仓库需先 `hf auth login`",
+        ) from exc
+    except (LocalEntryNotFoundError, OSError) as exc:
+        raise weights_missing(
+            variant, "the Hugging Face Hub cannot be reached", "无法连接 Hugging Face Hub"
+        ) from exc
 
 
 def _download_bar(notify: StatusCallback, variant: Variant):

@@ -87,3 +87,17 @@ def test_unknown_style_and_track(tmp_path):
     assert proc.returncode == 2 and "Unknown style" in proc.stderr
     proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--music", "nope")
     assert proc.returncode == 2 and "nope" in proc.stderr
+
+
+def test_old_photo_from_the_cli(tmp_path):
+    photo = tmp_path / "grandpa.png"
+    make_photo(320, 240, "L").save(photo)
+    env = {"DDCOLOR_WEIGHTS": ""}
+    proc = run_cli("generate", "--model", "tiny", "--old-photo", "--image", str(photo), "--prompt", "",
+                   "--num-inference-steps", "2", "--output-dir", str(tmp_path / "o"), env=env)
+    # No DDColor weights offline: the message says how to get them and how to go without.
+    assert proc.returncode == 2 and "hf download" in proc.stderr and "as it is" in proc.stderr
+    proc = run_cli("generate", "--model", "tiny", "--old-photo", "--no-colorize", "--image", str(photo),
+                   "--prompt", "", "--num-inference-steps", "2", "--output-dir", str(tmp_path / "o"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "old photograph comes to life" in proc.stdout
