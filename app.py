@@ -55,6 +55,12 @@ def build(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    auth = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        if not user or not password:
+            raise SystemExit("error: --auth must look like user:password")
+        auth = (user, password)
     try:
         demo, studio = build(args)
     except (StudioError, AgentError) as exc:
@@ -62,14 +68,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.model.startswith("tiny"):
         log.warning("--model tiny: random weights, the videos are coloured noise (for trying the UI).")
     if args.preload:
-        for task in studio.engine.variants:
-            studio.engine.load(task, on_status=lambda en, zh, fraction: log.info(en))
-    auth = None
-    if args.auth:
-        user, _, password = args.auth.partition(":")
-        if not user or not password:
-            raise SystemExit("error: --auth must look like user:password")
-        auth = (user, password)
+        try:
+            for task in studio.engine.variants:
+                studio.engine.load(task, on_status=lambda en, zh, fraction: log.info(en))
+        except StudioError as exc:
+            raise SystemExit(f"error: {exc.en}")
     demo.queue(max_size=args.max_queue, default_concurrency_limit=1)
     demo.launch(
         server_name=args.host,
