@@ -136,18 +136,25 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 value=variant.num_frames if variant else 49, step=variant.frame_step if variant else 8,
                 label=i18n("frames"),
             )
-            gr.Textbox(value=variant.label if variant else "—", label=i18n("model"), interactive=False)
+            model = "—" if variant is None else (
+                f"{variant.name} · {variant.width}×{variant.height} · {variant.num_frames}f · {variant.fps} fps"
+            )
+            gr.Textbox(value=model, label=i18n("model"), interactive=False)
         return dict(style=style, music=music, music_volume=music_volume, music_file=music_file,
                     upscale=upscale, interpolate=interpolate, negative_prompt=negative_prompt, seed=seed,
                     num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
                     num_frames=num_frames)
 
-    def wire_prompt_agent(spec: TabSpec, prompt, image, style) -> None:
-        """“Help me write one” streams into the box; “Restore” brings back what the user typed."""
+    def prompt_tools():
+        """The live note and the agent buttons, right under the prompt box."""
         note = gr.Markdown(elem_classes="prompt-note")
         with gr.Row():
             suggest = gr.Button(i18n("suggest"), size="sm", variant="secondary")
             restore = gr.Button(i18n("restore"), size="sm", variant="secondary")
+        return note, suggest, restore
+
+    def wire_prompt_agent(spec: TabSpec, prompt, image, style, note, suggest, restore) -> None:
+        """“Help me write one” streams into the box; “Restore” brings back what the user typed."""
         original = gr.State("")
         task = gr.State(spec.task)
         private(prompt.change, handlers.prompt_note, [prompt, style, task], note, trigger_mode="always_last")
@@ -178,8 +185,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     prompt = gr.Textbox(value="", label=i18n("prompt"), placeholder=i18n(spec.placeholder_key),
                                         lines=spec.prompt_lines, max_lines=12, max_length=20_000)
                     controls["prompt"] = prompt
+                    tools = prompt_tools()
                     controls.update(settings(variant, spec.default_music))
-                    wire_prompt_agent(spec, prompt, image, controls["style"])
+                    wire_prompt_agent(spec, prompt, image, controls["style"], *tools)
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
