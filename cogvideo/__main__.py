@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("models", help="list model variants with VRAM guidance")
     commands.add_parser("styles", help="list style presets")
     commands.add_parser("tracks", help="list built-in music tracks")
-    dl = commands.add_parser("download", help="fetch a model's weights ahead of time")
+    dl = commands.add_parser("download", help="fetch a model's weights ahead of time (and its T2V/I2V partner's transformer)")
     dl.add_argument("name", help="variant name, e.g. 5b")
     return parser
 
@@ -154,6 +154,10 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
             print(zh if lang == "zh" else en, file=sys.stderr)
 
     print(fetch_weights(variant, say))
+    other = models.partner(variant)
+    if other is not None and other.repo_id is not None:
+        # The app serves both tasks of a family; the other one needs only its own transformer.
+        print(fetch_weights(other, say, allow_patterns=["model_index.json", "transformer/*"]))
     return 0
 
 

@@ -127,12 +127,15 @@ class Engine:
             self.variants[other.task] = other
         self.model_name = model
         self._requested_offload = offload
+        self._resolved_offload: str | None = None
         self._device_name = device
         self._pipes: dict[str, object] = {}
         self._active: str | None = None
         self._offloaded_modules: set[int] = set()
         self._lock = threading.RLock()
         self._tokenizer = None
+        self._tokenizer_missing = False
+        self._tokenizer_lock = threading.Lock()
 
     # ------------------------------------------------------------ what and where
 
@@ -158,12 +161,17 @@ class Engine:
 
     @property
     def offload(self) -> str:
-        if self.device.type == "cpu":
-            return "none"
-        if self._requested_offload != "auto":
-            return self._requested_offload
-        biggest = max(self.variants.values(), key=lambda v: v.vram_gib.get("none", 0))
-        return models.choose_offload(free_vram_bytes(self.device), biggest)
+        """The memory policy in force. `auto` is decided once, from the free memory before loading:
+        deciding again at a task switch would see our own pipeline's memory and mix modes."""
+        if self._resolved_offload is None:
+            if self.device.type == "cpu":
+                self._resolved_offload = "none"
+            elif self._requested_offload != "auto":
+                self._resolved_offload = self._requested_offload
+            else:
+                biggest = max(self.variants.values(), key=lambda v: v.vram_gib.get("none", 0))
+                self._resolved_offload = models.choose_offload(free_vram_bytes(self.device), biggest)
+        return self._resolved_offload
 
     def status(self) -> EngineStatus:
         free = free_vram_bytes(self.device) if self.device.type != "cpu" else None
@@ -196,6 +204,7 @@ class Engine:
             pipe = self._build(variant, donor, notify)
             pipe.set_progress_bar_config(disable=True)
             self._pipes[task] = pipe
+            self._tokenizer_missing = False  # the weights, tokenizer included, are on disk now
             self._place(task)
             return pipe
 
@@ -251,7 +260,10 @@ class Engine:
         elif mode == "group":
             from diffusers.hooks import apply_group_offloading
 
-            for name in ("text_encoder", "transformer", "vae"):
+            # The VAE (~0.4 GB) stays on the device: group offloading and VAE tiling do not mix well
+            # in diffusers (huggingface/diffusers#12096).
+            pipe.vae.to(device)
+            for name in ("text_encoder", "transformer"):
                 module = getattr(pipe, name)
                 # Shared modules carry their hooks already; hooking twice is an error.
                 if id(module) not in self._offloaded_modules:
@@ -267,12 +279,15 @@ class Engine:
 
     # ------------------------------------------------------------ prompts
 
-    def tokenizer(self):
-        """The pipeline's own tokenizer (from a loaded pipeline, the tiny one, or the disk cache)."""
-        if self._pipes:
-            return next(iter(self._pipes.values())).tokenizer
-        import_libraries()
-        if self._tokenizer is None:
+    def _counting_tokenizer(self):
+        """A private tokenizer for counting, or None while none is on disk.
+
+        Never the pipeline's own: a fast tokenizer is one Rust object whose padding and truncation
+        each call rewrites, so counting with it during a render corrupted that render's prompt.
+        Call with `_tokenizer_lock` held.
+        """
+        if self._tokenizer is None and not self._tokenizer_missing:
+            import_libraries()
             variant = next(iter(self.variants.values()))
             if variant.repo_id is None:
                 from . import tiny
@@ -286,23 +301,26 @@ class Engine:
                         variant.repo_id, subfolder="tokenizer", local_files_only=True
                     )
                 except (OSError, ValueError):
-                    return None
+                    # Not downloaded yet: stop looking on every keystroke until a pipeline loads.
+                    self._tokenizer_missing = True
         return self._tokenizer
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens the T5 encoder would see (with the end token), or None if no tokenizer is at hand."""
-        tokenizer = self.tokenizer()
-        if tokenizer is None:
-            return None
-        return len(tokenizer(text, add_special_tokens=True).input_ids)
+        with self._tokenizer_lock:
+            tokenizer = self._counting_tokenizer()
+            if tokenizer is None:
+                return None
+            return len(tokenizer(text, add_special_tokens=True).input_ids)
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The part of `text` the encoder actually reads when it is cut at `max_tokens`."""
-        tokenizer = self.tokenizer()
-        if tokenizer is None:
-            return text
-        ids = tokenizer(text, add_special_tokens=False).input_ids[: max_tokens - 1]
-        return tokenizer.decode(ids, skip_special_tokens=True)
+        with self._tokenizer_lock:
+            tokenizer = self._counting_tokenizer()
+            if tokenizer is None:
+                return text
+            ids = tokenizer(text, add_special_tokens=False).input_ids[: max_tokens - 1]
+            return tokenizer.decode(ids, skip_special_tokens=True)
 
     # ------------------------------------------------------------ rendering
 
@@ -346,16 +364,35 @@ class Engine:
             )
             if job.task == "i2v":
                 kwargs["image"] = job.image
-            if variant.name.startswith("5b") or variant.name.startswith("1.5"):
-                kwargs["use_dynamic_cfg"] = True  # as the model cards recommend for 5B models
+            if variant.dynamic_cfg:
+                kwargs["use_dynamic_cfg"] = True
+            out_of_memory = False
             try:
                 with torch.inference_mode():
                     video = pipe(**kwargs).frames[0]
-            except torch.OutOfMemoryError as exc:
+            except torch.OutOfMemoryError:
+                out_of_memory = True
+            except BaseException:
+                # Cancel and errors skip the pipeline's own clean-up: with model offload the
+                # transformer would stay on the GPU next to whatever runs next.
+                self._free_hooks(pipe)
+                raise
+            if out_of_memory:
+                # Outside the except block, so the failed call's tensors are already released.
+                self._free_hooks(pipe)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                raise _oom_error(self.offload) from exc
-        return (np.asarray(video) * 255.0).round().clip(0, 255).astype(np.uint8)
+                raise _oom_error(self.offload)
+        # In place: for 161 frames of 1360×768 each float copy would be ~2 GB.
+        video = np.asarray(video, dtype=np.float32)
+        np.multiply(video, 255.0, out=video)
+        np.rint(video, out=video)
+        np.clip(video, 0, 255, out=video)
+        return video.astype(np.uint8)
+
+    def _free_hooks(self, pipe) -> None:
+        if self.device.type != "cpu" and self.offload in ("model", "sequential"):
+            pipe.maybe_free_model_hooks()
 
 
 def _oom_error(mode: str) -> OutOfMemory:

@@ -35,6 +35,7 @@ class Variant:
     dtype: str  # "float16" | "bfloat16" | "float32"
     max_tokens: int  # prompt tokens the T5 encoder reads; the rest is truncated
     flexible_size: bool  # whether height/width other than native are allowed
+    dynamic_cfg: bool = False  # the 5B model cards use dynamic classifier-free guidance
     vram_gib: dict[str, float] = field(default_factory=dict)  # offload mode -> approx. peak GiB
     disk_gib: float = 0.0
     label: str = ""
@@ -63,21 +64,21 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             name="5b", repo_id="THUDM/CogVideoX-5b", task="t2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
-            dtype="bfloat16", max_tokens=226, flexible_size=False,
+            dtype="bfloat16", max_tokens=226, flexible_size=False, dynamic_cfg=True,
             vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B · text to video · 720×480 · 6 s",
         ),
         Variant(
             name="5b-i2v", repo_id="THUDM/CogVideoX-5b-I2V", task="i2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
-            dtype="bfloat16", max_tokens=226, flexible_size=False,
+            dtype="bfloat16", max_tokens=226, flexible_size=False, dynamic_cfg=True,
             vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B-I2V · image to video · 720×480 · 6 s",
         ),
         Variant(
             name="1.5-5b", repo_id="THUDM/CogVideoX1.5-5B", task="t2v", family="cogvideox1.5-5b",
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
-            dtype="bfloat16", max_tokens=224, flexible_size=True,
+            dtype="bfloat16", max_tokens=224, flexible_size=True, dynamic_cfg=True,
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
             disk_gib=22.0, label="CogVideoX1.5-5B · text to video · 1360×768 · 5–10 s",
         ),
@@ -85,7 +86,7 @@ VARIANTS: dict[str, Variant] = {
             name="1.5-5b-i2v", repo_id="THUDM/CogVideoX1.5-5B-I2V", task="i2v",
             family="cogvideox1.5-5b",
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
-            dtype="bfloat16", max_tokens=224, flexible_size=True,
+            dtype="bfloat16", max_tokens=224, flexible_size=True, dynamic_cfg=True,
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
             disk_gib=22.0, label="CogVideoX1.5-5B-I2V · image to video · any size · 5–10 s",
         ),

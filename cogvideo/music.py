@@ -272,6 +272,11 @@ def _decode(path: Path, seconds: float) -> AudioSegment:
     return AudioSegment(data=proc.stdout[:usable], sample_width=2, frame_rate=SAMPLE_RATE, channels=2)
 
 
+def check_audio(path: str | Path) -> None:
+    """Decode a tenth of a second, so a file that is not audio is refused before any rendering."""
+    _decode(Path(path), 0.1)
+
+
 def _read_plain_wav(path: Path, seconds: float) -> AudioSegment | None:
     """A 48 kHz 16-bit PCM WAV (mono or stereo) needs no decoding: read its first `seconds`
     directly and save an ffmpeg process. None for anything else, which goes through ffmpeg."""

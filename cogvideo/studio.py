@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import media, models
 from .engine import Engine, RenderJob
-from .errors import InvalidRequest, ModelFileError
+from .errors import AudioError, Cancelled, InvalidRequest, ModelFileError
 
 MODES = ("t2v", "i2v", "old_photo")
 MAX_SEED = 2**32 - 1
@@ -206,11 +206,14 @@ class Studio:
         should_cancel = cancel.is_set if isinstance(cancel, threading.Event) else cancel
         clock = time.perf_counter()
 
-        def lap(stage: str) -> None:
+        def lap(stage: str, last: bool = False) -> None:
+            """Close a stage's timing; Cancel also takes effect here, between stages."""
             nonlocal clock
             now = time.perf_counter()
             timings[stage] = timings.get(stage, 0.0) + now - clock
             clock = now
+            if not last and should_cancel and should_cancel():
+                raise Cancelled()
 
         # 1. Check inputs: every bad value is named before any heavy work starts.
         variant, num_frames, height, width = self._check(request)
@@ -311,9 +314,13 @@ class Studio:
             report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
             try:
                 add_music(silent_path, music_file, final_path, volume=request.music_volume)
-            finally:
                 silent_path.unlink(missing_ok=True)
-            lap("music")
+            except AudioError as exc:
+                # The video took minutes of GPU time: keep it, silent, and say why.
+                silent_path.replace(final_path)
+                notices.append(Notice(exc.en, exc.zh))
+                music_file = None
+            lap("music", last=True)
 
         out_info = media.probe(final_path)
         media.prune_outputs(self.output_dir, keep=self.keep_outputs, max_age_s=self.max_output_age_s)
@@ -390,11 +397,15 @@ class Studio:
         return variant, num_frames, height, width
 
     def _check_music(self, music: str | Path | None) -> Path | None:
+        """The track file, or the user's file after a quick decode: refused before any rendering."""
         if music is None or str(music).strip().lower() in ("", "none"):
             return None
-        from .music import resolve_music
+        from .music import check_audio, load_tracks, resolve_music
 
-        return resolve_music(music)
+        path = resolve_music(music)
+        if path is not None and path not in {t.file for t in load_tracks().values()}:
+            check_audio(path)
+        return path
 
     def _upscaler_for_device(self):
         if self.engine.device.type == "cpu":

@@ -118,3 +118,55 @@ def test_out_of_memory_names_the_next_offload_level(monkeypatch):
     with pytest.raises(OutOfMemory) as err:
         engine.render(job())
     assert "--offload model" in err.value.en and "--offload model" in err.value.zh
+
+
+def test_counting_tokens_never_disturbs_a_render_encoding_its_prompt(tiny_engine):
+    """The live prompt note counts tokens on every keystroke while other users' videos render.
+
+    The pipeline pads its prompt to 226 tokens; a shared tokenizer reset by a count in between
+    gave unpadded embeddings and a crashed render. Hammer the pipeline's own encoding step.
+    """
+    import threading
+
+    pipe = tiny_engine.load("t2v")
+    stop = threading.Event()
+
+    def type_prompts():
+        while not stop.is_set():
+            tiny_engine.count_tokens("a cat walks in the park " * 20)
+
+    typists = [threading.Thread(target=type_prompts) for _ in range(3)]
+    for t in typists:
+        t.start()
+    try:
+        shapes = set()
+        for _ in range(400):
+            embeds, _negative = pipe.encode_prompt("a cat", "", do_classifier_free_guidance=False,
+                                                   max_sequence_length=226, device="cpu")
+            shapes.add(tuple(embeds.shape))
+    finally:
+        stop.set()
+        for t in typists:
+            t.join()
+    assert shapes == {(1, 226, 32)}
+
+
+def test_auto_offload_is_decided_once(monkeypatch):
+    from cogvideo import engine as engine_module
+
+    free = iter([40 * 2**30, 15 * 2**30, 22 * 2**30])
+    monkeypatch.setattr(engine_module, "free_vram_bytes", lambda device: next(free))
+    engine = Engine("5b", offload="auto", device="cuda")  # no CUDA needed to decide
+    assert [engine.offload, engine.offload, engine.offload] == ["none", "none", "none"]
+
+
+def test_local_folders_keep_dynamic_guidance(tmp_path):
+    import json
+
+    from cogvideo import models
+
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "CogVideoXPipeline"}))
+    (tmp_path / "transformer" / "config.json").write_text(
+        json.dumps({"text_embed_dim": 4096, "num_attention_heads": 48}))
+    assert models.resolve(str(tmp_path)).dynamic_cfg

@@ -44,7 +44,10 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     worker.start()
     while len(steps) < 3:
         time.sleep(0.01)
-    handlers.cancel(FakeRequest("s1"))
+    handlers.cancel("i2v", FakeRequest("s1"))  # another tab's Cancel leaves this job alone
+    time.sleep(0.2)
+    assert worker.is_alive()
+    handlers.cancel("t2v", FakeRequest("s1"))
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert len(steps) < 100 * 2  # stopped long before the end (two passes a step with guidance)
@@ -57,7 +60,7 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
 
 
 def test_cancel_of_another_session_does_nothing(handlers):
-    handlers.cancel(FakeRequest("nobody"))  # no job: no error
+    handlers.cancel("t2v", FakeRequest("nobody"))  # no job: no error
 
 
 def test_errors_become_gradio_errors_in_the_users_language(handlers):
@@ -104,3 +107,26 @@ def test_prompt_note_counts_and_warns(handlers):
 def test_suggest_keeps_the_text_offline_for_chinese(handlers):
     outputs = list(handlers.suggest_stream("小男孩喝咖啡", None, "t2v", "none", FakeRequest(language="zh")))
     assert outputs[-1] == "小男孩喝咖啡"
+
+
+def test_uploaded_music_is_used(handlers, tmp_path):
+    import subprocess
+
+    from cogvideo import media
+
+    song = tmp_path / "song.wav"
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+                    str(song)], check=True)
+    video, info = handlers.text_to_video("a cat", num_inference_steps=2, music="none", music_file=str(song),
+                                         request=FakeRequest(language="en"), progress=None)
+    assert media.probe(video).audio_codec == "aac"
+
+
+def test_a_bad_music_file_is_refused_before_rendering(handlers, tmp_path, monkeypatch):
+    fake = tmp_path / "song.mp3"
+    fake.write_text("not audio")
+    rendered = []
+    monkeypatch.setattr(handlers.studio.engine, "render", lambda *a, **k: rendered.append(1))
+    with pytest.raises(gr.Error) as err:
+        handlers.text_to_video("a cat", music_file=str(fake), request=FakeRequest(language="en"), progress=None)
+    assert "not an audio file" in str(err.value) and rendered == []

@@ -65,8 +65,14 @@ class Handlers:
 
         return report
 
-    def _begin_job(self, request: gr.Request | None) -> tuple[str, threading.Event]:
-        key = getattr(request, "session_hash", None) or str(id(threading.current_thread()))
+    @staticmethod
+    def _job_key(request: gr.Request | None, mode: str) -> str | None:
+        """One cancel flag per browser session and tab: Cancel on one tab never stops another's job."""
+        session = getattr(request, "session_hash", None)
+        return f"{session}:{mode}" if session else None
+
+    def _begin_job(self, request: gr.Request | None, mode: str) -> tuple[str, threading.Event]:
+        key = self._job_key(request, mode) or str(id(threading.current_thread()))
         event = threading.Event()
         with self._cancel_lock:
             self._cancel_events[key] = event
@@ -79,7 +85,7 @@ class Handlers:
 
     def _run(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
         lang = self.lang(request)
-        key, cancel = self._begin_job(request)
+        key, cancel = self._begin_job(request, req.mode)
         try:
             result = self.studio.generate(req, progress=self._progress_callback(progress, lang), cancel=cancel)
         except Cancelled:
@@ -95,12 +101,13 @@ class Handlers:
 
     def _generate(self, mode: str, request: gr.Request | None, progress: gr.Progress | None, **values):
         """Build the studio request from an endpoint's values (Gradio sends numbers as floats)."""
+        upload, track = values.pop("music_file"), values.pop("music")
         req = VideoRequest(
             mode=mode,
+            music=upload or track,
             prompt=values.pop("prompt") or "",
             negative_prompt=values.pop("negative_prompt") or "",
             style=values.pop("style") or "none",
-            music=values.pop("music_file") or values.pop("music"),
             seed=_int(values.pop("seed")),
             num_inference_steps=_int(values.pop("num_inference_steps")),
             num_frames=_int(values.pop("num_frames")),
@@ -233,14 +240,14 @@ class Handlers:
         except Exception as exc:
             raise self._error(exc, lang) from None
 
-    def cancel(self, request: gr.Request = None) -> None:
-        """Stop this browser session's running job at its next denoising step."""
-        key = getattr(request, "session_hash", None)
+    def cancel(self, mode: str = "t2v", request: gr.Request = None) -> None:
+        """Stop this session's job on the tab of `mode` at its next step (or stage)."""
+        key = self._job_key(request, mode)
         with self._cancel_lock:
             event = self._cancel_events.get(key) if key else None
         if event is not None:
             event.set()
-            gr.Info(pick("Stopping at the next step…", "将在下一步停止……", self.lang(request)))
+            gr.Info(pick("Stopping…", "正在停止……", self.lang(request)))
 
     # ------------------------------------------------------------ prompt agent
 

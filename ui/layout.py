@@ -212,19 +212,20 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # The handler's parameter names pick its inputs, so the API and the widgets cannot drift apart.
         names = [p for p in inspect.signature(spec.handler).parameters if p not in ("request", "progress")]
         inputs = [controls[name] for name in names]
-        start = generate
         if spec.mode == "old_photo":
             # The colorized still first, within seconds; then the video from the same photo.
-            start = generate.click(handlers.colorize_preview, [controls["image"], controls["colorize"]],
-                                   outputs[1], api_visibility="private", concurrency_limit=1,
-                                   concurrency_id="gpu")
-            event = start.success(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
-                                  concurrency_limit=1, concurrency_id="gpu")
+            preview = generate.click(handlers.colorize_preview, [controls["image"], controls["colorize"]],
+                                     outputs[1], api_visibility="private", concurrency_limit=1,
+                                     concurrency_id="gpu")
+            event = preview.success(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
+                                    concurrency_limit=1, concurrency_id="gpu")
+            queued = [preview, event]
         else:
             event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
                                    concurrency_limit=1, concurrency_id="gpu")
+            queued = [event]
         private(event.success, show_used, info, [used_seed, final_prompt])
-        private(cancel.click, handlers.cancel, None, None, cancels=[event])
+        private(cancel.click, handlers.cancel, gr.State(spec.mode), None, cancels=queued)
         apply_music.click(
             handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
             video, api_name="change_music" if music_api else None,
