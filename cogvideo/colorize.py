@@ -165,7 +165,16 @@ class Colorizer:
             descriptor.model.eval()
             descriptor.model.input_size = (self.input_size, self.input_size)
             self._descriptor = descriptor
+        # Back from `park()`: a no-op when the model is already on its device.
+        self._descriptor.to(self.device)
         return self._descriptor.model
+
+    def park(self) -> None:
+        """Move the loaded model to the CPU between uses, so that it does not hold GPU memory that
+        the video model's offload policy was sized without. The next use moves it back."""
+        with self._lock:
+            if self._descriptor is not None and self.device != "cpu":
+                self._descriptor.to("cpu")
 
     def load(self) -> None:
         """Load the model now (e.g. at start-up) instead of on the first photo."""

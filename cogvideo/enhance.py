@@ -168,7 +168,16 @@ class Upscaler:
             self._dtype = torch.float16 if self.device != "cpu" and descriptor.supports_half else torch.float32
             descriptor.to(self._dtype)
             self._descriptor = descriptor
+        # Back from `park()`: a no-op when the model is already on its device.
+        self._descriptor.to(self.device)
         return self._descriptor
+
+    def park(self) -> None:
+        """Move the loaded model to the CPU between uses, so that it does not hold GPU memory that
+        the video model's offload policy was sized without. The next use moves it back."""
+        with self._lock:
+            if self._descriptor is not None and self.device != "cpu":
+                self._descriptor.to("cpu")
 
     def load(self) -> None:
         """Load (downloading if needed) now, e.g. at start-up, so `available()` turns True."""

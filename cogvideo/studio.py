@@ -236,6 +236,7 @@ class Studio:
             if request.mode == "old_photo" and request.colorize:
                 report(ProgressEvent("colorize", None, "Colorizing the photo…", "正在为照片上色…"))
                 image, notice = self.colorize_photo(image)
+                self._park(self._colorizer)
                 if notice:
                     notices.append(notice)
                 else:
@@ -292,6 +293,7 @@ class Studio:
                 notices.append(Notice(exc.en, exc.zh))
                 post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
                                  method="lanczos")
+            self._park(upscaler)
             frames, fps, filters, upscale_method = post.frames, post.fps, post.filters, post.upscale_method
             if upscale_method == "lanczos":
                 notices.append(Notice(
@@ -406,6 +408,11 @@ class Studio:
         if path is not None and path not in {t.file for t in load_tracks().values()}:
             check_audio(path)
         return path
+
+    def _park(self, helper) -> None:
+        """Helper models leave the GPU after use unless the video model has it all to itself."""
+        if helper is not None and hasattr(helper, "park") and self.engine.offload != "none":
+            helper.park()
 
     def _upscaler_for_device(self):
         if self.engine.device.type == "cpu":
