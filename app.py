@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument("--auth", default=env("STUDIO_AUTH"), help="user:password (or env STUDIO_AUTH)")
-    parser.add_argument("--preload", action="store_true", help="load the model before serving")
+    parser.add_argument("--preload", action="store_true", default=env("STUDIO_PRELOAD", "") == "1",
+                        help="load the model before serving (or env STUDIO_PRELOAD=1)")
     parser.add_argument("--max-queue", type=int, default=int(env("STUDIO_MAX_QUEUE", "20")))
     parser.add_argument("--output-dir", default=env("COGVIDEO_OUTPUT_DIR", str(ROOT / "outputs")))
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
