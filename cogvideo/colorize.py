@@ -8,14 +8,13 @@ local file (`DDCOLOR_WEIGHTS`) or the Hugging Face Hub; see docs/old_photo.md.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from .errors import ModelFileError
-from .weights import load_descriptor, resolve_weights
+from .weights import SpandrelModel, load_descriptor, resolve_weights
 
 DEFAULT_REPO = "piddnad/DDColor-models"  # upstream's own Hub repo, Apache-2.0
 DEFAULT_FILE = "ddcolor_modelscope.pth"  # upstream's recommended default (DDColor-L, ~912 MB)
@@ -121,7 +120,7 @@ def is_colour(image: Image.Image) -> bool:
 
 # ---------------------------------------------------------------- weights
 
-class Colorizer:
+class Colorizer(SpandrelModel):
     """DDColor, loaded lazily on first use and kept; one colorization at a time (not re-entrant).
 
     `weights`: a local .pth/.safetensors file; None -> env DDCOLOR_WEIGHTS, else the Hub
@@ -132,11 +131,8 @@ class Colorizer:
     def __init__(
         self, weights: str | Path | None = None, device: str = "cpu", input_size: int = MODEL_INPUT_SIZE
     ) -> None:
-        self.weights = weights
-        self.device = str(device)
+        super().__init__(weights, device)
         self.input_size = int(input_size)
-        self._descriptor = None
-        self._lock = threading.Lock()
 
     def weights_path(self) -> Path:
         """The weights file, downloading it if needed; raises `WeightsMissing`."""
@@ -149,37 +145,24 @@ class Colorizer:
             fallback_zh="在此之前，可以关闭上色，直接让照片动起来。",
         )
 
+    def _load_descriptor(self):
+        path = self.weights_path()
+        descriptor = load_descriptor(path, self.device, "DDColor", "DDColor")
+        if descriptor.architecture.id != "DDColor":
+            raise ModelFileError(
+                f"{path} is a {descriptor.architecture.name} model, not DDColor. Point "
+                "DDCOLOR_WEIGHTS to a DDColor checkpoint (e.g. ddcolor_modelscope.pth).",
+                f"{path} 是 {descriptor.architecture.name} 模型，不是 DDColor。请将 DDCOLOR_WEIGHTS "
+                "指向 DDColor 权重（例如 ddcolor_modelscope.pth）。",
+            )
+        # spandrel loads in train mode; DDColor stays fp32 (its descriptor says no fp16 support).
+        descriptor.model.eval()
+        descriptor.model.input_size = (self.input_size, self.input_size)
+        return descriptor
+
     def _model(self):
         """The loaded DDColor network (call with the lock held)."""
-        if self._descriptor is None:
-            path = self.weights_path()
-            descriptor = load_descriptor(path, self.device, "DDColor", "DDColor")
-            if descriptor.architecture.id != "DDColor":
-                raise ModelFileError(
-                    f"{path} is a {descriptor.architecture.name} model, not DDColor. Point "
-                    "DDCOLOR_WEIGHTS to a DDColor checkpoint (e.g. ddcolor_modelscope.pth).",
-                    f"{path} 是 {descriptor.architecture.name} 模型，不是 DDColor。请将 DDCOLOR_WEIGHTS "
-                    "指向 DDColor 权重（例如 ddcolor_modelscope.pth）。",
-                )
-            # spandrel loads in train mode; DDColor stays fp32 (its descriptor says no fp16 support).
-            descriptor.model.eval()
-            descriptor.model.input_size = (self.input_size, self.input_size)
-            self._descriptor = descriptor
-        # Back from `park()`: a no-op when the model is already on its device.
-        self._descriptor.to(self.device)
-        return self._descriptor.model
-
-    def park(self) -> None:
-        """Move the loaded model to the CPU between uses, so that it does not hold GPU memory that
-        the video model's offload policy was sized without. The next use moves it back."""
-        with self._lock:
-            if self._descriptor is not None and self.device != "cpu":
-                self._descriptor.to("cpu")
-
-    def load(self) -> None:
-        """Load the model now (e.g. at start-up) instead of on the first photo."""
-        with self._lock:
-            self._model()
+        return self._loaded().model
 
     def colorize(self, image: Image.Image) -> Image.Image:
         """Colorize a (grayscale or toned) photo; returns RGB of the same size.

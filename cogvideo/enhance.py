@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from typing import Literal
 import numpy as np
 
 from . import media
-from .weights import load_descriptor, resolve_weights
 from .errors import InvalidRequest, ModelFileError
+from .weights import SpandrelModel, load_descriptor, resolve_weights
 
 # 2× of CogVideoX 1.5's largest native size (1360×768): the biggest video we will write.
 MAX_OUTPUT_PIXELS = 2720 * 1536
@@ -96,7 +95,7 @@ def interpolate_frames(frames: np.ndarray, fps: float) -> tuple[np.ndarray, floa
 
 # ---------------------------------------------------------------- Real-ESRGAN
 
-class Upscaler:
+class Upscaler(SpandrelModel):
     """Real-ESRGAN (or any spandrel super-resolution model: RRDBNet x2/x4, Compact) for 2× video.
 
     `weights`: a local .pth/.safetensors file; None -> env UPSCALE_WEIGHTS, else the Hub
@@ -109,12 +108,9 @@ class Upscaler:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", tile: int = 256) -> None:
         if tile < 0 or 0 < tile < 32:
             raise InvalidRequest(f"tile must be 0 (whole frames) or at least 32 pixels, got {tile!r}")
-        self.weights = weights
-        self.device = str(device)
+        super().__init__(weights, device)
         self.tile = int(tile)
-        self._descriptor = None
         self._dtype = None  # torch dtype of the loaded model
-        self._lock = threading.Lock()
 
     def _local_or_cached(self) -> Path | None:
         local = self.weights if self.weights is not None else os.environ.get("UPSCALE_WEIGHTS") or None
@@ -143,46 +139,33 @@ class Upscaler:
             fallback_zh="在此之前，视频将改用 Lanczos 放大。",
         )
 
+    def _load_descriptor(self):
+        import torch
+
+        path = self.weights_path()
+        descriptor = load_descriptor(path, self.device, "Real-ESRGAN", "Real-ESRGAN")
+        if (
+            descriptor.purpose != "SR"
+            or descriptor.scale < 2
+            or descriptor.input_channels != 3
+            or descriptor.output_channels != 3
+        ):
+            raise ModelFileError(
+                f"{path} is a {descriptor.architecture.name} model ({descriptor.purpose}, "
+                f"{descriptor.scale}×), not an RGB super-resolution model. Point UPSCALE_WEIGHTS to "
+                "a Real-ESRGAN file such as RealESRGAN_x2plus.pth.",
+                f"{path} 是 {descriptor.architecture.name} 模型（{descriptor.purpose}，{descriptor.scale}×），"
+                "不是 RGB 超分模型。请将 UPSCALE_WEIGHTS 指向 Real-ESRGAN 权重（例如 RealESRGAN_x2plus.pth）。",
+            )
+        descriptor.eval()
+        # Half precision halves VRAM and time on GPUs; CPU kernels for fp16 are slow or missing.
+        self._dtype = torch.float16 if self.device != "cpu" and descriptor.supports_half else torch.float32
+        descriptor.to(self._dtype)
+        return descriptor
+
     def _model(self):
         """The loaded spandrel descriptor (call with the lock held)."""
-        if self._descriptor is None:
-            import torch
-
-            path = self.weights_path()
-            descriptor = load_descriptor(path, self.device, "Real-ESRGAN", "Real-ESRGAN")
-            if (
-                descriptor.purpose != "SR"
-                or descriptor.scale < 2
-                or descriptor.input_channels != 3
-                or descriptor.output_channels != 3
-            ):
-                raise ModelFileError(
-                    f"{path} is a {descriptor.architecture.name} model ({descriptor.purpose}, "
-                    f"{descriptor.scale}×), not an RGB super-resolution model. Point UPSCALE_WEIGHTS to "
-                    "a Real-ESRGAN file such as RealESRGAN_x2plus.pth.",
-                    f"{path} 是 {descriptor.architecture.name} 模型（{descriptor.purpose}，{descriptor.scale}×），"
-                    "不是 RGB 超分模型。请将 UPSCALE_WEIGHTS 指向 Real-ESRGAN 权重（例如 RealESRGAN_x2plus.pth）。",
-                )
-            descriptor.eval()
-            # Half precision halves VRAM and time on GPUs; CPU kernels for fp16 are slow or missing.
-            self._dtype = torch.float16 if self.device != "cpu" and descriptor.supports_half else torch.float32
-            descriptor.to(self._dtype)
-            self._descriptor = descriptor
-        # Back from `park()`: a no-op when the model is already on its device.
-        self._descriptor.to(self.device)
-        return self._descriptor
-
-    def park(self) -> None:
-        """Move the loaded model to the CPU between uses, so that it does not hold GPU memory that
-        the video model's offload policy was sized without. The next use moves it back."""
-        with self._lock:
-            if self._descriptor is not None and self.device != "cpu":
-                self._descriptor.to("cpu")
-
-    def load(self) -> None:
-        """Load (downloading if needed) now, e.g. at start-up, so `available()` turns True."""
-        with self._lock:
-            self._model()
+        return self._loaded()
 
     @property
     def scale(self) -> int:

@@ -135,3 +135,40 @@ def load_descriptor(path: Path, device: str, what_en: str, what_zh: str) -> Mode
 
 
 # ---------------------------------------------------------------- the colorizer
+
+
+class SpandrelModel:
+    """A helper model (DDColor, Real-ESRGAN) loaded lazily from its weights file and kept.
+
+    One use at a time: subclasses call `_loaded()` with `_lock` held. Subclasses implement
+    `_load_descriptor()`, which loads and checks the file.
+    """
+
+    def __init__(self, weights: str | Path | None, device: str) -> None:
+        self.weights = weights
+        self.device = str(device)
+        self._descriptor = None
+        self._lock = threading.Lock()
+
+    def _load_descriptor(self):
+        raise NotImplementedError
+
+    def _loaded(self):
+        """The spandrel descriptor, loaded on first use and on its device (call with the lock held)."""
+        if self._descriptor is None:
+            self._descriptor = self._load_descriptor()
+        # Back from `park()`: a no-op when the model is already on its device.
+        self._descriptor.to(self.device)
+        return self._descriptor
+
+    def load(self) -> None:
+        """Load the model now (e.g. at start-up) instead of on first use."""
+        with self._lock:
+            self._loaded()
+
+    def park(self) -> None:
+        """Move the loaded model to the CPU between uses, so that it does not hold GPU memory that
+        the video model's offload policy was sized without. The next use moves it back."""
+        with self._lock:
+            if self._descriptor is not None and self.device != "cpu":
+                self._descriptor.to("cpu")
