@@ -173,20 +173,18 @@ class Studio:
 
     def colorize_photo(self, image: Image.Image | str | Path) -> tuple[Image.Image, Notice | None]:
         """Colorize a black-and-white photo; a colour photo is returned as it is, with a notice."""
-        from .colorize import is_colour
-
         photo = media.load_image(image)
-        if is_colour(photo):
-            return photo, Notice(
-                "The photo is already in colour, so colorization was skipped.",
-                "这张照片已经是彩色的，已跳过上色。",
-            )
         # The UI shows the still first, then generates from the same photo: colorize it once.
         digest = hashlib.sha256(photo.tobytes()).hexdigest() + f"{photo.size}"
         cached = self._last_colorized
         if cached is not None and cached[0] == digest:
             return cached[1].copy(), None
-        colorized = self.colorizer.colorize(photo)
+        colorized, changed = self.colorizer.colorize_if_monochrome(photo)
+        if not changed:
+            return photo, Notice(
+                "The photo is already in colour, so colorization was skipped.",
+                "这张照片已经是彩色的，已跳过上色。",
+            )
         self._last_colorized = (digest, colorized)
         return colorized.copy(), None
 

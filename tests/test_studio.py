@@ -100,6 +100,11 @@ class CountingColorizer:
         self.calls += 1
         return ImageOps.colorize(image.convert("L"), black=(40, 10, 0), white=(255, 230, 160))
 
+    def colorize_if_monochrome(self, image):
+        from cogvideo.colorize import is_colour
+
+        return (image, False) if is_colour(image) else (self.colorize(image), True)
+
 
 def test_old_photo_colorizes_once_and_keeps_the_still(tiny_engine, tmp_path, photo):
     from cogvideo.studio import Studio

@@ -85,11 +85,6 @@ def build_i18n(forced: str | None = None, extra: dict[str, tuple[str, str]] | No
     return gr.I18n(**tables)
 
 
-def text(key: str, lang: str) -> str:
-    en, zh = TEXT[key]
-    return en if lang == "en" else zh
-
-
 def request_lang(request: gr.Request | None, forced: str | None = None) -> str:
     """'zh', 'en', or 'both' for server-side messages.
 
