@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hmac
 import logging
 import os
 from pathlib import Path
@@ -15,6 +17,7 @@ from agent import AgentError, PromptAgent
 from cogvideo import Studio, StudioError
 from cogvideo.engine import Engine
 from cogvideo.models import OFFLOAD_MODES
+from jobs import DataDirLock, JobService, default_data_dir
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cogvideo.app")
@@ -32,40 +35,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--auth", default=env("STUDIO_AUTH"), help="user:password (or env STUDIO_AUTH)")
     parser.add_argument("--preload", action="store_true", default=env("STUDIO_PRELOAD", "") == "1",
                         help="load the model before serving (or env STUDIO_PRELOAD=1)")
-    parser.add_argument("--max-queue", type=int, default=int(env("STUDIO_MAX_QUEUE", "20")))
+    parser.add_argument("--max-queue", type=int, default=int(env("STUDIO_MAX_QUEUE", "20")),
+                        help="videos that may wait in line; more are refused with a message (or env STUDIO_MAX_QUEUE)")
     parser.add_argument("--output-dir", default=env("COGVIDEO_OUTPUT_DIR", str(ROOT / "outputs")))
+    parser.add_argument("--data-dir", default=str(default_data_dir()),
+                        help="jobs database, users and job inputs (or env STUDIO_DATA_DIR; default ./data)")
+    parser.add_argument("--keep-works", type=int, default=int(env("STUDIO_KEEP_WORKS", "200")),
+                        help="finished jobs kept per user, newest first; 0 keeps all (or env STUDIO_KEEP_WORKS)")
+    parser.add_argument("--works-max-age-days", type=float, default=float(env("STUDIO_WORKS_MAX_AGE_DAYS", "30")),
+                        help="finished jobs older than this are deleted with their files; 0 keeps them "
+                             "(or env STUDIO_WORKS_MAX_AGE_DAYS)")
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
                         help="UI language: follow the browser (auto, Chinese by default) or force one")
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace):
-    """The Blocks app and the studio behind it; nothing heavy is loaded here."""
+def build(args: argparse.Namespace, service: "JobService | None" = None):
+    """The Blocks app, the studio and the job service behind it; no model is loaded here."""
+    from jobs import JobService, JobStore, LocalWorker
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
     engine = Engine(args.model, offload=args.offload)
     studio = Studio(engine, args.output_dir)
+    if service is None:
+        service = JobService(JobStore(args.data_dir), [LocalWorker(studio)], max_queue=args.max_queue,
+                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
     agent = PromptAgent.from_env()
     lang = None if args.lang == "auto" else args.lang
-    handlers = Handlers(studio, agent, forced_lang=lang)
+    handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang)
-    return build_demo(handlers, page), studio
+    return build_demo(handlers, page), studio, service
+
+
+def sign_in(service, adhoc: tuple[str, str] | None):
+    """Gradio's `auth`: the users table (scrypt, checked off the event loop) plus the --auth user.
+    None when nobody has a password: the single-user app needs no sign-in."""
+    if adhoc is None and not service.users.any_password():
+        return None
+
+    async def check(username: str, password: str) -> bool:
+        if adhoc is not None and hmac.compare_digest(f"{username}\0{password}", "\0".join(adhoc)):
+            return True
+        return await asyncio.to_thread(service.users.check, username, password)
+
+    return check
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    auth = None
+    adhoc = None
     if args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
             raise SystemExit("error: --auth must look like user:password")
-        auth = (user, password)
+        adhoc = (user, password)
     try:
-        demo, studio = build(args)
+        lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
+        demo, studio, service = build(args)
     except (StudioError, AgentError) as exc:
-        raise SystemExit(f"error: {exc.en}")
+        raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
     if args.model.startswith("tiny"):
         log.warning("--model tiny: random weights, the videos are coloured noise (for trying the UI).")
     if args.preload:
@@ -74,18 +104,33 @@ def main(argv: list[str] | None = None) -> None:
                 studio.engine.load(task, on_status=lambda en, zh, fraction: log.info(en))
         except StudioError as exc:
             raise SystemExit(f"error: {exc.en}")
-    demo.queue(max_size=args.max_queue, default_concurrency_limit=1)
+    service.start()
+    counts = service.counts()
+    log.info("jobs: data folder %s, %d queued, %d to resume", service.data_dir, counts["queued"], counts["running"])
+    # Gradio's queue now carries only UI events (generation events just follow jobs); the job
+    # service keeps the one bounded line for the GPU.
+    demo.queue(max_size=max(64, 4 * args.max_queue), default_concurrency_limit=1)
     demo.launch(
         server_name=args.host,
         server_port=args.port,
         share=args.share,
-        auth=auth,
+        auth=sign_in(service, adhoc),
         i18n=demo.i18n_table,
         css=_css(),
-        allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets")],
+        allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
+                       str(service.data_dir / "inputs")],
         max_file_size="200mb",
         show_error=True,
     )
+    lock.release()
+
+
+def _checked_dir(path: str) -> Path:
+    from jobs.store import check_writable
+
+    folder = Path(path).expanduser().resolve()
+    check_writable(folder)
+    return folder
 
 
 def _css() -> str:

@@ -55,6 +55,17 @@ class ModelFileError(StudioError):
     """A weights file (DDColor, Real-ESRGAN) that is corrupt or of the wrong architecture."""
 
 
+class DiskFull(StudioError):
+    """No space left where a video or its files are written; partial files are removed."""
+
+    def __init__(self, folder) -> None:
+        super().__init__(
+            f"The disk is full: the video could not be written to {folder}. Free some space (or delete "
+            "old works) and try again.",
+            f"磁盘已满：视频无法写入 {folder}。请释放磁盘空间（或删除旧作品）后重试。",
+        )
+
+
 class Cancelled(StudioError):
     """The user pressed Cancel; raised from the step callback so nothing is decoded."""
 

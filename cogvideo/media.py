@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, VideoError
+from .errors import DiskFull, ImageError, VideoError
 
 MIN_IMAGE_SIDE = 64
 # Decoding is bounded: JPEGs are decoded at a reduced scale (draft), and anything still above
@@ -111,37 +111,29 @@ def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
 
 # ---------------------------------------------------------------- video
 
+def extract_cover(video: str | Path, out_path: str | Path, width: int = 480) -> Path:
+    """The first frame as a JPEG (at most `width` wide): the cover shown in galleries."""
+    out_path = Path(out_path)
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1",
+         "-vf", f"scale='min({width},iw)':-2", "-q:v", "3", str(out_path)],
+        capture_output=True,
+    )
+    if proc.returncode != 0 or not out_path.is_file():
+        out_path.unlink(missing_ok=True)
+        if b"No space left" in proc.stderr:
+            raise DiskFull(out_path.parent)
+        raise VideoError(f"Could not read the first frame of {Path(video).name}.",
+                         f"无法读取 {Path(video).name} 的第一帧。")
+    return out_path
+
+
 def unique_video_path(output_dir: str | Path, suffix: str = ".mp4") -> Path:
     """A fresh file name per job, so concurrent users never overwrite each other's videos."""
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return folder / f"{stamp}-{uuid.uuid4().hex[:10]}{suffix}"
-
-
-def prune_outputs(output_dir: str | Path, keep: int = 200, max_age_s: float = 24 * 3600) -> int:
-    """Delete old job files so a long-running server does not fill its disk; returns the count.
-
-    Keeps the newest `keep` files and anything younger than `max_age_s`, whichever keeps more.
-    """
-    folder = Path(output_dir)
-    if not folder.is_dir():
-        return 0
-    files = sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix in (".mp4", ".png")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    cutoff = time.time() - max_age_s
-    removed = 0
-    for path in files[keep:]:
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except OSError:
-            continue  # another worker removed it, or it is in use
-    return removed
 
 
 def encode_mp4(
@@ -174,6 +166,9 @@ def encode_mp4(
     ]
     proc = subprocess.run(cmd, input=frames.tobytes(), capture_output=True)
     if proc.returncode != 0:
+        out_path.unlink(missing_ok=True)
+        if b"No space left" in proc.stderr:
+            raise DiskFull(out_path.parent)
         raise RuntimeError(f"ffmpeg failed to encode {out_path.name}: {proc.stderr.decode(errors='replace')[-800:]}")
     return out_path
 

@@ -6,7 +6,9 @@ feature exists once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -18,7 +20,7 @@ from PIL import Image
 
 from . import media, models
 from .engine import Engine, RenderJob
-from .errors import AudioError, Cancelled, InvalidRequest, ModelFileError
+from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError
 
 MODES = ("t2v", "i2v", "old_photo")
 MAX_SEED = 2**32 - 1
@@ -50,6 +52,7 @@ class ProgressEvent:
     fraction: float | None
     en: str
     zh: str
+    preview: str | None = None  # a file the face may show before the video (the colorized still)
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,6 @@ class Studio:
         output_dir: str | Path = "outputs",
         colorizer=None,
         upscaler=None,
-        keep_outputs: int = 200,
-        max_output_age_s: float = 24 * 3600,
     ):
         from .styles import load_styles
 
@@ -148,8 +149,6 @@ class Studio:
         self._colorizer = colorizer
         self._upscaler = upscaler
         self._last_colorized: tuple[str, Image.Image] | None = None
-        self.keep_outputs = keep_outputs
-        self.max_output_age_s = max_output_age_s
 
     # ------------------------------------------------------------ helpers for the faces
 
@@ -240,6 +239,8 @@ class Studio:
                 else:
                     colorized_path = media.unique_video_path(self.output_dir, "-colorized.png")
                     image.save(colorized_path)
+                    report(ProgressEvent("colorize", None, "Photo colorized; animating it…", "照片已上色，正在生成视频…",
+                                         preview=str(colorized_path)))
                 lap("colorize")
             if variant.flexible_size and request.height is None and request.width is None:
                 height, width = _orient(variant, image)
@@ -300,30 +301,28 @@ class Studio:
                 ))
         lap("post")
 
-        # 7. Encode, each job to its own file.
-        report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
+        # 7-8. Encode each job to its own file, then lay the music under it by stream copy.
+        # Files are written under temporary names and renamed when complete: a crash or a full
+        # disk leaves no half-written video behind.
         final_path = media.unique_video_path(self.output_dir)
-        silent_path = final_path.with_name(final_path.stem + "-silent.mp4") if music_file else final_path
-        media.encode_mp4(frames, fps, silent_path, filters=filters)
-        lap("encode")
-
-        # 8. Music, muxed by stream copy (the video is not encoded again).
-        if music_file:
-            from .music import add_music
-
-            report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
-            try:
-                add_music(silent_path, music_file, final_path, volume=request.music_volume)
-                silent_path.unlink(missing_ok=True)
-            except AudioError as exc:
-                # The video took minutes of GPU time: keep it, silent, and say why.
-                silent_path.replace(final_path)
-                notices.append(Notice(exc.en, exc.zh))
-                music_file = None
-            lap("music", last=True)
+        partial = [final_path.with_name(final_path.stem + ".part.mp4")]
+        try:
+            report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
+            media.encode_mp4(frames, fps, partial[0], filters=filters)
+            lap("encode")
+            if music_file:
+                music_file = self._add_music(partial, music_file, request.music_volume, notices, report)
+                lap("music", last=True)
+            os.replace(partial[-1], final_path)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(self.output_dir) from None
+            raise
+        finally:
+            for path in partial:
+                path.unlink(missing_ok=True)
 
         out_info = media.probe(final_path)
-        media.prune_outputs(self.output_dir, keep=self.keep_outputs, max_age_s=self.max_output_age_s)
         return VideoResult(
             path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
             model=variant.name, num_frames=num_frames, fps=fps,
@@ -332,6 +331,34 @@ class Studio:
             colorized_image=colorized_path,
             music=None if music_file is None else str(request.music),
         )
+
+    def _add_music(self, partial: list[Path], music_file: Path, volume: float, notices: list, report) -> Path | None:
+        """Mux the track into a new partial file (appended to `partial`); the track used, or None
+        when the music failed and the silent video is kept."""
+        from .music import add_music
+
+        report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
+        with_music = partial[0].with_name(partial[0].name.replace(".part.mp4", ".music.part.mp4"))
+        try:
+            add_music(partial[0], music_file, with_music, volume=volume)
+        except AudioError as exc:
+            # The video took minutes of GPU time: keep it, silent, and say why.
+            with_music.unlink(missing_ok=True)
+            notices.append(Notice(exc.en, exc.zh))
+            return None
+        partial.append(with_music)
+        return music_file
+
+    def validate(self, request: VideoRequest) -> None:
+        """Every check `generate` makes before heavy work, so a job service can refuse a bad
+        request at submit time instead of after it waited in line."""
+        from .styles import get_style
+
+        self._check(request)
+        get_style(request.style, self.styles)
+        self._check_music(request.music)
+        if request.task == "i2v":
+            media.load_image(request.image)
 
     def change_music(self, video: str | Path, music: str | Path | None, volume: float = 0.8) -> Path:
         """Lay another track under a finished video, without rendering again."""

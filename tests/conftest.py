@@ -86,6 +86,7 @@ class RunningApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.output_dir = tmp / "outputs"
+        self.data_dir = tmp / "data"
         self.log_path = tmp / "app.log"
         env = dict(
             os.environ, HF_HUB_OFFLINE="1", OPENAI_BASE_URL=self.chat.url, OPENAI_API_KEY="test-key",
@@ -96,7 +97,7 @@ class RunningApp:
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--model", "tiny", "--port", str(self.port),
-             "--output-dir", str(self.output_dir), "--max-queue", "8"],
+             "--output-dir", str(self.output_dir), "--data-dir", str(self.data_dir), "--max-queue", "8"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 180

@@ -1,5 +1,6 @@
 """The face's handlers without a browser: cancel, languages, live prompt note, error conversion."""
 
+import asyncio
 import threading
 import time
 
@@ -18,8 +19,22 @@ class FakeRequest:
 
 
 @pytest.fixture()
-def handlers(studio):
-    return Handlers(studio, PromptAgent())
+def service(studio, tmp_path):
+    from jobs import JobService, JobStore, LocalWorker
+
+    running = JobService(JobStore(tmp_path / "data"), [LocalWorker(studio)], poll_s=0.2).start()
+    yield running
+    running.close()
+
+
+@pytest.fixture()
+def handlers(studio, service):
+    return Handlers(studio, PromptAgent(), service)
+
+
+def run(endpoint, *args, **kwargs):
+    """Call an async endpoint as Gradio would, from a thread with no event loop."""
+    return asyncio.run(endpoint(*args, **kwargs))
 
 
 def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch):
@@ -35,12 +50,11 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     monkeypatch.setattr(pipe.transformer, "forward", slow_forward)
     outcome = {}
 
-    def run():
-        outcome["value"] = handlers.text_to_video(
-            "a cat", num_inference_steps=100, num_frames=9, request=FakeRequest("s1"), progress=None
-        )
+    def follow():
+        outcome["value"] = run(handlers.text_to_video, "a cat", num_inference_steps=100, num_frames=9,
+                               request=FakeRequest("s1"), progress=None)
 
-    worker = threading.Thread(target=run)
+    worker = threading.Thread(target=follow)
     worker.start()
     while len(steps) < 3:
         time.sleep(0.01)
@@ -54,8 +68,8 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     assert outcome["value"][0] is not None and not isinstance(outcome["value"][0], str)  # no video
 
     monkeypatch.setattr(pipe.transformer, "forward", original)
-    video, info = handlers.text_to_video("a dog", num_inference_steps=2, num_frames=9,
-                                         request=FakeRequest("s1"), progress=None)
+    video, info = run(handlers.text_to_video, "a dog", num_inference_steps=2, num_frames=9,
+                      request=FakeRequest("s1"), progress=None)
     assert video.endswith(".mp4") and info["seed"] >= 0
 
 
@@ -65,16 +79,16 @@ def test_cancel_of_another_session_does_nothing(handlers):
 
 def test_errors_become_gradio_errors_in_the_users_language(handlers):
     with pytest.raises(gr.Error) as err:
-        handlers.text_to_video("", request=FakeRequest(language="en-US"), progress=None)
+        run(handlers.text_to_video, "", request=FakeRequest(language="en-US"), progress=None)
     assert "prompt is empty" in str(err.value)
     with pytest.raises(gr.Error) as err:
-        handlers.text_to_video("", request=FakeRequest(language="zh-CN"), progress=None)
+        run(handlers.text_to_video, "", request=FakeRequest(language="zh-CN"), progress=None)
     assert "提示词为空" in str(err.value)
 
 
 def test_user_values_in_messages_are_escaped(handlers):
     with pytest.raises(gr.Error) as err:
-        handlers.text_to_video("x", style="<b>bold</b>", request=FakeRequest(language="en"), progress=None)
+        run(handlers.text_to_video, "x", style="<b>bold</b>", request=FakeRequest(language="en"), progress=None)
     assert "<b>" not in str(err.value) and "&lt;b&gt;" in str(err.value)
 
 
@@ -84,7 +98,7 @@ def test_unexpected_failures_never_show_a_stack_trace(handlers, monkeypatch):
 
     monkeypatch.setattr(handlers.studio, "generate", broken)
     with pytest.raises(gr.Error) as err:
-        handlers.text_to_video("a cat", request=FakeRequest(language="en"), progress=None)
+        run(handlers.text_to_video, "a cat", request=FakeRequest(language="en"), progress=None)
     assert "RuntimeError" in str(err.value) and "server log" in str(err.value)
     assert "Traceback" not in str(err.value)
 
@@ -117,7 +131,7 @@ def test_uploaded_music_is_used(handlers, tmp_path):
     song = tmp_path / "song.wav"
     subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
                     str(song)], check=True)
-    video, info = handlers.text_to_video("a cat", num_inference_steps=2, music="none", music_file=str(song),
+    video, info = run(handlers.text_to_video, "a cat", num_inference_steps=2, music="none", music_file=str(song),
                                          request=FakeRequest(language="en"), progress=None)
     assert media.probe(video).audio_codec == "aac"
 
@@ -128,5 +142,5 @@ def test_a_bad_music_file_is_refused_before_rendering(handlers, tmp_path, monkey
     rendered = []
     monkeypatch.setattr(handlers.studio.engine, "render", lambda *a, **k: rendered.append(1))
     with pytest.raises(gr.Error) as err:
-        handlers.text_to_video("a cat", music_file=str(fake), request=FakeRequest(language="en"), progress=None)
+        run(handlers.text_to_video, "a cat", music_file=str(fake), request=FakeRequest(language="en"), progress=None)
     assert "not an audio file" in str(err.value) and rendered == []

@@ -110,18 +110,3 @@ def test_probe_refuses_what_is_not_a_video(tmp_path):
         media.probe(path)
 
 
-def test_prune_outputs_keeps_the_newest_and_the_young(tmp_path):
-    import os
-    import time
-
-    now = time.time()
-    for i in range(6):
-        path = tmp_path / f"job{i}.mp4"
-        path.write_bytes(b"x")
-        age = 3 * 86400 if i < 4 else 10  # job0..job3 are three days old
-        os.utime(path, (now - age - i, now - age - i))
-    (tmp_path / "notes.txt").write_text("not ours to delete")
-    removed = media.prune_outputs(tmp_path, keep=3, max_age_s=86400)
-    left = sorted(p.name for p in tmp_path.iterdir())
-    assert removed == 3
-    assert left == ["job0.mp4", "job4.mp4", "job5.mp4", "notes.txt"]

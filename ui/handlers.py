@@ -5,10 +5,11 @@ Public methods here are the named API: their parameter names are what `gradio_cl
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import logging
-import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -16,11 +17,15 @@ import gradio as gr
 
 from agent import AgentError, PromptAgent
 from cogvideo import Studio, StudioError, VideoRequest
-from cogvideo.errors import Cancelled, WeightsMissing
+from jobs import LOCAL_OWNER, Job, JobService
+from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
 from .i18n import pick, request_lang
 
 log = logging.getLogger("cogvideo.app")
+
+FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
+WORKS_SHOWN = 200  # covers in the works gallery
 
 
 def _escape(message: str) -> str:
@@ -29,17 +34,23 @@ def _escape(message: str) -> str:
 
 
 class Handlers:
-    def __init__(self, studio: Studio, agent: PromptAgent, forced_lang: str | None = None):
+    def __init__(self, studio: Studio, agent: PromptAgent, service: JobService, forced_lang: str | None = None):
         self.studio = studio
         self.agent = agent
+        self.service = service
         self.forced_lang = forced_lang
-        self._cancel_events: dict[str, threading.Event] = {}
-        self._cancel_lock = threading.Lock()
+        # The job each browser session follows on each tab, so that tab's Cancel reaches it.
+        self._following: dict[str, str] = {}
 
     # ------------------------------------------------------------ plumbing
 
     def lang(self, request: gr.Request | None) -> str:
         return request_lang(request, self.forced_lang)
+
+    @staticmethod
+    def owner(request: gr.Request | None) -> str:
+        """The signed-in user, or the single local user when the studio has no sign-in."""
+        return getattr(request, "username", None) or LOCAL_OWNER
 
     def _error(self, exc: Exception, lang: str) -> gr.Error:
         if isinstance(exc, (StudioError, AgentError)):
@@ -58,69 +69,61 @@ class Handlers:
     def _warn(self, en: str, zh: str, lang: str) -> None:
         gr.Warning(_escape(pick(en, zh, lang)))
 
-    def _progress_callback(self, progress: gr.Progress | None, lang: str):
-        def report(event) -> None:
-            if progress is not None:
-                progress(event.fraction, desc=pick(event.en, event.zh, lang))
-
-        return report
-
     @staticmethod
     def _job_key(request: gr.Request | None, mode: str) -> str | None:
-        """One cancel flag per browser session and tab: Cancel on one tab never stops another's job."""
+        """One key per browser session and tab: Cancel on one tab never stops another's job."""
         session = getattr(request, "session_hash", None)
         return f"{session}:{mode}" if session else None
 
-    def _begin_job(self, request: gr.Request | None, mode: str) -> tuple[str, threading.Event]:
-        key = self._job_key(request, mode) or str(id(threading.current_thread()))
-        event = threading.Event()
-        with self._cancel_lock:
-            self._cancel_events[key] = event
-        return key, event
+    # ------------------------------------------------------------ jobs: submit, follow, finish
 
-    def _end_job(self, key: str, event: threading.Event) -> None:
-        with self._cancel_lock:
-            if self._cancel_events.get(key) is event:
-                del self._cancel_events[key]
-
-    def _run(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
+    async def _submit_and_follow(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
+        """Submit a job, then follow it until it ends: yields the job when its preview changes and
+        once more when it has finished. Closing the page stops the following, never the job."""
         lang = self.lang(request)
-        key, cancel = self._begin_job(request, req.mode)
         try:
-            result = self.studio.generate(req, progress=self._progress_callback(progress, lang), cancel=cancel)
-        except Cancelled:
-            self._warn("Generation cancelled.", "已取消生成。", lang)
-            return None
+            job = await asyncio.to_thread(self.service.submit, req, self.owner(request))
         except Exception as exc:  # every failure becomes a message; the server keeps serving
             raise self._error(exc, lang) from None
-        finally:
-            self._end_job(key, cancel)
-        for notice in result.notices:
-            self._warn(notice.en, notice.zh, lang)
-        return result
+        key = self._job_key(request, req.mode)
+        if key:
+            self._following[key] = job.id
+        preview = None
+        while not job.finished:
+            if progress is not None:
+                fraction, text = follow_text(job, lang)
+                progress(fraction, desc=text)
+            if job.preview and job.preview != preview:
+                preview = job.preview
+                yield job
+            await asyncio.sleep(FOLLOW_POLL_S)
+            job = self.service.get(job.id)
+        if key and self._following.get(key) == job.id:
+            del self._following[key]
+        yield job
 
-    def _generate(self, mode: str, request: gr.Request | None, progress: gr.Progress | None, **values):
-        """Build the studio request from an endpoint's values (Gradio sends numbers as floats)."""
-        upload, track = values.pop("music_file"), values.pop("music")
-        req = VideoRequest(
-            mode=mode,
-            music=upload or track,
-            prompt=values.pop("prompt") or "",
-            negative_prompt=values.pop("negative_prompt") or "",
-            style=values.pop("style") or "none",
-            seed=_int(values.pop("seed")),
-            num_inference_steps=_int(values.pop("num_inference_steps")),
-            num_frames=_int(values.pop("num_frames")),
-            upscale=bool(values.pop("upscale")),
-            interpolate=bool(values.pop("interpolate")),
-            colorize=bool(values.pop("colorize", True)),
-            **values,
-        )
-        return self._run(req, request, progress)
+    def _finish(self, job: Job, lang: str) -> dict | None:
+        """The info of a finished job, its notices shown; None when it was cancelled."""
+        if job.status == CANCELLED:
+            self._warn("Generation cancelled.", "已取消生成。", lang)
+            return None
+        if job.status == FAILED:
+            raise gr.Error(_escape(pick(job.error_en or "", job.error_zh or job.error_en or "", lang)),
+                           print_exception=False)
+        for notice in job.info.get("notices", []):
+            self._warn(notice["en"], notice["zh"], lang)
+        return {**job.info, "job_id": job.id, "lane": job.lane}
+
+    async def _generate(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
+        job = None
+        async for job in self._submit_and_follow(req, request, progress):
+            pass
+        info = self._finish(job, self.lang(request))
+        return (gr.skip(), gr.skip()) if info is None else (job.video, info)
 
     # ------------------------------------------------------------ generation endpoints
 
-    def text_to_video(
+    async def text_to_video(
         self,
         prompt: str,
         negative_prompt: str = "",
@@ -137,15 +140,15 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        result = self._generate(
-            "t2v", request, progress, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
+        req = build_request(
+            "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file,
         )
-        return (gr.skip(), gr.skip()) if result is None else (str(result.path), result.info())
+        return await self._generate(req, request, progress)
 
-    def image_to_video(
+    async def image_to_video(
         self,
         image: str | None,
         prompt: str,
@@ -163,15 +166,15 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        result = self._generate(
-            "i2v", request, progress, image=image, prompt=prompt, negative_prompt=negative_prompt,
-            seed=seed, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-            num_frames=num_frames, style=style, music=music, music_volume=music_volume, upscale=upscale,
-            interpolate=interpolate, music_file=music_file,
+        req = build_request(
+            "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
+            style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
+            music_file=music_file,
         )
-        return (gr.skip(), gr.skip()) if result is None else (str(result.path), result.info())
+        return await self._generate(req, request, progress)
 
-    def old_photo(
+    async def old_photo(
         self,
         image: str | None,
         prompt: str = "",
@@ -190,39 +193,21 @@ class Handlers:
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        result = self._generate(
-            "old_photo", request, progress, image=image, prompt=prompt, colorize=colorize, seed=seed,
+        """The colorized still shows as soon as the job has made it; then the video."""
+        req = build_request(
+            "old_photo", image=image, prompt=prompt, colorize=colorize, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             negative_prompt=negative_prompt, music_file=music_file,
         )
-        if result is None:
-            return gr.skip(), gr.skip(), gr.skip()
-        still = str(result.colorized_image) if result.colorized_image else gr.skip()
-        return str(result.path), still, result.info()
-
-    def colorize_preview(self, image: str | None, colorize: bool = True, request: gr.Request = None):
-        """The colorized still, shown within seconds before the video renders (UI only)."""
-        lang = self.lang(request)
-        if not image:
-            raise gr.Error(pick("Upload an old photo first.", "请先上传一张老照片。", lang))
-        try:
-            if not colorize:
-                from cogvideo.media import load_image
-
-                return load_image(image)
-            still, notice = self.studio.colorize_photo(image)
-        except WeightsMissing as exc:
-            hint = WeightsMissing(
-                exc.en + " Or untick “Colorize” to animate the photo as it is.",
-                (exc.zh or exc.en) + " 或取消勾选“先为黑白照片上色”，直接让原照片动起来。",
-            )
-            raise self._error(hint, lang) from None
-        except Exception as exc:
-            raise self._error(exc, lang) from None
-        if notice:
-            gr.Info(pick(notice.en, notice.zh, lang))
-        return still
+        async for job in self._submit_and_follow(req, request, progress):
+            if not job.finished:
+                yield gr.skip(), job.preview, gr.skip()
+        info = self._finish(job, self.lang(request))
+        if info is None:
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        yield job.video, info.get("colorized_image") or gr.skip(), info
 
     def change_music(
         self,
@@ -241,13 +226,89 @@ class Handlers:
             raise self._error(exc, lang) from None
 
     def cancel(self, mode: str = "t2v", request: gr.Request = None) -> None:
-        """Stop this session's job on the tab of `mode` at its next step (or stage)."""
+        """Stop the job this session follows on the tab of `mode` (queued: at once; rendering: at
+        its next denoising step)."""
         key = self._job_key(request, mode)
-        with self._cancel_lock:
-            event = self._cancel_events.get(key) if key else None
-        if event is not None:
-            event.set()
-            gr.Info(pick("Stopping…", "正在停止……", self.lang(request)))
+        job_id = self._following.get(key) if key else None
+        if job_id is None:
+            return
+        try:
+            self.service.cancel(job_id, self.owner(request))
+        except StudioError:
+            return
+        gr.Info(pick("Stopping…", "正在停止……", self.lang(request)))
+
+    # ------------------------------------------------------------ my works
+
+    def my_works(self, request: gr.Request = None) -> list[dict]:
+        """The signed-in user's jobs, newest first."""
+        return [job.summary() for job in self.service.works(self.owner(request))]
+
+    def job_status(self, job_id: str = "", request: gr.Request = None) -> dict:
+        """One of the user's jobs: status, place in line, progress, and its files when done."""
+        try:
+            return self.service.get(job_id, self.owner(request)).summary()
+        except Exception as exc:
+            raise self._error(exc, self.lang(request)) from None
+
+    def cancel_job(self, job_id: str = "", request: gr.Request = None) -> dict:
+        """Cancel one of the user's jobs: a queued one at once, a rendering one at its next step."""
+        try:
+            return self.service.cancel(job_id, self.owner(request)).summary()
+        except Exception as exc:
+            raise self._error(exc, self.lang(request)) from None
+
+    def works_gallery(self, request: gr.Request = None):
+        """Gallery items (cover, caption) for the works tab, the job ids in the same order, and a
+        line that says who is signed in and in which lane."""
+        lang = self.lang(request)
+        owner = self.owner(request)
+        jobs = self.service.works(owner, limit=WORKS_SHOWN)
+        items = [(job.cover or placeholder(job.status), caption(job, lang)) for job in jobs]
+        lane = self.service.users.lane_of(owner)
+        who = "" if owner == LOCAL_OWNER else pick(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · ", lang)
+        counts = self.service.counts()
+        header = who + pick(
+            f"{lane_name(lane, 'en')} · {len(jobs)} works · {counts[QUEUED]} waiting and {counts[RUNNING]} rendering on the server",
+            f"{lane_name(lane, 'zh')} · 共 {len(jobs)} 个作品 · 服务器上 {counts[QUEUED]} 个排队、{counts[RUNNING]} 个生成中",
+            lang,
+        )
+        if not jobs:
+            header += "\n\n" + pick("Nothing here yet: make your first video in another tab.",
+                                     "这里还没有作品：去其他标签页生成你的第一个视频吧。", lang)
+        return items, [job.id for job in jobs], header
+
+    def open_work(self, job_id: str, request: gr.Request = None):
+        """Video (when done) and a details card for one of the user's jobs."""
+        lang = self.lang(request)
+        try:
+            job = self.service.get(job_id, self.owner(request))
+        except StudioError as exc:
+            raise self._error(exc, lang) from None
+        return job.video if job.status == SUCCEEDED else None, details(job, lang), job
+
+    def reuse_values(self, job_id: str, request: gr.Request = None) -> dict:
+        """The settings of a job, named as the generation handlers' parameters, plus its mode."""
+        try:
+            job = self.service.get(job_id, self.owner(request))
+        except StudioError as exc:
+            raise self._error(exc, self.lang(request)) from None
+        values = dict(job.request)
+        if values.get("image"):
+            values["image"] = str(self.service.data_dir / values["image"])
+        upload = values.pop("music_upload", None)
+        values["music_file"] = str(self.service.data_dir / upload) if upload else None
+        values["music"] = values.get("music") or "none"
+        values["seed"] = job.seed if job.seed is not None else values.get("seed", -1)
+        return values
+
+    def delete_work(self, job_id: str, request: gr.Request = None) -> None:
+        lang = self.lang(request)
+        try:
+            self.service.delete(job_id, self.owner(request))
+        except StudioError as exc:
+            raise self._error(exc, lang) from None
+        gr.Info(pick("Deleted.", "已删除。", lang))
 
     # ------------------------------------------------------------ prompt agent
 
@@ -310,13 +371,101 @@ class Handlers:
         vram = "—" if s.free_vram_gib is None else f"{s.free_vram_gib} GiB"
         loaded = ", ".join(s.loaded) or pick("not yet (loads on the first video)", "尚未加载（首次生成时加载）", lang)
         agent = self.agent.backend_label
-        return pick(
+        counts = self.service.counts()
+        line = pick(
             f"**Model** {s.model} · **device** {s.device} · **dtype** {s.dtype} · **offload** {s.offload} · "
             f"**free VRAM** {vram} · **loaded** {loaded} · **prompt agent** {agent}",
             f"**模型** {s.model} · **设备** {s.device} · **精度** {s.dtype} · **显存策略** {s.offload} · "
             f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent}",
             lang,
         )
+        return line + pick(
+            f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
+            f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
+            lang,
+        )
+
+
+def build_request(mode: str, **values) -> VideoRequest:
+    """The studio request from an endpoint's values: Gradio sends numbers as floats and empty
+    boxes as None; an uploaded music file wins over the track choice."""
+    upload, track = values.pop("music_file", None), values.pop("music", None)
+    return VideoRequest(
+        mode=mode,
+        prompt=values.pop("prompt", None) or "",
+        image=values.pop("image", None),
+        negative_prompt=values.pop("negative_prompt", None) or "",
+        style=values.pop("style", None) or "none",
+        music=upload or track,
+        music_volume=values.pop("music_volume"),
+        seed=_int(values.pop("seed")),
+        num_inference_steps=_int(values.pop("num_inference_steps")),
+        guidance_scale=values.pop("guidance_scale"),
+        num_frames=_int(values.pop("num_frames")),
+        upscale=bool(values.pop("upscale")),
+        interpolate=bool(values.pop("interpolate")),
+        colorize=bool(values.pop("colorize", True)),
+    )
+
+
+def lane_name(lane: str, lang: str) -> str:
+    en, zh = LANE_NAMES.get(lane, (lane, lane))
+    return pick(en, zh, lang)
+
+
+def follow_text(job: Job, lang: str) -> tuple[float | None, str]:
+    """Progress bar value and text for a job being followed."""
+    lane = lane_name(job.lane, lang)
+    if job.status == QUEUED:
+        place = job.position or 1
+        if place == 1:
+            return None, pick(f"Next in line · {lane}", f"下一个就轮到你 · {lane}", lang)
+        return None, pick(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}", lang)
+    message = pick(job.message_en, job.message_zh, lang) or pick("Starting…", "正在开始……", lang)
+    return job.progress, f"{message} · {lane}"
+
+
+def caption(job: Job, lang: str) -> str:
+    status = pick(*STATUS_NAMES[job.status], lang)
+    if job.status == QUEUED and job.position:
+        status += pick(f" (#{job.position})", f"（第 {job.position} 位）", lang)
+    elif job.status == RUNNING:
+        status += f" {round(job.progress * 100)}%"
+    when = time.strftime("%m-%d %H:%M", time.localtime(job.created_at))
+    text = " ".join(job.user_prompt.split())
+    return f"{status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
+
+
+def details(job: Job, lang: str) -> str:
+    """A Markdown card for one job; user text is escaped."""
+    request = job.request
+    rows = [
+        (pick("Status", "状态", lang), pick(*STATUS_NAMES[job.status], lang)
+         + (f" · {round(job.progress * 100)}%" if job.status == RUNNING else "")
+         + (pick(f" · number {job.position} in line", f" · 第 {job.position} 位", lang) if job.position else "")),
+        (pick("Lane", "通道", lang), lane_name(job.lane, lang)),
+        (pick("Mode", "模式", lang), pick(*MODE_NAMES.get(job.mode, (job.mode, job.mode)), lang)),
+        (pick("Prompt", "提示词", lang), _escape(job.user_prompt) or "—"),
+        (pick("Style", "风格", lang), _escape(str(request.get("style", "none")))),
+        (pick("Seed", "种子", lang), str(job.seed if job.seed is not None else request.get("seed"))),
+        (pick("Steps · guidance", "步数 · 引导系数", lang),
+         f"{request.get('num_inference_steps')} · {request.get('guidance_scale')}"),
+        (pick("Created", "创建时间", lang), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))),
+    ]
+    if job.status == FAILED:
+        rows.append((pick("Why it failed", "失败原因", lang), _escape(pick(job.error_en or "", job.error_zh or "", lang))))
+    lines = [f"**{name}**: {value}" for name, value in rows]
+    return "  \n".join(lines) + f"\n\n<small>ID {job.id}</small>"
+
+
+MODE_NAMES = {"t2v": ("Text to video", "文生视频"), "i2v": ("Image to video", "图生视频"),
+              "old_photo": ("Old photo", "老照片")}
+PLACEHOLDERS = Path(__file__).resolve().parent / "placeholders"
+
+
+def placeholder(status: str) -> str:
+    """A plain picture for a job with no cover yet (queued, rendering, failed, cancelled)."""
+    return str(PLACEHOLDERS / f"{status}.png")
 
 
 def _int(value) -> int:

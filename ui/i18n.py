@@ -18,6 +18,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "tab_t2v": ("Text to video", "文生视频"),
     "tab_i2v": ("Image to video", "图生视频"),
     "tab_old": ("Old photo", "老照片"),
+    "tab_works": ("My works", "我的作品"),
+    "refresh": ("🔄 Refresh", "🔄 刷新"),
+    "reuse": ("♻️ Reuse settings", "♻️ 复用设置"),
+    "delete": ("🗑 Delete", "🗑 删除"),
     "prompt": ("Describe your video", "描述你想要的视频"),
     "prompt_placeholder": (
         "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",

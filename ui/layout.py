@@ -43,6 +43,7 @@ CSS = """
 .generate-btn {min-height: 56px; font-size: 1.15em !important;}
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
 footer {display: none !important;}
+#works-gallery .caption-label {white-space: normal; font-size: .8em;}
 """
 
 
@@ -143,7 +144,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         return dict(style=style, music=music, music_volume=music_volume, music_file=music_file,
                     upscale=upscale, interpolate=interpolate, negative_prompt=negative_prompt, seed=seed,
                     num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-                    num_frames=num_frames)
+                    num_frames=num_frames, randomize=randomize)
 
     def prompt_tools():
         """The live note and the agent buttons, right under the prompt box."""
@@ -169,7 +170,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         )
         private(restore.click, lambda text, now: text or now, [original, prompt], prompt)
 
-    def generation_tab(spec: TabSpec, music_api: bool) -> None:
+    def generation_tab(spec: TabSpec, music_api: bool) -> dict[str, gr.components.Component]:
         variant = config.t2v if spec.task == "t2v" else config.i2v
         controls: dict[str, gr.components.Component] = {}
         with gr.Tab(i18n(spec.title_key), id=spec.tab_id):
@@ -212,25 +213,18 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # The handler's parameter names pick its inputs, so the API and the widgets cannot drift apart.
         names = [p for p in inspect.signature(spec.handler).parameters if p not in ("request", "progress")]
         inputs = [controls[name] for name in names]
-        if spec.mode == "old_photo":
-            # The colorized still first, within seconds; then the video from the same photo.
-            preview = generate.click(handlers.colorize_preview, [controls["image"], controls["colorize"]],
-                                     outputs[1], api_visibility="private", concurrency_limit=1,
-                                     concurrency_id="gpu")
-            event = preview.success(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
-                                    concurrency_limit=1, concurrency_id="gpu")
-            queued = [preview, event]
-        else:
-            event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
-                                   concurrency_limit=1, concurrency_id="gpu")
-            queued = [event]
+        # Generation runs as a job of the job service, which keeps the one line for the GPU: these
+        # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
+        event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
+                               concurrency_limit=None)
         private(event.success, show_used, info, [used_seed, final_prompt])
-        private(cancel.click, handlers.cancel, gr.State(spec.mode), None, cancels=queued)
+        private(cancel.click, handlers.cancel, gr.State(spec.mode), None)
         apply_music.click(
             handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
             video, api_name="change_music" if music_api else None,
             api_visibility="public" if music_api else "private", concurrency_limit=2, concurrency_id="music",
         )
+        return controls
 
     tabs = [
         TabSpec("tab_t2v", "t2v", "t2v", handlers.text_to_video, "text_to_video", "prompt_placeholder",
@@ -242,16 +236,89 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 default_music="nostalgic" if "nostalgic" in tracks else "none"),
     ]
 
+    def works_tab(tab_controls: dict[str, dict[str, gr.components.Component]], tabs: gr.Tabs) -> None:
+        """我的作品: the user's jobs as covers; open one to play, reuse, cancel or delete it."""
+        with gr.Tab(i18n("tab_works"), id="works") as tab:
+            with gr.Row(equal_height=True):
+                header = gr.Markdown(elem_classes="works-header")
+                refresh = gr.Button(i18n("refresh"), size="sm", scale=0, min_width=120)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    gallery = gr.Gallery(label=i18n("tab_works"), columns=4, height=620, allow_preview=False,
+                                         object_fit="cover", show_label=False, elem_id="works-gallery")
+                with gr.Column(scale=2):
+                    video = gr.Video(label=i18n("result"), interactive=False, autoplay=True, loop=True,
+                                     buttons=["download"], height=300)
+                    card = gr.Markdown(elem_id="work-details")
+                    with gr.Row():
+                        reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)
+                        stop = gr.Button(i18n("cancel"), interactive=False)
+                        delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
+        ids = gr.State([])
+        selected = gr.State("")
+
+        def show_works(request: gr.Request):
+            return handlers.works_gallery(request)
+
+        def open_work(job_ids, evt: gr.SelectData, request: gr.Request):
+            if evt.index is None or evt.index >= len(job_ids):
+                return "", None, "", *[gr.update(interactive=False)] * 3
+            job_id = job_ids[evt.index]
+            video_file, text, job = handlers.open_work(job_id, request)
+            return (job_id, video_file, text, gr.update(interactive=True),
+                    gr.update(interactive=not job.finished), gr.update(interactive=True))
+
+        def reuse_work(job_id, request: gr.Request):
+            if not job_id:
+                return {}
+            values = handlers.reuse_values(job_id, request)
+            mode = values["mode"]
+            controls = tab_controls[mode]
+            updates = {tabs: gr.Tabs(selected=mode)}
+            for name, control in controls.items():
+                if name == "randomize":
+                    updates[control] = values.get("seed", -1) == -1
+                elif name == "seed":
+                    updates[control] = gr.update(value=values.get("seed", -1), interactive=values.get("seed", -1) != -1)
+                elif name == "num_frames" and values.get("num_frames") is None:
+                    continue  # the variant's default, which the slider already shows
+                elif name in values:
+                    updates[control] = values[name]
+            return updates
+
+        def delete_work(job_id, request: gr.Request):
+            if job_id:
+                handlers.delete_work(job_id, request)
+            return ("", None, "", *[gr.update(interactive=False)] * 3, *handlers.works_gallery(request))
+
+        def cancel_work(job_id, request: gr.Request):
+            if not job_id:
+                return gr.skip(), gr.skip()
+            handlers.cancel_job(job_id, request)
+            _, text, job = handlers.open_work(job_id, request)
+            return text, gr.update(interactive=not job.finished)
+
+        listing = [gallery, ids, header]
+        buttons = [reuse, stop, delete]
+        private(tab.select, show_works, None, listing)
+        private(refresh.click, show_works, None, listing)
+        private(gallery.select, open_work, ids, [selected, video, card, *buttons])
+        reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
+        private(reuse.click, reuse_work, selected, reuse_outputs)
+        private(delete.click, delete_work, selected, [selected, video, card, *buttons, *listing])
+        private(stop.click, cancel_work, selected, [card, stop])
+
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
         status = gr.Markdown()
         private(demo.load, handlers.status_line, None, status)
-        with gr.Tabs():
-            for index, spec in enumerate(tabs):
-                generation_tab(spec, music_api=index == 0)
+        with gr.Tabs() as tab_bar:
+            tab_controls = {spec.mode: generation_tab(spec, music_api=index == 0) for index, spec in enumerate(tabs)}
+            works_tab(tab_controls, tab_bar)
 
-        # The prompt agent for scripts: one finished suggestion, no streaming.
+        # Named API endpoints with no widgets of their own: the prompt agent (one finished
+        # suggestion, no streaming) and the job service's views.
         with gr.Column(visible=False):
             api_inputs = [
                 gr.Textbox(value=""),
@@ -261,8 +328,17 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             ]
             api_text = gr.Textbox()
             api_button = gr.Button()
+            job_id = gr.Textbox(value="")
+            job_json = gr.JSON()
+            works_json = gr.JSON()
         api_button.click(handlers.suggest_prompt, api_inputs, api_text, api_name="suggest_prompt",
                          concurrency_limit=4, concurrency_id="agent")
+        api_button.click(handlers.my_works, None, works_json, api_name="my_works",
+                         concurrency_limit=None)
+        api_button.click(handlers.job_status, job_id, job_json, api_name="job_status",
+                         concurrency_limit=None)
+        api_button.click(handlers.cancel_job, job_id, job_json, api_name="cancel_job",
+                         concurrency_limit=None)
 
     demo.i18n_table = i18n
     return demo

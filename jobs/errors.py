@@ -1,0 +1,40 @@
+"""Errors of the job service, each with a message for the person (English and Chinese).
+
+They extend `cogvideo.errors.StudioError`, so every face already turns them into its own
+message (a toast, a CLI line, an HTTP body) the same way as the engine's errors.
+"""
+
+from __future__ import annotations
+
+from cogvideo.errors import StudioError
+
+
+class JobError(StudioError):
+    """Base class of the service's errors."""
+
+
+class QueueFull(JobError):
+    """The queue holds its maximum of waiting jobs; the caller should try again later."""
+
+
+class JobNotFound(JobError):
+    """No such job for this user. Another user's job gets the same answer, on purpose."""
+
+    def __init__(self, job_id: str):
+        shown = str(job_id)[:64]
+        super().__init__(
+            f"No job {shown!r} was found in your works. It may have been deleted.",
+            f"在你的作品中找不到任务 {shown!r}，它可能已被删除。",
+        )
+
+
+class DataDirError(JobError):
+    """The data folder or its database cannot be used; the server refuses to start."""
+
+
+class DataDirLocked(DataDirError):
+    """Another studio process already serves this data folder."""
+
+
+class UserError(JobError):
+    """A users command with a bad name, lane or password."""

@@ -1,0 +1,79 @@
+"""A `VideoRequest` as the JSON a job row keeps, with its input files copied into the data folder.
+
+The upload cache of the web server is temporary; a job must be able to run (again) after a restart,
+so the picture and any uploaded music are copied to `inputs/<job id>/` at submit time, and the row
+names them relative to the data folder (the folder can move).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from cogvideo import VideoRequest
+from cogvideo.errors import InvalidRequest
+
+from .errors import JobError
+
+INPUTS = "inputs"
+_FILE_FIELDS = ("image", "music")
+
+
+def to_record(request: VideoRequest, data_dir: Path, job_id: str, is_track=lambda value: False) -> dict:
+    """JSON values of the request; files copied under data_dir/inputs/<job_id>/."""
+    record = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in _FILE_FIELDS}
+    folder = data_dir / INPUTS / job_id
+    record["image"] = None
+    if request.image is not None:
+        record["image"] = _keep(request.image, folder, "image", data_dir)
+    music = request.music
+    record["music"] = None if music is None else str(music)
+    record["music_upload"] = None
+    if music is not None and not is_track(music) and Path(str(music)).is_file():
+        record["music"] = None
+        record["music_upload"] = _keep(music, folder, "music", data_dir)
+    return record
+
+
+def from_record(record: dict, data_dir: Path) -> VideoRequest:
+    """The request again, with input files found in the data folder (or a clear reason)."""
+    values = {f.name: record[f.name] for f in dataclasses.fields(VideoRequest) if f.name in record}
+    if record.get("image"):
+        values["image"] = _find(data_dir, record["image"], "picture", "图片")
+    if record.get("music_upload"):
+        values["music"] = _find(data_dir, record["music_upload"], "music file", "音乐文件")
+    return VideoRequest(**values)
+
+
+def input_folder(data_dir: Path, job_id: str) -> Path:
+    return data_dir / INPUTS / job_id
+
+
+def _keep(source, folder: Path, stem: str, data_dir: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(source, Image.Image):
+        target = folder / f"{stem}.png"
+        source.save(target)
+    else:
+        path = Path(str(source))
+        if not path.is_file():
+            raise InvalidRequest(f"The uploaded {stem} file is missing; upload it again.",
+                                 f"上传的{'图片' if stem == 'image' else '音乐'}文件不见了，请重新上传。")
+        suffix = "".join(path.suffixes[-1:])[:12] or ".bin"
+        target = folder / f"{stem}{suffix.lower()}"
+        shutil.copyfile(path, target)
+    return target.relative_to(data_dir).as_posix()
+
+
+def _find(data_dir: Path, relative: str, what_en: str, what_zh: str) -> Path:
+    path = (data_dir / relative).resolve()
+    if data_dir.resolve() not in path.parents or not path.is_file():
+        raise JobError(
+            f"The input {what_en} of this job is gone ({relative}); it cannot run. Submit it again "
+            "with the file.",
+            f"该任务的输入{what_zh}已不存在（{relative}），无法运行。请重新上传后再提交。",
+        )
+    return path

@@ -1,0 +1,377 @@
+"""The job service: one line for the GPUs, persisted before anything runs, followed by every face.
+
+    service = JobService(JobStore(data_dir), [LocalWorker(studio)], max_queue=20).start()
+    job = service.submit(VideoRequest(prompt="a cat"), owner="local")
+    service.get(job.id, owner="local")      # status, progress, place in line
+    service.cancel(job.id, owner="local")   # queued: at once; running: at the next denoising step
+
+Faces (the Gradio UI, the REST API, the CLI) submit, follow and cancel; only workers call
+`Studio.generate`. The database is the truth for the queue, so the operator's CLI (another process)
+can cancel or prune while the app runs, and a restart finds every job where it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import logging
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from cogvideo import VideoRequest, media
+from cogvideo.errors import Cancelled, DiskFull, StudioError
+
+from . import scheduler
+from .errors import JobNotFound, QueueFull
+from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
+from .records import from_record, input_folder, to_record
+from .store import JobStore
+from .users import Users
+from .workers import Worker
+
+log = logging.getLogger("cogvideo.jobs")
+
+RESTARTED_TWICE = (
+    "The server restarted twice while rendering this job, so it was not tried again. Submit it again; "
+    "if it keeps failing, the server log has the reason.",
+    "渲染该任务期间服务器重启了两次，因此不再重试。请重新提交；如果仍然失败，请查看服务器日志。",
+)
+UNEXPECTED = (
+    "The server failed while rendering this job ({name}). The details are in the server log; please "
+    "try again or report it.",
+    "渲染该任务时服务器出错（{name}）。详细信息已写入服务器日志，请重试或反馈问题。",
+)
+# Progress reaches the database at most this often (the UI follows live values in memory).
+PROGRESS_WRITE_S = 0.5
+DAY = 24 * 3600
+
+
+@dataclasses.dataclass
+class _Live:
+    progress: float = 0.0
+    message_en: str = ""
+    message_zh: str = ""
+    preview: str | None = None
+    written_at: float = 0.0
+
+
+class JobService:
+    def __init__(
+        self,
+        store: JobStore,
+        workers: list[Worker],
+        max_queue: int = 20,
+        keep_per_user: int = 200,
+        max_age_days: float = 30,
+        poll_s: float = 1.0,
+    ):
+        if not workers:
+            raise ValueError("a job service needs at least one worker")
+        self.store = store
+        self.users = Users(store)
+        self.workers = list(workers)
+        self.max_queue = max_queue
+        self.keep_per_user = keep_per_user
+        self.max_age_days = max_age_days
+        self.poll_s = poll_s
+        self._cond = threading.Condition(threading.RLock())  # scheduling, live state, cancel flags
+        self._streak = 0  # fast-lane jobs started in a row while a standard job waited
+        self._live: dict[str, _Live] = {}
+        self._cancels: dict[str, threading.Event] = {}
+        self._doomed: set[str] = set()  # deleted while running: removed when the worker lets go
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_prune = 0.0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.store.data_dir
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> "JobService":
+        self._recover()
+        for worker in self.workers:
+            thread = threading.Thread(target=self._work, args=(worker,), name=f"job-worker-{worker.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        keeper = threading.Thread(target=self._housekeeping, name="job-housekeeping", daemon=True)
+        keeper.start()
+        self._threads.append(keeper)
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs. A job still rendering stays `running` in the store and is run again
+        at the next start, like after a crash."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _recover(self) -> None:
+        """After a crash or restart: the interrupted job runs once more, queued jobs keep their place."""
+        for job in self.store.list(status=RUNNING):
+            if job.cancel_requested:
+                self.store.finish(job.id, CANCELLED)
+            elif job.attempts >= 2:
+                self.store.finish(job.id, FAILED, error_en=RESTARTED_TWICE[0], error_zh=RESTARTED_TWICE[1])
+                log.warning("job %s: failed after two restarts mid-render", job.id)
+            else:
+                self.store.requeue(job.id)
+                log.info("job %s: interrupted by a restart, queued again", job.id)
+        with self._cond:
+            self._reposition()
+
+    # ------------------------------------------------------------ what the faces call
+
+    def submit(self, request: VideoRequest, owner: str = LOCAL_OWNER, lane: str | None = None) -> Job:
+        """Check the request, copy its files, persist it as queued; its place in line is on the job."""
+        self.workers[0].validate(request)  # bad values are refused now, not after waiting in line
+        lane = lane or self.users.lane_of(owner)
+        self._check_room()
+        job_id = uuid.uuid4().hex
+        try:
+            record = to_record(request, self.data_dir, job_id, is_track=_is_track)
+            with self._cond:
+                self._check_room()  # checked again: others may have filled the line while we copied
+                self.store.insert(Job(id=job_id, owner=owner, lane=lane, mode=request.mode, request=record,
+                                      status=QUEUED, created_at=time.time()))
+                self._reposition()
+                self._cond.notify_all()
+        except BaseException:
+            shutil.rmtree(input_folder(self.data_dir, job_id), ignore_errors=True)
+            raise
+        log.info("job %s: queued for %s in the %s lane", job_id, owner, lane)
+        return self.get(job_id)
+
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        """The job with live progress. `owner=None` is the operator; anyone else sees only their own,
+        and another user's job is "not found", exactly like a missing one."""
+        job = self.store.get(str(job_id)) if isinstance(job_id, str) else None
+        if job is None or job.id in self._doomed or (owner is not None and job.owner != owner):
+            raise JobNotFound(job_id)
+        return self._with_live(job)
+
+    def works(self, owner: str, limit: int | None = None) -> list[Job]:
+        """A user's jobs, newest first."""
+        return [self._with_live(j) for j in self.store.list(owner=owner, limit=limit) if j.id not in self._doomed]
+
+    def cancel(self, job_id: str, owner: str | None = None) -> Job:
+        job = self.get(job_id, owner)
+        if job.finished:
+            return job
+        status = self.store.request_cancel(job.id)
+        with self._cond:
+            if status == RUNNING and job.id in self._cancels:
+                self._cancels[job.id].set()
+            self._reposition()
+            self._cond.notify_all()
+        return self.get(job.id)
+
+    def delete(self, job_id: str, owner: str | None = None) -> None:
+        """Remove a job and its files; a running one is stopped first, then removed."""
+        job = self.get(job_id, owner)
+        with self._cond:
+            if job.status in (QUEUED, RUNNING):
+                self.store.request_cancel(job.id)
+            if job.id in self._cancels:  # running here: its worker removes it when it lets go
+                self._doomed.add(job.id)
+                self._cancels[job.id].set()
+                return
+            remove_job(self.store, self.store.get(job.id) or job)
+            self._reposition()
+
+    def wait(self, job_id: str, timeout: float | None = None, owner: str | None = None) -> Job:
+        """Block until the job has finished (tests, the CLI, benchmarks); the UI polls `get`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                job = self.get(job_id, owner)
+                if job.finished:
+                    return job
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
+                self._cond.wait(min(left, 0.5) if left is not None else 0.5)
+
+    def counts(self) -> dict[str, int]:
+        return {status: self.store.count(status) for status in (QUEUED, RUNNING)}
+
+    def prune(self, owner: str | None = None) -> int:
+        """Apply the service's limits: per user, keep the newest `keep_per_user` finished jobs and
+        none older than `max_age_days` (0 turns a limit off)."""
+        older = time.time() - self.max_age_days * DAY if self.max_age_days else None
+        return prune_jobs(self.store, owner=owner, older_than=older, keep=self.keep_per_user or None)
+
+    # ------------------------------------------------------------ the line
+
+    def _check_room(self) -> None:
+        waiting = self.store.count(QUEUED)
+        if waiting >= self.max_queue:
+            raise QueueFull(
+                f"The queue is full ({waiting} videos are waiting). Please try again in a few minutes.",
+                f"排队人数已满（{waiting} 个视频正在等待）。请过几分钟再试。",
+            )
+
+    def _reposition(self) -> None:
+        """Store every queued job's place in line (call with `_cond` held)."""
+        self.store.set_positions(scheduler.positions(self.store.queued(), self._streak))
+
+    def _claim_next(self, worker: Worker) -> Job | None:
+        with self._cond:
+            while not self._stopping.is_set():
+                pick = scheduler.pick_next(self.store.queued(), self._streak)
+                if pick is None:
+                    self._cond.wait(self.poll_s)
+                    continue
+                job = self.store.claim(pick.job_id, worker.name)
+                if job is None:  # cancelled from another process between the two statements
+                    continue
+                self._streak = pick.streak
+                self._cancels[job.id] = threading.Event()
+                self._live[job.id] = _Live()
+                self._reposition()
+                self._cond.notify_all()
+                return job
+        return None
+
+    def _work(self, worker: Worker) -> None:
+        while not self._stopping.is_set():
+            job = self._claim_next(worker)
+            if job is None:
+                continue
+            try:
+                self._run(job, worker)
+            except Exception:  # the store itself failed (disk full under the data folder): keep serving
+                log.exception("job %s: could not record how it ended", job.id)
+            finally:
+                with self._cond:
+                    self._cancels.pop(job.id, None)
+                    self._live.pop(job.id, None)
+                    if job.id in self._doomed:
+                        self._doomed.discard(job.id)
+                        remove_job(self.store, self.store.get(job.id) or job)
+                    self._cond.notify_all()
+            try:
+                self.prune(job.owner)
+            except Exception:
+                log.exception("pruning %s's works failed", job.owner)
+
+    def _run(self, job: Job, worker: Worker) -> None:
+        cancel = self._cancels[job.id]
+        log.info("job %s: rendering on %s (attempt %d)", job.id, worker.name, job.attempts)
+        try:
+            request = from_record(job.request, self.data_dir)
+            result = worker.run(request, lambda event: self._progress(job.id, event), cancel)
+        except Cancelled:
+            self.store.finish(job.id, CANCELLED, message_en="", message_zh="")
+            log.info("job %s: cancelled", job.id)
+            return
+        except StudioError as exc:
+            self._fail(job, exc.en, exc.zh)
+            return
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                error = DiskFull(getattr(worker, "output_dir", "the output folder"))
+                self._fail(job, error.en, error.zh)
+            else:
+                self._unexpected(job, exc)
+            return
+        except Exception as exc:
+            self._unexpected(job, exc)
+            return
+        cover = None
+        try:
+            cover = str(media.extract_cover(result.path, result.path.with_suffix(".jpg")))
+        except StudioError as exc:  # the video is fine; the gallery shows a placeholder
+            log.warning("job %s: no cover: %s", job.id, exc.en)
+        self.store.finish(
+            job.id, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
+            prompt=result.prompt, video=str(result.path), cover=cover, info=result.info(),
+        )
+        log.info("job %s: done in %.1f s", job.id, sum(result.timings.values()))
+
+    def _fail(self, job: Job, en: str, zh: str) -> None:
+        self.store.finish(job.id, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
+        log.info("job %s: failed: %s", job.id, en)
+
+    def _unexpected(self, job: Job, exc: Exception) -> None:
+        log.error("job %s: unexpected failure", job.id, exc_info=exc)
+        name = type(exc).__name__
+        self._fail(job, UNEXPECTED[0].format(name=name), UNEXPECTED[1].format(name=name))
+
+    def _progress(self, job_id: str, event) -> None:
+        now = time.monotonic()
+        with self._cond:
+            live = self._live.get(job_id)
+            if live is None:
+                return
+            if event.stage == "render" and event.fraction is not None:
+                live.progress = float(event.fraction)
+            live.message_en, live.message_zh = event.en, event.zh
+            live.preview = getattr(event, "preview", None) or live.preview
+            due = now - live.written_at >= PROGRESS_WRITE_S or event.stage != "render"
+            if due:
+                live.written_at = now
+            snapshot = (live.progress, live.message_en, live.message_zh)
+        if due:
+            self.store.set_progress(job_id, *snapshot)
+
+    def _with_live(self, job: Job) -> Job:
+        live = self._live.get(job.id)
+        if live is None or job.status != RUNNING:
+            return job
+        return dataclasses.replace(job, progress=live.progress, message_en=live.message_en,
+                                   message_zh=live.message_zh, preview=live.preview)
+
+    def _housekeeping(self) -> None:
+        """Cancel requests from the CLI reach running jobs; age limits apply hourly."""
+        while not self._stopping.wait(self.poll_s):
+            try:
+                flagged = self.store.cancel_requested()
+                with self._cond:
+                    for job_id in flagged:
+                        if job_id in self._cancels:
+                            self._cancels[job_id].set()
+                    self._cond.notify_all()  # jobs queued or cancelled by another process
+                if time.monotonic() - self._last_prune > 3600:
+                    self._last_prune = time.monotonic()
+                    self.prune()
+            except Exception:
+                log.exception("job housekeeping failed; retrying")
+
+
+def remove_job(store: JobStore, job: Job) -> None:
+    """Delete a job's row and its files: the video, the cover, the colorized still, its inputs."""
+    for name in (job.video, job.cover, job.info.get("colorized_image")):
+        if name:
+            Path(name).unlink(missing_ok=True)
+    shutil.rmtree(input_folder(store.data_dir, job.id), ignore_errors=True)
+    store.delete(job.id)
+
+
+def prune_jobs(store: JobStore, owner: str | None = None, older_than: float | None = None,
+               keep: int | None = None) -> int:
+    """Remove finished jobs (rows and files) created before `older_than` (epoch seconds), and per
+    user all but the newest `keep`. Queued and running jobs are never touched. Returns the count."""
+    removed = 0
+    owners = [owner] if owner is not None else store.owners()
+    for name in owners:
+        finished = store.list(owner=name, status=FINISHED)
+        for index, job in enumerate(finished):
+            too_many = keep is not None and index >= keep
+            too_old = older_than is not None and job.created_at < older_than
+            if too_many or too_old:
+                remove_job(store, job)
+                removed += 1
+    return removed
+
+
+def _is_track(value) -> bool:
+    from cogvideo.music import load_tracks
+
+    return isinstance(value, str) and value.strip().lower() in {"none", *load_tracks()}

@@ -1,0 +1,310 @@
+"""Jobs and users in one SQLite file under the data folder.
+
+One connection, used under a lock: the app writes from its worker and request threads, and the
+operator's CLI may write from another process at the same time (WAL mode and a busy timeout make
+that safe). The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` takes a database
+from version n-1 to n, so a later release adds a step instead of rewriting the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from .errors import DataDirError
+from .job import FINISHED, QUEUED, RUNNING, Job
+
+DB_NAME = "studio.db"
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        message_en TEXT NOT NULL DEFAULT '',
+        message_zh TEXT NOT NULL DEFAULT '',
+        position INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        seed INTEGER,
+        prompt TEXT,
+        video TEXT,
+        cover TEXT,
+        info TEXT,
+        error_en TEXT,
+        error_zh TEXT,
+        worker TEXT
+    );
+    CREATE INDEX jobs_by_owner ON jobs (owner, created_at DESC);
+    CREATE INDEX jobs_by_status ON jobs (status, seq);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        lane TEXT NOT NULL,
+        password_hash TEXT,
+        created_at REAL NOT NULL
+    );
+    """,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+_COLUMNS = (
+    "seq", "id", "owner", "lane", "mode", "request", "status", "progress", "message_en", "message_zh",
+    "position", "attempts", "cancel_requested", "created_at", "started_at", "finished_at", "seed",
+    "prompt", "video", "cover", "info", "error_en", "error_zh", "worker",
+)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse a data folder we cannot create or write, naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise DataDirError(
+            f"The data folder {folder} is not writable ({exc.strerror or exc}). Give this user write "
+            "access, or choose another folder with --data-dir / STUDIO_DATA_DIR.",
+            f"数据目录 {folder} 不可写（{exc.strerror or exc}）。请为当前用户授予写权限，"
+            "或用 --data-dir / STUDIO_DATA_DIR 指定其他目录。",
+        ) from None
+
+
+class JobStore:
+    def __init__(self, data_dir: str | Path):
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        check_writable(self.data_dir)
+        self.path = self.data_dir / DB_NAME
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise DataDirError(
+                f"{self.path} is not a studio database ({exc}). Move it away, or choose another "
+                "folder with --data-dir / STUDIO_DATA_DIR.",
+                f"{self.path} 不是本工具的数据库（{exc}）。请移走该文件，或用 --data-dir / STUDIO_DATA_DIR 指定其他目录。",
+            ) from None
+
+    # ------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise DataDirError(
+                    f"{self.path} was written by a newer release (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION}). Update the studio, or use another --data-dir.",
+                    f"{self.path} 由更新版本创建（数据结构版本 {version}，本版本支持 {SCHEMA_VERSION}）。"
+                    "请升级本工具，或换一个 --data-dir。",
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {step}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------ low level
+
+    def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, tuple(params))
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self)
+
+    # ------------------------------------------------------------ jobs
+
+    def insert(self, job: Job) -> Job:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO jobs (id, owner, lane, mode, request, status, created_at, position) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, job.owner, job.lane, job.mode, json.dumps(job.request, ensure_ascii=False),
+                 job.status, job.created_at, job.position),
+            )
+            return self.get(job.id) if cursor.lastrowid else job
+
+    def get(self, job_id: str) -> Job | None:
+        row = self.execute(f"{_SELECT} WHERE id = ?", (str(job_id),)).fetchone()
+        return None if row is None else _job(row)
+
+    def list(
+        self,
+        owner: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int | None = None,
+        older_than: float | None = None,
+    ) -> list[Job]:
+        """Jobs newest first, filtered by owner, status and creation time."""
+        where, params = [], []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if older_than is not None:
+            where.append("created_at < ?")
+            params.append(older_than)
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_job(row) for row in self.execute(sql, params).fetchall()]
+
+    def queued(self) -> list[tuple[str, str, int]]:
+        """(id, lane, seq) of every queued job in submission order."""
+        return self.execute(
+            "SELECT id, lane, seq FROM jobs WHERE status = ? ORDER BY seq", (QUEUED,)
+        ).fetchall()
+
+    def count(self, status: str, owner: str | None = None) -> int:
+        if owner is None:
+            return self.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0]
+        return self.execute(
+            "SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner)
+        ).fetchone()[0]
+
+    def claim(self, job_id: str, worker: str) -> Job | None:
+        """Queued -> running, atomically; None if someone cancelled it meanwhile."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE jobs SET status = ?, attempts = attempts + 1, started_at = ?, position = NULL, "
+                "progress = 0, worker = ? WHERE id = ? AND status = ?",
+                (RUNNING, time.time(), worker, job_id, QUEUED),
+            )
+            return self.get(job_id) if cursor.rowcount else None
+
+    def set_progress(self, job_id: str, progress: float, message_en: str, message_zh: str) -> None:
+        self.execute(
+            "UPDATE jobs SET progress = ?, message_en = ?, message_zh = ? WHERE id = ? AND status = ?",
+            (progress, message_en, message_zh, job_id, RUNNING),
+        )
+
+    def finish(self, job_id: str, status: str, **values) -> Job | None:
+        """Close a job (succeeded, failed or cancelled) with its results or its error."""
+        if status not in FINISHED:
+            raise ValueError(f"finish() needs a final status, not {status!r}")
+        values = dict(values)
+        if "info" in values:
+            values["info"] = json.dumps(values["info"], ensure_ascii=False)
+        values.update(status=status, finished_at=time.time(), position=None)
+        names = sorted(values)
+        with self._lock:
+            self._db.execute(
+                f"UPDATE jobs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+                [values[n] for n in names] + [job_id],
+            )
+            return self.get(job_id)
+
+    def requeue(self, job_id: str) -> None:
+        self.execute(
+            "UPDATE jobs SET status = ?, progress = 0, message_en = '', message_zh = '', worker = NULL "
+            "WHERE id = ?",
+            (QUEUED, job_id),
+        )
+
+    def set_positions(self, positions: dict[str, int]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE jobs SET position = ? WHERE id = ? AND status = ?",
+                [(position, job_id, QUEUED) for job_id, position in positions.items()],
+            )
+
+    def request_cancel(self, job_id: str) -> str | None:
+        """Cancel a queued job at once; flag a running one for its worker. The status after."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return None
+            if row[0] == QUEUED:
+                db.execute(
+                    "UPDATE jobs SET status = 'cancelled', finished_at = ?, position = NULL, "
+                    "error_en = NULL, error_zh = NULL WHERE id = ?",
+                    (time.time(), job_id),
+                )
+                return "cancelled"
+            if row[0] == RUNNING:
+                db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+            return row[0]
+
+    def cancel_requested(self) -> list[str]:
+        return [r[0] for r in self.execute(
+            "SELECT id FROM jobs WHERE status = ? AND cancel_requested = 1", (RUNNING,)
+        ).fetchall()]
+
+    def delete(self, job_id: str) -> None:
+        self.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def owners(self) -> list[str]:
+        return [r[0] for r in self.execute("SELECT DISTINCT owner FROM jobs").fetchall()]
+
+
+class _Transaction:
+    """`with store.transaction() as db:` — one IMMEDIATE transaction under the store's lock."""
+
+    def __init__(self, store: JobStore):
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        self.store._db.execute("BEGIN IMMEDIATE")
+        return self.store._db
+
+    def __exit__(self, kind, value, tb) -> None:
+        try:
+            self.store._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self.store._lock.release()
+
+
+def _job(row: tuple) -> Job:
+    values = dict(zip(_COLUMNS, row))
+    values["request"] = json.loads(values["request"])
+    values["info"] = json.loads(values["info"]) if values["info"] else {}
+    values["cancel_requested"] = bool(values["cancel_requested"])
+    return Job(**values)
+
+
+def default_data_dir() -> Path:
+    """`STUDIO_DATA_DIR`, else `data/` beside app.py: the app and the CLI agree without flags."""
+    env = os.environ.get("STUDIO_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[1] / "data"
