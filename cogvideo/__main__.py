@@ -1,4 +1,4 @@
-"""Command line: python -m cogvideo generate|models|styles|tracks|download ..."""
+"""Command line: python -m cogvideo generate|models|styles|tracks|download|users|jobs ..."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("tracks", help="list built-in music tracks")
     dl = commands.add_parser("download", help="fetch a model's weights ahead of time (and its T2V/I2V partner's transformer)")
     dl.add_argument("name", help="variant name, e.g. 5b")
+
+    from jobs.cli import register  # the operator's commands live with the job service
+
+    register(commands)
     return parser
 
 
@@ -59,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     lang = _lang(args)
     try:
+        if args.command in ("users", "jobs"):
+            from jobs.cli import run
+
+            return run(args, lang)
         return COMMANDS[args.command](args, lang)
     except StudioError as exc:
         print(f"error: {exc.message(lang)}", file=sys.stderr)

@@ -40,6 +40,11 @@ def load_image(source: str | Path | Image.Image) -> Image.Image:
     """Open an uploaded image as RGB with EXIF orientation applied, bounded in memory."""
     if isinstance(source, Image.Image):
         image = source
+    elif not Path(str(source)).is_file():
+        raise ImageError(
+            f"The picture file is gone ({Path(str(source)).name}). Upload it again.",
+            f"图片文件已不存在（{Path(str(source)).name}）。请重新上传。",
+        )
     else:
         try:
             image = Image.open(source)

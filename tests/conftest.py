@@ -74,7 +74,8 @@ def make_tiny_ddcolor(path: Path) -> Path:
 class RunningApp:
     """`python app.py --model tiny` in a subprocess, with a scripted chat server as its prompt agent."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, data_dir: Path | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
         import subprocess
         import sys
         import time
@@ -82,22 +83,24 @@ class RunningApp:
 
         from tests.chat_server import ChatServer, Reply
 
+        tmp.mkdir(parents=True, exist_ok=True)
         self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.output_dir = tmp / "outputs"
-        self.data_dir = tmp / "data"
-        self.log_path = tmp / "app.log"
+        self.data_dir = data_dir or tmp / "data"
+        self.log_path = tmp / f"app-{self.port}.log"
         env = dict(
             os.environ, HF_HUB_OFFLINE="1", OPENAI_BASE_URL=self.chat.url, OPENAI_API_KEY="test-key",
             PROMPT_AGENT_MODEL="test-model", PROMPT_AGENT_VISION_MODEL="test-vision",
             PROMPT_AGENT_TIMEOUT="5", DDCOLOR_WEIGHTS=str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
-            GRADIO_ANALYTICS_ENABLED="False",
+            GRADIO_ANALYTICS_ENABLED="False", **(env or {}),
         )
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--model", "tiny", "--port", str(self.port),
-             "--output-dir", str(self.output_dir), "--data-dir", str(self.data_dir), "--max-queue", "8"],
+             "--output-dir", str(self.output_dir), "--data-dir", str(self.data_dir), "--max-queue", "8",
+             *extra_args],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 180

@@ -192,6 +192,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
+                    # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
+                    mode = gr.State(spec.mode)
                     examples = gr.Examples(spec.examples, inputs=[c for c in (image, prompt) if c is not None],
                                            label=i18n("examples"))
                     examples.dataset.headers = []  # a table header would show untranslated keys
@@ -218,7 +220,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
                                concurrency_limit=None)
         private(event.success, show_used, info, [used_seed, final_prompt])
-        private(cancel.click, handlers.cancel, gr.State(spec.mode), None)
+        private(cancel.click, handlers.cancel, mode, None)
         apply_music.click(
             handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
             video, api_name="change_music" if music_api else None,
@@ -254,8 +256,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)
                         stop = gr.Button(i18n("cancel"), interactive=False)
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
-        ids = gr.State([])
-        selected = gr.State("")
+            ids = gr.State([])  # inside the Tab, like every component under `tab_bar` (see there)
+            selected = gr.State("")
 
         def show_works(request: gr.Request):
             return handlers.works_gallery(request)
@@ -313,6 +315,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         gr.Markdown(i18n("header"))
         status = gr.Markdown()
         private(demo.load, handlers.status_line, None, status)
+        # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
+        # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
+        # at its index among *all* children: a State between two tabs shifts the later ones, so a
+        # click overwrote the next tab's label (老照片 became 图生视频) or added a fifth tab.
         with gr.Tabs() as tab_bar:
             tab_controls = {spec.mode: generation_tab(spec, music_api=index == 0) for index, spec in enumerate(tabs)}
             works_tab(tab_controls, tab_bar)

@@ -1,0 +1,216 @@
+"""Operator commands: `python -m cogvideo users ...` and `python -m cogvideo jobs ...`.
+
+They work on the data folder's database directly, with or without the app running (SQLite's WAL
+lets both write). A running job cancelled here stops within a second: the app watches for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import sys
+import time
+
+from .errors import UserError
+from .job import LANES, STANDARD, STATUSES
+from .service import DAY, prune_jobs
+from .store import JobStore, default_data_dir
+from .users import Users
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "": DAY}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `users` and `jobs` command groups to the CLI's parser."""
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", default=None,
+                          help=f"the app's data folder (default: $STUDIO_DATA_DIR or {default_data_dir()})")
+
+    users = commands.add_parser("users", help="who may sign in, and in which lane").add_subparsers(
+        dest="action", required=True)
+    add = users.add_parser("add", parents=[data_dir], help="add a user (asks for a password)")
+    add.add_argument("name")
+    add.add_argument("--lane", choices=LANES, default=STANDARD, help="vip = the fast lane")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="the password (visible in `ps` and shell history: prefer the prompt)")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    secret.add_argument("--no-password", action="store_true", help="a user for API keys only, who cannot sign in")
+    users.add_parser("list", parents=[data_dir], help="list users, lanes and job counts")
+    lane = users.add_parser("set-lane", parents=[data_dir], help="move a user to another lane")
+    lane.add_argument("name")
+    lane.add_argument("lane", choices=LANES)
+    password = users.add_parser("set-password", parents=[data_dir], help="change a user's password")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    remove = users.add_parser("remove", parents=[data_dir], help="remove a user (their jobs stay until pruned)")
+    remove.add_argument("name")
+
+    jobs = commands.add_parser("jobs", help="list, inspect, cancel and prune jobs").add_subparsers(
+        dest="action", required=True)
+    listing = jobs.add_parser("list", parents=[data_dir], help="jobs, newest first")
+    listing.add_argument("--user", help="only this user's jobs")
+    listing.add_argument("--status", choices=STATUSES, help="only jobs in this state")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (0: all)")
+    listing.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    show = jobs.add_parser("show", parents=[data_dir], help="everything about one job, as JSON")
+    show.add_argument("id")
+    cancel = jobs.add_parser("cancel", parents=[data_dir], help="cancel a queued or running job")
+    cancel.add_argument("id")
+    prune = jobs.add_parser("prune", parents=[data_dir], help="delete finished jobs and their files")
+    prune.add_argument("--older-than", required=True, type=duration,
+                       help="age such as 30d, 12h, 90m (a bare number means days)")
+    prune.add_argument("--user", help="only this user's jobs")
+
+
+def duration(text: str) -> float:
+    match = DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30d, 12h or 90m")
+    return float(match.group(1)) * UNIT_S[match.group(2).lower()]
+
+
+def run(args: argparse.Namespace, lang: str) -> int:
+    store = JobStore(args.data_dir or default_data_dir())
+    try:
+        return ACTIONS[(args.command, args.action)](store, args, lang)
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------- users
+
+def users_add(store: JobStore, args, lang: str) -> int:
+    if args.no_password:
+        password = None
+    elif args.password is not None:
+        password = args.password
+    elif args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = _prompt_password(lang)
+    user = Users(store).add(args.name, password=password, lane=args.lane)
+    print(_say(f"added {user.name} ({user.lane} lane{'' if user.has_password else ', no password: API keys only'})",
+               f"已添加用户 {user.name}（{user.lane} 通道{'' if user.has_password else '，无密码：仅可使用 API 密钥'}）", lang))
+    return 0
+
+
+def users_list(store: JobStore, args, lang: str) -> int:
+    counts = dict(store.execute("SELECT owner, COUNT(*) FROM jobs GROUP BY owner").fetchall())
+    rows = Users(store).list()
+    if not rows:
+        print(_say("no users: the app is single-user (no sign-in); add one with `users add NAME`",
+                   "还没有用户：应用为单用户模式（无需登录）；用 `users add 用户名` 添加", lang))
+        return 0
+    print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  created")
+    for user in rows:
+        print(f"{user.name:<24} {user.lane:<9} {'yes' if user.has_password else 'no':<8} "
+              f"{counts.get(user.name, 0):>5}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(user.created_at))}")
+    return 0
+
+
+def users_set_lane(store: JobStore, args, lang: str) -> int:
+    user = Users(store).set_lane(args.name, args.lane)
+    print(_say(f"{user.name} is now in the {user.lane} lane (for jobs submitted from now on)",
+               f"{user.name} 已切换到 {user.lane} 通道（对此后提交的任务生效）", lang))
+    return 0
+
+
+def users_set_password(store: JobStore, args, lang: str) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password(lang)
+    Users(store).set_password(args.name, password)
+    print(_say(f"password of {args.name} changed", f"已修改 {args.name} 的密码", lang))
+    return 0
+
+
+def users_remove(store: JobStore, args, lang: str) -> int:
+    Users(store).remove(args.name)
+    print(_say(f"removed {args.name}; their jobs stay until `jobs prune`",
+               f"已删除用户 {args.name}；其任务保留到 `jobs prune` 清理为止", lang))
+    return 0
+
+
+def _prompt_password(lang: str) -> str:
+    if not sys.stdin.isatty():
+        raise UserError("No terminal to ask for a password: pass --password-stdin (or --no-password).",
+                        "没有可输入密码的终端：请使用 --password-stdin（或 --no-password）。")
+    first = getpass.getpass(_say("Password: ", "密码：", lang))
+    if getpass.getpass(_say("Again: ", "再次输入：", lang)) != first:
+        raise UserError("The two passwords differ; nothing was changed.", "两次输入的密码不一致，未做任何修改。")
+    return first
+
+
+# ---------------------------------------------------------------- jobs
+
+def jobs_list(store: JobStore, args, lang: str) -> int:
+    jobs = store.list(owner=args.user, status=args.status, limit=args.limit or None)
+    if args.json:
+        print(json.dumps([j.summary() for j in jobs], ensure_ascii=False, indent=1))
+        return 0
+    if not jobs:
+        print(_say("no jobs", "没有任务", lang))
+        return 0
+    print(f"{'id':<32} {'status':<9} {'lane':<8} {'owner':<14} {'created':<16} prompt")
+    for job in jobs:
+        status = job.status + (f" #{job.position}" if job.position else "")
+        if job.status == "running":
+            status += f" {round(job.progress * 100)}%"
+        prompt = " ".join(job.user_prompt.split())
+        print(f"{job.id:<32} {status:<9} {job.lane:<8} {job.owner[:14]:<14} "
+              f"{time.strftime('%m-%d %H:%M:%S', time.localtime(job.created_at)):<16} {prompt[:60]}")
+    return 0
+
+
+def jobs_show(store: JobStore, args, lang: str) -> int:
+    job = _job(store, args.id)
+    print(json.dumps({**job.summary(), "owner": job.owner, "attempts": job.attempts, "request": job.request,
+                      "info": job.info}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def jobs_cancel(store: JobStore, args, lang: str) -> int:
+    job = _job(store, args.id)
+    status = store.request_cancel(job.id)
+    if status == "cancelled" and job.status == "queued":
+        print(_say(f"cancelled {job.id}", f"已取消 {job.id}", lang))
+    elif status == "running":
+        print(_say(f"{job.id} is rendering: it stops at its next step (the app checks every second)",
+                   f"{job.id} 正在生成：将在下一步停止（应用每秒检查一次）", lang))
+    else:
+        print(_say(f"{job.id} had already finished ({job.status}); nothing to cancel",
+                   f"{job.id} 已经结束（{job.status}），无需取消", lang))
+    return 0
+
+
+def jobs_prune(store: JobStore, args, lang: str) -> int:
+    removed = prune_jobs(store, owner=args.user, older_than=time.time() - args.older_than)
+    print(_say(f"removed {removed} finished job(s) and their files", f"已删除 {removed} 个已结束的任务及其文件", lang))
+    return 0
+
+
+def _job(store: JobStore, job_id: str):
+    from .errors import JobNotFound
+
+    job = store.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def _say(en: str, zh: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+ACTIONS = {
+    ("users", "add"): users_add,
+    ("users", "list"): users_list,
+    ("users", "set-lane"): users_set_lane,
+    ("users", "set-password"): users_set_password,
+    ("users", "remove"): users_remove,
+    ("jobs", "list"): jobs_list,
+    ("jobs", "show"): jobs_show,
+    ("jobs", "cancel"): jobs_cancel,
+    ("jobs", "prune"): jobs_prune,
+}

@@ -1,0 +1,88 @@
+"""Faults done for real on `python app.py --model tiny`: kill -9 mid-render, a second server on the
+same data folder, data folders that cannot be used."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gradio_client import Client
+
+from jobs import JobStore
+from jobs.job import QUEUED, RUNNING, SUCCEEDED
+from tests.conftest import ROOT, RunningApp
+
+FAST = dict(num_inference_steps=2, num_frames=9)
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def start_refused(*args: str) -> subprocess.CompletedProcess:
+    """Run the app where it must refuse to start; it should exit by itself, quickly."""
+    return subprocess.run([sys.executable, "app.py", "--model", "tiny", "--port", "1", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
+    data = tmp_path / "data"
+    first = RunningApp(tmp_path / "first", data_dir=data)
+    try:
+        client = Client(first.url, verbose=False)
+        client.submit(prompt="the long one", num_inference_steps=100, num_frames=9, seed=1, api_name="/text_to_video")
+        store = JobStore(data)
+        wait_for(lambda: store.count(RUNNING) == 1 and store.list(status=RUNNING)[0].progress > 0, 120,
+                 "the first job did not start rendering")
+        for i in range(2):
+            client.submit(prompt=f"queued {i}", seed=10 + i, api_name="/text_to_video", **FAST)
+        wait_for(lambda: store.count(QUEUED) == 2, 30, "the two jobs were not queued")
+
+        # A second server on the same data folder is refused, naming the first one's PID.
+        refused = start_refused("--data-dir", str(data), "--output-dir", str(tmp_path / "out2"))
+        assert refused.returncode != 0 and f"PID {first.proc.pid}" in refused.stderr
+        assert "another --data-dir" in refused.stderr and "Traceback" not in refused.stderr
+
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=30)
+    finally:
+        first.close()
+    assert store.count(RUNNING) == 1 and store.count(QUEUED) == 2  # as the crash left them
+
+    second = RunningApp(tmp_path / "second", data_dir=data)
+    try:
+        jobs = wait_for(lambda: (lambda all_jobs: all_jobs if all(j.status == SUCCEEDED for j in all_jobs) else None)(
+            store.list()), 240, "the jobs did not all finish after the restart")
+        assert sorted(j.user_prompt for j in jobs) == ["queued 0", "queued 1", "the long one"]
+        long_one = next(j for j in jobs if j.user_prompt == "the long one")
+        assert long_one.attempts == 2 and long_one.seed == 1
+        for job in jobs:
+            assert Path(job.video).is_file() and Path(job.cover).is_file()
+        works = Client(second.url, verbose=False).predict(api_name="/my_works")
+        assert {w["job_id"] for w in works} == {j.id for j in jobs}
+    finally:
+        second.close()
+        store.close()
+
+
+def test_unusable_data_folders_stop_the_app_with_the_path(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    done = start_refused("--data-dir", str(blocker / "data"))
+    assert done.returncode != 0 and str(blocker / "data") in done.stderr and "not writable" in done.stderr
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "studio.db").write_text("not a database " * 300)
+    done = start_refused("--data-dir", str(folder))
+    assert done.returncode != 0 and str(folder / "studio.db") in done.stderr
+    assert "不是本工具的数据库" in done.stderr and "Traceback" not in done.stderr
