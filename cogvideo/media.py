@@ -42,8 +42,8 @@ def load_image(source: str | Path | Image.Image) -> Image.Image:
         image = source
     elif not Path(str(source)).is_file():
         raise ImageError(
-            f"The picture file is gone ({Path(str(source)).name}). Upload it again.",
-            f"图片文件已不存在（{Path(str(source)).name}）。请重新上传。",
+            f"Picture file not found: {Path(str(source)).name}. Check the path, or upload it again.",
+            f"找不到图片文件：{Path(str(source)).name}。请检查路径，或重新上传。",
         )
     else:
         try:
@@ -116,20 +116,13 @@ def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
 
 # ---------------------------------------------------------------- video
 
-def extract_cover(video: str | Path, out_path: str | Path, width: int = 480) -> Path:
-    """The first frame as a JPEG (at most `width` wide): the cover shown in galleries."""
+def save_cover(frame: np.ndarray, out_path: str | Path, width: int = 480) -> Path:
+    """The first frame (uint8 H×W×3) as a JPEG at most `width` wide: the cover galleries show."""
+    image = Image.fromarray(np.ascontiguousarray(frame))
+    if image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
     out_path = Path(out_path)
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1",
-         "-vf", f"scale='min({width},iw)':-2", "-q:v", "3", str(out_path)],
-        capture_output=True,
-    )
-    if proc.returncode != 0 or not out_path.is_file():
-        out_path.unlink(missing_ok=True)
-        if b"No space left" in proc.stderr:
-            raise DiskFull(out_path.parent)
-        raise VideoError(f"Could not read the first frame of {Path(video).name}.",
-                         f"无法读取 {Path(video).name} 的第一帧。")
+    image.save(out_path, "JPEG", quality=85)
     return out_path
 
 

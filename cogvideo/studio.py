@@ -96,6 +96,7 @@ class VideoResult:
     upscale_method: str | None = None
     colorized_image: Path | None = None
     music: str | None = None
+    cover: Path | None = None  # the first frame as a JPEG, beside the video (galleries, API covers)
 
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
@@ -113,6 +114,7 @@ class VideoResult:
             "upscale_method": self.upscale_method,
             "music": self.music,
             "colorized_image": str(self.colorized_image) if self.colorized_image else None,
+            "cover": str(self.cover) if self.cover else None,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
         }
@@ -314,6 +316,7 @@ class Studio:
                 music_file = self._add_music(partial, music_file, request.music_volume, notices, report)
                 lap("music", last=True)
             os.replace(partial[-1], final_path)
+            cover = media.save_cover(frames[0], final_path.with_suffix(".jpg"))
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(self.output_dir) from None
@@ -330,6 +333,7 @@ class Studio:
             timings=timings, notices=tuple(notices), upscale_method=upscale_method,
             colorized_image=colorized_path,
             music=None if music_file is None else str(request.music),
+            cover=cover,
         )
 
     def _add_music(self, partial: list[Path], music_file: Path, volume: float, notices: list, report) -> Path | None:

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from cogvideo import VideoRequest, media
+from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
@@ -156,9 +156,10 @@ class JobService:
             raise JobNotFound(job_id)
         return self._with_live(job)
 
-    def works(self, owner: str, limit: int | None = None) -> list[Job]:
-        """A user's jobs, newest first."""
-        return [self._with_live(j) for j in self.store.list(owner=owner, limit=limit) if j.id not in self._doomed]
+    def works(self, owner: str, limit: int | None = None, brief: bool = False) -> list[Job]:
+        """A user's jobs, newest first (`brief`: for galleries, see `JobStore.list`)."""
+        jobs = self.store.list(owner=owner, limit=limit, brief=brief)
+        return [self._with_live(j) for j in jobs if j.id not in self._doomed]
 
     def cancel(self, job_id: str, owner: str | None = None) -> Job:
         job = self.get(job_id, owner)
@@ -284,14 +285,10 @@ class JobService:
         except Exception as exc:
             self._unexpected(job, exc)
             return
-        cover = None
-        try:
-            cover = str(media.extract_cover(result.path, result.path.with_suffix(".jpg")))
-        except StudioError as exc:  # the video is fine; the gallery shows a placeholder
-            log.warning("job %s: no cover: %s", job.id, exc.en)
         self.store.finish(
             job.id, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
-            prompt=result.prompt, video=str(result.path), cover=cover, info=result.info(),
+            prompt=result.prompt, video=str(result.path), cover=str(result.cover) if result.cover else None,
+            info=result.info(),
         )
         log.info("job %s: done in %.1f s", job.id, sum(result.timings.values()))
 
@@ -358,17 +355,10 @@ def prune_jobs(store: JobStore, owner: str | None = None, older_than: float | No
                keep: int | None = None) -> int:
     """Remove finished jobs (rows and files) created before `older_than` (epoch seconds), and per
     user all but the newest `keep`. Queued and running jobs are never touched. Returns the count."""
-    removed = 0
-    owners = [owner] if owner is not None else store.owners()
-    for name in owners:
-        finished = store.list(owner=name, status=FINISHED)
-        for index, job in enumerate(finished):
-            too_many = keep is not None and index >= keep
-            too_old = older_than is not None and job.created_at < older_than
-            if too_many or too_old:
-                remove_job(store, job)
-                removed += 1
-    return removed
+    doomed = store.prunable(owner=owner, older_than=older_than, keep=keep)
+    for job in doomed:
+        remove_job(store, job)
+    return len(doomed)
 
 
 def _is_track(value) -> bool:

@@ -212,3 +212,53 @@ def test_suggest_prompt_api(client, app):
     assert text.startswith("A small wooden boat")
     request = app.chat.requests[-1]
     assert request.json["model"] == "test-model" and "boat on a lake" in request.user_text
+
+
+def test_two_hundred_submits_at_once_keep_the_bound_and_the_page_answers(client, app):
+    """200 raw HTTP submits at once: at most --max-queue (8) wait, the rest get our message, and
+    the page still answers quickly while the accepted ones render."""
+    import concurrent.futures
+    import json
+    import time
+    import urllib.request
+
+    def post(i: int) -> str:
+        body = json.dumps({"data": [f"flood {i}", "", i, 2, 6.0, 9, "none", "none", 0.8, False, False, None]})
+        req = urllib.request.Request(app.url + "gradio_api/call/text_to_video", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as response:
+            event = json.load(response)["event_id"]
+        with urllib.request.urlopen(f"{app.url}gradio_api/call/text_to_video/{event}", timeout=300) as response:
+            return response.read().decode()
+
+    from jobs import JobStore
+
+    store = JobStore(app.data_dir)
+    most_waiting = 0
+    flooding = True
+
+    def watch() -> None:
+        nonlocal most_waiting
+        while flooding:
+            most_waiting = max(most_waiting, store.count("queued"))
+            time.sleep(0.01)
+
+    watcher = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(watch)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        futures = [pool.submit(post, i) for i in range(200)]
+        time.sleep(2)
+        started = time.monotonic()
+        with urllib.request.urlopen(app.url, timeout=30) as page:
+            assert page.status == 200
+        assert time.monotonic() - started < 5
+        outcomes = [f.result() for f in futures]
+    flooding = False
+    watcher.result()
+    store.close()
+    done = [o for o in outcomes if "event: complete" in o]
+    refused = [o for o in outcomes if "event: error" in o]
+    assert len(done) + len(refused) == 200 and done and refused
+    assert 0 < most_waiting <= 8  # --max-queue 8, never more waiting
+    messages = [json.loads(o.split("data: ", 1)[1].split("\n", 1)[0])["error"] for o in refused]
+    odd = [m for m in messages if not ("排队人数已满" in m and "queue is full" in m)]
+    assert not odd, odd[:3]

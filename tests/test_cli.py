@@ -56,7 +56,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     proc = run_cli("--lang", "zh", "download", "5b")
     assert proc.returncode == 2 and "python -m cogvideo download 5b" in proc.stderr and "权重" in proc.stderr
     proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--image", str(tmp_path / "missing.png"))
-    assert proc.returncode == 2 and "not an image" in proc.stderr
+    assert proc.returncode == 2 and "Picture file not found: missing.png" in proc.stderr
 
 
 def test_models_table():

@@ -89,17 +89,19 @@ class Handlers:
         if key:
             self._following[key] = job.id
         preview = None
-        while not job.finished:
-            if progress is not None:
-                fraction, text = follow_text(job, lang)
-                progress(fraction, desc=text)
-            if job.preview and job.preview != preview:
-                preview = job.preview
-                yield job
-            await asyncio.sleep(FOLLOW_POLL_S)
-            job = self.service.get(job.id)
-        if key and self._following.get(key) == job.id:
-            del self._following[key]
+        try:
+            while not job.finished:
+                if progress is not None:
+                    fraction, text = follow_text(job, lang)
+                    progress(fraction, desc=text)
+                if job.preview and job.preview != preview:
+                    preview = job.preview
+                    yield job
+                await asyncio.sleep(FOLLOW_POLL_S)
+                job = self.service.get(job.id)
+        finally:  # finished, or the page went away (the job itself goes on)
+            if key and self._following.get(key) == job.id:
+                del self._following[key]
         yield job
 
     def _finish(self, job: Job, lang: str) -> dict | None:
@@ -263,7 +265,7 @@ class Handlers:
         line that says who is signed in and in which lane."""
         lang = self.lang(request)
         owner = self.owner(request)
-        jobs = self.service.works(owner, limit=WORKS_SHOWN)
+        jobs = self.service.works(owner, limit=WORKS_SHOWN, brief=True)
         items = [(job.cover or placeholder(job.status), caption(job, lang)) for job in jobs]
         lane = self.service.users.lane_of(owner)
         who = "" if owner == LOCAL_OWNER else pick(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · ", lang)
@@ -285,7 +287,11 @@ class Handlers:
             job = self.service.get(job_id, self.owner(request))
         except StudioError as exc:
             raise self._error(exc, lang) from None
-        return job.video if job.status == SUCCEEDED else None, details(job, lang), job
+        return job.video if job.status == SUCCEEDED else None, details(job, lang, self._style_name), job
+
+    def _style_name(self, style_id: str, lang: str) -> str:
+        style = self.studio.styles.get(style_id)
+        return style_id if style is None else pick(style.name_en, style.name_zh, lang)
 
     def reuse_values(self, job_id: str, request: gr.Request = None) -> dict:
         """The settings of a job, named as the generation handlers' parameters, plus its mode."""
@@ -436,7 +442,7 @@ def caption(job: Job, lang: str) -> str:
     return f"{status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
 
 
-def details(job: Job, lang: str) -> str:
+def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> str:
     """A Markdown card for one job; user text is escaped."""
     request = job.request
     rows = [
@@ -446,7 +452,7 @@ def details(job: Job, lang: str) -> str:
         (pick("Lane", "通道", lang), lane_name(job.lane, lang)),
         (pick("Mode", "模式", lang), pick(*MODE_NAMES.get(job.mode, (job.mode, job.mode)), lang)),
         (pick("Prompt", "提示词", lang), _escape(job.user_prompt) or "—"),
-        (pick("Style", "风格", lang), _escape(str(request.get("style", "none")))),
+        (pick("Style", "风格", lang), _escape(style_name(str(request.get("style", "none")), lang))),
         (pick("Seed", "种子", lang), str(job.seed if job.seed is not None else request.get("seed"))),
         (pick("Steps · guidance", "步数 · 引导系数", lang),
          f"{request.get('num_inference_steps')} · {request.get('guidance_scale')}"),

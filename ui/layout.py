@@ -220,7 +220,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
                                concurrency_limit=None)
         private(event.success, show_used, info, [used_seed, final_prompt])
-        private(cancel.click, handlers.cancel, mode, None)
+        private(event.then, handlers.status_line, None, status)  # the queue counts changed
+        # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
+        cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
             handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
             video, api_name="change_music" if music_api else None,
@@ -246,8 +248,11 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 refresh = gr.Button(i18n("refresh"), size="sm", scale=0, min_width=120)
             with gr.Row():
                 with gr.Column(scale=3):
+                    # fit_columns=False: one or two works would otherwise fill the width, and their
+                    # square covers push the caption (status · date · prompt) below the gallery's height.
                     gallery = gr.Gallery(label=i18n("tab_works"), columns=4, height=620, allow_preview=False,
-                                         object_fit="cover", show_label=False, elem_id="works-gallery")
+                                         object_fit="cover", show_label=False, elem_id="works-gallery",
+                                         fit_columns=False)
                 with gr.Column(scale=2):
                     video = gr.Video(label=i18n("result"), interactive=False, autoplay=True, loop=True,
                                      buttons=["download"], height=300)
@@ -302,12 +307,15 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
 
         listing = [gallery, ids, header]
         buttons = [reuse, stop, delete]
-        private(tab.select, show_works, None, listing)
-        private(refresh.click, show_works, None, listing)
+        for opened in (tab.select, refresh.click):
+            private(opened, show_works, None, listing).then(handlers.status_line, None, status, queue=False,
+                                                           api_visibility="private")
         private(gallery.select, open_work, ids, [selected, video, card, *buttons])
         reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
         private(reuse.click, reuse_work, selected, reuse_outputs)
-        private(delete.click, delete_work, selected, [selected, video, card, *buttons, *listing])
+        # Queued, unlike the other works events: gr.Info("Deleted.") reaches the page only through the queue.
+        delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
+                     api_visibility="private", concurrency_limit=None)
         private(stop.click, cancel_work, selected, [card, stop])
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
