@@ -3,7 +3,7 @@
 Never imports gradio or fastapi: the web UI, the REST API and the CLI all stand on it.
 """
 
-from .errors import DataDirError, DataDirLocked, JobError, JobNotFound, QueueFull, UserError
+from .errors import DataDirError, DataDirLocked, JobError, JobNotFound, QueueFull, RequestIdConflict, UserError
 from .job import LANES, LOCAL_OWNER, STANDARD, STATUSES, VIP, Job
 from .lock import DataDirLock
 from .service import JobService, prune_jobs
@@ -13,6 +13,6 @@ from .workers import LocalWorker
 
 __all__ = [
     "DataDirError", "DataDirLock", "DataDirLocked", "Job", "JobError", "JobNotFound", "JobService", "JobStore",
-    "LANES", "LOCAL_OWNER", "LocalWorker", "QueueFull", "STANDARD", "STATUSES", "UserError", "Users", "VIP",
+    "LANES", "LOCAL_OWNER", "LocalWorker", "QueueFull", "RequestIdConflict", "STANDARD", "STATUSES", "UserError", "Users", "VIP",
     "default_data_dir", "prune_jobs",
 ]

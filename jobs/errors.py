@@ -28,6 +28,18 @@ class JobNotFound(JobError):
         )
 
 
+class RequestIdConflict(JobError):
+    """An API caller reused its request_id for a different request."""
+
+    def __init__(self, request_id: str):
+        shown = str(request_id)[:128]
+        super().__init__(
+            f"request_id {shown!r} was already used for a different request. Use a new request_id, "
+            "or send the same request again to get its job.",
+            f"request_id {shown!r} 已用于另一个不同的请求。请换一个新的 request_id，或发送完全相同的请求以取回原任务。",
+        )
+
+
 class DataDirError(JobError):
     """The data folder or its database cannot be used; the server refuses to start."""
 

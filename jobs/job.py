@@ -51,6 +51,9 @@ class Job:
     error_en: str | None = None
     error_zh: str | None = None
     worker: str | None = None
+    request_id: str | None = None  # the API caller's idempotency key (same key + id = same job)
+    api_key: str | None = None  # id of the API key that submitted it
+    file_token: str | None = None  # long random path part of the job's file URLs (works without a key)
     preview: str | None = None  # live only: a file to show before the video (old photo's colorized still)
 
     @property

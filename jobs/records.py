@@ -22,19 +22,21 @@ INPUTS = "inputs"
 _FILE_FIELDS = ("image", "music")
 
 
-def to_record(request: VideoRequest, data_dir: Path, job_id: str, is_track=lambda value: False) -> dict:
-    """JSON values of the request; files copied under data_dir/inputs/<job_id>/."""
+def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_track=lambda value: False,
+              copy: bool = True) -> dict:
+    """JSON values of the request; files copied under data_dir/inputs/<job_id>/ (with `copy=False`
+    only marked, to compare two requests)."""
     record = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in _FILE_FIELDS}
-    folder = data_dir / INPUTS / job_id
+    folder = data_dir / INPUTS / job_id if copy else None
     record["image"] = None
     if request.image is not None:
-        record["image"] = _keep(request.image, folder, "image", data_dir)
+        record["image"] = _keep(request.image, folder, "image", data_dir) if copy else "(image)"
     music = request.music
     record["music"] = None if music is None else str(music)
     record["music_upload"] = None
     if music is not None and not is_track(music) and Path(str(music)).is_file():
         record["music"] = None
-        record["music_upload"] = _keep(music, folder, "music", data_dir)
+        record["music_upload"] = _keep(music, folder, "music", data_dir) if copy else "(music)"
     return record
 
 

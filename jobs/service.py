@@ -15,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
+import secrets
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -25,7 +27,7 @@ from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
-from .errors import JobNotFound, QueueFull
+from .errors import JobNotFound, QueueFull, RequestIdConflict
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
 from .store import JobStore
@@ -128,8 +130,16 @@ class JobService:
 
     # ------------------------------------------------------------ what the faces call
 
-    def submit(self, request: VideoRequest, owner: str = LOCAL_OWNER, lane: str | None = None) -> Job:
-        """Check the request, copy its files, persist it as queued; its place in line is on the job."""
+    def submit(self, request: VideoRequest, owner: str = LOCAL_OWNER, lane: str | None = None,
+               request_id: str | None = None, api_key: str | None = None) -> Job:
+        """Check the request, copy its files, persist it as queued; its place in line is on the job.
+
+        With `api_key` and `request_id` (API callers) the call is idempotent: the same id returns
+        the same job, and the same id with a different request raises `RequestIdConflict`."""
+        if request_id is not None and api_key is not None:
+            existing = self._same_request(request, request_id, api_key)
+            if existing is not None:
+                return existing
         self.workers[0].validate(request)  # bad values are refused now, not after waiting in line
         lane = lane or self.users.lane_of(owner)
         self._check_room()
@@ -139,14 +149,29 @@ class JobService:
             with self._cond:
                 self._check_room()  # checked again: others may have filled the line while we copied
                 self.store.insert(Job(id=job_id, owner=owner, lane=lane, mode=request.mode, request=record,
-                                      status=QUEUED, created_at=time.time()))
+                                      status=QUEUED, created_at=time.time(), request_id=request_id,
+                                      api_key=api_key, file_token=secrets.token_urlsafe(24)))
                 self._reposition()
                 self._cond.notify_all()
+        except sqlite3.IntegrityError:  # the same request_id raced in from a retry: one job only
+            shutil.rmtree(input_folder(self.data_dir, job_id), ignore_errors=True)
+            existing = self._same_request(request, request_id, api_key)
+            if existing is None:
+                raise
+            return existing
         except BaseException:
             shutil.rmtree(input_folder(self.data_dir, job_id), ignore_errors=True)
             raise
         log.info("job %s: queued for %s in the %s lane", job_id, owner, lane)
         return self.get(job_id)
+
+    def _same_request(self, request: VideoRequest, request_id: str, api_key: str) -> Job | None:
+        job = self.store.by_request_id(api_key, request_id)
+        if job is None or job.id in self._doomed:
+            return None
+        if comparable(job.request) != comparable(to_record(request, None, job.id, is_track=_is_track, copy=False)):
+            raise RequestIdConflict(request_id)
+        return self._with_live(job)
 
     def get(self, job_id: str, owner: str | None = None) -> Job:
         """The job with live progress. `owner=None` is the operator; anyone else sees only their own,
@@ -359,6 +384,11 @@ def prune_jobs(store: JobStore, owner: str | None = None, older_than: float | No
     for job in doomed:
         remove_job(store, job)
     return len(doomed)
+
+
+def comparable(record: dict) -> dict:
+    """A request record without its stored file names (they differ per job), for idempotency."""
+    return {k: (v is not None) if k in ("image", "music_upload") else v for k, v in record.items()}
 
 
 def _is_track(value) -> bool:

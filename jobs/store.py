@@ -60,18 +60,37 @@ MIGRATIONS: dict[int, str] = {
         created_at REAL NOT NULL
     );
     """,
+    2: """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_used_at REAL,
+        revoked_at REAL
+    );
+    CREATE INDEX api_keys_by_owner ON api_keys (owner);
+    ALTER TABLE jobs ADD COLUMN request_id TEXT;
+    ALTER TABLE jobs ADD COLUMN api_key TEXT;
+    ALTER TABLE jobs ADD COLUMN file_token TEXT;
+    CREATE UNIQUE INDEX jobs_by_request ON jobs (api_key, request_id) WHERE request_id IS NOT NULL;
+    CREATE UNIQUE INDEX jobs_by_file_token ON jobs (file_token) WHERE file_token IS NOT NULL;
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 _COLUMNS = (
     "seq", "id", "owner", "lane", "mode", "request", "status", "progress", "message_en", "message_zh",
     "position", "attempts", "cancel_requested", "created_at", "started_at", "finished_at", "seed",
-    "prompt", "video", "cover", "info", "error_en", "error_zh", "worker",
+    "prompt", "video", "cover", "info", "error_en", "error_zh", "worker", "request_id", "api_key", "file_token",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 # What a listing of works shows: the user's prompt and style come out of the request JSON in SQL,
 # so listing thousands of jobs parses no JSON in Python.
-_BRIEF = ("id", "owner", "lane", "mode", "status", "progress", "position", "created_at", "seed", "video", "cover")
+_BRIEF = ("id", "owner", "lane", "mode", "status", "progress", "position", "created_at", "seed", "video", "cover",
+          "file_token")
 _SELECT_BRIEF = (f"SELECT {', '.join(_BRIEF)}, json_extract(request, '$.prompt'), json_extract(request, '$.style'), "
                  "json_extract(request, '$.seed') FROM jobs")
 
@@ -161,12 +180,20 @@ class JobStore:
     def insert(self, job: Job) -> Job:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO jobs (id, owner, lane, mode, request, status, created_at, position) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (id, owner, lane, mode, request, status, created_at, position, request_id, "
+                "api_key, file_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.id, job.owner, job.lane, job.mode, json.dumps(job.request, ensure_ascii=False),
-                 job.status, job.created_at, job.position),
+                 job.status, job.created_at, job.position, job.request_id, job.api_key, job.file_token),
             )
             return self.get(job.id) if cursor.lastrowid else job
+
+    def by_request_id(self, api_key: str, request_id: str) -> Job | None:
+        row = self.execute(f"{_SELECT} WHERE api_key = ? AND request_id = ?", (api_key, request_id)).fetchone()
+        return None if row is None else _job(row)
+
+    def by_file_token(self, token: str) -> Job | None:
+        row = self.execute(f"{_SELECT} WHERE file_token = ?", (str(token),)).fetchone()
+        return None if row is None else _job(row)
 
     def get(self, job_id: str) -> Job | None:
         row = self.execute(f"{_SELECT} WHERE id = ?", (str(job_id),)).fetchone()
