@@ -45,6 +45,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--works-max-age-days", type=float, default=float(env("STUDIO_WORKS_MAX_AGE_DAYS", "30")),
                         help="finished jobs older than this are deleted with their files; 0 keeps them "
                              "(or env STUDIO_WORKS_MAX_AGE_DAYS)")
+    parser.add_argument("--public-url", default=env("STUDIO_PUBLIC_URL"),
+                        help="this server's address as callers see it, for the API's file URLs "
+                             "(default: from the request and X-Forwarded-Proto/Host)")
+    parser.add_argument("--allow-url-fetch", action="store_true", default=env("STUDIO_ALLOW_URL_FETCH", "") == "1",
+                        help="let API callers pass http(s) image_url values (fetched with a size cap and "
+                             "private addresses refused)")
+    parser.add_argument("--api-rate-limit", type=int, default=int(env("STUDIO_API_RATE_LIMIT", "60")),
+                        help="API video submits per minute per key (other calls: ten times that); 0 turns it off")
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
                         help="UI language: follow the browser (auto, Chinese by default) or force one")
     return parser.parse_args(argv)
@@ -66,6 +74,19 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang)
     return build_demo(handlers, page), studio, service
+
+
+def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService") -> list:
+    """The developer API on the same port as the UI, registered before Gradio's own routes."""
+    from starlette.routing import Mount
+
+    from api.mcp import build_mcp, mcp_routes
+    from api.zhipu import ApiOptions, build_api
+
+    options = ApiOptions(public_url=args.public_url, allow_url_fetch=args.allow_url_fetch,
+                         rate_limit=args.api_rate_limit)
+    mcp = build_mcp(service, studio, PromptAgent.from_env(), options)  # MCP tools at /mcp, same keys
+    return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
 
 
 def sign_in(service, adhoc: tuple[str, str] | None):
@@ -119,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         css=_css(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
+        app_kwargs={"routes": api_routes(args, studio, service)},
         max_file_size="200mb",
         show_error=True,
     )

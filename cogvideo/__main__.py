@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     lang = _lang(args)
     try:
-        if args.command in ("users", "jobs"):
+        if args.command in ("users", "jobs", "keys"):
             from jobs.cli import run
 
             return run(args, lang)

@@ -23,7 +23,7 @@ DEFAULT_STYLES_PATH = Path(__file__).resolve().parent.parent / "presets" / "styl
 PLACEHOLDER = "{prompt}"
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED_KEYS = ("id", "name_zh", "name_en", "description_zh", "description_en", "prompt", "negative_prompt")
-_OPTIONAL_KEYS = ("post",)
+_OPTIONAL_KEYS = ("post", "music")
 # Punctuation that may end the user's prompt; it is dropped when the template puts its own right
 # after `{prompt}`, so "a cat." + "{prompt}. Warm light" reads "a cat. Warm light", not "a cat..".
 _END_PUNCTUATION = ".!?,;。！？，；"
@@ -39,6 +39,7 @@ class Style:
     prompt: str
     negative_prompt: str
     post: str | None = None
+    music: str | None = None  # the track suggested with this style (API `with_audio`), a track id
 
     def name(self, lang: str = "en") -> str:
         return self.name_zh if lang.startswith("zh") else self.name_en
@@ -154,7 +155,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Style:
         )
     for key in _REQUIRED_KEYS + _OPTIONAL_KEYS:
         value = entry.get(key)
-        if key == "post" and value is None:
+        if key in _OPTIONAL_KEYS and value is None:
             continue
         if not isinstance(value, str):
             raise _entry_error(

@@ -5,6 +5,7 @@ Never imports gradio or fastapi: the web UI, the REST API and the CLI all stand 
 
 from .errors import DataDirError, DataDirLocked, JobError, JobNotFound, QueueFull, RequestIdConflict, UserError
 from .job import LANES, LOCAL_OWNER, STANDARD, STATUSES, VIP, Job
+from .keys import ApiKey, ApiKeyError, ApiKeys, Principal
 from .lock import DataDirLock
 from .service import JobService, prune_jobs
 from .store import JobStore, default_data_dir
@@ -12,7 +13,7 @@ from .users import Users
 from .workers import LocalWorker
 
 __all__ = [
-    "DataDirError", "DataDirLock", "DataDirLocked", "Job", "JobError", "JobNotFound", "JobService", "JobStore",
-    "LANES", "LOCAL_OWNER", "LocalWorker", "QueueFull", "RequestIdConflict", "STANDARD", "STATUSES", "UserError", "Users", "VIP",
-    "default_data_dir", "prune_jobs",
+    "ApiKey", "ApiKeyError", "ApiKeys", "DataDirError", "DataDirLock", "DataDirLocked", "Job", "JobError",
+    "JobNotFound", "JobService", "JobStore", "LANES", "LOCAL_OWNER", "LocalWorker", "Principal", "QueueFull",
+    "RequestIdConflict", "STANDARD", "STATUSES", "UserError", "Users", "VIP", "default_data_dir", "prune_jobs",
 ]

@@ -15,6 +15,7 @@ import time
 
 from .errors import UserError
 from .job import LANES, STANDARD, STATUSES
+from .keys import ApiKeys
 from .service import DAY, prune_jobs
 from .store import JobStore, default_data_dir
 from .users import Users
@@ -63,6 +64,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     prune.add_argument("--older-than", required=True, type=duration,
                        help="age such as 30d, 12h, 90m (a bare number means days)")
     prune.add_argument("--user", help="only this user's jobs")
+
+    keys = commands.add_parser("keys", help="API keys for the developer API (Zhipu SDK compatible)").add_subparsers(
+        dest="action", required=True)
+    key_add = keys.add_parser("add", parents=[data_dir],
+                              help="create an API key for a user (a new user gets no password); shown only once")
+    key_add.add_argument("name", help="the user the key acts for")
+    key_add.add_argument("--lane", choices=LANES, default=None,
+                         help="put the user in this lane (default: a new user gets standard, others keep theirs)")
+    key_add.add_argument("--label", help="a note to tell keys apart, such as the machine or script using it")
+    key_list = keys.add_parser("list", parents=[data_dir], help="API keys, newest first (never their secrets)")
+    key_list.add_argument("--user", help="only this user's keys")
+    key_list.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    key_revoke = keys.add_parser("revoke", parents=[data_dir], help="revoke an API key: it stops working at once")
+    key_revoke.add_argument("id", help="the key's id (its first 16 characters) or the whole key")
 
 
 def duration(text: str) -> float:
@@ -190,6 +205,67 @@ def jobs_prune(store: JobStore, args, lang: str) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- keys
+
+def keys_add(store: JobStore, args, lang: str) -> int:
+    existed = Users(store).get(args.name) is not None
+    record, key = ApiKeys(store).add(args.name, name=args.label, lane=args.lane)
+    lane = Users(store).lane_of(record.owner)
+    label_en = f", label {record.name!r}" if record.name else ""
+    label_zh = f"，备注 {record.name!r}" if record.name else ""
+    if existed:
+        print(_say(f"created API key {record.id} for {record.owner} ({lane} lane{label_en})",
+                   f"已为 {record.owner} 创建 API 密钥 {record.id}（{lane} 通道{label_zh}）", lang))
+    else:
+        print(_say(f"created user {record.owner} ({lane} lane, no password: API keys only) and API key {record.id}"
+                   f"{label_en}",
+                   f"已创建用户 {record.owner}（{lane} 通道，无密码：仅可使用 API 密钥）及 API 密钥 {record.id}{label_zh}",
+                   lang))
+    print(_say("The key is shown only this once: store it now. Send it as `Authorization: Bearer <key>`, or use "
+               'ZhipuAiClient(api_key="<key>", base_url="http://HOST:7860/api/paas/v4"). The key:',
+               "密钥只显示这一次，请立即保存。请求时使用 `Authorization: Bearer <密钥>`，或 "
+               'ZhipuAiClient(api_key="<密钥>", base_url="http://HOST:7860/api/paas/v4")。密钥：', lang))
+    print(key)  # the last word of the output, for scripts
+    return 0
+
+
+def keys_list(store: JobStore, args, lang: str) -> int:
+    keys = ApiKeys(store).list(user=args.user)
+    if args.json:
+        print(json.dumps([{"id": k.id, "user": k.owner, "label": k.name, "created_at": _stamp(k.created_at),
+                           "last_used_at": _stamp(k.last_used_at), "revoked_at": _stamp(k.revoked_at),
+                           "active": k.active} for k in keys], ensure_ascii=False, indent=1))
+        return 0
+    if not keys:
+        print(_say("no API keys; create one with `keys add NAME`", "还没有 API 密钥；用 `keys add 用户名` 创建", lang))
+        return 0
+    when = lambda stamp, none: time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else none  # noqa: E731
+    print(f"{'id':<16} {'user':<16} {'label':<20} {'created':<16} {'last used':<16} revoked")
+    for k in keys:
+        print(f"{k.id:<16} {k.owner[:16]:<16} {(k.name or '-')[:20]:<20} {when(k.created_at, '-'):<16} "
+              f"{when(k.last_used_at, 'never'):<16} {when(k.revoked_at, '-')}")
+    return 0
+
+
+def keys_revoke(store: JobStore, args, lang: str) -> int:
+    keys = ApiKeys(store)
+    before = keys.get(args.id.strip().split(".", 1)[0].lower())
+    record = keys.revoke(args.id)
+    if before is not None and before.revoked_at is not None:
+        print(_say(f"API key {record.id} of {record.owner} was already revoked",
+                   f"{record.owner} 的 API 密钥 {record.id} 此前已被吊销", lang))
+    else:
+        print(_say(f"revoked API key {record.id} of {record.owner}; it stops working at once, also in the running app",
+                   f"已吊销 {record.owner} 的 API 密钥 {record.id}；立即失效，运行中的应用也一样", lang))
+    return 0
+
+
+def _stamp(stamp: float | None) -> str | None:
+    from .job import _iso
+
+    return _iso(stamp)
+
+
 def _job(store: JobStore, job_id: str):
     from .errors import JobNotFound
 
@@ -213,4 +289,7 @@ ACTIONS = {
     ("jobs", "show"): jobs_show,
     ("jobs", "cancel"): jobs_cancel,
     ("jobs", "prune"): jobs_prune,
+    ("keys", "add"): keys_add,
+    ("keys", "list"): keys_list,
+    ("keys", "revoke"): keys_revoke,
 }

@@ -1,0 +1,46 @@
+"""Errors in the platform's body shape: `{"error": {"code": "1214", "message": "..."}}`.
+
+Codes mirror Zhipu's where one exists; the rest are ours (documented in docs/api.md).
+"""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+# Zhipu's codes
+AUTH_FAILED = "1000"  # missing, unknown or revoked key
+MODEL_NOT_FOUND = "1211"
+INVALID_PARAMETER = "1214"
+RATE_LIMITED = "1302"  # too many requests from this key
+# ours
+QUEUE_FULL = "1305"
+JOB_NOT_FOUND = "1404"
+REQUEST_ID_CONFLICT = "1409"
+INTERNAL = "1500"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, en: str, zh: str | None = None, headers: dict | None = None):
+        super().__init__(en)
+        self.status, self.code, self.en, self.zh = status, code, en, zh or en
+        self.headers = headers or {}
+
+    def response(self, lang: str) -> JSONResponse:
+        return JSONResponse({"error": {"code": self.code, "message": message(self.en, self.zh, lang)}},
+                            status_code=self.status, headers=self.headers)
+
+
+def message(en: str, zh: str, lang: str) -> str:
+    """English or Chinese by the caller's Accept-Language; both for callers that send none."""
+    if lang == "en":
+        return en
+    if lang == "zh" or zh == en:
+        return zh
+    return f"{zh} / {en}"
+
+
+def request_lang(accept_language: str | None) -> str:
+    first = (accept_language or "").split(",")[0].strip().lower()
+    if not first:
+        return "both"
+    return "en" if first.startswith("en") else "zh"

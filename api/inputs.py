@@ -1,0 +1,469 @@
+"""The `image_url` field of a video request, turned into a picture, safely.
+
+Zhipu's API takes `image_url` as a data URL (`data:image/png;base64,...`), plain base64, or an
+http(s) URL. Data and base64 are always accepted. URLs are fetched only when the server was
+started with `--allow-url-fetch`, and then only from public addresses:
+
+* the host is resolved once (`socket.getaddrinfo`) and refused if *any* address is private,
+  loopback, link-local (169.254.169.254 included), multicast, reserved, unspecified, shared
+  (100.64/10), or an IPv6 form that embeds one of those (IPv4-mapped, 6to4, NAT64);
+* the connection goes to the vetted address itself, never to the name again (DNS rebinding),
+  with the original Host header and, for https, the original name for SNI and certificate checks;
+* redirects are not followed by the library: at most `MAX_REDIRECTS` are followed here, each
+  Location vetted like the first URL;
+* `timeout` bounds name resolution plus connecting plus the whole download, and the body is
+  read in pieces and abandoned as soon as it passes `max_bytes` (a Content-Length over it is
+  refused before any body is read).
+
+Whatever arrives is decoded by `cogvideo.media.load_image`, so the messages about unreadable,
+damaged or too small pictures are the same as for uploads in the studio. Every error is an
+`ImageURLError` (an `ImageError`, so an `InvalidRequest`) with English and Chinese messages that
+name the `image_url` field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import ipaddress
+import re
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from PIL import Image
+
+from cogvideo.errors import ImageError
+from cogvideo.media import load_image
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # decoded bytes, for base64/data URLs and fetched files
+MAX_REDIRECTS = 3
+FIELD = "image_url"
+
+_CHUNK = 64 * 1024
+_REDIRECTS = {301, 302, 303, 307, 308}
+_DATA_URL = re.compile(r"^data:([^,]*),", re.IGNORECASE | re.DOTALL)
+_WHITESPACE = re.compile(r"\s+")
+_BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+# ---------------------------------------------------------------- errors
+
+class ImageURLError(ImageError):
+    """`image_url` could not be turned into a picture; `en` and `zh` name the field."""
+
+    field = FIELD
+
+
+class ImageTooLarge(ImageURLError):
+    """The encoded data, the advertised Content-Length or the downloaded body is over the cap."""
+
+
+class URLFetchDisabled(ImageURLError):
+    """An http(s) URL was sent to a server started without `--allow-url-fetch`."""
+
+
+class AddressNotAllowed(ImageURLError):
+    """The URL (or a redirect) leads to a private, loopback, link-local, ... address."""
+
+
+class ImageFetchFailed(ImageURLError):
+    """The download failed: unknown host, connection error, timeout, non-200 status, redirects."""
+
+
+def _too_large(max_bytes: int) -> ImageTooLarge:
+    mb = max_bytes / (1024 * 1024)
+    return ImageTooLarge(
+        f"The image in image_url is too large: the limit is {mb:g} MB. Send a smaller picture.",
+        f"image_url 中的图片太大：上限为 {mb:g} MB。请发送更小的图片。",
+    )
+
+
+# ---------------------------------------------------------------- entry point
+
+def image_from_url(
+    value: str,
+    allow_fetch: bool = False,
+    timeout: float = 10.0,
+    max_bytes: int = MAX_IMAGE_BYTES,
+    *,
+    _allow_loopback_for_tests: bool = False,
+) -> Image.Image:
+    """Turn an `image_url` value (data URL, plain base64, or http(s) URL) into an RGB picture.
+
+    `allow_fetch` enables http(s) URLs (the server's `--allow-url-fetch`); `timeout` is the total
+    time in seconds for one fetch, redirects included; `max_bytes` caps the decoded image bytes.
+    `_allow_loopback_for_tests` is for the test suite only: it lets loopback addresses (and only
+    those) through the address check, so tests can fetch from a server on 127.0.0.1.
+    Raises `ImageURLError` (an `ImageError`) with English and Chinese messages.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ImageURLError(
+            "image_url is empty. Send a data URL (data:image/png;base64,...) or base64 image data.",
+            "image_url 为空。请发送 data URL（data:image/png;base64,...）或 base64 编码的图片数据。",
+        )
+    text = value.strip()
+    head = text[:16].lower()
+    if head.startswith("data:"):
+        return _decode_image(_data_url_bytes(text, max_bytes))
+    if head.startswith(("http://", "https://")):
+        if not allow_fetch:
+            raise URLFetchDisabled(
+                "image_url is a web address, but fetching URLs is turned off on this server. Send the "
+                "picture itself as a data URL (data:image/png;base64,...) or base64, or start the "
+                "server with --allow-url-fetch.",
+                "image_url 是网址，但此服务器已关闭网址下载。请直接发送图片的 data URL"
+                "（data:image/png;base64,...）或 base64 数据，或使用 --allow-url-fetch 启动服务器。",
+            )
+        return _decode_image(_fetch(text, timeout, max_bytes, _allow_loopback_for_tests))
+    if ":" in text[:64]:  # base64 never contains ':'; anything with a scheme is a URL
+        scheme = text.split(":", 1)[0][:20]
+        raise ImageURLError(
+            f"image_url uses an unsupported scheme ({scheme}:). Send a data URL "
+            "(data:image/png;base64,...), base64 image data, or an http(s) URL.",
+            f"image_url 使用了不支持的协议（{scheme}:）。请发送 data URL（data:image/png;base64,...）、"
+            "base64 图片数据或 http(s) 网址。",
+        )
+    return _decode_image(_base64_bytes(text, max_bytes))
+
+
+# ---------------------------------------------------------------- data URLs and base64
+
+def _data_url_bytes(text: str, max_bytes: int) -> bytes:
+    match = _DATA_URL.match(text[:1024])
+    if not match:
+        raise ImageURLError(
+            "image_url is not a valid data URL. Use the form data:image/png;base64,<data>.",
+            "image_url 不是有效的 data URL。请使用 data:image/png;base64,<数据> 的格式。",
+        )
+    params = [p.strip().lower() for p in match.group(1).split(";")]
+    media_type = params[0] or "text/plain"  # RFC 2397's default
+    if not re.fullmatch(r"image/[a-z0-9.+\-]+", media_type):
+        shown = media_type[:40]
+        raise ImageURLError(
+            f"image_url is a data URL of type {shown}, not an image. Send data:image/png, "
+            "data:image/jpeg or data:image/webp.",
+            f"image_url 是 {shown} 类型的 data URL，不是图片。请发送 data:image/png、data:image/jpeg "
+            "或 data:image/webp。",
+        )
+    if "base64" not in params[1:]:
+        raise ImageURLError(
+            "image_url must be base64-encoded: use data:image/png;base64,<data>.",
+            "image_url 必须是 base64 编码：请使用 data:image/png;base64,<数据>。",
+        )
+    return _base64_bytes(text[match.end():], max_bytes)
+
+
+def _base64_bytes(data: str, max_bytes: int) -> bytes:
+    # Size first, on the raw length, before touching the data: 4 characters carry 3 bytes. A
+    # little slack lets line-wrapped base64 through to the exact check below.
+    if len(data) // 4 * 3 > max_bytes + max_bytes // 16 + 1024:
+        raise _too_large(max_bytes)
+    data = _WHITESPACE.sub("", data)
+    body = data.rstrip("=")
+    if len(body) * 3 // 4 > max_bytes:
+        raise _too_large(max_bytes)
+    if not body or len(body) % 4 == 1 or len(data) - len(body) > 2 or not _BASE64_CHARS.match(data):
+        raise _bad_base64()
+    body = body.translate(str.maketrans("-_", "+/"))  # the URL-safe alphabet too
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _bad_base64() from exc
+
+
+def _bad_base64() -> ImageURLError:
+    return ImageURLError(
+        "image_url is not valid base64 image data. Send a data URL (data:image/png;base64,...), "
+        "base64 of a JPEG, PNG or WebP file, or an http(s) URL.",
+        "image_url 不是有效的 base64 图片数据。请发送 data URL（data:image/png;base64,...）、"
+        "JPEG/PNG/WebP 文件的 base64 编码，或 http(s) 网址。",
+    )
+
+
+def _decode_image(data: bytes) -> Image.Image:
+    """Decode with the app's own `load_image` (via a temp file named after the field)."""
+    with tempfile.TemporaryDirectory(prefix="cogvideo-image-url-") as folder:
+        path = Path(folder) / FIELD
+        path.write_bytes(data)
+        del data
+        try:
+            image = load_image(path)
+            image.load()
+        except ImageError as exc:
+            raise ImageURLError(f"image_url: {exc.en}", f"image_url：{exc.zh}") from exc
+    return image
+
+
+# ---------------------------------------------------------------- fetching
+
+def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _address_allowed(embedded, allow_loopback)
+        if ip.teredo is not None:
+            return False
+    if allow_loopback and ip.is_loopback:
+        return True
+    if (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified):
+        return False
+    return ip.is_global
+
+
+def _not_allowed(host: str) -> AddressNotAllowed:
+    host = host[:100]
+    return AddressNotAllowed(
+        f"image_url points to an address that is not allowed ({host}): only public internet "
+        "addresses can be fetched. Send the picture as a data URL or base64 instead.",
+        f"image_url 指向不允许访问的地址（{host}）：只能下载公网地址上的图片。请改为发送图片的 "
+        "data URL 或 base64 数据。",
+    )
+
+
+def _fetch_failed(host: str, en: str, zh: str) -> ImageFetchFailed:
+    host = host[:100]
+    return ImageFetchFailed(
+        f"Could not download image_url from {host}: {en}",
+        f"无法从 {host} 下载 image_url：{zh}",
+    )
+
+
+def _timed_out(host: str, timeout: float) -> ImageFetchFailed:
+    return _fetch_failed(
+        host,
+        f"it took longer than {timeout:g} seconds. Send the picture as a data URL or base64 instead.",
+        f"超过 {timeout:g} 秒仍未完成。请改为发送图片的 data URL 或 base64 数据。",
+    )
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of an http(s) URL, or an error."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ImageURLError(
+            "image_url is not a valid URL.", "image_url 不是有效的网址。"
+        ) from exc
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if scheme not in ("http", "https"):
+        raise ImageURLError(
+            f"image_url (or a redirect from it) uses an unsupported scheme ({scheme[:20]}:). Only "
+            "http and https URLs can be fetched.",
+            f"image_url（或其重定向）使用了不支持的协议（{scheme[:20]}:）。只能下载 http 和 https 网址。",
+        )
+    if not host or parts.username is not None or parts.password is not None:
+        raise ImageURLError(
+            "image_url is not a valid URL: it needs a host name and must not contain a user name "
+            "or password.",
+            "image_url 不是有效的网址：必须包含主机名，且不能包含用户名或密码。",
+        )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ImageURLError(
+            "image_url is not a valid URL: it contains spaces or control characters.",
+            "image_url 不是有效的网址：其中含有空格或控制字符。",
+        )
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return scheme, host, port or (443 if scheme == "https" else 80), path
+
+
+def _resolve(host: str, port: int, deadline: float, timeout: float, allow_loopback: bool) -> list[str]:
+    """Every address of `host`, all vetted; refused if any one is not allowed."""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        result: dict = {}
+
+        def lookup() -> None:
+            try:
+                result["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError) as exc:
+                result["error"] = exc
+
+        worker = threading.Thread(target=lookup, name="image-url-dns", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            raise _timed_out(host, timeout)
+        if "error" in result or not result.get("infos"):
+            raise _fetch_failed(
+                host, "the host name could not be found. Check the URL.", "找不到该主机名。请检查网址。"
+            ) from result.get("error")
+        addresses = []
+        for family, _type, _proto, _name, sockaddr in result["infos"]:
+            if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
+                addresses.append(sockaddr[0])
+    if not addresses:
+        raise _not_allowed(host)
+    for address in addresses:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            raise _not_allowed(host) from None
+        if not _address_allowed(ip, allow_loopback):
+            raise _not_allowed(host)
+    return addresses
+
+
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to an already vetted IP address (a seam for tests)."""
+    return socket.create_connection((address, port), timeout=timeout)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a vetted IP address; `host` stays the URL's name (for the Host header)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = _connect(self._address, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a vetted IP address; SNI and the certificate check use the URL's name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = _connect(self._address, self.port, self.timeout)
+        try:
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def _fetch(url: str, timeout: float, max_bytes: int, allow_loopback: bool) -> bytes:
+    deadline = time.monotonic() + timeout
+    for _hop in range(MAX_REDIRECTS + 1):
+        scheme, host, port, path = _split(url)
+        addresses = _resolve(host, port, deadline, timeout, allow_loopback)
+        status, location, body = _get(scheme, host, port, path, addresses, deadline, timeout, max_bytes)
+        if status in _REDIRECTS:
+            if not location:
+                raise _fetch_failed(host, f"the server answered {status} without a Location.",
+                                    f"服务器返回 {status}，但没有给出 Location。")
+            url = urljoin(url, location)
+            continue
+        if status != 200:
+            raise _fetch_failed(
+                host,
+                f"the server answered HTTP {status}. Check the URL, or send the picture as a data URL.",
+                f"服务器返回 HTTP {status}。请检查网址，或改为发送图片的 data URL。",
+            )
+        return body
+    raise _fetch_failed(
+        host,
+        f"it redirects more than {MAX_REDIRECTS} times. Send the final address of the picture.",
+        f"重定向超过 {MAX_REDIRECTS} 次。请发送图片的最终地址。",
+    )
+
+
+def _get(scheme: str, host: str, port: int, path: str, addresses: list[str], deadline: float,
+         timeout: float, max_bytes: int) -> tuple[int, str | None, bytes]:
+    """One GET, without following redirects: (status, Location, body if 200)."""
+    conn = None
+    error: BaseException | None = None
+    for address in addresses:  # like create_connection: the first address that answers
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(host, timeout)
+        if scheme == "https":
+            candidate = _PinnedHTTPSConnection(host, port, address, remaining, _ssl_context())
+        else:
+            candidate = _PinnedHTTPConnection(host, port, address, remaining)
+        try:
+            candidate.connect()
+        except (OSError, http.client.HTTPException) as exc:
+            candidate.close()
+            error = exc
+            continue
+        conn = candidate
+        break
+    if conn is None:
+        if isinstance(error, TimeoutError) or time.monotonic() >= deadline:
+            raise _timed_out(host, timeout) from error
+        if isinstance(error, ssl.SSLError):
+            raise _fetch_failed(host, "the secure (https) connection failed: the certificate is not valid.",
+                                "安全连接（https）失败：证书无效。") from error
+        raise _fetch_failed(host, "the connection failed.", "连接失败。") from error
+
+    # A watchdog bounds the whole exchange: a server that drips bytes cannot stretch it.
+    # (Kept here: http.client drops `conn.sock` once it sees `Connection: close`, while the
+    # response still reads from the same socket.)
+    expired = threading.Event()
+    sock = conn.sock
+
+    def expire() -> None:
+        expired.set()
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)  # Host: the URL's name
+        conn.putheader("Accept", "image/*")
+        conn.putheader("Accept-Encoding", "identity")
+        conn.putheader("User-Agent", "CogVideoX-Studio")
+        conn.putheader("Connection", "close")
+        conn.endheaders()
+        response = conn.getresponse()
+        if response.status != 200:
+            location = response.getheader("Location")
+            return response.status, location, b""
+        length = response.getheader("Content-Length")
+        if length is not None and length.strip().isdigit() and int(length) > max_bytes:
+            raise _too_large(max_bytes)
+        chunks, total = [], 0
+        while True:
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+        if expired.is_set():
+            raise _timed_out(host, timeout)
+        if response.length:  # the server closed before sending all it announced
+            raise _fetch_failed(host, "the connection closed before the whole picture arrived.",
+                                "图片尚未完整接收，连接就已关闭。")
+        return 200, None, b"".join(chunks)
+    except ImageURLError:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if expired.is_set() or isinstance(exc, TimeoutError):
+            raise _timed_out(host, timeout) from exc
+        raise _fetch_failed(host, "the connection failed.", "连接失败。") from exc
+    finally:
+        watchdog.cancel()
+        conn.close()

@@ -1,0 +1,452 @@
+"""MCP tools for LLM agents (Claude, Cursor, ...): generate videos, write prompts, follow jobs.
+
+    URL:   http://HOST:7860/mcp      (Streamable HTTP; `/mcp/` works too)
+    Auth:  Authorization: Bearer <key>   (the REST API's keys: `python -m cogvideo keys add NAME`)
+
+    generate_video(prompt, image?, style, music, quality, wait)  -> job id, status, video/cover URLs
+    suggest_prompt(idea, mode, style)                            -> an English CogVideoX prompt
+    job_status(job_id)                                           -> the caller's job
+    list_styles()                                                -> the style presets
+
+A key's owner is the job owner: MCP jobs are the same jobs as the UI's and the REST API's, in the
+owner's lane, listed in the same 我的作品 (works), with the same file URLs (`/api/files/...`).
+
+Design:
+
+* Stateless Streamable HTTP (`stateless_http=True`): every POST carries its own key and is
+  authenticated on its own, and a tool call lives exactly as long as its POST. No session table
+  to hijack or to lose on a restart; several app processes behind a proxy need no sticky
+  sessions. Progress notifications still reach the client, on the POST's SSE response stream.
+  What stateless gives up (server-to-client requests such as sampling, the GET stream) no tool
+  here needs. A job outlives its call: if a client gives up waiting, `job_status` finds it.
+* The SDK's session manager needs a running task group (normally the Starlette lifespan of its
+  own app). A Starlette `Mount` runs no sub-app lifespan, so `McpEndpoint` starts the manager on
+  its first request, as a task on the server's own event loop (the one the requests run on), and
+  also honours an ASGI lifespan when it is the top-level app. `McpEndpoint.lifespan()` is there
+  for hosts that prefer to start it themselves.
+* Our own bearer check (`ApiKeys.authenticate`) in front of the SDK, answering 401/429 in the
+  REST API's error shape; the principal rides in the ASGI scope to the tools (`ctx.request_context
+  .request.scope`). DNS-rebinding Host checks are off: every request needs a key, and the app is
+  reached under names and proxies the SDK cannot know.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import ToolAnnotations
+from pydantic import Field
+from starlette.requests import Request
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from cogvideo import Studio
+from cogvideo.errors import StudioError
+from jobs import JobNotFound, JobService
+from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from jobs.keys import ApiKeys, Principal
+
+from . import errors
+from .errors import ApiError, request_lang
+from .limits import RateLimiter
+from .zhipu import ApiOptions, VideoGenerationBody, to_video_request
+
+log = logging.getLogger("cogvideo.mcp")
+
+MOUNT = "/mcp"
+PRINCIPAL = "cogvideo.principal"  # ASGI scope key: the authenticated caller, for the tools
+# A data URL of a 20 MB picture is ~27 MB; the SDK's default cap (4 MiB) would refuse photos.
+MAX_BODY_BYTES = 30 * 1024 * 1024
+POLL_S = 0.5          # how often a waiting generate_video looks at its job
+HEARTBEAT_S = 15.0    # a progress notification at least this often, so clients see it is alive
+NUDGE = 0.001         # progress must increase with every notification (MCP spec)
+RUNNING_CAP = 99.9    # the value stays below this until the job has finished (then 100)
+
+INSTRUCTIONS = (
+    "CogVideoX Studio makes short videos (a few seconds) from an English text prompt, optionally "
+    "starting from a picture. Typical use: suggest_prompt(idea) to turn a short idea (any language) "
+    "into a detailed English prompt, then generate_video(prompt). Videos are rendered one at a time "
+    "on a GPU, so a call may wait in line first; progress notifications report the place in line "
+    "and the rendering. Finished videos are MP4 files at the returned video_url (no key needed to "
+    "download); they also appear in the studio's web UI under the key owner's works."
+)
+
+
+# ---------------------------------------------------------------- the ASGI endpoint
+
+class McpEndpoint:
+    """The MCP server as an ASGI app: bearer-key check, then the SDK's Streamable HTTP handler.
+
+    Mount it anywhere (see `mcp_routes`); the SDK's session manager starts with the first
+    request or with an ASGI lifespan, whichever comes first."""
+
+    def __init__(self, server: MCPServer, keys: ApiKeys, limiter: RateLimiter):
+        self.server = server
+        self.keys = keys
+        self.limiter = limiter
+        # Builds the session manager (the returned Starlette app, routes and lifespan, is not used).
+        server.streamable_http_app(
+            stateless_http=True,
+            json_response=False,  # SSE responses: progress notifications go out while a tool runs
+            max_request_body_size=MAX_BODY_BYTES,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        self.manager = server.session_manager
+        self._runner: asyncio.Task | None = None
+        self._ready: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+
+    # ------------------------------------------------------------ running the session manager
+
+    async def start(self) -> None:
+        """Start the session manager on the running event loop (idempotent)."""
+        if self._ready is not None and self._ready.is_set():
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._runner is None:
+                self._ready, self._stop = asyncio.Event(), asyncio.Event()
+                self._runner = asyncio.get_running_loop().create_task(self._run(), name="mcp-session-manager")
+            if not self._ready.is_set():
+                ready = asyncio.ensure_future(self._ready.wait())
+                try:
+                    await asyncio.wait({ready, self._runner}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ready.cancel()
+                if not self._ready.is_set():  # the manager failed to start (its lifespan raised): say why
+                    runner, self._runner = self._runner, None
+                    cause = None if runner.cancelled() else runner.exception()
+                    raise RuntimeError("the MCP session manager did not start") from cause
+
+    async def _run(self) -> None:
+        async with self.manager.run():
+            self._ready.set()
+            log.info("MCP server ready (stateless Streamable HTTP)")
+            await self._stop.wait()
+
+    async def stop(self) -> None:
+        runner = self._runner
+        if runner is not None and self._stop is not None:
+            self._stop.set()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await runner
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
+        """For hosts that run lifespans (`FastAPI(lifespan=endpoint.lifespan)`)."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    # ------------------------------------------------------------ ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan_protocol(receive, send)
+            return
+        if scope["type"] != "http":  # websockets: not MCP
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        lang = request_lang(headers.get("accept-language"))
+        try:
+            principal = await anyio.to_thread.run_sync(self._caller, headers.get("authorization", ""))
+        except ApiError as exc:
+            response = exc.response(lang)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="CogVideoX Studio"'
+            await response(scope, receive, send)
+            return
+        await self.start()
+        await self.manager.handle_request({**scope, PRINCIPAL: principal}, receive, send)
+
+    async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _caller(self, authorization: str) -> Principal:
+        """The REST API's check, word for word in its messages (one key works for both faces)."""
+        scheme, _, token = authorization.partition(" ")
+        if not self.keys.any_active():
+            raise ApiError(401, errors.AUTH_FAILED,
+                           "This server has no API keys yet. An operator adds one with "
+                           "`python -m cogvideo keys add NAME`; send it as `Authorization: Bearer <key>`.",
+                           "本服务器还没有 API 密钥。请管理员用 `python -m cogvideo keys add 用户名` "
+                           "添加，然后以 `Authorization: Bearer <密钥>` 发送。")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, errors.AUTH_FAILED, "Missing API key: send `Authorization: Bearer <key>`.",
+                           "缺少 API 密钥：请在请求头中发送 `Authorization: Bearer <密钥>`。")
+        principal = self.keys.authenticate(token.strip())
+        if principal is None:
+            raise ApiError(401, errors.AUTH_FAILED, "The API key is unknown, revoked or expired.",
+                           "API 密钥无效、已吊销或已过期。")
+        wait = self.limiter.check(principal.key_id)
+        if wait is not None:
+            raise ApiError(429, errors.RATE_LIMITED,
+                           f"Too many requests with this key (limit {self.limiter.per_minute} a minute). "
+                           f"Try again in {wait:.0f} s.",
+                           f"该密钥的请求过于频繁（每分钟上限 {self.limiter.per_minute} 次）。"
+                           f"请 {wait:.0f} 秒后重试。",
+                           headers={"Retry-After": str(max(1, round(wait)))})
+        return principal
+
+
+def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:
+    """Starlette routes serving the endpoint at `path` and `path/` (no redirect either way)."""
+    return [Route(path, endpoint=endpoint), Mount(path, app=endpoint)]
+
+
+# ---------------------------------------------------------------- the tools
+
+def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = ApiOptions()) -> McpEndpoint:
+    """The MCP endpoint over the job service; `agent` is a `PromptAgent` (for suggest_prompt)."""
+    from cogvideo.music import load_tracks
+
+    keys = ApiKeys(service.store)
+    # The SDK logs "Terminating session: None" at INFO for every stateless request: noise in the app's log.
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+    server = MCPServer("cogvideox-studio", title="CogVideoX Studio", instructions=INSTRUCTIONS)
+    try:
+        tracks = ", ".join(load_tracks())
+    except StudioError:
+        tracks = ""
+    music_help = ("Background music laid under the video: 'none' (default, silent) or a track id"
+                  + (f" ({tracks})." if tracks else "."))
+
+    @server.tool(
+        title="Generate a video",
+        description=(
+            "Render a short video (a few seconds, MP4) with the CogVideoX model from an English text prompt, "
+            "optionally animating a starting picture (image-to-video). Videos render one at a time on the "
+            "server's GPU: a call may wait in line, then rendering takes from under a minute to several "
+            "minutes. With wait=true (default) the call returns when the video is ready, sending progress "
+            "notifications (percent rendered, 0-100, and the place in line); with wait=false it returns the "
+            "job id at once: then poll job_status. Returns job_id, status and, when done, video_url and "
+            "cover_url (absolute http(s) URLs, downloadable without a key). Write detailed English prompts "
+            "(suggest_prompt helps)."
+        ),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                    open_world_hint=False),
+    )
+    async def generate_video(
+        prompt: Annotated[str, Field(description=(
+            "What happens in the video, in English: subject, action, setting, lighting, camera. "
+            "About 50-200 words works best; the model reads at most ~226 tokens."))],
+        ctx: Context,
+        image: Annotated[str | None, Field(description=(
+            "Optional first frame for image-to-video: a data URL (data:image/png;base64,...) or plain base64 "
+            "of a PNG/JPEG/WebP, up to 20 MB. Default: none (text-to-video)."))] = None,
+        style: Annotated[str, Field(description=(
+            "Style preset id from list_styles, e.g. 'cinematic' or 'anime'. Default 'none' (no preset)."))] = "none",
+        music: Annotated[str, Field(description=music_help)] = "none",
+        quality: Annotated[Literal["quality", "speed"], Field(description=(
+            "'quality' (default) or 'speed': Zhipu's trade-off field, accepted like the REST API's `quality` "
+            "(this server currently renders both the same way)."))] = "quality",
+        wait: Annotated[bool, Field(description=(
+            "true (default): return when the video is done, with progress notifications. false: return the "
+            "job id immediately and follow it with job_status."))] = True,
+    ) -> dict[str, Any]:
+        principal, request = _caller(ctx)
+        lang = _lang(request)
+        body = VideoGenerationBody(prompt=prompt, image_url=image or None, style=style or "none",
+                                   music=music or "none", quality=quality)
+
+        def submit() -> Job:
+            video_request = to_video_request(body, studio, options.allow_url_fetch)
+            return service.submit(video_request, owner=principal.owner, api_key=principal.key_id)
+
+        try:
+            job = await anyio.to_thread.run_sync(submit)
+        except (ApiError, StudioError) as exc:
+            raise ToolError(_message(exc, lang)) from None
+        log.info("MCP: job %s submitted by key %s (%s)", job.id, principal.key_id, principal.owner)
+        if wait:
+            job = await _follow(service, job, principal.owner, ctx)
+            if job.status in (FAILED, CANCELLED):
+                en = job.error_en or "The job was cancelled."
+                zh = job.error_zh or "任务已取消。"
+                raise ToolError(f"Job {job.id} {job.status}: " + errors.message(en, zh, lang))
+        return _view(job, _files_base(request, options))
+
+    @server.tool(
+        title="Write a video prompt",
+        description=(
+            "Turn a short idea in any language (e.g. '小男孩喝咖啡', 'a cat surfing') into the long, concrete "
+            "English prompt CogVideoX renders best (subject, action, scene, light, camera), using the studio's "
+            "prompt assistant. Returns the prompt text only; pass it to generate_video. Takes a few seconds."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+    )
+    async def suggest_prompt(
+        idea: Annotated[str, Field(description=(
+            "The idea to expand, any language; may be empty for a random fresh idea."))],
+        ctx: Context,
+        mode: Annotated[Literal["t2v", "i2v", "old_photo"], Field(description=(
+            "'t2v' (default): text-to-video; 'i2v': the prompt will animate a starting picture; "
+            "'old_photo': bringing an old photo to life."))] = "t2v",
+        style: Annotated[str, Field(description=(
+            "Style preset id from list_styles to write towards; default 'none'."))] = "none",
+    ) -> str:
+        _principal, request = _caller(ctx)
+        lang = _lang(request)
+
+        def suggest():
+            style_name = None
+            if style and style != "none":
+                from cogvideo.styles import get_style
+
+                style_name = get_style(style, studio.styles).name_en
+            return agent.suggest(idea or "", None, mode, style_name)
+
+        try:
+            suggestion = await anyio.to_thread.run_sync(suggest)
+        except Exception as exc:  # StudioError (style), AgentError (bad input): both carry en/zh
+            if not hasattr(exc, "en"):
+                raise
+            raise ToolError(_message(exc, lang)) from None
+        if suggestion.source == "kept":  # the prompt service failed: nothing was written
+            raise ToolError(errors.message(suggestion.warning_en or "The prompt assistant failed.",
+                                           suggestion.warning_zh or "提示词助手出错。", lang))
+        return suggestion.text
+
+    @server.tool(
+        title="Job status",
+        description=(
+            "The status of one of your video jobs (from generate_video): status is queued, running, "
+            "succeeded, failed or cancelled; progress is the rendered fraction 0-1; position is the place in "
+            "line while queued (1 = next); video_url and cover_url are set once it succeeded; error explains a "
+            "failure. Only your own jobs are visible."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+    )
+    async def job_status(
+        job_id: Annotated[str, Field(description="The job_id returned by generate_video.")],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        principal, request = _caller(ctx)
+        try:
+            job = await anyio.to_thread.run_sync(service.get, (job_id or "").strip(), principal.owner)
+        except JobNotFound as exc:
+            raise ToolError(_message(exc, _lang(request))) from None
+        return _view(job, _files_base(request, options))
+
+    @server.tool(
+        title="List styles",
+        description=(
+            "The style presets generate_video and suggest_prompt accept: id (pass this as `style`), English and "
+            "Chinese names and descriptions, and the music track the style suggests. 'none' means no preset."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    )
+    def list_styles() -> list[dict[str, Any]]:
+        return [
+            {"id": s.id, "name_en": s.name_en, "name_zh": s.name_zh, "description_en": s.description_en,
+             "description_zh": s.description_zh, "music": s.music}
+            for s in studio.styles.values()
+        ]
+
+    return McpEndpoint(server, keys, RateLimiter(options.rate_limit))
+
+
+# ---------------------------------------------------------------- helpers
+
+def _caller(ctx: Context) -> tuple[Principal, Request]:
+    request = ctx.request_context.request
+    principal = getattr(request, "scope", {}).get(PRINCIPAL) if request is not None else None
+    if principal is None:  # only reachable if the endpoint is bypassed
+        raise ToolError("Not authenticated: send `Authorization: Bearer <key>`.")
+    return principal, request
+
+
+def _lang(request: Request) -> str:
+    return request_lang(request.headers.get("accept-language"))
+
+
+def _message(exc: Exception, lang: str) -> str:
+    en = getattr(exc, "en", None) or str(exc)
+    return errors.message(en, getattr(exc, "zh", None) or en, lang)
+
+
+def _files_base(request: Request, options: ApiOptions) -> str:
+    """Absolute URL of the REST API's mount (…/api), where the files are served."""
+    if options.public_url:
+        return options.public_url.rstrip("/") + "/api"
+    root = request.scope.get("root_path", "").rstrip("/")
+    if root.endswith(MOUNT):  # mounted: root_path names our mount; the files are its sibling /api
+        root = root[: -len(MOUNT)]
+    headers = request.headers
+    proto = headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+    host = headers.get("x-forwarded-host") or headers.get("host") or request.url.netloc
+    return f"{proto}://{host.split(',')[0].strip()}{root}/api"
+
+
+def _view(job: Job, files_base: str) -> dict[str, Any]:
+    """The job for an LLM: the gallery summary without server paths, with file URLs."""
+    view = job.summary()
+    for private in ("video", "cover", "worker"):
+        view.pop(private, None)
+    view["video_url"] = view["cover_url"] = None
+    if job.status == SUCCEEDED and job.file_token:
+        files = f"{files_base}/files/{job.file_token}"
+        view["video_url"] = f"{files}/video.mp4" if job.video else None
+        view["cover_url"] = f"{files}/cover.jpg" if job.cover else None
+    return view
+
+
+def _progress_line(job: Job) -> tuple[float, str]:
+    """(percent rendered 0-100, what is happening) for a progress notification."""
+    if job.status == QUEUED:
+        ahead = (job.position or 1) - 1
+        return 0.0, ("Queued: next in line." if ahead == 0 else f"Queued: {ahead} video(s) ahead in line.")
+    if job.status == RUNNING:
+        percent = round(100 * max(0.0, min(1.0, job.progress)), 1)
+        return percent, job.message_en or f"Rendering: {percent:g}%."
+    return 100.0, {SUCCEEDED: "Done.", FAILED: "Failed.", CANCELLED: "Cancelled."}.get(job.status, job.status)
+
+
+async def _follow(service: JobService, job: Job, owner: str, ctx: Context) -> Job:
+    """Wait for the job, reporting progress (percent of 100) whenever it or the stage changes.
+
+    MCP wants the value to grow with every notification: while the job is not finished the value
+    stays below 100 (a new stage or a heartbeat at the same percent nudges it up a little), and
+    the last notification, when the job has finished, is exactly 100."""
+    last_value, last_text, last_sent = -1.0, None, 0.0
+    while True:
+        percent, text = _progress_line(job)
+        now = anyio.current_time()
+        target = 100.0 if job.finished else min(percent, RUNNING_CAP)
+        if target > last_value:
+            value = target
+        else:
+            value = min(last_value + NUDGE, RUNNING_CAP) if last_value < RUNNING_CAP else None
+        changed = job.finished or text != last_text or (value is not None and value > last_value + NUDGE)
+        if value is not None and value > last_value and (changed or now - last_sent >= HEARTBEAT_S):
+            try:
+                await ctx.report_progress(value, 100.0, text)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass  # the client went away; the job carries on (job_status finds it)
+            last_value, last_text, last_sent = value, text, now
+        if job.finished:
+            return job
+        await anyio.sleep(POLL_S)
+        job = await anyio.to_thread.run_sync(service.get, job.id, owner)

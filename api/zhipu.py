@@ -1,0 +1,314 @@
+"""REST endpoints in the shapes of Zhipu's open platform (智谱开放平台), so code written for
+`zai-sdk` / `zhipuai` runs against this studio by changing only `base_url`.
+
+    POST   /api/paas/v4/videos/generations     submit  -> {id, model, request_id, task_status}
+    GET    /api/paas/v4/async-result/{id}      follow  -> {..., task_status, video_result: [{url, cover_image_url}]}
+    GET    /api/paas/v4/videos                 the caller's jobs, newest first (ours)
+    DELETE /api/paas/v4/async-result/{id}      cancel (ours)
+    GET    /api/files/{token}/video.mp4|cover.jpg   the files, without a key (long random path per job)
+
+Mounted on the Gradio app at /api (one port for UI and API); its OpenAPI page is /api/docs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cogvideo import Studio, VideoRequest
+from cogvideo.errors import InvalidRequest, StudioError
+from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
+from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
+from jobs.keys import ApiKeys, Principal
+
+from . import errors
+from .errors import ApiError, request_lang
+from .inputs import image_from_url
+from .limits import RateLimiter
+
+log = logging.getLogger("cogvideo.api")
+
+PREFIX = "/paas/v4"
+# Zhipu's model names: all served by the model family this studio runs.
+ZHIPU_MODELS = ("cogvideox", "cogvideox-2", "cogvideox-3", "cogvideox-flash")
+SIZE = re.compile(r"^\s*(\d{2,5})\s*[x×*]\s*(\d{2,5})\s*$")
+
+
+class VideoGenerationBody(BaseModel):
+    """What `client.videos.generations(...)` sends. Every field may be JSON null (= the default)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, json_schema_extra={"examples": [
+        {"model": "cogvideox", "prompt": "A red paper boat floats down a rainy street at night", "with_audio": True},
+        {"model": "cogvideox", "prompt": "the boat drifts away", "image_url": "data:image/png;base64,iVBORw0KG..."},
+        {"model": "cogvideox", "prompt": "a lighthouse at dawn", "style": "cinematic", "seed": 42,
+         "num_inference_steps": 50, "negative_prompt": "blurry", "request_id": "my-order-1"},
+    ]})
+
+    model: str | None = Field(None, description="cogvideox, cogvideox-2, cogvideox-3, cogvideox-flash, or our "
+                                                "variant name (5b, 1.5-5b, tiny, ...): the loaded model serves it")
+    prompt: str | None = Field(None, description="what happens in the video (English works best)")
+    image_url: str | list[str] | None = Field(None, description="first frame: a data:image/...;base64, URL or plain "
+                                                                "base64 (http(s) only with --allow-url-fetch)")
+    quality: Literal["quality", "speed"] | None = None
+    with_audio: bool | None = Field(None, description="lay the style's suggested music track under the video")
+    size: str | None = Field(None, description="WIDTHxHEIGHT, e.g. 720x480")
+    fps: int | None = Field(None, description="the model's fps, or twice it (frame interpolation)")
+    duration: int | None = Field(None, description="seconds; the model's frame limits apply")
+    request_id: str | None = Field(None, max_length=128, description="idempotency key: the same id gives the same job")
+    user_id: str | None = None
+    style: str | None = Field(None, description="style preset id (GET the list from the UI or `python -m cogvideo styles`)")
+    aspect_ratio: str | None = None
+    off_peak: bool | None = None
+    movement_amplitude: str | None = None
+    # Ours, beyond Zhipu's fields:
+    negative_prompt: str | None = None
+    seed: int | None = Field(None, description="-1 or absent: random; the seed used is reported")
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    music: str | None = Field(None, description="a track id, or none")
+    upscale: bool | None = None
+    mode: Literal["t2v", "i2v", "old_photo"] | None = None
+    colorize: bool | None = None
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    public_url: str | None = None  # e.g. https://studio.example.com; else from the request (X-Forwarded-*)
+    allow_url_fetch: bool = False
+    rate_limit: int = 60  # submits per minute per key (other calls: ten times that); 0 = off
+
+
+def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOptions()) -> FastAPI:
+    keys = ApiKeys(service.store)
+    # Submits cost GPU time; polls cost one row read, and the SDKs poll every few seconds.
+    submits, reads = RateLimiter(options.rate_limit), RateLimiter(options.rate_limit * 10)
+    app = FastAPI(title="CogVideoX Studio API", version="1",
+                  description="Zhipu-compatible video generation (text and image to video) on the open CogVideoX "
+                              "models. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+
+    # ------------------------------------------------------------ errors, in the platform's shape
+
+    def lang_of(request: Request) -> str:
+        return request_lang(request.headers.get("accept-language"))
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError):
+        return exc.response(lang_of(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_bad_body(request: Request, exc: RequestValidationError):
+        return bad_body(exc).response(lang_of(request))
+
+    @app.exception_handler(StudioError)
+    async def on_studio_error(request: Request, exc: StudioError):
+        return studio_error(exc).response(lang_of(request))
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception):
+        log.error("API request failed", exc_info=exc)
+        return ApiError(500, errors.INTERNAL, f"The server failed ({type(exc).__name__}); the details are in its log.",
+                        f"服务器出错（{type(exc).__name__}），详细信息已写入服务器日志。").response(lang_of(request))
+
+    # ------------------------------------------------------------ who is calling
+
+    def caller(request: Request) -> Principal:
+        return authorize(request, reads)
+
+    def submitter(request: Request) -> Principal:
+        return authorize(request, submits)
+
+    def authorize(request: Request, limiter: RateLimiter) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if not keys.any_active():
+            raise ApiError(401, errors.AUTH_FAILED,
+                           "This server has no API keys yet. An operator adds one with `python -m cogvideo keys add "
+                           "NAME`; send it as `Authorization: Bearer <key>`.",
+                           "本服务器还没有 API 密钥。请管理员用 `python -m cogvideo keys add 用户名` 添加，"
+                           "然后以 `Authorization: Bearer <密钥>` 发送。")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, errors.AUTH_FAILED, "Missing API key: send `Authorization: Bearer <key>`.",
+                           "缺少 API 密钥：请在请求头中发送 `Authorization: Bearer <密钥>`。")
+        principal = keys.authenticate(token.strip())
+        if principal is None:
+            raise ApiError(401, errors.AUTH_FAILED, "The API key is unknown, revoked or expired.",
+                           "API 密钥无效、已吊销或已过期。")
+        wait = limiter.check(principal.key_id)
+        if wait is not None:
+            raise ApiError(429, errors.RATE_LIMITED,
+                           f"Too many requests with this key (limit {limiter.per_minute} a minute). "
+                           f"Try again in {wait:.0f} s.",
+                           f"该密钥的请求过于频繁（每分钟上限 {limiter.per_minute} 次）。请 {wait:.0f} 秒后重试。",
+                           headers={"Retry-After": str(max(1, round(wait)))})
+        return principal
+
+    # ------------------------------------------------------------ endpoints
+
+    @app.post(f"{PREFIX}/videos/generations", summary="Generate a video (text or image to video)",
+              response_description="the task: poll GET /async-result/{id}")
+    def generate(body: VideoGenerationBody, principal: Principal = Depends(submitter)) -> dict:
+        request = to_video_request(body, studio, options.allow_url_fetch)
+        job = service.submit(request, owner=principal.owner, request_id=body.request_id, api_key=principal.key_id)
+        return {"id": job.id, "model": body.model or ZHIPU_MODELS[0], "request_id": job.request_id or job.id,
+                "task_status": task_status(job)}
+
+    @app.get(f"{PREFIX}/async-result/{{task_id}}", summary="A task's status and, when done, its video")
+    def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
+        return task(service.get(task_id, principal.owner), base_url(request, options))
+
+    @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")
+    def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
+        return task(service.cancel(task_id, principal.owner), base_url(request, options))
+
+    @app.get(f"{PREFIX}/videos", summary="The caller's tasks, newest first (ours)")
+    def listing(request: Request, limit: int = 50, principal: Principal = Depends(caller)) -> dict:
+        jobs = service.works(principal.owner, limit=max(1, min(limit, 500)))
+        return {"object": "list", "data": [task(job, base_url(request, options)) for job in jobs]}
+
+    @app.get("/files/{token}/{name}", summary="A task's video or cover (no key: the path is the secret)")
+    def files(token: str, name: str):
+        job = service.store.by_file_token(token) if len(token) < 100 else None
+        path = None if job is None else {"video.mp4": job.video, "cover.jpg": job.cover}.get(name)
+        if path is None:
+            raise ApiError(404, errors.JOB_NOT_FOUND, "No such file (the task may have been deleted).",
+                           "没有这个文件（任务可能已被删除）。")
+        try:
+            return FileResponse(path, media_type="video/mp4" if name == "video.mp4" else "image/jpeg")
+        except OSError:
+            raise ApiError(404, errors.JOB_NOT_FOUND, "The file is gone.", "文件已不存在。") from None
+
+    return app
+
+
+# ---------------------------------------------------------------- mapping
+
+def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: bool) -> VideoRequest:
+    """Zhipu's fields -> our request; each bad value named with what is allowed."""
+    variants = studio.engine.variants
+    served = list(ZHIPU_MODELS) + [v.name for v in variants.values()]
+    if body.model is not None and body.model.strip().lower() not in served:
+        raise ApiError(400, errors.MODEL_NOT_FOUND,
+                       f"model {body.model!r} is not served here; use one of: {', '.join(served)}.",
+                       f"本服务器不提供模型 {body.model!r}；可用：{', '.join(served)}。")
+    if isinstance(body.image_url, list):
+        if len(body.image_url) != 1:
+            raise invalid("image_url", "image_url takes one picture here (first and last frames are not supported).",
+                          "image_url 只能提供一张图片（不支持首尾帧）。")
+        body = body.model_copy(update={"image_url": body.image_url[0]})
+    mode = body.mode or ("i2v" if body.image_url else "t2v")
+    if mode == "t2v" and body.image_url:
+        raise invalid("mode", "mode 't2v' takes no image_url; leave mode out (or use i2v) to start from the picture.",
+                      "mode 为 't2v' 时不能带 image_url；省略 mode（或用 i2v）即可从图片开始。")
+    task_name = "t2v" if mode == "t2v" else "i2v"
+    variant = studio.engine.variant(task_name)  # "cannot do image-to-video" for a T2V-only model
+    values: dict = {"prompt": body.prompt or "", "mode": mode}
+    if body.size is not None:
+        match = SIZE.match(body.size)
+        if not match:
+            raise invalid("size", f"size {body.size!r} must look like WIDTHxHEIGHT, e.g. "
+                                  f"{variant.width}x{variant.height}.",
+                          f"size {body.size!r} 的格式应为 宽x高，例如 {variant.width}x{variant.height}。")
+        values["width"], values["height"] = int(match.group(1)), int(match.group(2))
+    if body.fps is not None and body.fps not in (variant.fps, 2 * variant.fps):
+        raise invalid("fps", f"fps={body.fps} is not possible; use {variant.fps} (the model's) or {2 * variant.fps} "
+                             "(frame interpolation).",
+                      f"fps={body.fps} 不可用；可选 {variant.fps}（模型原生）或 {2 * variant.fps}（补帧）。")
+    values["interpolate"] = bool(body.fps == 2 * variant.fps or False)
+    if body.duration is not None:
+        seconds = {(n - 1) // variant.fps: n for n in variant.allowed_frames() if (n - 1) % variant.fps == 0}
+        if body.duration not in seconds:
+            raise invalid("duration", f"duration={body.duration} s is not possible with {variant.name}; use "
+                                      f"{', '.join(map(str, sorted(seconds)))} s.",
+                          f"{variant.name} 不支持 duration={body.duration} 秒；可选 "
+                          f"{', '.join(map(str, sorted(seconds)))} 秒。")
+        values["num_frames"] = seconds[body.duration]
+    for name in ("negative_prompt", "seed", "num_inference_steps", "guidance_scale", "style", "colorize"):
+        value = getattr(body, name)
+        if value is not None:
+            values[name] = value
+    if body.upscale is not None:
+        values["upscale"] = body.upscale
+    music = body.music
+    if music is None and body.with_audio:
+        from cogvideo.styles import get_style
+
+        music = get_style(body.style or "none", studio.styles).music or ("nostalgic" if mode == "old_photo" else "calm")
+    values["music"] = music or "none"
+    if body.image_url:
+        values["image"] = image_from_url(body.image_url, allow_fetch=allow_fetch)
+    elif mode != "t2v":
+        raise invalid("image_url", f"mode {mode!r} starts from a picture: send image_url (a data URL or base64).",
+                      f"mode {mode!r} 需要图片：请提供 image_url（data URL 或 base64）。")
+    return VideoRequest(**values)
+
+
+def task_status(job: Job) -> str:
+    return {SUCCEEDED: "SUCCESS", FAILED: "FAIL", CANCELLED: "FAIL"}.get(job.status, "PROCESSING")
+
+
+def task(job: Job, base: str) -> dict:
+    """The async-result shape, plus our own fields (extra fields are fine for the SDKs)."""
+    body = {
+        "id": job.id,
+        "model": job.info.get("model") or ZHIPU_MODELS[0],
+        "request_id": job.request_id or job.id,
+        "task_status": task_status(job),
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "position": job.position,
+        "seed": job.seed if job.seed is not None else job.request.get("seed"),
+        "prompt": job.prompt or job.user_prompt,
+        "created_at": int(job.created_at),
+    }
+    body["video_result"] = []  # the SDKs' model requires the list, empty until the video is done
+    if job.status == SUCCEEDED and job.file_token:
+        files = f"{base}/files/{job.file_token}"
+        body["video_result"] = [{"url": f"{files}/video.mp4", "cover_image_url": f"{files}/cover.jpg"}]
+    if job.status in (FAILED, CANCELLED):
+        body["error"] = {"code": "cancelled" if job.status == CANCELLED else errors.INTERNAL,
+                         "message": job.error_en or "cancelled", "message_zh": job.error_zh or "已取消"}
+    return body
+
+
+def base_url(request: Request, options: ApiOptions) -> str:
+    """Absolute URL of this API's mount (…/api): --public-url, else what the proxy or client says."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    if options.public_url:
+        return options.public_url.rstrip("/") + (root or "/api")
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
+    return f"{proto}://{host.split(',')[0].strip()}{root}"
+
+
+def invalid(field: str, en: str, zh: str) -> ApiError:
+    return ApiError(400, errors.INVALID_PARAMETER, en, zh)
+
+
+def bad_body(exc: RequestValidationError) -> ApiError:
+    problems = exc.errors()
+    unparsed = any(tuple(p.get("loc", ())) == ("body",) and isinstance(p.get("input"), (str, bytes)) for p in problems)
+    if unparsed or any(p.get("type") == "json_invalid" for p in problems) or not problems:
+        return invalid("body", "The request body is not valid JSON.", "请求体不是有效的 JSON。")
+    first = problems[0]
+    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
+    return invalid(field, f"{field}: {first.get('msg', 'invalid value')} (got {first.get('input')!r:.80}).",
+                   f"参数 {field} 无效：{first.get('msg', '')}（收到 {first.get('input')!r:.80}）。")
+
+
+def studio_error(exc: StudioError) -> ApiError:
+    if isinstance(exc, QueueFull):
+        return ApiError(429, errors.QUEUE_FULL, exc.en, exc.zh, headers={"Retry-After": "60"})
+    if isinstance(exc, JobNotFound):
+        return ApiError(404, errors.JOB_NOT_FOUND, exc.en, exc.zh)
+    if isinstance(exc, RequestIdConflict):
+        return ApiError(409, errors.REQUEST_ID_CONFLICT, exc.en, exc.zh)
+    if isinstance(exc, InvalidRequest):
+        return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)
+    return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)
