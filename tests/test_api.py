@@ -322,3 +322,16 @@ def test_a_vip_job_overtakes_queued_standard_jobs(server):
     store.close()
     assert finished[vip["id"]] < finished[standard[2]["id"]]
     assert finished[vip["id"]] < finished[standard[0]["id"]]  # the fast lane goes first
+
+
+def test_zhipus_jwt_form_and_forwarded_urls(server):
+    from zai import ZhipuAiClient
+
+    client = ZhipuAiClient(api_key=server.keys["alice"], base_url=server.base, max_retries=0,
+                           disable_token_cache=False)  # the SDK signs a JWT with the key's secret
+    task = client.videos.generations(model="cogvideox", prompt="signed", duration=1, extra_body=FAST)
+    assert wait_done(client, task.id).task_status == "SUCCESS"
+    behind_proxy = httpx.get(f"{server.base}/async-result/{task.id}", headers={
+        "Authorization": f"Bearer {server.keys['alice']}", "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "studio.example.test"}).json()
+    assert behind_proxy["video_result"][0]["url"].startswith("https://studio.example.test/api/files/")

@@ -1,0 +1,121 @@
+"""The REST API's cost: 20 tiny jobs through HTTP vs the same jobs submitted in-process, the delay
+from submit to running, and 200 concurrent status polls while a job renders.
+
+Targets: REST overhead <= 50 ms per job; poll p99 <= 100 ms. Prints the overhead last.
+
+    python bench/api.py [--jobs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from cogvideo import Studio, VideoRequest  # noqa: E402
+from cogvideo.engine import Engine  # noqa: E402
+from jobs import JobService, JobStore, LocalWorker  # noqa: E402
+from jobs.keys import ApiKeys  # noqa: E402
+from tests.conftest import RunningApp  # noqa: E402
+
+BODY = {"model": "tiny", "prompt": "a lighthouse at dawn", "duration": 1, "num_inference_steps": 2, "seed": 1}
+POLL_S = 0.005
+
+
+def in_process(jobs: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        studio = Studio(Engine("tiny"), Path(tmp) / "outputs")
+        service = JobService(JobStore(Path(tmp) / "data"), [LocalWorker(studio)], max_queue=100).start()
+        request = VideoRequest(prompt=BODY["prompt"], num_frames=9, num_inference_steps=2, seed=1)
+        service.wait(service.submit(request).id, timeout=300)  # warm up
+        times = []
+        for _ in range(jobs):
+            start = time.perf_counter()
+            service.wait(service.submit(request).id, timeout=300)
+            times.append(time.perf_counter() - start)
+        service.close()
+        return times
+
+
+def through_rest(client: httpx.Client, base: str, jobs: int) -> tuple[list[float], list[float]]:
+    def one() -> tuple[float, float]:
+        start = time.perf_counter()
+        task = client.post(f"{base}/videos/generations", json=BODY).json()["id"]
+        running_at = None
+        while True:
+            state = client.get(f"{base}/async-result/{task}").json()
+            if running_at is None and state["status"] != "queued":
+                running_at = time.perf_counter()
+            if state["task_status"] != "PROCESSING":
+                return time.perf_counter() - start, running_at - start
+            time.sleep(POLL_S)
+
+    one()  # warm up
+    pairs = [one() for _ in range(jobs)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def polls_while_rendering(client: httpx.Client, base: str, count: int = 200) -> list[float]:
+    task = client.post(f"{base}/videos/generations", json={**BODY, "num_inference_steps": 100}).json()["id"]
+    while client.get(f"{base}/async-result/{task}").json()["status"] != "running":
+        time.sleep(0.01)
+    latencies: list[float] = []
+    gate = threading.Barrier(count)
+
+    def poll() -> None:
+        with httpx.Client(headers=client.headers, timeout=30) as own:
+            gate.wait()
+            start = time.perf_counter()
+            own.get(f"{base}/async-result/{task}").raise_for_status()
+            latencies.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=poll) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.delete(f"{base}/async-result/{task}")
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=20)
+    args = parser.parse_args()
+
+    direct = in_process(args.jobs)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        store = JobStore(tmp / "data")
+        key = ApiKeys(store).add("bench")[1]
+        store.close()
+        app = RunningApp(tmp, data_dir=tmp / "data", extra_args=("--api-rate-limit", "0", "--max-queue", "300"))
+        try:
+            base = app.url + "api/paas/v4"
+            with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+                rest, to_running = through_rest(client, base, args.jobs)
+                polls = polls_while_rendering(client, base)
+        finally:
+            app.close()
+
+    med_direct, med_rest = statistics.median(direct), statistics.median(rest)
+    p99 = sorted(polls)[max(0, round(len(polls) * 0.99) - 1)]
+    print(f"in-process submit+wait: median {med_direct * 1000:.1f} ms over {args.jobs} jobs")
+    print(f"REST submit+poll:       median {med_rest * 1000:.1f} ms over {args.jobs} jobs (polling every {POLL_S * 1000:g} ms)")
+    print(f"submit to running (REST): median {statistics.median(to_running) * 1000:.1f} ms")
+    print(f"200 concurrent status polls while rendering: median {statistics.median(polls) * 1000:.1f} ms, "
+          f"p99 {p99 * 1000:.1f} ms (target <= 100 ms)")
+    print(f"REST overhead per job: {(med_rest - med_direct) * 1000:.1f} ms (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
