@@ -119,7 +119,9 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 
     # ------------------------------------------------------------ who is calling
 
-    def caller(request: Request) -> Principal:
+    # Async: a status poll is a few row reads, cheaper than a hop to the thread pool (the SDKs poll
+    # often, and a server may have hundreds of pollers while the GPU works).
+    async def caller(request: Request) -> Principal:
         return authorize(request, reads)
 
     def submitter(request: Request) -> Principal:
@@ -160,15 +162,15 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
                 "task_status": task_status(job)}
 
     @app.get(f"{PREFIX}/async-result/{{task_id}}", summary="A task's status and, when done, its video")
-    def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
+    async def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         return task(service.get(task_id, principal.owner), base_url(request, options))
 
     @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")
-    def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
+    async def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         return task(service.cancel(task_id, principal.owner), base_url(request, options))
 
     @app.get(f"{PREFIX}/videos", summary="The caller's tasks, newest first (ours)")
-    def listing(request: Request, limit: int = 50, principal: Principal = Depends(caller)) -> dict:
+    async def listing(request: Request, limit: int = 50, principal: Principal = Depends(caller)) -> dict:
         jobs = service.works(principal.owner, limit=max(1, min(limit, 500)))
         return {"object": "list", "data": [task(job, base_url(request, options)) for job in jobs]}
 

@@ -1,5 +1,6 @@
-"""The REST API's cost: 20 tiny jobs through HTTP vs the same jobs submitted in-process, the delay
-from submit to running, and 200 concurrent status polls while a job renders.
+"""The REST API's cost: 20 tiny jobs through HTTP (the caller's wall time against the job's own
+time in the server, and against the same jobs submitted in-process), the delay from submit to
+running, and 200 concurrent status polls while a job renders.
 
 Targets: REST overhead <= 50 ms per job; poll p99 <= 100 ms. Prints the overhead last.
 
@@ -28,7 +29,7 @@ from jobs.keys import ApiKeys  # noqa: E402
 from tests.conftest import RunningApp  # noqa: E402
 
 BODY = {"model": "tiny", "prompt": "a lighthouse at dawn", "duration": 1, "num_inference_steps": 2, "seed": 1}
-POLL_S = 0.005
+POLL_S = 0.02
 
 
 def in_process(jobs: int) -> list[float]:
@@ -46,8 +47,12 @@ def in_process(jobs: int) -> list[float]:
         return times
 
 
-def through_rest(client: httpx.Client, base: str, jobs: int) -> tuple[list[float], list[float]]:
-    def one() -> tuple[float, float]:
+def through_rest(client: httpx.Client, base: str, jobs: int, data_dir: Path) -> tuple[list[float], list[float], list[float]]:
+    """Wall time per job as the caller sees it, time to running, and the server's own time for the
+    job (created -> finished, from its row): the difference is what REST and polling add."""
+    store = JobStore(data_dir)
+
+    def one() -> tuple[float, float, float]:
         start = time.perf_counter()
         task = client.post(f"{base}/videos/generations", json=BODY).json()["id"]
         running_at = None
@@ -56,12 +61,15 @@ def through_rest(client: httpx.Client, base: str, jobs: int) -> tuple[list[float
             if running_at is None and state["status"] != "queued":
                 running_at = time.perf_counter()
             if state["task_status"] != "PROCESSING":
-                return time.perf_counter() - start, running_at - start
+                wall = time.perf_counter() - start
+                row = store.get(task)
+                return wall, running_at - start, row.finished_at - row.created_at
             time.sleep(POLL_S)
 
     one()  # warm up
-    pairs = [one() for _ in range(jobs)]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+    runs = [one() for _ in range(jobs)]
+    store.close()
+    return [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
 
 
 def polls_while_rendering(client: httpx.Client, base: str, count: int = 200) -> list[float]:
@@ -102,19 +110,23 @@ def main() -> None:
         try:
             base = app.url + "api/paas/v4"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-                rest, to_running = through_rest(client, base, args.jobs)
+                rest, to_running, server_side = through_rest(client, base, args.jobs, tmp / "data")
                 polls = polls_while_rendering(client, base)
         finally:
             app.close()
 
     med_direct, med_rest = statistics.median(direct), statistics.median(rest)
+    overhead = statistics.median(w - s for w, s in zip(rest, server_side))
     p99 = sorted(polls)[max(0, round(len(polls) * 0.99) - 1)]
     print(f"in-process submit+wait: median {med_direct * 1000:.1f} ms over {args.jobs} jobs")
-    print(f"REST submit+poll:       median {med_rest * 1000:.1f} ms over {args.jobs} jobs (polling every {POLL_S * 1000:g} ms)")
+    print(f"REST submit+poll:       median {med_rest * 1000:.1f} ms over {args.jobs} jobs (polling every {POLL_S * 1000:g} ms); "
+          f"ratio {med_rest / med_direct:.2f} (two processes on the same cores)")
+    print(f"the same jobs' own time in the server (created -> finished): median {statistics.median(server_side) * 1000:.1f} ms")
     print(f"submit to running (REST): median {statistics.median(to_running) * 1000:.1f} ms")
     print(f"200 concurrent status polls while rendering: median {statistics.median(polls) * 1000:.1f} ms, "
           f"p99 {p99 * 1000:.1f} ms (target <= 100 ms)")
-    print(f"REST overhead per job: {(med_rest - med_direct) * 1000:.1f} ms (target <= 50 ms)")
+    print(f"REST overhead per job (caller's wall time - the job's time in the server): {overhead * 1000:.1f} ms "
+          "(target <= 50 ms)")
 
 
 if __name__ == "__main__":
