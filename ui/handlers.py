@@ -419,14 +419,15 @@ def lane_name(lane: str, lang: str) -> str:
     return pick(en, zh, lang)
 
 
-def follow_text(job: Job, lang: str) -> tuple[float | None, str]:
-    """Progress bar value and text for a job being followed."""
+def follow_text(job: Job, lang: str) -> tuple[float, str]:
+    """Progress bar value and text for a job being followed (always a number: Gradio shows the
+    text only beside a bar)."""
     lane = lane_name(job.lane, lang)
     if job.status == QUEUED:
         place = job.position or 1
         if place == 1:
-            return None, pick(f"Next in line · {lane}", f"下一个就轮到你 · {lane}", lang)
-        return None, pick(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}", lang)
+            return 0.0, pick(f"Next in line · {lane}", f"下一个就轮到你 · {lane}", lang)
+        return 0.0, pick(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}", lang)
     message = pick(job.message_en, job.message_zh, lang) or pick("Starting…", "正在开始……", lang)
     return job.progress, f"{message} · {lane}"
 

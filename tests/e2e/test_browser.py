@@ -155,3 +155,34 @@ def test_no_untranslated_labels_after_upload(browser, app, tmp_path):
     body = page.locator("body").inner_text()
     assert "[object Object]" not in body and "__i18n__" not in body
     page.context.close()
+
+
+def test_a_waiting_job_shows_its_place_in_line(browser, app, client):
+    """While another job renders, the progress bar says where this one stands, then Cancel stops it."""
+    client.submit(prompt="keeps the worker busy", num_inference_steps=100, num_frames=33, api_name="/text_to_video")
+    page = open_page(browser, app, "zh-CN")
+    busy = _wait_for_work(client, "keeps the worker busy")[0]
+    try:
+        panel = visible_tab(page)
+        panel.get_by_label("描述你想要的视频").fill("waits for its turn")
+        panel.get_by_role("button", name="🎬 生成视频").click()
+        panel.get_by_text("排队中：你是第").or_(panel.get_by_text("下一个就轮到你")).first.wait_for(timeout=30_000)
+        assert panel.get_by_text("普通通道").first.is_visible()
+        shot(page, "queued-zh", full_page=False)
+        panel.get_by_role("button", name="取消").click()
+        page.get_by_test_id("toast-text").filter(has_text="已取消生成").first.wait_for(timeout=30_000)
+    finally:
+        client.predict(job_id=busy["job_id"], api_name="/cancel_job")
+        page.context.close()
+
+
+def _wait_for_work(client, prompt, timeout=60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        works = [w for w in client.predict(api_name="/my_works") if w["prompt"] == prompt and w["status"] == "running"]
+        if works:
+            return works
+        time.sleep(0.2)
+    raise TimeoutError(f"{prompt!r} did not start")
