@@ -163,6 +163,24 @@ def test_a_newer_schema_is_refused(tmp_path):
     assert "newer release" in err.value.en
 
 
+def test_an_older_schema_is_migrated_in_place(tmp_path):
+    from jobs.store import MIGRATIONS, SCHEMA_VERSION
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "studio.db")
+    db.executescript(MIGRATIONS[1] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO jobs (id, owner, lane, mode, request, status, created_at) "
+               "VALUES ('a' , 'old', 'standard', 't2v', '{\"prompt\": \"kept\"}', 'succeeded', 1)")
+    db.commit()
+    db.close()
+    migrated = JobStore(folder)
+    assert migrated.schema_version == SCHEMA_VERSION > 1
+    kept = migrated.get("a")
+    assert kept.user_prompt == "kept" and kept.request_id is None and kept.file_token is None
+    migrated.close()
+
+
 def test_listing_ten_thousand_jobs_uses_the_index(store):
     rows = [(f"{i:032x}", "busy" if i % 2 else "other", "standard", "t2v", '{"prompt": "x"}', SUCCEEDED, 1e9 + i)
             for i in range(20_000)]
