@@ -116,7 +116,9 @@ def test_generate_video_waits_with_progress_and_returns_absolute_file_urls(serve
 
     events = alice_videos.events
     values = [value for value, _, _ in events]
-    assert len(events) >= 5 and values == sorted(set(values)), events  # strictly increasing, as MCP asks
+    # How many arrive depends on the machine's speed (the tool looks every 0.5 s): at least the queued
+    # one, one denoising step and the end; always strictly increasing, as MCP asks.
+    assert len(events) >= 3 and values == sorted(set(values)), events
     assert all(total == 100 for _, total, _ in events) and values[-1] == 100 and max(values[:-1]) < 100
     messages = [message for _, _, message in events]
     assert any(m.startswith("Queued:") for m in messages), messages  # behind the wait=false job
