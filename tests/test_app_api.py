@@ -250,7 +250,7 @@ def test_two_hundred_submits_at_once_keep_the_bound_and_the_page_answers(client,
         started = time.monotonic()
         with urllib.request.urlopen(app.url, timeout=30) as page:
             assert page.status == 200
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10
         outcomes = [f.result() for f in futures]
     flooding = False
     watcher.result()
