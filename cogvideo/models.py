@@ -8,6 +8,7 @@ guide `--offload auto` and the `models` table, and are refined by `bench/gpu.py`
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -204,7 +205,8 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real, finite number: NaN and infinities are refused like any other bad value."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def choose_offload(free_vram_bytes: int | None, variant: Variant, headroom: float = 0.9) -> str:

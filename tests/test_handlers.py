@@ -144,3 +144,24 @@ def test_a_bad_music_file_is_refused_before_rendering(handlers, tmp_path, monkey
     with pytest.raises(gr.Error) as err:
         run(handlers.text_to_video, "a cat", music_file=str(fake), request=FakeRequest(language="en"), progress=None)
     assert "not an audio file" in str(err.value) and rendered == []
+
+
+@pytest.mark.parametrize("field", ["num_frames", "guidance_scale", "music_volume"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinities_get_our_message(handlers, field, value):
+    with pytest.raises(gr.Error) as err:
+        run(handlers.text_to_video, "a cat", request=FakeRequest(language="en"), progress=None, **{field: value})
+    text = str(err.value)
+    assert field in text and "went wrong" not in text and "Traceback" not in text
+
+
+def test_the_sliders_allow_exactly_the_studios_limits(handlers):
+    from cogvideo.studio import MAX_GUIDANCE, MAX_STEPS
+    from ui.layout import PageConfig, build_demo
+
+    engine = handlers.studio.engine
+    demo = build_demo(handlers, PageConfig(t2v=engine.variant("t2v"), i2v=engine.variant("i2v"), lang=None))
+    sliders = [b for b in demo.blocks.values() if isinstance(b, gr.Slider)]
+    maxima = {(str(b.label), b.maximum) for b in sliders}
+    assert any(m == MAX_STEPS for _, m in maxima) and any(m == MAX_GUIDANCE for _, m in maxima)
+    assert not any(m in (100, 20) for _, m in maxima)  # the old, narrower limits

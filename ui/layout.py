@@ -10,6 +10,7 @@ from typing import Callable
 import gradio as gr
 
 from cogvideo.models import Variant
+from cogvideo.studio import MAX_GUIDANCE, MAX_STEPS
 
 from .components import UploadedImage
 from .handlers import Handlers, gpu_task
@@ -130,8 +131,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     else gr.update(interactive=True),
                     randomize, seed)
             with gr.Row():
-                num_inference_steps = gr.Slider(1, 100, value=50, step=1, label=i18n("steps"))
-                guidance_scale = gr.Slider(0, 20, value=6.0, step=0.5, label=i18n("guidance"))
+                # The studio's limits, so the page never allows less (or more) than the engine.
+                num_inference_steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label=i18n("steps"))
+                guidance_scale = gr.Slider(0, MAX_GUIDANCE, value=6.0, step=0.5, label=i18n("guidance"))
             num_frames = gr.Slider(
                 variant.min_frames if variant else 9, variant.max_frames if variant else 49,
                 value=variant.num_frames if variant else 49, step=variant.frame_step if variant else 8,
