@@ -73,10 +73,10 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang)
-    return build_demo(handlers, page), studio, service
+    return build_demo(handlers, page), studio, service, agent
 
 
-def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService") -> list:
+def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", agent: PromptAgent) -> list:
     """The developer API on the same port as the UI, registered before Gradio's own routes."""
     from starlette.routing import Mount
 
@@ -85,7 +85,7 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService") 
 
     options = ApiOptions(public_url=args.public_url, allow_url_fetch=args.allow_url_fetch,
                          rate_limit=args.api_rate_limit)
-    mcp = build_mcp(service, studio, PromptAgent.from_env(), options)  # MCP tools at /mcp, same keys
+    mcp = build_mcp(service, studio, agent, options)  # MCP tools at /mcp, same keys and the UI's agent
     return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
 
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         adhoc = (user, password)
     try:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
-        demo, studio, service = build(args)
+        demo, studio, service, agent = build(args)
     except (StudioError, AgentError) as exc:
         raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
     if args.model.startswith("tiny"):
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         css=_css(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
-        app_kwargs={"routes": api_routes(args, studio, service)},
+        app_kwargs={"routes": api_routes(args, studio, service, agent)},
         max_file_size="200mb",
         show_error=True,
     )

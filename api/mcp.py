@@ -53,6 +53,7 @@ from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
 from . import errors
+from .auth import authorize
 from .errors import ApiError, request_lang
 from .limits import RateLimiter
 from .zhipu import ApiOptions, VideoGenerationBody, to_video_request
@@ -185,30 +186,8 @@ class McpEndpoint:
                 return
 
     def _caller(self, authorization: str) -> Principal:
-        """The REST API's check, word for word in its messages (one key works for both faces)."""
-        scheme, _, token = authorization.partition(" ")
-        if not self.keys.any_active():
-            raise ApiError(401, errors.AUTH_FAILED,
-                           "This server has no API keys yet. An operator adds one with "
-                           "`python -m cogvideo keys add NAME`; send it as `Authorization: Bearer <key>`.",
-                           "本服务器还没有 API 密钥。请管理员用 `python -m cogvideo keys add 用户名` "
-                           "添加，然后以 `Authorization: Bearer <密钥>` 发送。")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, errors.AUTH_FAILED, "Missing API key: send `Authorization: Bearer <key>`.",
-                           "缺少 API 密钥：请在请求头中发送 `Authorization: Bearer <密钥>`。")
-        principal = self.keys.authenticate(token.strip())
-        if principal is None:
-            raise ApiError(401, errors.AUTH_FAILED, "The API key is unknown, revoked or expired.",
-                           "API 密钥无效、已吊销或已过期。")
-        wait = self.limiter.check(principal.key_id)
-        if wait is not None:
-            raise ApiError(429, errors.RATE_LIMITED,
-                           f"Too many requests with this key (limit {self.limiter.per_minute} a minute). "
-                           f"Try again in {wait:.0f} s.",
-                           f"该密钥的请求过于频繁（每分钟上限 {self.limiter.per_minute} 次）。"
-                           f"请 {wait:.0f} 秒后重试。",
-                           headers={"Retry-After": str(max(1, round(wait)))})
-        return principal
+        """The REST API's check (one key works for both faces)."""
+        return authorize(self.keys, authorization, self.limiter)
 
 
 def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:

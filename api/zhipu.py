@@ -29,6 +29,7 @@ from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
 from . import errors
+from .auth import authorize as check_key
 from .errors import ApiError, request_lang
 from .inputs import image_from_url
 from .limits import RateLimiter
@@ -128,28 +129,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
         return authorize(request, submits)
 
     def authorize(request: Request, limiter: RateLimiter) -> Principal:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if not keys.any_active():
-            raise ApiError(401, errors.AUTH_FAILED,
-                           "This server has no API keys yet. An operator adds one with `python -m cogvideo keys add "
-                           "NAME`; send it as `Authorization: Bearer <key>`.",
-                           "本服务器还没有 API 密钥。请管理员用 `python -m cogvideo keys add 用户名` 添加，"
-                           "然后以 `Authorization: Bearer <密钥>` 发送。")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, errors.AUTH_FAILED, "Missing API key: send `Authorization: Bearer <key>`.",
-                           "缺少 API 密钥：请在请求头中发送 `Authorization: Bearer <密钥>`。")
-        principal = keys.authenticate(token.strip())
-        if principal is None:
-            raise ApiError(401, errors.AUTH_FAILED, "The API key is unknown, revoked or expired.",
-                           "API 密钥无效、已吊销或已过期。")
-        wait = limiter.check(principal.key_id)
-        if wait is not None:
-            raise ApiError(429, errors.RATE_LIMITED,
-                           f"Too many requests with this key (limit {limiter.per_minute} a minute). "
-                           f"Try again in {wait:.0f} s.",
-                           f"该密钥的请求过于频繁（每分钟上限 {limiter.per_minute} 次）。请 {wait:.0f} 秒后重试。",
-                           headers={"Retry-After": str(max(1, round(wait)))})
-        return principal
+        return check_key(keys, request.headers.get("authorization", ""), limiter)
 
     # ------------------------------------------------------------ endpoints
 
@@ -222,7 +202,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
         raise invalid("fps", f"fps={body.fps} is not possible; use {variant.fps} (the model's) or {2 * variant.fps} "
                              "(frame interpolation).",
                       f"fps={body.fps} 不可用；可选 {variant.fps}（模型原生）或 {2 * variant.fps}（补帧）。")
-    values["interpolate"] = bool(body.fps == 2 * variant.fps or False)
+    values["interpolate"] = body.fps == 2 * variant.fps
     if body.duration is not None:
         seconds = {(n - 1) // variant.fps: n for n in variant.allowed_frames() if (n - 1) % variant.fps == 0}
         if body.duration not in seconds:
