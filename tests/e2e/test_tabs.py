@@ -27,6 +27,7 @@ def tab_bar(page) -> list[tuple[str, str | None]]:
 def test_every_tab_keeps_the_four_labels(browser, app, locale):  # noqa: F811
     labels, generate, refresh = TABS[locale]
     page = open_page(browser, app, locale)
+    expect(page.get_by_role("tab")).to_have_count(4)  # the tab bar may render after the header
     assert [label for label, _ in tab_bar(page)] == labels
     for index, label in enumerate(labels):
         page.get_by_role("tab", name=label, exact=True).click(timeout=10_000)
