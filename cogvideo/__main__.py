@@ -150,7 +150,7 @@ def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_download(args: argparse.Namespace, lang: str) -> int:
-    from .engine import fetch_weights
+    from .weights import fetch_weights
 
     variant = models.resolve(args.name)
     if variant.repo_id is None:

@@ -15,8 +15,9 @@ import numpy as np
 from PIL import Image
 
 from . import models
-from .errors import Cancelled, InvalidRequest, OutOfMemory, WeightsMissing
+from .errors import Cancelled, InvalidRequest, OutOfMemory
 from .models import Variant
+from .weights import fetch_weights
 
 if TYPE_CHECKING:
     import torch
@@ -125,7 +126,6 @@ class Engine:
         self.variants: dict[str, Variant] = {primary.task: primary}
         if other is not None:
             self.variants[other.task] = other
-        self.model_name = model
         self._requested_offload = offload
         self._resolved_offload: str | None = None
         self._device_name = device
@@ -313,14 +313,6 @@ class Engine:
                 return None
             return len(tokenizer(text, add_special_tokens=True).input_ids)
 
-    def truncate(self, text: str, max_tokens: int) -> str:
-        """The part of `text` the encoder actually reads when it is cut at `max_tokens`."""
-        with self._tokenizer_lock:
-            tokenizer = self._counting_tokenizer()
-            if tokenizer is None:
-                return text
-            ids = tokenizer(text, add_special_tokens=False).input_ids[: max_tokens - 1]
-            return tokenizer.decode(ids, skip_special_tokens=True)
 
     # ------------------------------------------------------------ rendering
 
@@ -408,79 +400,3 @@ def _oom_error(mode: str) -> OutOfMemory:
         "the 2b model.",
         "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序，或改用 2b 模型。",
     )
-
-
-# ---------------------------------------------------------------- weights
-
-def weights_missing(variant: Variant, reason: str, reason_zh: str) -> WeightsMissing:
-    return WeightsMissing(
-        f"The weights of {variant.name} ({variant.repo_id}, ~{variant.disk_gib:.0f} GB) are not on "
-        f"this machine and cannot be downloaded ({reason}). On a machine with internet run "
-        f"`python -m cogvideo download {variant.name}` (or `hf download {variant.repo_id}`), or "
-        "pass --model with the path of a downloaded folder.",
-        f"本机没有 {variant.name}（{variant.repo_id}，约 {variant.disk_gib:.0f} GB）的权重，且无法下载"
-        f"（{reason_zh}）。请在联网的机器上运行 `python -m cogvideo download {variant.name}`"
-        f"（或 `hf download {variant.repo_id}`），或用 --model 指向已下载的文件夹。",
-    )
-
-
-def fetch_weights(
-    variant: Variant,
-    notify: StatusCallback | None = None,
-    allow_patterns: list[str] | None = None,
-) -> Path:
-    """The local folder of a variant's weights, downloading from the Hub if needed."""
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    if variant.repo_id is None or Path(variant.repo_id).is_dir():
-        return Path(variant.repo_id or ".")
-    notify = notify or (lambda en, zh, frac: None)
-    try:
-        return Path(snapshot_download(variant.repo_id, allow_patterns=allow_patterns, local_files_only=True))
-    except (LocalEntryNotFoundError, OSError):
-        pass
-    if constants.HF_HUB_OFFLINE:
-        raise weights_missing(variant, "HF_HUB_OFFLINE is set", "已设置 HF_HUB_OFFLINE 离线模式")
-    notify(
-        f"Downloading {variant.repo_id} (~{variant.disk_gib:.0f} GB) for the first time — this can "
-        "take a long while; later runs start from the cache.",
-        f"首次运行，正在下载 {variant.repo_id}（约 {variant.disk_gib:.0f} GB），可能需要较长时间；"
-        "之后会直接使用缓存。",
-        0.0,
-    )
-    try:
-        return Path(
-            snapshot_download(
-                variant.repo_id, allow_patterns=allow_patterns, tqdm_class=_download_bar(notify, variant)
-            )
-        )
-    except HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", "an error")
-        raise weights_missing(
-            variant, f"the Hugging Face Hub answered {status}; gated repos need `hf auth login`",
-            f"Hugging Face Hub 返回 {status}；受限仓库需先 `hf auth login`",
-        ) from exc
-    except (LocalEntryNotFoundError, OSError) as exc:
-        raise weights_missing(
-            variant, "the Hugging Face Hub cannot be reached", "无法连接 Hugging Face Hub"
-        ) from exc
-
-
-def _download_bar(notify: StatusCallback, variant: Variant):
-    """A tqdm class that also reports the download to the caller (console bar stays)."""
-    from tqdm.auto import tqdm
-
-    class Bar(tqdm):
-        def update(self, n=1):
-            shown = super().update(n)
-            if self.total:
-                done, total = self.n / models.GiB, self.total / models.GiB
-                notify(
-                    f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
-                    f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB",
-                    min(self.n / self.total, 1.0),
-                )
-            return shown
-
-    return Bar

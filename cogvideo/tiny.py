@@ -92,10 +92,6 @@ def shared_components() -> dict:
     }
 
 
-def build_transformer(task: str):
-    return _transformer(task)
-
-
 def build_pipeline(task: str = "t2v", shared: dict | None = None):
     """A tiny pipeline for `task`; pass `shared` to reuse another pipeline's components."""
     from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline
