@@ -14,10 +14,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .errors import ModelFileError
-from .weights import SpandrelModel, load_descriptor, resolve_weights
+from .weights import SpandrelModel, load_descriptor
 
-DEFAULT_REPO = "piddnad/DDColor-models"  # upstream's own Hub repo, Apache-2.0
-DEFAULT_FILE = "ddcolor_modelscope.pth"  # upstream's recommended default (DDColor-L, ~912 MB)
 MODEL_INPUT_SIZE = 512  # upstream inference size; spandrel's loader sets 256
 
 # is_colour(): pixels darker/brighter than these L values carry no reliable hue.
@@ -118,15 +116,23 @@ def is_colour(image: Image.Image) -> bool:
     return float((residual > _RESIDUAL_CHROMA).mean()) > _COLOUR_FRACTION
 
 
-# ---------------------------------------------------------------- weights
+# ---------------------------------------------------------------- the colorizer
 
 class Colorizer(SpandrelModel):
     """DDColor, loaded lazily on first use and kept; one colorization at a time (not re-entrant).
 
     `weights`: a local .pth/.safetensors file; None -> env DDCOLOR_WEIGHTS, else the Hub
-    (env DDCOLOR_REPO / DDCOLOR_FILE, defaults `DEFAULT_REPO` / `DEFAULT_FILE`).
+    (env DDCOLOR_REPO / DDCOLOR_FILE, defaults `repo` / `file`).
     `input_size`: the square side, in pixels, at which the model sees the photo.
     """
+
+    repo = "piddnad/DDColor-models"  # upstream's own Hub repo, Apache-2.0
+    file = "ddcolor_modelscope.pth"  # upstream's recommended default (DDColor-L, ~912 MB)
+    env_prefix = "DDCOLOR"
+    name = "DDColor"
+    what_en, what_zh = "DDColor colorization", "DDColor 上色模型"
+    fallback_en = "Meanwhile you can animate the photo as it is (turn colorization off)."
+    fallback_zh = "在此之前，可以关闭上色，直接让照片动起来。"
 
     def __init__(
         self, weights: str | Path | None = None, device: str = "cpu", input_size: int = MODEL_INPUT_SIZE
@@ -134,26 +140,15 @@ class Colorizer(SpandrelModel):
         super().__init__(weights, device)
         self.input_size = int(input_size)
 
-    def weights_path(self) -> Path:
-        """The weights file, downloading it if needed; raises `WeightsMissing`."""
-        return resolve_weights(
-            self.weights,
-            env_path="DDCOLOR_WEIGHTS", env_repo="DDCOLOR_REPO", env_file="DDCOLOR_FILE",
-            default_repo=DEFAULT_REPO, default_file=DEFAULT_FILE,
-            what_en="DDColor colorization", what_zh="DDColor 上色模型",
-            fallback_en="Meanwhile you can animate the photo as it is (turn colorization off).",
-            fallback_zh="在此之前，可以关闭上色，直接让照片动起来。",
-        )
-
     def _load_descriptor(self):
         path = self.weights_path()
-        descriptor = load_descriptor(path, self.device, "DDColor", "DDColor")
+        descriptor = load_descriptor(path, self.device, self.name)
         if descriptor.architecture.id != "DDColor":
             raise ModelFileError(
                 f"{path} is a {descriptor.architecture.name} model, not DDColor. Point "
-                "DDCOLOR_WEIGHTS to a DDColor checkpoint (e.g. ddcolor_modelscope.pth).",
+                f"DDCOLOR_WEIGHTS to a DDColor checkpoint (e.g. {self.file}).",
                 f"{path} 是 {descriptor.architecture.name} 模型，不是 DDColor。请将 DDCOLOR_WEIGHTS "
-                "指向 DDColor 权重（例如 ddcolor_modelscope.pth）。",
+                f"指向 DDColor 权重（例如 {self.file}）。",
             )
         # spandrel loads in train mode; DDColor stays fp32 (its descriptor says no fp16 support).
         descriptor.model.eval()

@@ -13,7 +13,6 @@ automatically.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +23,10 @@ import numpy as np
 
 from . import media
 from .errors import InvalidRequest, ModelFileError
-from .weights import SpandrelModel, load_descriptor, resolve_weights
+from .weights import SpandrelModel, load_descriptor
 
 # 2× of CogVideoX 1.5's largest native size (1360×768): the biggest video we will write.
 MAX_OUTPUT_PIXELS = 2720 * 1536
-DEFAULT_REPO = "2kpr/Real-ESRGAN"  # a Hub mirror of xinntao's release files, BSD-3-Clause
-DEFAULT_FILE = "RealESRGAN_x2plus.pth"  # RRDBNet x2, 67 MB
 TILE_OVERLAP = 16  # pixels of context on each side of a tile, cropped away after the model
 # minterpolate's motion search needs frames of at least 32×32; smaller ones get a cross-fade.
 MIN_MCI_SIDE = 32
@@ -99,11 +96,19 @@ class Upscaler(SpandrelModel):
     """Real-ESRGAN (or any spandrel super-resolution model: RRDBNet x2/x4, Compact) for 2× video.
 
     `weights`: a local .pth/.safetensors file; None -> env UPSCALE_WEIGHTS, else the Hub
-    (env UPSCALE_REPO / UPSCALE_FILE, defaults `DEFAULT_REPO` / `DEFAULT_FILE`).
+    (env UPSCALE_REPO / UPSCALE_FILE, defaults `repo` / `file`).
     `tile`: frames are processed in tiles of at most tile×tile input pixels (plus `TILE_OVERLAP`
     context) to bound accelerator memory; 0 processes whole frames.
     Loaded lazily and kept; one `upscale` at a time.
     """
+
+    repo = "2kpr/Real-ESRGAN"  # a Hub mirror of xinntao's release files, BSD-3-Clause
+    file = "RealESRGAN_x2plus.pth"  # RRDBNet x2, 67 MB
+    env_prefix = "UPSCALE"
+    name = "Real-ESRGAN"
+    what_en, what_zh = "Real-ESRGAN upscaler", "Real-ESRGAN 超分模型"
+    fallback_en = "Meanwhile videos are upscaled with Lanczos instead."
+    fallback_zh = "在此之前，视频将改用 Lanczos 放大。"
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", tile: int = 256) -> None:
         if tile < 0 or 0 < tile < 32:
@@ -112,38 +117,11 @@ class Upscaler(SpandrelModel):
         self.tile = int(tile)
         self._dtype = None  # torch dtype of the loaded model
 
-    def _local_or_cached(self) -> Path | None:
-        local = self.weights if self.weights is not None else os.environ.get("UPSCALE_WEIGHTS") or None
-        if local is not None:
-            path = Path(local).expanduser()
-            return path if path.is_file() else None
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(
-            os.environ.get("UPSCALE_REPO") or DEFAULT_REPO, os.environ.get("UPSCALE_FILE") or DEFAULT_FILE
-        )
-        return Path(cached) if isinstance(cached, str) and Path(cached).is_file() else None
-
-    def available(self) -> bool:
-        """Whether the weights can be loaded without the network (a local file, or the HF cache)."""
-        return self._descriptor is not None or self._local_or_cached() is not None
-
-    def weights_path(self) -> Path:
-        """The weights file, downloading it if needed; raises `WeightsMissing`."""
-        return resolve_weights(
-            self.weights,
-            env_path="UPSCALE_WEIGHTS", env_repo="UPSCALE_REPO", env_file="UPSCALE_FILE",
-            default_repo=DEFAULT_REPO, default_file=DEFAULT_FILE,
-            what_en="Real-ESRGAN upscaler", what_zh="Real-ESRGAN 超分模型",
-            fallback_en="Meanwhile videos are upscaled with Lanczos instead.",
-            fallback_zh="在此之前，视频将改用 Lanczos 放大。",
-        )
-
     def _load_descriptor(self):
         import torch
 
         path = self.weights_path()
-        descriptor = load_descriptor(path, self.device, "Real-ESRGAN", "Real-ESRGAN")
+        descriptor = load_descriptor(path, self.device, self.name)
         if (
             descriptor.purpose != "SR"
             or descriptor.scale < 2
@@ -153,9 +131,9 @@ class Upscaler(SpandrelModel):
             raise ModelFileError(
                 f"{path} is a {descriptor.architecture.name} model ({descriptor.purpose}, "
                 f"{descriptor.scale}×), not an RGB super-resolution model. Point UPSCALE_WEIGHTS to "
-                "a Real-ESRGAN file such as RealESRGAN_x2plus.pth.",
+                f"a Real-ESRGAN file such as {self.file}.",
                 f"{path} 是 {descriptor.architecture.name} 模型（{descriptor.purpose}，{descriptor.scale}×），"
-                "不是 RGB 超分模型。请将 UPSCALE_WEIGHTS 指向 Real-ESRGAN 权重（例如 RealESRGAN_x2plus.pth）。",
+                f"不是 RGB 超分模型。请将 UPSCALE_WEIGHTS 指向 Real-ESRGAN 权重（例如 {self.file}）。",
             )
         descriptor.eval()
         # Half precision halves VRAM and time on GPUs; CPU kernels for fp16 are slow or missing.

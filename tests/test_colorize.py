@@ -17,7 +17,6 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from cogvideo import colorize
 from cogvideo.colorize import Colorizer, chroma, is_colour, lab_to_rgb, rgb_to_lab
 from cogvideo.errors import ModelFileError, WeightsMissing
 
@@ -224,7 +223,7 @@ def test_other_architecture_is_refused(tmp_path):
 def test_missing_weights_offline_say_how_to_get_them(empty_hub, no_network):
     with pytest.raises(WeightsMissing) as info:
         Colorizer().load()
-    command = f"hf download {colorize.DEFAULT_REPO} {colorize.DEFAULT_FILE}"
+    command = f"hf download {Colorizer.repo} {Colorizer.file}"
     for message in (info.value.en, info.value.zh):
         assert command in message
         assert "DDCOLOR_WEIGHTS" in message
@@ -244,13 +243,13 @@ def test_weights_found_in_the_hub_cache_offline(empty_hub, no_network, ddcolor_f
     from huggingface_hub import constants
 
     # The layout huggingface_hub writes: refs/main names a snapshot holding the file.
-    repo_dir = Path(constants.HF_HUB_CACHE) / ("models--" + colorize.DEFAULT_REPO.replace("/", "--"))
+    repo_dir = Path(constants.HF_HUB_CACHE) / ("models--" + Colorizer.repo.replace("/", "--"))
     snapshot = repo_dir / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (repo_dir / "refs").mkdir()
     (repo_dir / "refs" / "main").write_text("0" * 40)
-    (snapshot / colorize.DEFAULT_FILE).symlink_to(ddcolor_files["pth"])
-    assert Colorizer().weights_path() == snapshot / colorize.DEFAULT_FILE
+    (snapshot / Colorizer.file).symlink_to(ddcolor_files["pth"])
+    assert Colorizer().weights_path() == snapshot / Colorizer.file
 
 
 def test_missing_path_in_environment(monkeypatch, tmp_path):

@@ -117,12 +117,12 @@ def test_available_only_for_files_that_exist(model_files, tmp_path, offline_empt
 
 
 def test_weights_from_the_hub_cache_offline(model_files, offline_empty_hub):
-    repo_dir = offline_empty_hub / ("models--" + enhance.DEFAULT_REPO.replace("/", "--"))
+    repo_dir = offline_empty_hub / ("models--" + Upscaler.repo.replace("/", "--"))
     snapshot = repo_dir / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (repo_dir / "refs").mkdir()
     (repo_dir / "refs" / "main").write_text("0" * 40)
-    (snapshot / enhance.DEFAULT_FILE).symlink_to(model_files["compact_x4"])
+    (snapshot / Upscaler.file).symlink_to(model_files["compact_x4"])
     upscaler = Upscaler()
     assert upscaler.available()
     assert upscaler.upscale(_clip(1, 32, 40)).shape == (1, 64, 80, 3)
@@ -138,7 +138,7 @@ def test_weights_from_environment(model_files, monkeypatch):
 def test_missing_weights_offline_say_how_to_get_them(offline_empty_hub):
     with pytest.raises(WeightsMissing) as info:
         Upscaler().load()
-    command = f"hf download {enhance.DEFAULT_REPO} {enhance.DEFAULT_FILE}"
+    command = f"hf download {Upscaler.repo} {Upscaler.file}"
     assert command in info.value.en and command in info.value.zh
     assert "UPSCALE_WEIGHTS" in info.value.en
 
