@@ -1,7 +1,8 @@
-"""Weights files for the helper models (DDColor, Real-ESRGAN): find or download, then load.
+"""Weights: the helper models' files (DDColor, Real-ESRGAN) and the video model's folders.
 
-A local path (argument or env var) wins; otherwise the Hub, respecting HF_HUB_OFFLINE. Missing
-weights raise `WeightsMissing` with the exact download command; a bad file raises
+Helper models: a local path (argument or env var) wins; otherwise the Hub. Video models: a local
+folder, else the Hub cache, else a download. Both respect HF_HUB_OFFLINE (`hub_offline`, the one
+check). Missing weights raise `WeightsMissing` with the exact download command; a bad file raises
 `ModelFileError` naming it.
 """
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .engine import StatusCallback
     from .models import Variant
 
+
+# ---------------------------------------------------------------- the Hub
 
 def _first_line(exc: BaseException, limit: int = 120) -> str:
     """The start of an exception's message, for the user (full text stays in the chained cause)."""
@@ -199,6 +202,7 @@ class SpandrelModel:
         with self._lock:
             if self._descriptor is not None and self.device != "cpu":
                 self._descriptor.to("cpu")
+
 
 # ---------------------------------------------------------------- the video model's weights
 
