@@ -145,13 +145,6 @@ def resolve_music(choice: str | Path | None, tracks: dict[str, Track] | None = N
     )
 
 
-def track_choices(tracks: dict[str, Track] | None = None, lang: str = "en") -> list[tuple[str, str]]:
-    """(label, id) pairs for a dropdown, "no music" first."""
-    tracks = load_tracks() if tracks is None else tracks
-    silent = "无配乐" if lang.startswith("zh") else "No music"
-    return [(silent, "none")] + [(track.name(lang), track.id) for track in tracks.values()]
-
-
 # ---------------------------------------------------------------- reading the MP4 (no process)
 
 @dataclass(frozen=True)

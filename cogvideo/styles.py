@@ -213,12 +213,6 @@ def get_style(style_id: str | None, styles: dict[str, Style] | None = None) -> S
     )
 
 
-def style_choices(styles: dict[str, Style] | None = None, lang: str = "en") -> list[tuple[str, str]]:
-    """(label, id) pairs in file order, for a dropdown."""
-    styles = load_styles() if styles is None else styles
-    return [(style.name(lang), style.id) for style in styles.values()]
-
-
 def apply_style(style: Style, prompt: str, negative_prompt: str = "") -> tuple[str, str]:
     """Return (styled prompt, joined negative prompt). Pure: no I/O, no state.
 

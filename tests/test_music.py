@@ -28,7 +28,6 @@ from cogvideo.music import (
     load_tracks,
     read_mp4,
     resolve_music,
-    track_choices,
     track_name,
 )
 
@@ -380,7 +379,6 @@ def test_track_lookup():
     for nothing in (None, "", "none", "NONE", " none "):
         assert resolve_music(nothing) is None
     assert track_name(calm, "zh") == "宁静" and track_name(calm, "en") == "Calm"
-    assert track_choices(tracks, "zh")[0] == ("无配乐", "none")
 
 
 def test_broken_tracks_json(tmp_path):

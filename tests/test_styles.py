@@ -19,7 +19,6 @@ from cogvideo.styles import (
     apply_style,
     get_style,
     load_styles,
-    style_choices,
 )
 
 REQUIRED_IDS = (
@@ -146,12 +145,6 @@ def test_get_style_unknown_lists_valid_ids(styles):
         get_style("vaporwave", styles)
     assert "'vaporwave'" in info.value.en and "cinematic" in info.value.en
     assert "未知的风格" in info.value.zh and "ink-wash" in info.value.zh
-
-
-def test_style_choices(styles):
-    choices = style_choices(styles, "zh")
-    assert choices[0] == ("无风格", "none")
-    assert ("电影感", "cinematic") in choices
 
 
 # ---------------------------------------------------------------- bad files

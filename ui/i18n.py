@@ -64,10 +64,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "final_prompt": ("Final prompt sent to the model", "最终提示词"),
     "details": ("Details", "详情"),
     "examples": ("Try an example", "试试示例"),
-    "status": ("Status", "状态"),
-    "agent_backend": ("Prompt agent", "提示词助手"),
     "music_none": ("No music", "无音乐"),
-    "upload_option": ("My upload", "我上传的音乐"),
 }
 
 # Browsers in other languages get Chinese, the product's default (Gradio itself falls back to English).
