@@ -1,0 +1,178 @@
+"""Our CogVideoX attention processor: same output as diffusers' stock one, really used, and a clear
+fallback to native when a kernel cannot run here."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers.models import attention_dispatch
+from diffusers.models.attention_dispatch import AttentionBackendName
+from diffusers.models.attention_processor import CogVideoXAttnProcessor2_0
+from PIL import Image
+
+from cogvideo import tiny
+from cogvideo.attention import (
+    ATTENTION_BACKENDS,
+    DispatchCogVideoXAttnProcessor,
+    choose_backend,
+    use_attention,
+)
+from cogvideo.errors import InvalidRequest
+
+# 32×48 pixels -> 4×6 latents -> 2×3 patches; 9 frames -> (9 - 1) / 4 + 1 = 3 latent frames.
+HEIGHT, WIDTH, FRAMES = 32, 48, 9
+
+
+@pytest.fixture(scope="module")
+def pipes() -> dict:
+    t2v = tiny.build_pipeline("t2v")
+    shared = {name: getattr(t2v, name) for name in ("tokenizer", "text_encoder", "vae", "scheduler")}
+    return {"t2v": t2v, "i2v": tiny.build_pipeline("i2v", shared)}
+
+
+@pytest.fixture()
+def dispatch_calls(monkeypatch) -> list:
+    """The backend of every dispatch_attention_fn call; the real function still does the math."""
+    calls: list = []
+    real = attention_dispatch.dispatch_attention_fn
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("backend"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attention_dispatch, "dispatch_attention_fn", counting)
+    return calls
+
+
+def _render_latents(pipe, task: str) -> torch.Tensor:
+    # guidance_scale > 1: the pipeline batches uncond + cond, so attention runs at batch 2.
+    kwargs = {"image": Image.new("RGB", (WIDTH, HEIGHT), (200, 120, 40))} if task == "i2v" else {}
+    with torch.inference_mode():
+        return pipe(
+            prompt="a cat walks in the park", height=HEIGHT, width=WIDTH, num_frames=FRAMES,
+            num_inference_steps=2, guidance_scale=6.0, generator=torch.Generator().manual_seed(7),
+            output_type="latent", **kwargs,
+        ).frames
+
+
+@pytest.mark.parametrize("task", ["t2v", "i2v"])
+def test_matches_stock_processor(pipes, dispatch_calls, task):
+    pipe = pipes[task]
+    transformer = pipe.transformer
+    # The I2V transformer is the one with 3D RoPE: this covers RoPE on the video tokens only.
+    assert transformer.config.use_rotary_positional_embeddings == (task == "i2v")
+
+    transformer.set_attn_processor(CogVideoXAttnProcessor2_0())
+    stock = _render_latents(pipe, task)
+    assert dispatch_calls == []
+
+    choice = use_attention(transformer, "native")
+    ours = _render_latents(pipe, task)
+
+    assert (choice.backend, choice.en, choice.zh) == ("native", "", "")
+    assert all(isinstance(p, DispatchCogVideoXAttnProcessor) for p in transformer.attn_processors.values())
+    # Once per attention module per step (CFG runs as one batch), whatever the block count.
+    assert len(dispatch_calls) == 2 * len(transformer.attn_processors)
+    assert set(dispatch_calls) == {AttentionBackendName.NATIVE}
+    assert ours.shape == stock.shape and ours.shape[0] == 1
+    assert (ours - stock).abs().max().item() <= 1e-5
+
+
+def test_fused_projections_match_stock(pipes):
+    # A fresh transformer: fusing changes the module in place.
+    shared = {name: getattr(pipes["t2v"], name) for name in ("tokenizer", "text_encoder", "vae", "scheduler")}
+    pipe = tiny.build_pipeline("t2v", shared)
+    stock = _render_latents(pipe, "t2v")
+    pipe.transformer.fuse_qkv_projections()
+    use_attention(pipe.transformer, "native")
+    assert all(m.fused_projections for m in pipe.transformer.modules() if hasattr(m, "fused_projections"))
+    fused = _render_latents(pipe, "t2v")
+    assert (fused - stock).abs().max().item() <= 1e-5
+
+
+def test_processor_batch_two_with_rope_and_autograd(pipes):
+    """One attention module called directly at batch 2, with gradients on (training, LoRA)."""
+    transformer = pipes["i2v"].transformer
+    attn = transformer.transformer_blocks[0].attn1
+    heads, head_dim = attn.heads, transformer.config.attention_head_dim
+    generator = torch.Generator().manual_seed(3)
+    video = torch.randn(2, 18, heads * head_dim, generator=generator)  # 3 frames × 2×3 patches
+    text = torch.randn(2, 5, heads * head_dim, generator=generator)
+    angles = torch.randn(18, head_dim, generator=generator)
+    rope = (angles.cos(), angles.sin())
+
+    expected = CogVideoXAttnProcessor2_0()(attn, video, text, image_rotary_emb=rope)
+    got = DispatchCogVideoXAttnProcessor("native")(attn, video, text, image_rotary_emb=rope)
+    for e, g in zip(expected, got):
+        assert g.shape == e.shape
+        assert (g - e).abs().max().item() <= 1e-5
+    got[0].sum().backward()
+    assert attn.to_q.weight.grad is not None
+    transformer.zero_grad(set_to_none=True)
+
+
+def test_unavailable_kernel_falls_back_to_native(pipes, dispatch_calls):
+    installed = importlib.util.find_spec("sageattention") is not None
+    if installed and torch.cuda.is_available():
+        pytest.skip("sage may really run here")
+    transformer = pipes["t2v"].transformer
+    choice = use_attention(transformer, "sage")
+
+    assert (choice.requested, choice.backend, choice.fell_back) == ("sage", "native", True)
+    assert choice.en.endswith("using PyTorch attention") and "PyTorch" in choice.zh
+    # Without the package the reason says what to install; with it, that a GPU is missing.
+    hint = "needs an NVIDIA GPU" if installed else "pip install sageattention"
+    assert hint in choice.en
+    processors = transformer.attn_processors.values()
+    assert {p._attention_backend for p in processors} == {AttentionBackendName.NATIVE}
+    _render_latents(pipes["t2v"], "t2v")
+    assert set(dispatch_calls) == {AttentionBackendName.NATIVE}
+
+
+@pytest.mark.parametrize(
+    ("requested", "capability", "dtype", "backend", "reason"),
+    [
+        ("sage", (8, 9), torch.bfloat16, "sage", ""),
+        ("sage", (7, 5), torch.float16, "native", "compute capability 7.5"),
+        ("sage", (10, 0), torch.bfloat16, "native", "compute capability 10.0"),
+        ("flash", (12, 0), torch.bfloat16, "flash", ""),
+        ("flash", (8, 0), torch.float32, "native", "needs float16 or bfloat16 (the model runs in float32)"),
+        ("flash", None, torch.bfloat16, "native", "needs an NVIDIA GPU"),
+        ("flash_3", (9, 0), torch.bfloat16, "flash_3", ""),
+        ("flash_3", (8, 9), torch.bfloat16, "native", "9.x (Hopper)"),
+        ("native", None, torch.float32, "native", ""),
+    ],
+)
+def test_choose_backend(requested, capability, dtype, backend, reason):
+    choice = choose_backend(requested, installed=True, capability=capability, dtype=dtype)
+    assert choice.backend == backend
+    assert reason in choice.en
+    assert bool(choice.en) == bool(choice.zh) == (backend != requested)
+
+
+def test_choose_backend_not_installed_and_unknown():
+    choice = choose_backend("flash", installed=False, capability=(9, 0), dtype=torch.bfloat16)
+    assert choice.backend == "native" and "pip install flash-attn" in choice.en
+    with pytest.raises(InvalidRequest, match="'xformers'"):
+        choose_backend("xformers", installed=True, capability=(9, 0), dtype=torch.bfloat16)
+
+
+def test_every_backend_name_maps_to_diffusers():
+    assert ATTENTION_BACKENDS[0] == "native"
+    for name in ATTENTION_BACKENDS:
+        assert DispatchCogVideoXAttnProcessor(name)._attention_backend in set(AttentionBackendName)
+    assert DispatchCogVideoXAttnProcessor()._attention_backend is None
+
+
+def test_import_is_light():
+    """The CLI reads ATTENTION_BACKENDS at start-up: importing the module must not load torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, cogvideo.attention as a; print(a.ATTENTION_BACKENDS, 'torch' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.strip().endswith("False")
