@@ -73,8 +73,39 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     assert video.endswith(".mp4") and info["seed"] >= 0
 
 
-def test_cancel_of_another_session_does_nothing(handlers):
-    handlers.cancel("t2v", FakeRequest("nobody"))  # no job: no error
+def test_cancel_of_another_session_does_nothing(handlers, monkeypatch):
+    pipe = handlers.studio.engine.load("t2v")
+    steps = []
+    original = pipe.transformer.forward
+
+    def slow_forward(*args, **kwargs):
+        steps.append(1)
+        time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipe.transformer, "forward", slow_forward)
+    outcome = {}
+
+    def follow():
+        outcome["value"] = run(handlers.text_to_video, "a cat", num_inference_steps=100, num_frames=9,
+                               request=FakeRequest("s1"), progress=None)
+
+    worker = threading.Thread(target=follow)
+    worker.start()
+    while len(steps) < 3:
+        time.sleep(0.01)
+    handlers.cancel("t2v", FakeRequest("nobody"))  # following no job: no error
+    handlers.cancel("t2v", FakeRequest("s2"))  # another browser on the same tab, the same owner
+    seen, deadline = len(steps), time.monotonic() + 20
+    while len(steps) < seen + 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(steps) >= seen + 3 and worker.is_alive()  # still denoising
+    (job,) = [j for j in handlers.service.works(handlers.owner(FakeRequest("s2"))) if not j.finished]
+    assert not job.cancel_requested and job.status == "running"
+
+    handlers.cancel("t2v", FakeRequest("s1"))  # its own session stops it
+    worker.join(timeout=30)
+    assert not worker.is_alive() and handlers.service.get(job.id).status == "cancelled"
 
 
 def test_errors_become_gradio_errors_in_the_users_language(handlers):

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from cogvideo import media
+from cogvideo.colorize import Colorizer
 from cogvideo.errors import Cancelled, InvalidRequest
 from cogvideo.studio import VideoRequest
 
@@ -48,6 +49,24 @@ def test_cancel_event(studio):
         studio.generate(request(), cancel=cancel)
 
 
+@pytest.mark.parametrize("pressed_at, stopped_before", [("render", "post"), ("post", "encode"), ("encode", "music")])
+def test_cancel_between_stages(studio, pressed_at, stopped_before):
+    # Cancel pressed after the last denoising step (nothing left to interrupt inside the pipeline),
+    # while post-processing or while encoding: the next stage never starts, no file is left behind.
+    cancel = threading.Event()
+    stages = []
+
+    def on_progress(event):
+        stages.append(event.stage)
+        if event.stage == pressed_at and event.fraction in (None, 1.0):
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        studio.generate(request(interpolate=True, music="calm"), progress=on_progress, cancel=cancel)
+    assert cancel.is_set() and pressed_at in stages and stopped_before not in stages
+    assert list(studio.output_dir.iterdir()) == []
+
+
 def test_long_prompt_is_counted_and_the_cut_is_announced(studio):
     result = studio.generate(request(prompt="the cat walks slowly in the park " * 200))
     assert result.prompt_tokens > 226
@@ -88,10 +107,12 @@ def test_prompt_report_for_live_notes(studio):
     assert studio.prompt_report("the cat walks " * 200).over
 
 
-class CountingColorizer:
-    """Stands in for DDColor (tested in test_colorize.py) to count calls and tint the photo."""
+class CountingColorizer(Colorizer):
+    """The real colorizer with DDColor itself (tested in test_colorize.py) replaced by a tint, to
+    count the calls that reach the model."""
 
     def __init__(self):
+        super().__init__(weights="no-such-file.pth")  # never loaded: `colorize` is replaced
         self.calls = 0
 
     def colorize(self, image):
@@ -99,11 +120,6 @@ class CountingColorizer:
 
         self.calls += 1
         return ImageOps.colorize(image.convert("L"), black=(40, 10, 0), white=(255, 230, 160))
-
-    def colorize_if_monochrome(self, image):
-        from cogvideo.colorize import is_colour
-
-        return (image, False) if is_colour(image) else (self.colorize(image), True)
 
 
 def test_old_photo_colorizes_once_and_keeps_the_still(tiny_engine, tmp_path, photo):
