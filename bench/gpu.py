@@ -4,8 +4,8 @@ A lent GPU machine has no internet and so no weights: the transformer, VAE and T
 their published sizes from configs with random weights (speed and memory do not depend on weight
 values) and run through our Engine's memory policy. Appends rows to bench/results.md.
 
-    python bench/gpu.py --model 5b --offload none model --steps 5      # on a GPU
-    python bench/gpu.py --model tiny                                    # anywhere (keeps it from rotting)
+    python bench/gpu.py --model 5b --offload none --extras compile+fp8 --warmup   # on a GPU
+    python bench/gpu.py --model tiny --steps 4 --no-write                        # anywhere (keeps it from rotting)
 """
 
 from __future__ import annotations
@@ -26,24 +26,36 @@ from cogvideo.engine import Engine, RenderJob, accelerator, torch_dtype  # noqa:
 
 RESULTS = Path(__file__).with_name("results.md")
 
-# Published transformer configs (diffusers format); the VAE is the default AutoencoderKLCogVideoX.
+# The published configs (the Hub's transformer/vae/scheduler config.json files, as the diffusers
+# conversion script writes them); tests/test_speed.py loads each into the diffusers classes.
 T5_XXL = dict(vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
               feed_forward_proj="gated-gelu", relative_attention_num_buckets=32)
 BASE = dict(attention_head_dim=64, text_embed_dim=4096, time_embed_dim=512, out_channels=16,
             sample_height=60, sample_width=90, sample_frames=49, max_text_seq_length=226)
+# 1.5: a 300×300 latent RoPE grid (not the 96×170 of the native size), so portrait grids fit too.
+V15 = dict(num_attention_heads=48, num_layers=42, patch_size_t=2, patch_bias=False, sample_height=300,
+           sample_width=300, sample_frames=81, use_rotary_positional_embeddings=True)
 TRANSFORMERS = {
     "2b": dict(BASE, num_attention_heads=30, num_layers=30, in_channels=16),
     "5b": dict(BASE, num_attention_heads=48, num_layers=42, in_channels=16,
                use_rotary_positional_embeddings=True),
     "5b-i2v": dict(BASE, num_attention_heads=48, num_layers=42, in_channels=32,
                    use_rotary_positional_embeddings=True, use_learned_positional_embeddings=True),
-    "1.5-5b": dict(BASE, num_attention_heads=48, num_layers=42, in_channels=16, patch_size_t=2,
-                   patch_bias=False, sample_height=96, sample_width=170, sample_frames=81,
-                   use_rotary_positional_embeddings=True),
-    "1.5-5b-i2v": dict(BASE, num_attention_heads=48, num_layers=42, in_channels=32, patch_size_t=2,
-                       patch_bias=False, sample_height=96, sample_width=170, sample_frames=81,
-                       ofs_embed_dim=512, use_rotary_positional_embeddings=True),
+    "1.5-5b": dict(BASE, **V15, in_channels=16),
+    "1.5-5b-i2v": dict(BASE, **V15, in_channels=32, ofs_embed_dim=512),
 }
+# AutoencoderKLCogVideoX defaults otherwise; the latent scale differs by family.
+VAES = {
+    "2b": dict(scaling_factor=1.15258426),
+    "5b": dict(scaling_factor=0.7),
+    "5b-i2v": dict(scaling_factor=0.7),
+    "1.5-5b": dict(scaling_factor=0.7, invert_scale_latents=True),
+    "1.5-5b-i2v": dict(scaling_factor=0.7, invert_scale_latents=True),
+}
+SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                 num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                 set_alpha_to_one=True, steps_offset=0, timestep_spacing="trailing")
+SCHEDULERS = {name: dict(SCHEDULER, snr_shift_scale=3.0 if name == "2b" else 1.0) for name in TRANSFORMERS}
 
 
 def random_init(module: torch.nn.Module) -> torch.nn.Module:
@@ -59,34 +71,41 @@ def random_init(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def build_full_size(name: str, dtype: torch.dtype):
-    from diffusers import (AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXImageToVideoPipeline,
+    from diffusers import (AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXImageToVideoPipeline,
                            CogVideoXPipeline, CogVideoXTransformer3DModel)
     from transformers import T5Config, T5EncoderModel
 
     with torch.device("meta"):
         transformer = CogVideoXTransformer3DModel(**TRANSFORMERS[name])
         text_encoder = T5EncoderModel(T5Config(**T5_XXL))
-        vae = AutoencoderKLCogVideoX()
+        vae = AutoencoderKLCogVideoX(**VAES[name])
     # Buffers such as sincos position tables end up zero: that changes the picture, not the
     # speed or memory this benchmark measures.
     transformer = random_init(transformer).to(dtype)
     cls = CogVideoXImageToVideoPipeline if models.VARIANTS[name].task == "i2v" else CogVideoXPipeline
     return cls(tokenizer=tiny.build_tokenizer(), text_encoder=random_init(text_encoder).to(dtype),
-               vae=random_init(vae).to(dtype), transformer=transformer, scheduler=CogVideoXDPMScheduler())
+               vae=random_init(vae).to(dtype), transformer=transformer,
+               # As shipped on the Hub; the Engine then swaps in DPM where the authors do.
+               scheduler=CogVideoXDDIMScheduler(**SCHEDULERS[name]))
 
 
-def measure(name: str, offload: str, steps: int) -> dict:
+def count_computed_blocks(pipe) -> list[int]:
+    """A counter of transformer blocks actually computed: a block that a cache skips never calls
+    its feed-forward, so hooks there (not on the block itself) count real work."""
+    counter = [0]
+    for block in pipe.transformer.transformer_blocks:
+        block.ff.register_forward_hook(lambda *_: counter.__setitem__(0, counter[0] + 1))
+    return counter
+
+
+def measure(engine: Engine, name: str, steps: int, speed: str, counter: list[int]) -> dict:
     variant = models.VARIANTS[name]
-    engine = Engine(name, offload=offload)
     device = engine.device
-    dtype = torch_dtype(variant.dtype, device if device.type != "cpu" else None)
-    pipe = tiny.build_pipeline(variant.task) if variant.repo_id is None else build_full_size(name, dtype)
-    engine.adopt(variant.task, pipe)
     image = Image.new("RGB", (variant.width, variant.height), (120, 90, 60)) if variant.task == "i2v" else None
     job = RenderJob(task=variant.task, prompt="a boat on a calm lake at sunset, the camera slowly pans",
                     negative_prompt="", image=image, num_frames=variant.num_frames,
                     num_inference_steps=steps, guidance_scale=6.0, seed=1,
-                    height=variant.height, width=variant.width)
+                    height=variant.height, width=variant.width, speed=speed)
     step_times: list[float] = []
     last = [time.perf_counter()]
 
@@ -98,43 +117,76 @@ def measure(name: str, offload: str, steps: int) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
+    counter[0] = 0
     start = time.perf_counter()
     last[0] = start
     engine.render(job, on_step=on_step)
     if device.type == "cuda":
         torch.cuda.synchronize()
     total = time.perf_counter() - start
-    # Steady-state step time: skip the first step (warm-up, text encoding) when there are more.
-    per_step = sorted(step_times[1:] or step_times)[len(step_times[1:] or step_times) // 2]
-    fixed = total - sum(step_times)  # text encoding before the loop + VAE decode after it
+    accel = engine.status().acceleration
     return {
-        "variant": name, "offload": engine.offload, "size": f"{variant.width}×{variant.height}",
-        "frames": variant.num_frames, "steps": steps, "per_step_s": per_step,
-        "est_50_steps_s": fixed + step_times[0] + per_step * 49, "total_s": total,
+        "variant": name, "offload": engine.offload, "speed": speed, "compile": accel.compile, "fp8": accel.fp8,
+        "attention": accel.attention, "size": f"{variant.width}×{variant.height}", "frames": variant.num_frames,
+        "steps": steps, "total_s": total, "loop_s": sum(step_times),
+        "blocks": counter[0],
         "peak_vram_gib": torch.cuda.max_memory_allocated() / models.GiB if device.type == "cuda" else None,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
     }
 
 
-def append_rows(rows: list[dict]) -> None:
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\n")
+def run_variant(name: str, offload: str, steps: int, speeds: list[str], extras: list[str], warmup: bool) -> list[dict]:
+    """Rows for one variant and offload mode: every speed preset on the plain engine, then the
+    same with compile and/or fp8 (which change the transformer for good, so they come last)."""
+    variant = models.VARIANTS[name]
+    device = accelerator()
+    dtype = torch_dtype(variant.dtype, device)
+    pipe = tiny.build_pipeline(variant.task) if variant.repo_id is None else build_full_size(name, dtype)
+    counter = count_computed_blocks(pipe)
+    rows = []
+    for extra in ["plain"] + extras:
+        engine = Engine(name, offload=offload, compile="compile" in extra, fp8="fp8" in extra)
+        engine.adopt(variant.task, pipe)
+        if warmup or "compile" in extra:
+            # Compilation (and CUDA's first-use costs) belong to the first video only: not timed.
+            measure(engine, name, 2, speeds[0], counter)
+        for speed in speeds:
+            row = measure(engine, name, steps, speed, counter)
+            row["extra"] = extra
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+def append_rows(rows: list[dict], path: Path = RESULTS) -> None:
+    if not path.exists():
+        path.write_text("# Benchmark results\n\n")
+    quality = {(r["variant"], r["offload"], r["extra"]): r["total_s"] for r in rows if r["speed"] == "quality"}
     lines = ["", f"## bench/gpu.py, {dt.date.today().isoformat()}, {rows[0]['device']}", "",
-             "| variant | offload | size | frames | steps run | s/step | est. 50 steps (s) | peak VRAM (GiB) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| variant | offload | speed | extras | size | frames | steps | total (s) | vs quality | blocks computed | peak VRAM (GiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         vram = "-" if r["peak_vram_gib"] is None else f"{r['peak_vram_gib']:.1f}"
-        lines.append(f"| {r['variant']} | {r['offload']} | {r['size']} | {r['frames']} | {r['steps']} | "
-                     f"{r['per_step_s']:.2f} | {r['est_50_steps_s']:.0f} | {vram} |")
-    with RESULTS.open("a") as fh:
+        base = quality.get((r["variant"], r["offload"], r["extra"]))
+        ratio = "-" if not base else f"{r['total_s'] / base:.2f}"
+        lines.append(f"| {r['variant']} | {r['offload']} | {r['speed']} | {r['extra']} | {r['size']} | {r['frames']} | "
+                     f"{r['steps']} | {r['total_s']:.1f} | {ratio} | {r['blocks']} | {vram} |")
+    with path.open("a") as fh:
         fh.write("\n".join(lines) + "\n")
 
 
 def main() -> None:
+    from cogvideo.speed import PRESETS
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", nargs="+", default=["5b"], choices=list(TRANSFORMERS) + ["tiny", "tiny-i2v"])
-    parser.add_argument("--offload", nargs="+", default=["auto"], choices=models.OFFLOAD_MODES)
-    parser.add_argument("--steps", type=int, default=5, help="steps to run; 50-step time is estimated")
+    parser.add_argument("--offload", nargs="+", default=["none"], choices=models.OFFLOAD_MODES)
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps (caches need the full schedule)")
+    parser.add_argument("--speed", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    parser.add_argument("--extras", nargs="*", default=[], choices=["compile", "fp8", "compile+fp8"],
+                        help="also run with these accelerations (after the plain rows)")
+    parser.add_argument("--warmup", action="store_true", help="a 2-step render first, not timed")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the markdown file to append rows to")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to results.md")
     args = parser.parse_args()
     if accelerator() is None and any(m not in ("tiny", "tiny-i2v") for m in args.model):
@@ -142,12 +194,10 @@ def main() -> None:
     rows = []
     for name in args.model:
         for offload in args.offload:
-            row = measure(name, offload, args.steps)
-            rows.append(row)
-            print(row, flush=True)
+            rows += run_variant(name, offload, args.steps, args.speed, args.extras, args.warmup)
     if not args.no_write:
-        append_rows(rows)
-    print(f"done: {len(rows)} row(s)" + ("" if args.no_write else f" appended to {RESULTS}"))
+        append_rows(rows, args.results)
+    print(f"done: {len(rows)} row(s)" + ("" if args.no_write else f" appended to {args.results}"))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,18 @@ class RenderJob:
     seed: int
     height: int
     width: int
+    speed: str = "quality"  # a preset of cogvideo/speed.py
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """What the engine does to the transformer beyond the model itself, and why not more."""
+
+    compile: bool = False
+    fp8: bool = False
+    attention: str = "native"
+    notes_en: tuple[str, ...] = ()
+    notes_zh: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class EngineStatus:
     offload: str
     free_vram_gib: float | None
     loaded: tuple[str, ...]
+    acceleration: Acceleration = Acceleration()
 
 
 _IMPORT_LOCK = threading.Lock()
@@ -115,7 +128,16 @@ def torch_dtype(name: str, device) -> "torch.dtype":
 class Engine:
     """Holds the pipelines for one model family (a T2V and/or an I2V variant)."""
 
-    def __init__(self, model: str = "5b", offload: str = "auto", device: str | None = None):
+    def __init__(
+        self,
+        model: str = "5b",
+        offload: str = "auto",
+        device: str | None = None,
+        *,
+        compile: bool = False,
+        fp8: bool = False,
+        attention: str = "native",
+    ):
         if offload not in models.OFFLOAD_MODES:
             raise InvalidRequest(
                 f"Unknown offload mode {offload!r}; use one of {', '.join(models.OFFLOAD_MODES)}.",
@@ -136,6 +158,10 @@ class Engine:
         self._tokenizer = None
         self._tokenizer_missing = False
         self._tokenizer_lock = threading.Lock()
+        self._wants = Acceleration(compile=compile, fp8=fp8, attention=attention)
+        self._acceleration: Acceleration | None = None  # what was applied, once a pipeline loaded
+        self._cache_keys: dict[int, tuple] = {}  # id(transformer) -> the cache plan enabled on it
+        self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
 
     # ------------------------------------------------------------ what and where
 
@@ -183,6 +209,7 @@ class Engine:
             offload=self.offload,
             free_vram_gib=None if free is None else round(free / models.GiB, 1),
             loaded=tuple(self._pipes),
+            acceleration=self._acceleration or self._wants,
         )
 
     # ------------------------------------------------------------ loading
@@ -203,6 +230,7 @@ class Engine:
             donor = next(iter(self._pipes.values()), None)
             pipe = self._build(variant, donor, notify)
             pipe.set_progress_bar_config(disable=True)
+            self._prepare(pipe, variant)
             self._pipes[task] = pipe
             self._tokenizer_missing = False  # the weights, tokenizer included, are on disk now
             self._place(task)
@@ -211,8 +239,9 @@ class Engine:
     def adopt(self, task: str, pipeline) -> None:
         """Use a pipeline built elsewhere (benchmarks, scripts) under this engine's memory policy."""
         with self._lock:
-            self.variant(task)
+            variant = self.variant(task)
             pipeline.set_progress_bar_config(disable=True)
+            self._prepare(pipeline, variant)
             self._pipes[task] = pipeline
             self._active = None
             self._place(task)
@@ -239,6 +268,25 @@ class Engine:
             folder, subfolder="transformer", torch_dtype=dtype
         )
         return cls(transformer=transformer, **shared)
+
+    def _prepare(self, pipe, variant: Variant) -> None:
+        """Make a freshly loaded pipeline run as its authors publish it, then apply the machine's
+        accelerations (attention kernel, fp8, compile) to its transformer."""
+        if variant.scheduler == "dpm":
+            from diffusers import CogVideoXDPMScheduler
+
+            # The Hub pipelines ship CogVideoXDDIMScheduler; the authors' inference script swaps
+            # in the DPM scheduler for the 5B and 1.5 models, and uses dynamic CFG only with it
+            # (CogVideo inference/cli_demo.py). Shared with the partner pipeline: swap both.
+            if not isinstance(pipe.scheduler, CogVideoXDPMScheduler):
+                pipe.scheduler = CogVideoXDPMScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing")
+            for other in self._pipes.values():
+                other.scheduler = pipe.scheduler
+        from . import acceleration
+
+        self._acceleration = acceleration.apply(pipe.transformer, self._wants, self.device)
+        if self._acceleration.compile:
+            self._compiled.add(id(pipe.transformer))
 
     def _place(self, task: str) -> None:
         """Apply the memory policy so that `task`'s pipeline is the one ready to run."""
@@ -322,16 +370,24 @@ class Engine:
         on_step: StepCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
         on_status: StatusCallback | None = None,
+        on_notice: Callable[[str, str], None] | None = None,
     ) -> np.ndarray:
-        """Frames as uint8 T×H×W×3. Cancel raises `Cancelled` from the step callback: no decode."""
+        """Frames as uint8 T×H×W×3. Cancel raises `Cancelled` from the step callback: no decode.
+        `on_notice` hears what the user should know afterwards (a speed preset that fell back)."""
         import torch
 
         variant = self.variant(job.task)
         with self._lock:
             pipe = self.load(job.task, on_status)
             self._place(job.task)
+            self._use_speed(pipe, job, variant, on_notice)
             if should_cancel and should_cancel():
                 raise Cancelled()
+            if id(pipe.transformer) in self._compiled:
+                self._compiled.discard(id(pipe.transformer))
+                if on_status:
+                    on_status("Compiling the model for this GPU (first video only; a minute or two)…",
+                              "正在为这块显卡编译模型（仅第一个视频需要，约一两分钟）…", None)
 
             def step_end(_pipe, index, _timestep, _tensors):
                 if should_cancel and should_cancel():
@@ -381,6 +437,26 @@ class Engine:
         np.rint(video, out=video)
         np.clip(video, 0, 255, out=video)
         return video.astype(np.uint8)
+
+    def _use_speed(self, pipe, job: RenderJob, variant: Variant, on_notice) -> None:
+        """Enable the job's speed preset on the transformer (switching only when it changed) and
+        start its cache empty: a cancelled render leaves cached activations behind, and the next
+        video must not begin from them."""
+        from . import speed
+
+        transformer = pipe.transformer
+        plan = speed.plan(job.speed, pipe, model=variant.name, steps=job.num_inference_steps,
+                          guidance_scale=job.guidance_scale)
+        if self._cache_keys.get(id(transformer)) != plan.key:
+            if transformer.is_cache_enabled:
+                transformer.disable_cache()
+            if plan.config is not None:
+                transformer.enable_cache(plan.config)
+            self._cache_keys[id(transformer)] = plan.key
+        if transformer.is_cache_enabled:
+            transformer._reset_stateful_cache()
+        if plan.reason_en and on_notice:
+            on_notice(plan.reason_en, plan.reason_zh)
 
     def _free_hooks(self, pipe) -> None:
         if self.device.type != "cpu" and self.offload in ("model", "sequential"):

@@ -36,7 +36,14 @@ class Variant:
     dtype: str  # "float16" | "bfloat16" | "float32"
     max_tokens: int  # prompt tokens the T5 encoder reads; the rest is truncated
     flexible_size: bool  # whether height/width other than native are allowed
-    dynamic_cfg: bool = False  # the 5B model cards use dynamic classifier-free guidance
+    # CogVideoX1.5 image-to-video: the short side is fixed and the long side may vary, following
+    # the picture (the model card: min(W, H) = 768, 768 <= max(W, H) <= 1360, multiples of 16).
+    short_side: int | None = None
+    # As the authors' inference script runs it (CogVideo inference/cli_demo.py): DDIM for 2B; the
+    # DPM scheduler with dynamic classifier-free guidance for 5B and 1.5 (dynamic CFG is meant for
+    # DPM only: "for DDIM scheduler, it should be False").
+    scheduler: str = "ddim"  # "ddim" | "dpm"
+    dynamic_cfg: bool = False
     vram_gib: dict[str, float] = field(default_factory=dict)  # offload mode -> approx. peak GiB
     disk_gib: float = 0.0
     label: str = ""
@@ -65,31 +72,32 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             name="5b", repo_id="THUDM/CogVideoX-5b", task="t2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
-            dtype="bfloat16", max_tokens=226, flexible_size=False, dynamic_cfg=True,
+            dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
             vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B · text to video · 720×480 · 6 s",
         ),
         Variant(
             name="5b-i2v", repo_id="THUDM/CogVideoX-5b-I2V", task="i2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
-            dtype="bfloat16", max_tokens=226, flexible_size=False, dynamic_cfg=True,
+            dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
             vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B-I2V · image to video · 720×480 · 6 s",
         ),
         Variant(
             name="1.5-5b", repo_id="THUDM/CogVideoX1.5-5B", task="t2v", family="cogvideox1.5-5b",
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
-            dtype="bfloat16", max_tokens=224, flexible_size=True, dynamic_cfg=True,
+            dtype="bfloat16", max_tokens=224, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
-            disk_gib=22.0, label="CogVideoX1.5-5B · text to video · 1360×768 · 5–10 s",
+            disk_gib=31.0, label="CogVideoX1.5-5B · text to video · 1360×768 · 5–10 s",
         ),
         Variant(
             name="1.5-5b-i2v", repo_id="THUDM/CogVideoX1.5-5B-I2V", task="i2v",
             family="cogvideox1.5-5b",
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
-            dtype="bfloat16", max_tokens=224, flexible_size=True, dynamic_cfg=True,
+            dtype="bfloat16", max_tokens=224, flexible_size=True, short_side=768, scheduler="dpm",
+            dynamic_cfg=True,
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
-            disk_gib=22.0, label="CogVideoX1.5-5B-I2V · image to video · any size · 5–10 s",
+            disk_gib=31.0, label="CogVideoX1.5-5B-I2V · image to video · short side 768, long side up to 1360 · 5–10 s",
         ),
         Variant(
             name="tiny", repo_id=None, task="t2v", family="tiny",
@@ -183,7 +191,7 @@ def check_frames(variant: Variant, num_frames: int) -> int:
 
 
 def check_size(variant: Variant, height: int | None, width: int | None) -> tuple[int, int]:
-    """Return (height, width) for the request; native size unless the variant is flexible."""
+    """Return (height, width) for the request; native size unless the variant allows others."""
     height = variant.height if height in (None, 0) else height
     width = variant.width if width in (None, 0) else width
     if (height, width) == (variant.height, variant.width):
@@ -191,17 +199,45 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
     if not variant.flexible_size:
         raise InvalidRequest(
             f"{variant.name} renders only at {variant.width}×{variant.height}; got {width}×{height}. "
-            "Leave height and width empty, or use a CogVideoX1.5 model for other sizes.",
+            "Leave height and width empty; of the CogVideoX models only 1.5-5b-i2v renders other sizes "
+            "(it follows the picture's shape).",
             f"{variant.name} 只支持 {variant.width}×{variant.height}，收到 {width}×{height}。"
-            "请不要设置宽高，或改用 CogVideoX1.5 模型。",
+            "请不要设置宽高；CogVideoX 中只有 1.5-5b-i2v 支持其他尺寸（按图片比例）。",
         )
     for side_name, side in (("height", height), ("width", width)):
-        if not isinstance(side, int) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:
+        if not isinstance(side, int) or isinstance(side, bool) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:
             raise InvalidRequest(
                 f"{side_name}={side!r} must be a multiple of {SIDE_STEP} between {MIN_SIDE} and {MAX_SIDE}.",
                 f"{side_name}={side!r} 必须是 {SIDE_STEP} 的倍数，且在 {MIN_SIDE} 到 {MAX_SIDE} 之间。",
             )
+    if variant.short_side is not None:
+        short, long = min(height, width), max(height, width)
+        if short != variant.short_side or not variant.short_side <= long <= MAX_SIDE:
+            raise InvalidRequest(
+                f"{variant.name} needs the short side to be {variant.short_side} and the long side between "
+                f"{variant.short_side} and {MAX_SIDE} (multiples of {SIDE_STEP}); got {width}×{height}. "
+                "Leave height and width empty to follow the picture's shape.",
+                f"{variant.name} 要求短边为 {variant.short_side}、长边在 {variant.short_side} 到 {MAX_SIDE} 之间"
+                f"（{SIDE_STEP} 的倍数），收到 {width}×{height}。不设置宽高时将按图片比例自动选择。",
+            )
     return height, width
+
+
+def size_for_picture(variant: Variant, picture_width: int, picture_height: int) -> tuple[int, int]:
+    """(height, width) for image-to-video from a picture, when the caller gave no size.
+
+    A model with a fixed short side keeps it and follows the picture's aspect on the long side,
+    within its bounds; other flexible models take the native size, turned for a portrait picture.
+    """
+    portrait = picture_height > picture_width
+    if variant.short_side is None:
+        long_side, short_side = max(variant.height, variant.width), min(variant.height, variant.width)
+        return (long_side, short_side) if portrait else (short_side, long_side)
+    short = variant.short_side
+    aspect = max(picture_width, picture_height) / max(1, min(picture_width, picture_height))
+    long = round(short * aspect / SIDE_STEP) * SIDE_STEP
+    long = min(max(long, short), MAX_SIDE)
+    return (long, short) if portrait else (short, long)
 
 
 def _is_number(value: object) -> bool:

@@ -18,7 +18,8 @@ from typing import Callable
 
 from PIL import Image
 
-from . import media, models
+from . import media, models, speed
+from .speed import DEFAULT_SPEED
 from .engine import Engine, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError
 
@@ -73,6 +74,7 @@ class VideoRequest:
     upscale: bool = False
     interpolate: bool = False
     colorize: bool = True  # old-photo mode only
+    speed: str = DEFAULT_SPEED  # a preset of cogvideo/speed.py: quality, balanced or fast
 
     @property
     def task(self) -> str:
@@ -134,6 +136,28 @@ ProgressCallback = Callable[[ProgressEvent], None]
 Cancel = Callable[[], bool] | threading.Event
 
 
+class _Run:
+    """The bookkeeping of one `generate` call: stage timings, notices, progress and cancel."""
+
+    def __init__(self, progress: ProgressCallback | None, cancel: Cancel | None) -> None:
+        self.timings: dict[str, float] = {}
+        self.notices: list[Notice] = []
+        self.report: ProgressCallback = progress or (lambda event: None)
+        self.should_cancel = cancel.is_set if isinstance(cancel, threading.Event) else cancel
+        self._clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        """Close a stage's timing."""
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self._clock
+        self._clock = now
+
+    def check_cancel(self) -> None:
+        """Between stages: a cancel takes effect here (inside the render, at every step)."""
+        if self.should_cancel is not None and self.should_cancel():
+            raise Cancelled()
+
+
 class Studio:
     def __init__(
         self,
@@ -147,6 +171,7 @@ class Studio:
         self.engine = engine
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        # Temporary files a crash left behind (a running writer's are spared: see the function).
         self.styles = load_styles()
         self._colorizer = colorizer
         self._upscaler = upscaler
@@ -197,22 +222,9 @@ class Studio:
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
     ) -> VideoResult:
-        from .styles import apply_post, apply_style, get_style
+        from .styles import apply_style, get_style
 
-        timings: dict[str, float] = {}
-        notices: list[Notice] = []
-        report = progress or (lambda event: None)
-        should_cancel = cancel.is_set if isinstance(cancel, threading.Event) else cancel
-        clock = time.perf_counter()
-
-        def lap(stage: str, last: bool = False) -> None:
-            """Close a stage's timing; Cancel also takes effect here, between stages."""
-            nonlocal clock
-            now = time.perf_counter()
-            timings[stage] = timings.get(stage, 0.0) + now - clock
-            clock = now
-            if not last and should_cancel and should_cancel():
-                raise Cancelled()
+        run = _Run(progress, cancel)
 
         # 1. Check inputs: every bad value is named before any heavy work starts.
         variant, num_frames, height, width = self._check(request)
@@ -227,31 +239,14 @@ class Studio:
         prompt, negative = apply_style(style, user_prompt, request.negative_prompt.strip())
 
         # 3. The first frame for image-to-video (colorized first in old-photo mode).
-        image = None
-        colorized_path = None
+        image, colorized_path = None, None
         if request.task == "i2v":
-            image = media.load_image(request.image)
-            lap("image")
-            if request.mode == "old_photo" and request.colorize:
-                report(ProgressEvent("colorize", None, "Colorizing the photo…", "正在为照片上色…"))
-                image, notice = self.colorize_photo(image)
-                self._park(self._colorizer)
-                if notice:
-                    notices.append(notice)
-                else:
-                    colorized_path = media.unique_video_path(self.output_dir, "-colorized.png")
-                    image.save(colorized_path)
-                    report(ProgressEvent("colorize", None, "Photo colorized; animating it…", "照片已上色，正在生成视频…",
-                                         preview=str(colorized_path)))
-                lap("colorize")
-            if variant.flexible_size and request.height is None and request.width is None:
-                height, width = _orient(variant, image)
-            image = media.fit_image(image, width, height)
+            image, colorized_path, height, width = self._first_frame(request, variant, height, width, run)
 
         # 4. Prompt length, counted with the pipeline's own tokenizer.
         tokens = self.engine.count_tokens(prompt)
         if tokens is not None and tokens > variant.max_tokens:
-            notices.append(Notice(
+            run.notices.append(Notice(
                 f"The prompt is {tokens} tokens; the model reads only the first {variant.max_tokens}, "
                 "so the rest was cut off. Shorten it to keep every detail.",
                 f"提示词共 {tokens} 个 token，模型只读取前 {variant.max_tokens} 个，其余部分已被截断。"
@@ -259,62 +254,123 @@ class Studio:
             ))
 
         # 5. Render.
-        def on_status(en: str, zh: str, fraction: float | None) -> None:
-            report(ProgressEvent("load", fraction, en, zh))
-
-        def on_step(step: int, total: int) -> None:
-            report(ProgressEvent(
-                "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
-            ))
-
         job = RenderJob(
             task=request.task, prompt=prompt, negative_prompt=negative, image=image,
             num_frames=num_frames, num_inference_steps=request.num_inference_steps,
             guidance_scale=float(request.guidance_scale), seed=seed, height=height, width=width,
+            speed=speed.check_speed(request.speed),
         )
-        lap("prepare")
-        frames = self.engine.render(job, on_step=on_step, should_cancel=should_cancel, on_status=on_status)
-        lap("render")
+        run.lap("prepare")
+        run.check_cancel()
+        frames = self._render(job, run)
+        run.lap("render")
+        run.check_cancel()
 
         # 6. Post-processing: the style's frame filter, then smooth motion and 1440p upscaling.
+        frames, fps, filters, upscale_method = self._post_process(request, style, frames, float(variant.fps), run)
+        run.lap("post")
+        run.check_cancel()
+
+        # 7-8. Encode, then lay the music under it.
+        final_path, cover, music_file = self._write(frames, fps, filters, music_file, request.music_volume, run)
+
+        out_info = media.probe(final_path)
+        return VideoResult(
+            path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
+            model=variant.name, num_frames=num_frames, fps=fps,
+            width=out_info.width, height=out_info.height, prompt_tokens=tokens,
+            timings=run.timings, notices=tuple(run.notices), upscale_method=upscale_method,
+            colorized_image=colorized_path,
+            music=None if music_file is None else str(request.music),
+            cover=cover,
+        )
+
+    # ------------------------------------------------------------ the steps of `generate`
+
+    def _first_frame(
+        self, request: VideoRequest, variant: models.Variant, height: int, width: int, run: "_Run"
+    ) -> tuple[Image.Image, Path | None, int, int]:
+        """The picture the video starts from, fitted to the render size (which it may choose)."""
+        image = media.load_image(request.image)
+        colorized_path = None
+        run.lap("image")
+        if request.mode == "old_photo" and request.colorize:
+            run.report(ProgressEvent("colorize", None, "Colorizing the photo…", "正在为照片上色…"))
+            image, notice = self.colorize_photo(image)
+            self._park(self._colorizer)
+            if notice:
+                run.notices.append(notice)
+            else:
+                colorized_path = media.unique_video_path(self.output_dir, "-colorized.png")
+                image.save(colorized_path)
+                run.report(ProgressEvent("colorize", None, "Photo colorized; animating it…",
+                                         "照片已上色，正在生成视频…", preview=str(colorized_path)))
+            run.lap("colorize")
+            run.check_cancel()
+        if variant.flexible_size and request.height is None and request.width is None:
+            height, width = models.size_for_picture(variant, image.width, image.height)
+        return media.fit_image(image, width, height), colorized_path, height, width
+
+    def _render(self, job: RenderJob, run: "_Run"):
+        def on_status(en: str, zh: str, fraction: float | None) -> None:
+            run.report(ProgressEvent("load", fraction, en, zh))
+
+        def on_step(step: int, total: int) -> None:
+            run.report(ProgressEvent(
+                "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
+            ))
+
+        def on_notice(en: str, zh: str) -> None:
+            run.notices.append(Notice(en, zh))
+
+        return self.engine.render(job, on_step=on_step, should_cancel=run.should_cancel, on_status=on_status,
+                                  on_notice=on_notice)
+
+    def _post_process(self, request: VideoRequest, style, frames, fps: float, run: "_Run"):
+        """The style's frame filter, then interpolation and upscaling: (frames, fps, ffmpeg
+        filters, upscale method)."""
+        from .styles import apply_post
+
         frames = apply_post(style, frames)
-        fps = float(variant.fps)
-        filters: tuple[str, ...] = ()
-        upscale_method = None
-        if request.upscale or request.interpolate:
-            from .enhance import plan_post
+        if not (request.upscale or request.interpolate):
+            return frames, fps, (), None
+        from .enhance import plan_post
 
-            report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
-            upscaler = self._upscaler_for_device() if request.upscale else None
-            try:
-                post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
-                                 upscaler=upscaler)
-            except ModelFileError as exc:
-                # A broken upscaler file must not cost the user the video they waited for.
-                notices.append(Notice(exc.en, exc.zh))
-                post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
-                                 method="lanczos")
-            self._park(upscaler)
-            frames, fps, filters, upscale_method = post.frames, post.fps, post.filters, post.upscale_method
-            if upscale_method == "lanczos":
-                notices.append(Notice(
-                    "Upscaled to 2× with Lanczos (Real-ESRGAN needs a GPU and its weights).",
-                    "已使用 Lanczos 放大 2 倍（Real-ESRGAN 需要 GPU 和模型权重）。",
-                ))
-        lap("post")
+        run.report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
+        upscaler = self._upscaler_for_device() if request.upscale else None
+        try:
+            post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
+                             upscaler=upscaler)
+        except ModelFileError as exc:
+            # A broken upscaler file must not cost the user the video they waited for.
+            run.notices.append(Notice(exc.en, exc.zh))
+            post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
+                             method="lanczos")
+        self._park(upscaler)
+        if post.upscale_method == "lanczos":
+            run.notices.append(Notice(
+                "Upscaled to 2× with Lanczos (Real-ESRGAN needs a GPU and its weights).",
+                "已使用 Lanczos 放大 2 倍（Real-ESRGAN 需要 GPU 和模型权重）。",
+            ))
+        return post.frames, post.fps, post.filters, post.upscale_method
 
-        # 7-8. Encode each job to its own file, then lay the music under it by stream copy.
-        # Files are written under temporary names and renamed when complete: a crash or a full
-        # disk leaves no half-written video behind.
+    def _write(self, frames, fps: float, filters, music_file: Path | None, volume: float, run: "_Run"):
+        """Encode to a file of its own, then lay the music under it by stream copy: (video,
+        cover, music used).
+
+        Files are written under temporary names and renamed when complete: a crash or a full
+        disk leaves no half-written video behind. Past this point the job is not cancelled any
+        more: the render is done and the rest takes seconds.
+        """
         final_path = media.unique_video_path(self.output_dir)
         partial = [final_path.with_name(final_path.stem + ".part.mp4")]
         try:
-            report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
+            run.report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
             media.encode_mp4(frames, fps, partial[0], filters=filters)
-            lap("encode")
+            run.lap("encode")
             if music_file:
-                music_file = self._add_music(partial, music_file, request.music_volume, notices, report)
-                lap("music", last=True)
+                music_file = self._add_music(partial, music_file, volume, run)
+                run.lap("music")
             os.replace(partial[-1], final_path)
             cover = media.save_cover(frames[0], final_path.with_suffix(".jpg"))
         except OSError as exc:
@@ -324,31 +380,21 @@ class Studio:
         finally:
             for path in partial:
                 path.unlink(missing_ok=True)
+        return final_path, cover, music_file
 
-        out_info = media.probe(final_path)
-        return VideoResult(
-            path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
-            model=variant.name, num_frames=num_frames, fps=fps,
-            width=out_info.width, height=out_info.height, prompt_tokens=tokens,
-            timings=timings, notices=tuple(notices), upscale_method=upscale_method,
-            colorized_image=colorized_path,
-            music=None if music_file is None else str(request.music),
-            cover=cover,
-        )
-
-    def _add_music(self, partial: list[Path], music_file: Path, volume: float, notices: list, report) -> Path | None:
+    def _add_music(self, partial: list[Path], music_file: Path, volume: float, run: "_Run") -> Path | None:
         """Mux the track into a new partial file (appended to `partial`); the track used, or None
         when the music failed and the silent video is kept."""
         from .music import add_music
 
-        report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
+        run.report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
         with_music = partial[0].with_name(partial[0].name.replace(".part.mp4", ".music.part.mp4"))
         try:
             add_music(partial[0], music_file, with_music, volume=volume)
         except AudioError as exc:
             # The video took minutes of GPU time: keep it, silent, and say why.
             with_music.unlink(missing_ok=True)
-            notices.append(Notice(exc.en, exc.zh))
+            run.notices.append(Notice(exc.en, exc.zh))
             return None
         partial.append(with_music)
         return music_file
@@ -422,6 +468,7 @@ class Studio:
                 f"music_volume={volume!r} must be between 0 and 1.",
                 f"音量 {volume!r} 必须在 0 到 1 之间。",
             )
+        speed.check_speed(request.speed)
         num_frames = variant.num_frames if request.num_frames is None else request.num_frames
         num_frames = models.check_frames(variant, num_frames)
         height, width = models.check_size(variant, request.height, request.width)
@@ -451,11 +498,3 @@ class Studio:
 
             self._upscaler = Upscaler(device=str(self.engine.device))
         return self._upscaler
-
-
-def _orient(variant: models.Variant, image: Image.Image) -> tuple[int, int]:
-    """Native size for a flexible model, turned to portrait for a portrait picture."""
-    long_side, short_side = max(variant.height, variant.width), min(variant.height, variant.width)
-    if image.height > image.width:
-        return long_side, short_side
-    return short_side, long_side

@@ -63,7 +63,7 @@ def _transformer(task: str):
     torch.manual_seed(SEED + (1 if task == "i2v" else 0))
     common = dict(
         num_attention_heads=4, out_channels=4, time_embed_dim=2, text_embed_dim=32,
-        num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        num_layers=2, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
         temporal_compression_ratio=4, max_text_seq_length=226,
     )
     if task == "i2v":

@@ -24,6 +24,9 @@ from .i18n import pick, request_lang
 
 log = logging.getLogger("cogvideo.app")
 
+# The one source of defaults for every generation parameter (the sliders, the CLI and the API's too).
+DEFAULTS = VideoRequest(prompt="")
+
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery
 
@@ -129,16 +132,17 @@ class Handlers:
         self,
         prompt: str,
         negative_prompt: str = "",
-        seed: int = -1,
-        num_inference_steps: int = 50,
-        guidance_scale: float = 6.0,
+        seed: int = DEFAULTS.seed,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        guidance_scale: float = DEFAULTS.guidance_scale,
         num_frames: int | None = None,
         style: str = "none",
         music: str = "none",
-        music_volume: float = 0.8,
+        music_volume: float = DEFAULTS.music_volume,
         upscale: bool = False,
         interpolate: bool = False,
         music_file: str | None = None,
+        speed: str = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -146,7 +150,7 @@ class Handlers:
             "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file,
+            music_file=music_file, speed=speed,
         )
         return await self._generate(req, request, progress)
 
@@ -155,16 +159,17 @@ class Handlers:
         image: str | None,
         prompt: str,
         negative_prompt: str = "",
-        seed: int = -1,
-        num_inference_steps: int = 50,
-        guidance_scale: float = 6.0,
+        seed: int = DEFAULTS.seed,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        guidance_scale: float = DEFAULTS.guidance_scale,
         num_frames: int | None = None,
         style: str = "none",
         music: str = "none",
-        music_volume: float = 0.8,
+        music_volume: float = DEFAULTS.music_volume,
         upscale: bool = False,
         interpolate: bool = False,
         music_file: str | None = None,
+        speed: str = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -172,7 +177,7 @@ class Handlers:
             "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file,
+            music_file=music_file, speed=speed,
         )
         return await self._generate(req, request, progress)
 
@@ -181,17 +186,18 @@ class Handlers:
         image: str | None,
         prompt: str = "",
         colorize: bool = True,
-        seed: int = -1,
-        num_inference_steps: int = 50,
-        guidance_scale: float = 6.0,
+        seed: int = DEFAULTS.seed,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        guidance_scale: float = DEFAULTS.guidance_scale,
         num_frames: int | None = None,
         style: str = "none",
         music: str = "nostalgic",
-        music_volume: float = 0.8,
+        music_volume: float = DEFAULTS.music_volume,
         upscale: bool = False,
         interpolate: bool = False,
         negative_prompt: str = "",
         music_file: str | None = None,
+        speed: str = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -200,7 +206,7 @@ class Handlers:
             "old_photo", image=image, prompt=prompt, colorize=colorize, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            negative_prompt=negative_prompt, music_file=music_file,
+            negative_prompt=negative_prompt, music_file=music_file, speed=speed,
         )
         async for job in self._submit_and_follow(req, request, progress):
             if not job.finished:
@@ -215,7 +221,7 @@ class Handlers:
         self,
         video: str | None,
         music: str = "none",
-        volume: float = 0.8,
+        volume: float = DEFAULTS.music_volume,
         music_file: str | None = None,
         request: gr.Request = None,
     ):
@@ -392,25 +398,43 @@ class Handlers:
         )
 
 
-def build_request(mode: str, **values) -> VideoRequest:
+def build_request(
+    mode: str,
+    *,
+    prompt: str | None,
+    image: str | None = None,
+    negative_prompt: str | None = "",
+    seed: float | None,
+    num_inference_steps: float | None,
+    guidance_scale: float,
+    num_frames: float | None,
+    style: str | None,
+    music: str | None,
+    music_volume: float,
+    upscale: bool,
+    interpolate: bool,
+    music_file: str | None = None,
+    colorize: bool = True,
+    speed: str | None = None,
+) -> VideoRequest:
     """The studio request from an endpoint's values: Gradio sends numbers as floats and empty
     boxes as None; an uploaded music file wins over the track choice."""
-    upload, track = values.pop("music_file", None), values.pop("music", None)
     return VideoRequest(
         mode=mode,
-        prompt=values.pop("prompt", None) or "",
-        image=values.pop("image", None),
-        negative_prompt=values.pop("negative_prompt", None) or "",
-        style=values.pop("style", None) or "none",
-        music=upload or track,
-        music_volume=values.pop("music_volume"),
-        seed=_int(values.pop("seed")),
-        num_inference_steps=_int(values.pop("num_inference_steps")),
-        guidance_scale=values.pop("guidance_scale"),
-        num_frames=_int(values.pop("num_frames")),
-        upscale=bool(values.pop("upscale")),
-        interpolate=bool(values.pop("interpolate")),
-        colorize=bool(values.pop("colorize", True)),
+        prompt=prompt or "",
+        image=image,
+        negative_prompt=negative_prompt or "",
+        style=style or DEFAULTS.style,
+        music=music_file or music,
+        music_volume=music_volume,
+        seed=_int(seed),
+        num_inference_steps=_int(num_inference_steps),
+        guidance_scale=guidance_scale,
+        num_frames=_int(num_frames),
+        upscale=bool(upscale),
+        interpolate=bool(interpolate),
+        colorize=bool(colorize),
+        speed=speed or DEFAULTS.speed,
     )
 
 

@@ -58,6 +58,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "volume": ("Music volume", "音乐音量"),
     "apply_music": ("🎵 Apply music to this video", "🎵 为当前视频换配乐"),
     "upscale": ("Upscale to 1440p (2×)", "超分到 1440p（2 倍）"),
+    "speed": ("Speed", "生成速度"),
+    "speed_info": (
+        "Quality computes every step in full. Balanced and Fast reuse work between neighbouring steps "
+        "(Fast: about 1.6× in its authors' CogVideoX tests); small details may differ.",
+        "质量优先：每一步完整计算。均衡和速度优先会复用相邻步骤的计算（速度优先在作者的 CogVideoX 测试中约快 1.6 倍），细节可能略有不同。",
+    ),
     "interpolate": ("Smooth motion (2× frame rate)", "流畅运动（2 倍帧率）"),
     "result": ("Your video", "生成结果"),
     "used_seed": ("Seed used", "实际种子"),

@@ -10,10 +10,11 @@ from typing import Callable
 import gradio as gr
 
 from cogvideo.models import Variant
+from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_GUIDANCE, MAX_STEPS
 
 from .components import UploadedImage
-from .handlers import Handlers, gpu_task
+from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import build_i18n
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,7 @@ class PageConfig:
     t2v: Variant | None
     i2v: Variant | None
     lang: str | None  # forced UI language, or None to follow the browser
+    speed: str = DEFAULT_SPEED  # the speed preset the page starts with (--speed)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     styles = load_styles()
     tracks = load_tracks()
     names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in styles.values()}
+    names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
     names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
     i18n = build_i18n(config.lang, names)
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
@@ -112,12 +115,14 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(style.change, style_help, style, style_note)
         with gr.Row(equal_height=True):
             music = gr.Dropdown(track_choices, value=default_music, label=i18n("music"), scale=2)
-            music_volume = gr.Slider(0, 1, value=0.8, step=0.05, label=i18n("volume"), scale=1)
+            music_volume = gr.Slider(0, 1, value=DEFAULTS.music_volume, step=0.05, label=i18n("volume"), scale=1)
         with gr.Row(equal_height=True):
             preview = gr.Audio(value=track_files.get(default_music), label=i18n("music_preview"),
                                interactive=False, scale=2)
             music_file = gr.File(label=i18n("music_upload"), file_types=["audio"], scale=1, height=90)
         private(music.change, track_files.get, music, preview)
+        speed = gr.Radio([(i18n(f"speed.{p.id}"), p.id) for p in PRESETS.values()], value=config.speed,
+                         label=i18n("speed"), info=i18n("speed_info"))
         with gr.Row():
             upscale = gr.Checkbox(value=False, label=i18n("upscale"))
             interpolate = gr.Checkbox(value=False, label=i18n("interpolate"))
@@ -132,8 +137,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     randomize, seed)
             with gr.Row():
                 # The studio's limits, so the page never allows less (or more) than the engine.
-                num_inference_steps = gr.Slider(1, MAX_STEPS, value=50, step=1, label=i18n("steps"))
-                guidance_scale = gr.Slider(0, MAX_GUIDANCE, value=6.0, step=0.5, label=i18n("guidance"))
+                num_inference_steps = gr.Slider(1, MAX_STEPS, value=DEFAULTS.num_inference_steps, step=1,
+                                                label=i18n("steps"))
+                guidance_scale = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance_scale, step=0.5,
+                                           label=i18n("guidance"))
             num_frames = gr.Slider(
                 variant.min_frames if variant else 9, variant.max_frames if variant else 49,
                 value=variant.num_frames if variant else 49, step=variant.frame_step if variant else 8,
@@ -143,7 +150,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 f"{variant.name} · {variant.width}×{variant.height} · {variant.num_frames}f · {variant.fps} fps"
             )
             gr.Textbox(value=model, label=i18n("model"), interactive=False)
-        return dict(style=style, music=music, music_volume=music_volume, music_file=music_file,
+        return dict(style=style, music=music, music_volume=music_volume, music_file=music_file, speed=speed,
                     upscale=upscale, interpolate=interpolate, negative_prompt=negative_prompt, seed=seed,
                     num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
                     num_frames=num_frames, randomize=randomize)

@@ -1,0 +1,85 @@
+"""Machine-level speed-ups of a loaded transformer: the attention kernel, fp8 matmuls, compile.
+
+Unlike the speed presets (cogvideo/speed.py), which the user picks per video, these are chosen once
+per server (`--attention`, `--fp8`, `--compile`) because they change the loaded model itself. Each
+one that cannot run here is left off with the reason, shown in the status line, never an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from .engine import Acceleration
+
+log = logging.getLogger("cogvideo")
+
+FP8_MIN_CAPABILITY = (8, 9)  # Ada and Hopper: the first GPUs with fp8 tensor cores
+
+
+def apply(transformer: "torch.nn.Module", wants: "Acceleration", device: "torch.device") -> "Acceleration":
+    from .engine import Acceleration
+
+    notes_en: list[str] = []
+    notes_zh: list[str] = []
+    on_gpu = device.type == "cuda"
+
+    attention = "native"
+    # Native keeps diffusers' own processor: our dispatching one is the same math, but the
+    # default path stays exactly the published one.
+    if wants.attention != "native":
+        from .attention import use_attention
+
+        choice = use_attention(transformer, wants.attention)
+        attention = choice.backend
+        if choice.fell_back:
+            notes_en.append(choice.en)
+            notes_zh.append(choice.zh)
+
+    fp8 = False
+    if wants.fp8:
+        fp8, en, zh = _fp8(transformer, device)
+        if en:
+            notes_en.append(en)
+            notes_zh.append(zh)
+
+    compiled = False
+    if wants.compile:
+        if on_gpu:
+            _compile_blocks(transformer)
+            compiled = True
+        else:
+            notes_en.append("compile: off (it pays off on a GPU only)")
+            notes_zh.append("编译：未启用（仅在 GPU 上有收益）")
+    return Acceleration(compile=compiled, fp8=fp8, attention=attention,
+                        notes_en=tuple(notes_en), notes_zh=tuple(notes_zh))
+
+
+def _fp8(transformer, device) -> tuple[bool, str, str]:
+    """Dynamic fp8 activations and fp8 weights (per row) on every linear layer of the transformer.
+    Weight-only fp8 would save memory but not time: the matmuls must run in fp8 to be faster."""
+    import torch
+
+    if device.type != "cuda":
+        return False, "fp8: off (needs an NVIDIA GPU)", "fp8：未启用（需要 NVIDIA 显卡）"
+    capability = torch.cuda.get_device_capability(device)
+    if capability < FP8_MIN_CAPABILITY:
+        return (False, f"fp8: off (needs compute capability 8.9 or newer; this GPU has {capability[0]}.{capability[1]})",
+                f"fp8：未启用（需要计算能力 8.9 及以上，这块显卡为 {capability[0]}.{capability[1]}）")
+    try:
+        from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+    except ImportError:
+        return False, "fp8: off (pip install torchao)", "fp8：未启用（请先 pip install torchao）"
+    quantize_(transformer, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+    return True, "", ""
+
+
+def _compile_blocks(transformer) -> None:
+    """Compile each transformer block on its own: CogVideoX declares no `_repeated_blocks` for
+    diffusers' regional compile, and the 42 blocks share one compiled graph this way (compiling
+    the whole model would also trace the cache hooks between blocks)."""
+    for block in transformer.transformer_blocks:
+        block.compile(fullgraph=False, dynamic=False)

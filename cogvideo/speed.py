@@ -1,0 +1,247 @@
+"""Speed presets: how much of the transformer's work one denoising step may reuse from the last.
+
+Each preset is data: a caching method of diffusers (`transformer.enable_cache`) and its settings.
+The settings are the ones their authors or diffusers published for CogVideoX, cited in
+docs/speed.md; `bench/quality.py` measures each preset against Quality with the same seed, and
+`bench/speed.py` its time. Presets change the picture only where a cached step differs from the
+one it replaces: Quality runs every block at every step, exactly as the model's authors publish it.
+
+MagCache needs ratios calibrated per checkpoint, scheduler and step count
+(`python -m cogvideo calibrate 5b`, saved in `presets/mag_ratios/`); a preset that names it falls
+back to its `fallback` method until they exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .errors import InvalidRequest
+
+if TYPE_CHECKING:
+    import torch
+
+RATIOS_DIR = Path(os.environ.get("COGVIDEO_MAG_RATIOS", Path(__file__).resolve().parents[1] / "presets" / "mag_ratios"))
+
+# TaylorSeer's default module patterns do not name CogVideoX's: its attention is `attn1` and its
+# feed-forward `ff`, inside `transformer_blocks.N`.
+COGVIDEOX_TAYLORSEER_IDENTIFIERS = (r"^transformer_blocks\.\d+\.attn1$", r"^transformer_blocks\.\d+\.ff$")
+
+
+def _constant_weight(_module) -> float:
+    # FasterCache's weight of the newer cached attention when it extrapolates (diffusers' CogVideoX
+    # example uses 0.3; without a callback it warns and uses 0.5).
+    return 0.3
+
+
+@dataclass(frozen=True)
+class SpeedPreset:
+    id: str
+    name_en: str
+    name_zh: str
+    help_en: str
+    help_zh: str
+    method: str | None  # None: no caching, every block at every step
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    fallback: str | None = None  # the preset used when `method` cannot run (no CFG, no ratios)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+
+
+PRESETS: dict[str, SpeedPreset] = {
+    p.id: p
+    for p in (
+        SpeedPreset(
+            id="quality", name_en="Quality", name_zh="质量优先",
+            help_en="Every step computed in full, as the model's authors run it.",
+            help_zh="每一步完整计算，与模型作者的推理方式一致。",
+            method=None,
+        ),
+        SpeedPreset(
+            id="balanced", name_en="Balanced", name_zh="均衡",
+            help_en="Reuses attention between neighbouring steps in the middle of the schedule "
+                    "(Pyramid Attention Broadcast): faster, nearly the same video.",
+            help_zh="在去噪中段复用相邻步骤的注意力（金字塔注意力广播）：更快，画面几乎不变。",
+            method="pab",
+            # diffusers' published CogVideoX-5b setting (docs/speed.md).
+            settings={"spatial_attention_block_skip_range": 2,
+                      "spatial_attention_timestep_skip_range": (100, 800)},
+        ),
+        SpeedPreset(
+            id="fast", name_en="Fast", name_zh="速度优先",
+            help_en="Also reuses the unconditional half of guidance on most steps (FasterCache): "
+                    "about 1.6× faster in its authors' CogVideoX tests; fine details may differ.",
+            help_zh="在大多数步骤还复用无条件引导分支（FasterCache）：作者在 CogVideoX 上测得约快 1.6 倍，细节可能略有不同。",
+            method="faster",
+            # diffusers' published CogVideoX-5b setting; the paper's CogVideoX results (1.62×,
+            # VBench 80.18% -> 79.83%) are the only published quality numbers on CogVideoX.
+            settings={"spatial_attention_block_skip_range": 2,
+                      "spatial_attention_timestep_skip_range": (-1, 681),
+                      "unconditional_batch_skip_range": 5,
+                      "unconditional_batch_timestep_skip_range": (-1, 781),
+                      "attention_weight_callback": _constant_weight},
+            fallback="balanced",
+        ),
+    )
+}
+
+# Quality is the default: no caching method has published parity with the uncached model on
+# CogVideoX (docs/speed.md), and the default must not visibly lose quality.
+DEFAULT_SPEED = "quality"
+
+
+def names(lang: str = "en") -> list[tuple[str, str]]:
+    """(label, id) pairs for a choice widget."""
+    zh = lang.startswith("zh")
+    return [(p.name_zh if zh else p.name_en, p.id) for p in PRESETS.values()]
+
+
+def check_speed(speed: object) -> str:
+    if not isinstance(speed, str) or speed.strip().lower() not in PRESETS:
+        raise InvalidRequest(
+            f"speed={speed!r} is not a speed preset: use one of {', '.join(PRESETS)}.",
+            f"速度档位 {speed!r} 无效，可选：{', '.join(PRESETS)}（质量优先 / 均衡 / 速度优先）。",
+        )
+    return speed.strip().lower()
+
+
+# ---------------------------------------------------------------- turning a preset into a config
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    """What the engine enables for one render: a diffusers cache config (None: no caching), and
+    why the preset's own method was replaced, when it was."""
+
+    key: tuple  # equal keys: the config already enabled can stay
+    config: Any
+    reason_en: str | None = None
+    reason_zh: str | None = None
+
+
+def plan(preset_id: str, pipe, *, model: str, steps: int, guidance_scale: float) -> CachePlan:
+    preset = PRESETS[check_speed(preset_id)]
+    method, settings = preset.method, dict(preset.settings)
+    reason = (None, None)
+    if method == "faster" and guidance_scale <= 1.0:
+        # FasterCache reuses the unconditional half of the CFG batch: without CFG there is none.
+        reason = ("FasterCache needs guidance above 1; used the fallback method instead.",
+                  "FasterCache 需要引导系数大于 1，已改用备用方法。")
+        method, settings = _fallback(preset)
+    if method == "mag":
+        ratios = load_mag_ratios(model, steps)
+        if ratios is None:
+            reason = (f"MagCache is not calibrated for {model} at {steps} steps "
+                      f"(run `python -m cogvideo calibrate {model} --steps {steps}`); used the fallback method.",
+                      f"MagCache 尚未针对 {model}（{steps} 步）校准（运行 `python -m cogvideo calibrate {model} "
+                      f"--steps {steps}`），已改用备用方法。")
+            method, settings = _fallback(preset)
+        else:
+            settings = {**settings, "mag_ratios": ratios, "num_inference_steps": steps}
+    if method is None:
+        return CachePlan(key=(None,), config=None, reason_en=reason[0], reason_zh=reason[1])
+    key = (method, steps if method == "mag" else None, tuple(sorted((k, repr(v)) for k, v in settings.items())))
+    return CachePlan(key=key, config=_config(method, settings, pipe), reason_en=reason[0], reason_zh=reason[1])
+
+
+def _fallback(preset: SpeedPreset) -> tuple[str | None, dict]:
+    if preset.fallback is None:
+        return None, {}
+    other = PRESETS[preset.fallback]
+    return other.method, dict(other.settings)
+
+
+def _config(method: str, settings: dict, pipe):
+    from diffusers.hooks import (FasterCacheConfig, FirstBlockCacheConfig, MagCacheConfig,
+                                 PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig)
+
+    # diffusers 0.42 does not fill the timestep callback in for PAB and FasterCache: without it
+    # they cannot tell where in the schedule they are. The pipeline's tensor, not a Python int:
+    # an int becomes a compile guard and recompiles every block at every step.
+    def timestep():
+        current = pipe.current_timestep
+        return -1 if current is None else current
+
+    if method == "pab":
+        return PyramidAttentionBroadcastConfig(current_timestep_callback=timestep, **settings)
+    if method == "faster":
+        return FasterCacheConfig(current_timestep_callback=timestep, tensor_format="BFCHW", **settings)
+    if method == "fbc":
+        return FirstBlockCacheConfig(**settings)
+    if method == "taylorseer":
+        return TaylorSeerCacheConfig(cache_identifiers=list(COGVIDEOX_TAYLORSEER_IDENTIFIERS), **settings)
+    if method == "mag":
+        return MagCacheConfig(**settings)
+    raise ValueError(f"unknown caching method {method!r}")
+
+
+# ---------------------------------------------------------------- MagCache calibration
+
+
+def ratios_file(model: str, steps: int) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model).name if os.sep in model else model)
+    return RATIOS_DIR / f"{safe}-{steps}.json"
+
+
+def load_mag_ratios(model: str, steps: int) -> list[float] | None:
+    path = ratios_file(model, steps)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    ratios = data.get("mag_ratios") if isinstance(data, dict) else None
+    if not isinstance(ratios, list) or len(ratios) != steps or not all(isinstance(r, (int, float)) for r in ratios):
+        return None
+    return [float(r) for r in ratios]
+
+
+def save_mag_ratios(model: str, steps: int, ratios: list[float], **about) -> Path:
+    path = ratios_file(model, steps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps({"model": model, "steps": steps, "mag_ratios": ratios, **about}, indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+class MagRatioRecorder:
+    """Records MagCache's ratios during one uncached render: per step, the mean over tokens of
+    |residual now| / |residual at the step before|, where the residual is what the transformer
+    blocks add to their input (the same formula as diffusers' own calibration mode)."""
+
+    def __init__(self, transformer: "torch.nn.Module") -> None:
+        blocks = transformer.transformer_blocks
+        self.ratios: list[float] = []
+        self._input = None
+        self._previous = None
+        self._handles = [
+            blocks[0].register_forward_pre_hook(self._on_head, with_kwargs=True),
+            blocks[-1].register_forward_hook(self._on_tail),
+        ]
+
+    def _on_head(self, module, args, kwargs):
+        self._input = kwargs.get("hidden_states", args[0] if args else None)
+
+    def _on_tail(self, module, args, output):
+        import torch
+
+        hidden = output[0] if isinstance(output, tuple) else output
+        residual = (hidden - self._input).float()
+        if self._previous is None:
+            self.ratios.append(1.0)
+        else:
+            now = torch.linalg.norm(residual, dim=-1)
+            before = torch.linalg.norm(self._previous, dim=-1)
+            self.ratios.append((now / (before + 1e-8)).mean().item())
+        self._previous = residual
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._previous = self._input = None
