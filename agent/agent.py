@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from bilingual import Text
+
 from . import offline
 from .clean import clean, has_reasoning, is_english
 from .errors import AgentError, BackendError, empty_answer_error
@@ -248,7 +250,7 @@ class PromptAgent:
         model = vision_model if send_image else text_model
 
         lines = [_instruction(request)]
-        notice: tuple[str, str] | None = None
+        notice: Text | None = None
         if request.image is not None and not send_image:
             # No vision model (DeepSeek): say what we can compute about the picture instead.
             facts = describe(request.image)
@@ -256,7 +258,7 @@ class PromptAgent:
                 f"(The picture itself cannot be shown. Known facts: {facts.orientation}, "
                 f"{facts.brightness}, {facts.tone} tones, {facts.color} colors.)"
             )
-            notice = (
+            notice = Text(
                 "This service has no vision model, so the prompt was written without seeing the "
                 "picture. Set PROMPT_AGENT_VISION_MODEL to use one.",
                 "该服务没有视觉模型，提示词是在没有看到图片的情况下写的。设置 "
@@ -326,9 +328,7 @@ class PromptAgent:
                 "The model did not answer in English, and CogVideoX reads English only.",
                 "模型没有用英文回答，而 CogVideoX 只能读懂英文。",
             )
-        if call.notice:
-            return Suggestion(text=text, source="llm", warning_en=call.notice[0], warning_zh=call.notice[1])
-        return Suggestion(text=text, source="llm")
+        return Suggestion(text=text, source="llm", warning=call.notice)
 
     def _fall_back(self, request: _Request, err: AgentError) -> Suggestion:
         """The user's own text, unchanged; with an empty box, an offline suggestion instead."""
@@ -338,22 +338,20 @@ class PromptAgent:
             return Suggestion(
                 text=request.text,
                 source="kept",
-                warning_en=f"{err.en} Your text was kept.",
-                warning_zh=f"{zh}已保留你的原文。",
+                warning=Text(f"{err.en} Your text was kept.", f"{zh}已保留你的原文。"),
             )
         suggestion = self._offline(request)
         return Suggestion(
             text=suggestion.text,
             source=suggestion.source,
-            warning_en=f"{err.en} An offline template was used instead.",
-            warning_zh=f"{zh}已改用离线模板。",
+            warning=Text(f"{err.en} An offline template was used instead.", f"{zh}已改用离线模板。"),
         )
 
 
 @dataclass(frozen=True)
 class _Call:
     kwargs: dict[str, Any]  # for ChatBackend.complete / .stream
-    notice: tuple[str, str] | None  # (en, zh) to show even when the call succeeds
+    notice: Text | None  # to show even when the call succeeds
 
 
 def _validate(text: Any, image: Any, mode: Any, style: Any) -> _Request:

@@ -11,6 +11,8 @@ import random
 import re
 from collections.abc import Sequence
 
+from bilingual import Text
+
 from .clean import is_english, trim_to_budget
 from .images import ImageFacts
 from .suggestion import Suggestion
@@ -144,8 +146,7 @@ def expand(
     """
     text = " ".join(text.split())
     if text and not is_english(text):
-        en, zh = offline_translation_notice()
-        return Suggestion(text=text, source="kept", warning_en=en, warning_zh=zh)
+        return Suggestion(text=text, source="kept", warning=offline_translation_notice())
 
     rng = random.Random(seed)
     if mode == "t2v":
@@ -158,9 +159,9 @@ def expand(
     return Suggestion(text=trim_to_budget(prompt), source="offline")
 
 
-def offline_translation_notice() -> tuple[str, str]:
-    """(en, zh): offline mode cannot translate; how to connect a model."""
-    return (
+def offline_translation_notice() -> Text:
+    """Offline mode cannot translate; how to connect a model."""
+    return Text(
         "The prompt helper is offline, so it cannot translate your text, and CogVideoX reads "
         "English only. Write the prompt in English, or connect a language model: set "
         "OPENAI_API_KEY (plus OPENAI_BASE_URL for Zhipu GLM, DeepSeek, Qwen, Ollama or vLLM, and "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bilingual import Text
+
 # Where a suggestion's text came from.
 SOURCES = ("llm", "offline", "kept")
 
@@ -13,16 +15,18 @@ class Suggestion:
     """A prompt for the text box.
 
     source: "llm" (written by the chat model), "offline" (our template expander), or "kept" (the
-    user's own text, unchanged, because the service failed; `warning_*` says why).
+    user's own text, unchanged, because the service failed; `warning` says why).
     """
 
     text: str
     source: str
-    warning_en: str | None = None
-    warning_zh: str | None = None
+    warning: Text | None = None
 
-    def warning(self, lang: str = "en") -> str | None:
-        """The warning in the user's language (Chinese for "zh*"), or None."""
-        if lang.startswith("zh") and self.warning_zh:
-            return self.warning_zh
-        return self.warning_en
+    # For readers that still take the two strings (api/mcp.py, bench/agent.py).
+    @property
+    def warning_en(self) -> str | None:
+        return None if self.warning is None else self.warning.en
+
+    @property
+    def warning_zh(self) -> str | None:
+        return None if self.warning is None else self.warning.zh

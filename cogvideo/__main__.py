@@ -9,6 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from bilingual import pick
+
 from . import models
 from .errors import StudioError
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(args, lang)
         return COMMANDS[args.command](args, lang)
     except StudioError as exc:
-        print(f"error: {exc.message(lang)}", file=sys.stderr)
+        print(f"error: {pick(exc.text, lang)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
@@ -137,15 +139,15 @@ def cmd_styles(args: argparse.Namespace, lang: str) -> int:
     from .styles import load_styles
 
     for style in load_styles().values():
-        print(f"{style.id:<18} {style.name(lang):<22} {style.description(lang)}")
+        print(f"{style.id:<18} {pick(style.name, lang):<22} {pick(style.description, lang)}")
     return 0
 
 
 def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
-    from .music import load_tracks, track_name
+    from .music import load_tracks
 
     for track in load_tracks().values():
-        print(f"{track.id:<12} {track_name(track, lang):<20} {track.mood:<22} {track.bpm:>4} bpm {track.duration:5.1f} s")
+        print(f"{track.id:<12} {pick(track.name, lang):<20} {track.mood:<22} {track.bpm:>4} bpm {track.duration:5.1f} s")
     return 0
 
 

@@ -1,22 +1,28 @@
 """Errors whose message is meant for the person using the studio.
 
-Every error carries an English and a Chinese message; the outermost layer (the Gradio face, the
-CLI) picks the one for the user's language. Anything that is not a `StudioError` is a bug.
+Every error carries its message as a `Text` (English and Chinese); the outermost layer (the Gradio
+face, the CLI) picks the one for the user's language. Anything that is not a `StudioError` is a bug.
 """
 
 from __future__ import annotations
 
+from bilingual import Text
+
 
 class StudioError(Exception):
-    """Base class: `en` and `zh` say what went wrong and what to do next."""
+    """Base class: `text` says what went wrong and what to do next (`zh` defaults to `en`)."""
 
     def __init__(self, en: str, zh: str | None = None):
         super().__init__(en)
-        self.en = en
-        self.zh = zh or en
+        self.text = Text(en, zh or en)
 
-    def message(self, lang: str = "en") -> str:
-        return self.zh if lang.startswith("zh") else self.en
+    @property
+    def en(self) -> str:
+        return self.text.en
+
+    @property
+    def zh(self) -> str:
+        return self.text.zh
 
 
 class InvalidRequest(StudioError, ValueError):

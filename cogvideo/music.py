@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from bilingual import Text
+
 from .errors import AudioError, InvalidRequest, VideoError
 from .media import ffmpeg_exe, probe
 
@@ -67,12 +69,9 @@ class Track:
     file: Path  # absolute
     license: str
 
-    def name(self, lang: str = "en") -> str:
-        return self.name_zh if lang.startswith("zh") else self.name_en
-
-
-def track_name(track: Track, lang: str = "en") -> str:
-    return track.name(lang)
+    @property
+    def name(self) -> Text:
+        return Text(self.name_en, self.name_zh)
 
 
 def load_tracks(path: Path = DEFAULT_TRACKS_PATH) -> dict[str, Track]:

@@ -17,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 
+from bilingual import Text
+
 from .errors import InvalidRequest, StyleError
 
 DEFAULT_STYLES_PATH = Path(__file__).resolve().parent.parent / "presets" / "styles.json"
@@ -41,11 +43,13 @@ class Style:
     post: str | None = None
     music: str | None = None  # the track suggested with this style (API `with_audio`), a track id
 
-    def name(self, lang: str = "en") -> str:
-        return self.name_zh if lang.startswith("zh") else self.name_en
+    @property
+    def name(self) -> Text:
+        return Text(self.name_en, self.name_zh)
 
-    def description(self, lang: str = "en") -> str:
-        return self.description_zh if lang.startswith("zh") else self.description_en
+    @property
+    def description(self) -> Text:
+        return Text(self.description_en, self.description_zh)
 
 
 # ---------------------------------------------------------------- frame filters

@@ -22,6 +22,7 @@ from agent import offline
 from agent.clean import TOKEN_LIMIT, clean, estimate_tokens, is_english, trim_to_budget
 from agent.images import describe, to_data_url
 from agent.instructions import PROMPTS_DIR
+from bilingual import Text, pick
 from tests.chat_server import ChatServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,8 +261,8 @@ def test_errors_and_warnings_speak_both_languages():
     assert error.message("zh-CN") == "请先上传图片。" and error.message("en") == error.en
     assert AgentError("English only").message("zh") == "English only"
     assert str(error) == "Upload a picture first."
-    kept = Suggestion(text="x", source="kept", warning_en="Key rejected.", warning_zh="密钥被拒绝。")
-    assert kept.warning("zh") == "密钥被拒绝。" and kept.warning("en") == "Key rejected."
+    kept = Suggestion(text="x", source="kept", warning=Text("Key rejected.", "密钥被拒绝。"))
+    assert pick(kept.warning, "zh") == "密钥被拒绝。" and pick(kept.warning, "en") == "Key rejected."
 
 
 def test_unknown_mode_names_the_valid_ones():
@@ -280,8 +281,8 @@ def test_a_service_without_a_vision_model_still_helps_with_a_warning(chat_server
     result = agent.suggest("", image=picture(1200, 800), mode="i2v")
 
     assert (result.text, result.source) == (GOOD, "llm")
-    assert "PROMPT_AGENT_VISION_MODEL" in result.warning_en
-    assert result.warning_zh
+    assert "PROMPT_AGENT_VISION_MODEL" in result.warning.en
+    assert result.warning.zh
     [request] = chat_server.requests
     assert request.json["model"] == "text-model"
     assert request.image_urls == []
@@ -297,9 +298,9 @@ def test_bad_key_keeps_the_text_and_says_which_setting_to_check(chat_server):
 
     assert result.text == "小男孩喝咖啡"
     assert result.source == "kept"
-    assert "401" in result.warning_en and "OPENAI_API_KEY" in result.warning_en
-    assert "401" in result.warning_zh and "密钥" in result.warning_zh
-    assert result.warning("zh") == result.warning_zh
+    assert "401" in result.warning.en and "OPENAI_API_KEY" in result.warning.en
+    assert "401" in result.warning.zh and "密钥" in result.warning.zh
+    assert pick(result.warning, "zh") == result.warning.zh
     assert len(chat_server.requests) == 1  # a bad key is not retried
 
 
@@ -319,7 +320,7 @@ def test_server_error_on_every_try_gives_up_after_max_retries(chat_server):
     result = online_agent(chat_server, max_retries=2).suggest("a boy drinks coffee")
 
     assert (result.text, result.source) == ("a boy drinks coffee", "kept")
-    assert "500" in result.warning_en and "3 tries" in result.warning_en
+    assert "500" in result.warning.en and "3 tries" in result.warning.en
     assert len(chat_server.requests) == 3
 
 
@@ -329,7 +330,7 @@ def test_a_long_retry_after_is_not_waited_past_the_timeout(chat_server):
     result = online_agent(chat_server, timeout=1.0).suggest("a boy drinks coffee")
 
     assert time.monotonic() - started < 1.0
-    assert result.source == "kept" and "429" in result.warning_en
+    assert result.source == "kept" and "429" in result.warning.en
     assert len(chat_server.requests) == 1
 
 
@@ -341,8 +342,8 @@ def test_a_hanging_service_times_out_within_the_limit(chat_server):
 
     assert 0.9 <= elapsed < 1.8  # one deadline for all tries, not 1 s per try
     assert (result.text, result.source) == ("a boy drinks coffee", "kept")
-    assert "1 s" in result.warning_en and "PROMPT_AGENT_TIMEOUT" in result.warning_en
-    assert "1 秒" in result.warning_zh
+    assert "1 s" in result.warning.en and "PROMPT_AGENT_TIMEOUT" in result.warning.en
+    assert "1 秒" in result.warning.zh
 
 
 def test_an_unreachable_service_keeps_the_text(chat_server):
@@ -351,7 +352,7 @@ def test_an_unreachable_service_keeps_the_text(chat_server):
     agent = PromptAgent(base_url=url, api_key="k", model="m", timeout=1.0, max_retries=0)
     result = agent.suggest("a boy drinks coffee")
     assert result.source == "kept"
-    assert "Could not reach" in result.warning_en and url in result.warning_en
+    assert "Could not reach" in result.warning.en and url in result.warning.en
 
 
 @pytest.mark.parametrize(
@@ -362,36 +363,36 @@ def test_an_unknown_model_names_the_setting(chat_server, image, setting):
     chat_server.queue(Reply(status=404, body={"error": {"message": "model not found"}}))
     result = online_agent(chat_server).suggest("a girl waves", image=image, mode="i2v")
     assert result.source == "kept"
-    assert "404" in result.warning_en and setting in result.warning_en
+    assert "404" in result.warning.en and setting in result.warning.en
 
 
 def test_a_text_only_model_given_a_picture_says_to_set_a_vision_model(chat_server):
     chat_server.queue(Reply(status=400, body={"error": {"message": "image input is not supported"}}))
     result = online_agent(chat_server).suggest("a girl waves", image=picture(64, 64), mode="i2v")
     assert result.source == "kept"
-    assert "image input is not supported" in result.warning_en
-    assert "PROMPT_AGENT_VISION_MODEL" in result.warning_en
+    assert "image input is not supported" in result.warning.en
+    assert "PROMPT_AGENT_VISION_MODEL" in result.warning.en
 
 
 def test_empty_choices_keep_the_text(chat_server):
     chat_server.queue(Reply(body={"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}))
     result = online_agent(chat_server).suggest("a boy drinks coffee")
     assert result.source == "kept"
-    assert "empty answer" in result.warning_en
+    assert "empty answer" in result.warning.en
 
 
 def test_an_answer_that_is_only_reasoning_keeps_the_text(chat_server):
     chat_server.queue(Reply(text="<think>The user wants a boy. I should describe the café and", finish_reason="length"))
     result = online_agent(chat_server).suggest("a boy drinks coffee")
     assert (result.text, result.source) == ("a boy drinks coffee", "kept")
-    assert "reasoning" in result.warning_en
+    assert "reasoning" in result.warning.en
 
 
 def test_a_chinese_answer_keeps_the_text(chat_server):
     chat_server.queue(Reply(text=CHINESE_ANSWER))
     result = online_agent(chat_server).suggest("小男孩喝咖啡")
     assert (result.text, result.source) == ("小男孩喝咖啡", "kept")
-    assert "English" in result.warning_en and "英文" in result.warning_zh
+    assert "English" in result.warning.en and "英文" in result.warning.zh
 
 
 def test_a_failure_with_an_empty_box_falls_back_to_an_offline_idea(chat_server):
@@ -399,13 +400,13 @@ def test_a_failure_with_an_empty_box_falls_back_to_an_offline_idea(chat_server):
     result = online_agent(chat_server).suggest("")
     assert result.source == "offline"
     assert 60 <= len(result.text.split()) <= 180
-    assert "401" in result.warning_en and "offline" in result.warning_en
+    assert "401" in result.warning.en and "offline" in result.warning.en
 
 
 def test_unparseable_success_body_does_not_raise(chat_server):
     chat_server.queue(Reply(body="<html>502 Bad Gateway</html>"))
     result = online_agent(chat_server).suggest("a boy drinks coffee")
-    assert result.source == "kept" and result.warning_en
+    assert result.source == "kept" and result.warning.en
 
 
 # -- streaming -------------------------------------------------------------------------------
@@ -430,14 +431,14 @@ def test_a_stream_cut_mid_way_keeps_the_text(chat_server):
     assert len(items) >= 2  # partial text was shown before the cut
     final = items[-1]
     assert (final.text, final.source) == ("a boy drinks coffee", "kept")
-    assert "cut off" in final.warning_en and final.warning_zh
+    assert "cut off" in final.warning.en and final.warning.zh
 
 
 def test_a_stream_that_ends_without_a_finish_reason_counts_as_cut(chat_server):
     # The connection closed cleanly, but the service never said it was done.
     chat_server.queue(Reply(text=GOOD, finish_reason=None))
     final = list(online_agent(chat_server).stream("a boy drinks coffee"))[-1]
-    assert final.source == "kept" and "cut off" in final.warning_en
+    assert final.source == "kept" and "cut off" in final.warning.en
 
 
 def test_a_stream_that_fails_before_starting_retries(chat_server):
@@ -458,7 +459,7 @@ def test_a_stream_that_stalls_past_the_timeout_keeps_the_text(chat_server):
     started = time.monotonic()
     final = list(online_agent(chat_server, timeout=1.0).stream("a boy drinks coffee"))[-1]
     assert time.monotonic() - started < 2.0
-    assert final.source == "kept" and "PROMPT_AGENT_TIMEOUT" in final.warning_en
+    assert final.source == "kept" and "PROMPT_AGENT_TIMEOUT" in final.warning.en
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -523,7 +524,7 @@ def test_offline_expands_english_into_a_detailed_prompt():
     agent = PromptAgent()
     results = [agent.suggest("a little boy drinking coffee in a cafe") for _ in range(8)]
     for result in results:
-        assert result.source == "offline" and result.warning_en is None
+        assert result.source == "offline" and result.warning is None
         assert 60 <= len(result.text.split()) <= 180
         assert "a little boy drinking coffee in a cafe" in result.text
         assert is_english(result.text) and estimate_tokens(result.text) <= TOKEN_LIMIT
@@ -555,8 +556,8 @@ def test_offline_keeps_chinese_and_explains_how_to_connect_a_model():
     result = PromptAgent().suggest("小男孩喝咖啡")
     assert (result.text, result.source) == ("小男孩喝咖啡", "kept")
     for setting in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        assert setting in result.warning_en and setting in result.warning_zh
-    assert "English" in result.warning_en and "英文" in result.warning_zh
+        assert setting in result.warning.en and setting in result.warning.zh
+    assert "English" in result.warning.en and "英文" in result.warning.zh
 
 
 def test_offline_i2v_brings_the_picture_to_life_with_its_facts():

@@ -79,7 +79,8 @@ def test_listing_commands():
     styles = run_cli("styles")
     assert styles.returncode == 0 and "black-and-white" in styles.stdout and "ink-wash" in styles.stdout
     tracks = run_cli("--lang", "zh", "tracks")
-    assert tracks.returncode == 0 and "nostalgic" in tracks.stdout
+    assert tracks.returncode == 0 and "nostalgic" in tracks.stdout and "宁静" in tracks.stdout
+    assert "Calm" in run_cli("--lang", "en", "tracks").stdout
 
 
 def test_unknown_style_and_track(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bilingual import Text
 from cogvideo.errors import AudioError, InvalidRequest, VideoError
 from cogvideo.media import encode_mp4, ffmpeg_exe, probe
 from cogvideo.music import (
@@ -28,7 +29,6 @@ from cogvideo.music import (
     load_tracks,
     read_mp4,
     resolve_music,
-    track_name,
 )
 
 FPS = 8
@@ -378,7 +378,7 @@ def test_track_lookup():
     assert resolve_music(calm.file) == calm.file
     for nothing in (None, "", "none", "NONE", " none "):
         assert resolve_music(nothing) is None
-    assert track_name(calm, "zh") == "宁静" and track_name(calm, "en") == "Calm"
+    assert calm.name == Text("Calm", "宁静")
 
 
 def test_broken_tracks_json(tmp_path):

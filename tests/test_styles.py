@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bilingual import Text
 from cogvideo.errors import InvalidRequest, StyleError
 from cogvideo.styles import (
     DEFAULT_STYLES_PATH,
@@ -56,9 +57,8 @@ def test_every_preset_applies(styles, style_id):
     assert USER_PROMPT in prompt
     assert "{" not in prompt and "}" not in prompt
     assert "blurry" in negative
-    assert style.name("zh") and style.name("en") and style.name("zh") != style.name("en")
-    assert style.description("zh-CN") == style.description_zh
-    assert style.description("en") == style.description_en
+    assert style.name.zh and style.name.en and style.name.zh != style.name.en
+    assert style.description == Text(style.description_en, style.description_zh)
 
 
 def test_every_preset_in_file_is_short_plain_english(styles):
