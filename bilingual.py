@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Text:
-    """English and Chinese, both always filled (the same string where there is nothing to
-    translate, e.g. a file name)."""
+    """English and Chinese, both always filled: the same string where there is nothing to
+    translate (a file name), and both empty only where there is nothing to say (a job's message
+    before its first step)."""
 
     en: str
     zh: str
 
     def __post_init__(self) -> None:
-        for lang, value in (("en", self.en), ("zh", self.zh)):
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"Text.{lang} must be a non-empty string, got {value!r}")
+        if not isinstance(self.en, str) or not isinstance(self.zh, str) or (self.en == "") != (self.zh == ""):
+            raise ValueError(f"Text needs both languages, got en={self.en!r}, zh={self.zh!r}")
 
 
 def pick(text: Text, lang: str) -> str:

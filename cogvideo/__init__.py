@@ -4,6 +4,6 @@ Never imports gradio or openai; the faces (app.py, the CLI) call `Studio.generat
 """
 
 from .errors import StudioError
-from .studio import Notice, ProgressEvent, Studio, VideoRequest, VideoResult
+from .studio import ProgressEvent, Studio, VideoRequest, VideoResult
 
-__all__ = ["Notice", "ProgressEvent", "Studio", "StudioError", "VideoRequest", "VideoResult"]
+__all__ = ["ProgressEvent", "Studio", "StudioError", "VideoRequest", "VideoResult"]

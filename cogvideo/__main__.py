@@ -117,7 +117,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.path, path)
     for notice in result.notices:
-        print(f"note: {notice.message(lang)}", file=sys.stderr)
+        print(f"note: {pick(notice, lang)}", file=sys.stderr)
     print(f"video: {path}")
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")

@@ -18,6 +18,8 @@ from typing import Callable
 
 from PIL import Image
 
+from bilingual import Text
+
 from . import media, models, speed
 from .speed import DEFAULT_SPEED
 from .engine import Engine, RenderJob
@@ -34,17 +36,6 @@ OLD_PHOTO_DEFAULT_PROMPT = (
     "with gentle natural movements; subtle light flicker, a slow push-in of the camera, "
     "warm nostalgic atmosphere, no scene cuts."
 )
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should know about a finished job, in both UI languages."""
-
-    en: str
-    zh: str
-
-    def message(self, lang: str = "en") -> str:
-        return self.zh if lang.startswith("zh") else self.en
 
 
 @dataclass(frozen=True)
@@ -94,7 +85,7 @@ class VideoResult:
     height: int
     prompt_tokens: int | None
     timings: dict[str, float]
-    notices: tuple[Notice, ...] = ()
+    notices: tuple[Text, ...] = ()
     upscale_method: str | None = None
     colorized_image: Path | None = None
     music: str | None = None
@@ -141,7 +132,7 @@ class _Run:
 
     def __init__(self, progress: ProgressCallback | None, cancel: Cancel | None) -> None:
         self.timings: dict[str, float] = {}
-        self.notices: list[Notice] = []
+        self.notices: list[Text] = []
         self.report: ProgressCallback = progress or (lambda event: None)
         self.should_cancel = cancel.is_set if isinstance(cancel, threading.Event) else cancel
         self._clock = time.perf_counter()
@@ -197,7 +188,7 @@ class Studio:
             self._colorizer = Colorizer(device=str(self.engine.device))
         return self._colorizer
 
-    def colorize_photo(self, image: Image.Image | str | Path) -> tuple[Image.Image, Notice | None]:
+    def colorize_photo(self, image: Image.Image | str | Path) -> tuple[Image.Image, Text | None]:
         """Colorize a black-and-white photo; a colour photo is returned as it is, with a notice."""
         photo = media.load_image(image)
         # The UI shows the still first, then generates from the same photo: colorize it once.
@@ -207,7 +198,7 @@ class Studio:
             return cached[1].copy(), None
         colorized, changed = self.colorizer.colorize_if_monochrome(photo)
         if not changed:
-            return photo, Notice(
+            return photo, Text(
                 "The photo is already in colour, so colorization was skipped.",
                 "这张照片已经是彩色的，已跳过上色。",
             )
@@ -246,7 +237,7 @@ class Studio:
         # 4. Prompt length, counted with the pipeline's own tokenizer.
         tokens = self.engine.count_tokens(prompt)
         if tokens is not None and tokens > variant.max_tokens:
-            run.notices.append(Notice(
+            run.notices.append(Text(
                 f"The prompt is {tokens} tokens; the model reads only the first {variant.max_tokens}, "
                 "so the rest was cut off. Shorten it to keep every detail.",
                 f"提示词共 {tokens} 个 token，模型只读取前 {variant.max_tokens} 个，其余部分已被截断。"
@@ -321,7 +312,7 @@ class Studio:
             ))
 
         def on_notice(en: str, zh: str) -> None:
-            run.notices.append(Notice(en, zh))
+            run.notices.append(Text(en, zh or en))
 
         return self.engine.render(job, on_step=on_step, should_cancel=run.should_cancel, on_status=on_status,
                                   on_notice=on_notice)
@@ -343,12 +334,12 @@ class Studio:
                              upscaler=upscaler)
         except ModelFileError as exc:
             # A broken upscaler file must not cost the user the video they waited for.
-            run.notices.append(Notice(exc.en, exc.zh))
+            run.notices.append(exc.text)
             post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
                              method="lanczos")
         self._park(upscaler)
         if post.upscale_method == "lanczos":
-            run.notices.append(Notice(
+            run.notices.append(Text(
                 "Upscaled to 2× with Lanczos (Real-ESRGAN needs a GPU and its weights).",
                 "已使用 Lanczos 放大 2 倍（Real-ESRGAN 需要 GPU 和模型权重）。",
             ))
@@ -394,7 +385,7 @@ class Studio:
         except AudioError as exc:
             # The video took minutes of GPU time: keep it, silent, and say why.
             with_music.unlink(missing_ok=True)
-            run.notices.append(Notice(exc.en, exc.zh))
+            run.notices.append(exc.text)
             return None
         partial.append(with_music)
         return music_file

@@ -13,7 +13,8 @@ def test_pick_by_language():
     assert pick(Text("a.mp4", "a.mp4"), "both") == "a.mp4"  # nothing to translate: once
 
 
-@pytest.mark.parametrize("en, zh", [("", "空"), ("Empty", ""), ("Missing", None)])
+@pytest.mark.parametrize("en, zh", [("", "空"), ("Empty", ""), ("Missing", None), (None, None)])
 def test_both_languages_are_always_filled(en, zh):
-    with pytest.raises(ValueError, match="non-empty string"):
+    with pytest.raises(ValueError, match="both languages"):
         Text(en, zh)
+    assert pick(Text("", ""), "both") == ""  # nothing to say, in either language

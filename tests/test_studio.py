@@ -49,10 +49,11 @@ def test_cancel_event(studio):
         studio.generate(request(), cancel=cancel)
 
 
-@pytest.mark.parametrize("pressed_at, stopped_before", [("render", "post"), ("post", "encode"), ("encode", "music")])
+@pytest.mark.parametrize("pressed_at, stopped_before", [("render", "post"), ("post", "encode")])
 def test_cancel_between_stages(studio, pressed_at, stopped_before):
-    # Cancel pressed after the last denoising step (nothing left to interrupt inside the pipeline),
-    # while post-processing or while encoding: the next stage never starts, no file is left behind.
+    # Cancel pressed after the last denoising step (nothing left to interrupt inside the pipeline)
+    # or while post-processing: the next stage never starts and no file is left behind. (From the
+    # encode on, the job finishes: the rest takes seconds.)
     cancel = threading.Event()
     stages = []
 

@@ -16,11 +16,12 @@ from typing import Iterator
 import gradio as gr
 
 from agent import AgentError, PromptAgent
+from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
-from .i18n import pick, request_lang
+from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
 
@@ -57,20 +58,19 @@ class Handlers:
 
     def _error(self, exc: Exception, lang: str) -> gr.Error:
         if isinstance(exc, (StudioError, AgentError)):
-            return gr.Error(_escape(pick(exc.en, exc.zh or exc.en, lang)), print_exception=False)
+            return gr.Error(_escape(pick(Text(exc.en, exc.zh or exc.en), lang)), print_exception=False)
         log.exception("unexpected failure")
         return gr.Error(
-            pick(
+            pick(Text(
                 f"Something went wrong on the server ({type(exc).__name__}). The details are in the "
                 "server log; please try again or report it.",
                 f"服务器出错了（{type(exc).__name__}）。详细信息已写入服务器日志，请重试或反馈问题。",
-                lang,
-            ),
+            ), lang),
             print_exception=False,
         )
 
-    def _warn(self, en: str, zh: str, lang: str) -> None:
-        gr.Warning(_escape(pick(en, zh, lang)))
+    def _warn(self, text: Text, lang: str) -> None:
+        gr.Warning(_escape(pick(text, lang)))
 
     @staticmethod
     def _job_key(request: gr.Request | None, mode: str) -> str | None:
@@ -110,13 +110,13 @@ class Handlers:
     def _finish(self, job: Job, lang: str) -> dict | None:
         """The info of a finished job, its notices shown; None when it was cancelled."""
         if job.status == CANCELLED:
-            self._warn("Generation cancelled.", "已取消生成。", lang)
+            self._warn(Text("Generation cancelled.", "已取消生成。"), lang)
             return None
         if job.status == FAILED:
-            raise gr.Error(_escape(pick(job.error_en or "", job.error_zh or job.error_en or "", lang)),
+            raise gr.Error(_escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang)),
                            print_exception=False)
         for notice in job.info.get("notices", []):
-            self._warn(notice["en"], notice["zh"], lang)
+            self._warn(Text(notice["en"], notice["zh"]), lang)
         return {**job.info, "job_id": job.id, "lane": job.lane}
 
     async def _generate(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
@@ -227,7 +227,7 @@ class Handlers:
     ):
         lang = self.lang(request)
         if not video:
-            raise gr.Error(pick("Generate a video first, then change its music.", "请先生成视频，再更换配乐。", lang))
+            raise gr.Error(pick(Text("Generate a video first, then change its music.", "请先生成视频，再更换配乐。"), lang))
         try:
             return str(self.studio.change_music(video, music_file or music, volume))
         except Exception as exc:
@@ -244,7 +244,7 @@ class Handlers:
             self.service.cancel(job_id, self.owner(request))
         except StudioError:
             return
-        gr.Info(pick("Stopping…", "正在停止……", self.lang(request)))
+        gr.Info(pick(Text("Stopping…", "正在停止……"), self.lang(request)))
 
     # ------------------------------------------------------------ my works
 
@@ -274,16 +274,15 @@ class Handlers:
         jobs = self.service.works(owner, limit=WORKS_SHOWN, brief=True)
         items = [(job.cover or placeholder(job.status), caption(job, lang)) for job in jobs]
         lane = self.service.users.lane_of(owner)
-        who = "" if owner == LOCAL_OWNER else pick(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · ", lang)
+        who = "" if owner == LOCAL_OWNER else pick(Text(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · "), lang)
         counts = self.service.counts()
-        header = who + pick(
+        header = who + pick(Text(
             f"{lane_name(lane, 'en')} · {len(jobs)} works · {counts[QUEUED]} waiting and {counts[RUNNING]} rendering on the server",
             f"{lane_name(lane, 'zh')} · 共 {len(jobs)} 个作品 · 服务器上 {counts[QUEUED]} 个排队、{counts[RUNNING]} 个生成中",
-            lang,
-        )
+        ), lang)
         if not jobs:
-            header += "\n\n" + pick("Nothing here yet: make your first video in another tab.",
-                                     "这里还没有作品：去其他标签页生成你的第一个视频吧。", lang)
+            header += "\n\n" + pick(Text("Nothing here yet: make your first video in another tab.",
+                                          "这里还没有作品：去其他标签页生成你的第一个视频吧。"), lang)
         return items, [job.id for job in jobs], header
 
     def open_work(self, job_id: str, request: gr.Request = None):
@@ -297,7 +296,7 @@ class Handlers:
 
     def _style_name(self, style_id: str, lang: str) -> str:
         style = self.studio.styles.get(style_id)
-        return style_id if style is None else pick(style.name_en, style.name_zh, lang)
+        return style_id if style is None else pick(style.name, lang)
 
     def reuse_values(self, job_id: str, request: gr.Request = None) -> dict:
         """The settings of a job, named as the generation handlers' parameters, plus its mode."""
@@ -320,7 +319,7 @@ class Handlers:
             self.service.delete(job_id, self.owner(request))
         except StudioError as exc:
             raise self._error(exc, lang) from None
-        gr.Info(pick("Deleted.", "已删除。", lang))
+        gr.Info(pick(Text("Deleted.", "已删除。"), lang))
 
     # ------------------------------------------------------------ prompt agent
 
@@ -354,8 +353,8 @@ class Handlers:
             yield last.text
         if last is not None and last.source == "kept":
             yield original  # the user's text is never wiped
-        if last is not None and last.warning_en:
-            self._warn(last.warning_en, last.warning_zh or last.warning_en, lang)
+        if last is not None and last.warning is not None:
+            self._warn(last.warning, lang)
 
     # ------------------------------------------------------------ cheap UI helpers
 
@@ -366,36 +365,33 @@ class Handlers:
             report = self.studio.prompt_report(prompt, style or "none", task)
         except StudioError:
             report = None
-        chars = pick(f"{len(prompt)} characters", f"{len(prompt)} 字", lang)
+        chars = pick(Text(f"{len(prompt)} characters", f"{len(prompt)} 字"), lang)
         if report is None or report.tokens is None:
             return chars
         if report.over:
-            return chars + " · " + pick(
+            return chars + " · " + pick(Text(
                 f"⚠️ {report.tokens}/{report.limit} tokens — the model reads only the first {report.limit}; the rest will be cut.",
                 f"⚠️ {report.tokens}/{report.limit} token——模型只读取前 {report.limit} 个，超出部分将被截断。",
-                lang,
-            )
-        return chars + " · " + pick(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token", lang)
+            ), lang)
+        return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"), lang)
 
     def status_line(self, request: gr.Request = None) -> str:
         lang = self.lang(request)
         s = self.studio.engine.status()
         vram = "—" if s.free_vram_gib is None else f"{s.free_vram_gib} GiB"
-        loaded = ", ".join(s.loaded) or pick("not yet (loads on the first video)", "尚未加载（首次生成时加载）", lang)
+        loaded = ", ".join(s.loaded) or pick(Text("not yet (loads on the first video)", "尚未加载（首次生成时加载）"), lang)
         agent = self.agent.backend_label
         counts = self.service.counts()
-        line = pick(
+        line = pick(Text(
             f"**Model** {s.model} · **device** {s.device} · **dtype** {s.dtype} · **offload** {s.offload} · "
             f"**free VRAM** {vram} · **loaded** {loaded} · **prompt agent** {agent}",
             f"**模型** {s.model} · **设备** {s.device} · **精度** {s.dtype} · **显存策略** {s.offload} · "
             f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent}",
-            lang,
-        )
-        return line + pick(
+        ), lang)
+        return line + pick(Text(
             f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
             f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
-            lang,
-        )
+        ), lang)
 
 
 def build_request(
@@ -439,8 +435,7 @@ def build_request(
 
 
 def lane_name(lane: str, lang: str) -> str:
-    en, zh = LANE_NAMES.get(lane, (lane, lane))
-    return pick(en, zh, lang)
+    return pick(Text(*LANE_NAMES.get(lane, (lane, lane))), lang)
 
 
 def follow_text(job: Job, lang: str) -> tuple[float, str]:
@@ -450,16 +445,16 @@ def follow_text(job: Job, lang: str) -> tuple[float, str]:
     if job.status == QUEUED:
         place = job.position or 1
         if place == 1:
-            return 0.0, pick(f"Next in line · {lane}", f"下一个就轮到你 · {lane}", lang)
-        return 0.0, pick(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}", lang)
-    message = pick(job.message_en, job.message_zh, lang) or pick("Starting…", "正在开始……", lang)
+            return 0.0, pick(Text(f"Next in line · {lane}", f"下一个就轮到你 · {lane}"), lang)
+        return 0.0, pick(Text(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}"), lang)
+    message = pick(Text(job.message_en, job.message_zh), lang) or pick(Text("Starting…", "正在开始……"), lang)
     return job.progress, f"{message} · {lane}"
 
 
 def caption(job: Job, lang: str) -> str:
-    status = pick(*STATUS_NAMES[job.status], lang)
+    status = pick(Text(*STATUS_NAMES[job.status]), lang)
     if job.status == QUEUED and job.position:
-        status += pick(f" (#{job.position})", f"（第 {job.position} 位）", lang)
+        status += pick(Text(f" (#{job.position})", f"（第 {job.position} 位）"), lang)
     elif job.status == RUNNING:
         status += f" {round(job.progress * 100)}%"
     when = time.strftime("%m-%d %H:%M", time.localtime(job.created_at))
@@ -471,26 +466,26 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
     """A Markdown card for one job; user text is escaped."""
     request = job.request
     rows = [
-        (pick("Status", "状态", lang), pick(*STATUS_NAMES[job.status], lang)
+        (pick(Text("Status", "状态"), lang), pick(Text(*STATUS_NAMES[job.status]), lang)
          + (f" · {round(job.progress * 100)}%" if job.status == RUNNING else "")
-         + (pick(f" · number {job.position} in line", f" · 第 {job.position} 位", lang) if job.position else "")),
-        (pick("Lane", "通道", lang), lane_name(job.lane, lang)),
-        (pick("Mode", "模式", lang), pick(*MODE_NAMES.get(job.mode, (job.mode, job.mode)), lang)),
-        (pick("Prompt", "提示词", lang), _escape(job.user_prompt) or "—"),
-        (pick("Style", "风格", lang), _escape(style_name(str(request.get("style", "none")), lang))),
-        (pick("Seed", "种子", lang), str(job.seed if job.seed is not None else request.get("seed"))),
-        (pick("Steps · guidance", "步数 · 引导系数", lang),
+         + (pick(Text(f" · number {job.position} in line", f" · 第 {job.position} 位"), lang) if job.position else "")),
+        (pick(Text("Lane", "通道"), lang), lane_name(job.lane, lang)),
+        (pick(Text("Mode", "模式"), lang), pick(MODE_NAMES.get(job.mode, Text(job.mode, job.mode)), lang)),
+        (pick(Text("Prompt", "提示词"), lang), _escape(job.user_prompt) or "—"),
+        (pick(Text("Style", "风格"), lang), _escape(style_name(str(request.get("style", "none")), lang))),
+        (pick(Text("Seed", "种子"), lang), str(job.seed if job.seed is not None else request.get("seed"))),
+        (pick(Text("Steps · guidance", "步数 · 引导系数"), lang),
          f"{request.get('num_inference_steps')} · {request.get('guidance_scale')}"),
-        (pick("Created", "创建时间", lang), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))),
+        (pick(Text("Created", "创建时间"), lang), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))),
     ]
     if job.status == FAILED:
-        rows.append((pick("Why it failed", "失败原因", lang), _escape(pick(job.error_en or "", job.error_zh or "", lang))))
+        rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang))))
     lines = [f"**{name}**: {value}" for name, value in rows]
     return "  \n".join(lines) + f"\n\n<small>ID {job.id}</small>"
 
 
-MODE_NAMES = {"t2v": ("Text to video", "文生视频"), "i2v": ("Image to video", "图生视频"),
-              "old_photo": ("Old photo", "老照片")}
+MODE_NAMES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
+              "old_photo": Text("Old photo", "老照片")}
 PLACEHOLDERS = Path(__file__).resolve().parent / "placeholders"
 
 

@@ -110,9 +110,3 @@ def request_lang(request: gr.Request | None, forced: str | None = None) -> str:
     if not first:
         return "both"
     return "en" if first.startswith("en") else "zh"
-
-
-def pick(en: str, zh: str, lang: str) -> str:
-    if lang == "both":
-        return zh if zh == en else f"{zh}\n{en}"
-    return zh if lang == "zh" else en
