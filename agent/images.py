@@ -16,15 +16,7 @@ JPEG_QUALITY = 85
 
 def to_data_url(image: Image.Image, max_side: int = MAX_SIDE) -> str:
     """Encode as `data:image/jpeg;base64,...`, long side <= max_side px, aspect kept."""
-    rgb = _to_rgb(image)
-    width, height = rgb.size
-    if max(width, height) > max_side:
-        scale = max_side / max(width, height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        # reducing_gap=1: a fast integer box reduction first, Lanczos for the rest. A 4032x3024
-        # phone photo takes ~40 ms instead of ~135 ms, and the vision model resizes it again
-        # anyway. resize() returns a new image; the caller's is untouched.
-        rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    rgb = _to_rgb(_shrink(image, max_side))
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -48,8 +40,7 @@ def describe(image: Image.Image) -> ImageFacts:
     else:
         orientation = "square"
 
-    small = _to_rgb(image).copy()
-    small.thumbnail((64, 64))
+    small = _to_rgb(_shrink(image, 64))
     red, green, blue = ImageStat.Stat(small).mean
     luma = 0.299 * red + 0.587 * green + 0.114 * blue  # 0..255
     saturation = ImageStat.Stat(small.convert("HSV")).mean[1]  # 0..255
@@ -70,6 +61,40 @@ def describe(image: Image.Image) -> ImageFacts:
         tone = "warm" if warmth > 15 else "cool" if warmth < -15 else "neutral"
         color = "muted" if saturation < 60 else "vivid" if saturation > 130 else "natural"
     return ImageFacts(orientation=orientation, brightness=brightness, tone=tone, color=color)
+
+
+def _shrink(image: Image.Image, max_side: int) -> Image.Image:
+    """Long side <= max_side, reduced *before* any colour conversion and a band of rows at a time,
+    so a large picture is never copied whole (Pillow's own resize of RGBA makes a full-size
+    premultiplied copy). The caller's image is untouched."""
+    width, height = image.size
+    if max(width, height) <= max_side:
+        return image
+    if image.mode in ("1", "P", "PA"):
+        # Palettes and 1-bit resample only by nearest neighbour: expand them first.
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    # A box reduction by a whole factor first (fast: a 4032x3024 phone photo takes ~40 ms instead of
+    # ~135 ms), Lanczos for the rest; the vision model resizes it again anyway.
+    factor = max(width, height) // max_side
+    if factor > 1 and image.mode in _BOX_MODES:
+        image = _reduce_in_bands(image, factor)
+    scale = max_side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+_BOX_MODES = ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F")
+_BAND_BYTES = 4 << 20  # rows reduced at a time, before reduction
+
+
+def _reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
+    width, height = image.size
+    out = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _BAND_BYTES // (4 * width * factor))
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(height, top + rows)))
+        out.paste(band.reduce(factor), (0, top // factor))
+    return out
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -31,7 +31,7 @@ from typing import BinaryIO, Iterator
 from bilingual import Text
 
 from .errors import AudioError, InvalidRequest, VideoError
-from .media import ffmpeg_exe, probe
+from .media import MUSIC_WORK_PREFIX, ffmpeg_exe, probe
 
 with warnings.catch_warnings():
     # pydub warns at import that it cannot find ffmpeg on PATH (we point it at imageio-ffmpeg's
@@ -337,7 +337,10 @@ def add_music(video_path: str | Path, music: str | Path | None, out_path: str | 
             f"{video_path.name} 长 {info.duration:.0f} 秒；只能为 {MAX_CLIP_SECONDS:.0f} 秒以内的视频添加配乐。",
         )
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".music-") as tmp:
+    # Work files live in a folder beside the output (so the final rename stays on one filesystem);
+    # the finished file is renamed into place, and a crash leaves only the folder, which
+    # media.sweep_leftovers removes at the next start.
+    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=MUSIC_WORK_PREFIX) as tmp:
         work = Path(tmp)
         merged = work / "out.mp4"
         if music_file is None:

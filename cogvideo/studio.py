@@ -163,6 +163,7 @@ class Studio:
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         # Temporary files a crash left behind (a running writer's are spared: see the function).
+        media.sweep_leftovers(self.output_dir)
         self.styles = load_styles()
         self._colorizer = colorizer
         self._upscaler = upscaler
