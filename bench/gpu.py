@@ -89,14 +89,14 @@ def build_full_size(name: str, dtype: torch.dtype):
                scheduler=CogVideoXDDIMScheduler(**SCHEDULERS[name]))
 
 
-def count_computed_blocks(pipe) -> list[int]:
+def count_computed_blocks(pipe) -> tuple[list[int], list]:
     """A counter of transformer block passes actually computed, per sample: a block that a cache
     skips never calls its feed-forward (so the hooks sit there, not on the block), and a step
     whose unconditional half is reused runs the blocks on half the batch."""
     counter = [0]
-    for block in pipe.transformer.transformer_blocks:
-        block.ff.register_forward_hook(lambda _m, args, _o: counter.__setitem__(0, counter[0] + args[0].shape[0]))
-    return counter
+    handles = [block.ff.register_forward_hook(lambda _m, args, _o: counter.__setitem__(0, counter[0] + args[0].shape[0]))
+               for block in pipe.transformer.transformer_blocks]
+    return counter, handles
 
 
 def measure(engine: Engine, name: str, steps: int, speed: str, counter: list[int]) -> dict:
@@ -118,7 +118,8 @@ def measure(engine: Engine, name: str, steps: int, speed: str, counter: list[int
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
-    counter[0] = 0
+    counting = counter[0] >= 0
+    counter[0] = 0 if counting else -1
     start = time.perf_counter()
     last[0] = start
     engine.render(job, on_step=on_step)
@@ -144,9 +145,16 @@ def run_variant(name: str, offload: str, steps: int, speeds: list[str], extras: 
     device = accelerator()
     dtype = torch_dtype(variant.dtype, device)
     pipe = tiny.build_pipeline(variant.task) if variant.repo_id is None else build_full_size(name, dtype)
-    counter = count_computed_blocks(pipe)
+    counter, handles = count_computed_blocks(pipe)
     rows = []
     for extra in ["plain"] + extras:
+        if "compile" in extra and handles:
+            # A Python hook inside a compiled block guards on the counter's value: every block
+            # would recompile (the first GPU run hit dynamo's recompile limit this way).
+            for handle in handles:
+                handle.remove()
+            handles = []
+            counter[0] = -1
         engine = Engine(name, offload=offload, compile="compile" in extra, fp8="fp8" in extra)
         engine.adopt(variant.task, pipe)
         run_speeds = speeds if extra == "plain" else (extra_speeds or speeds)
@@ -176,7 +184,7 @@ def append_rows(rows: list[dict], path: Path = RESULTS) -> None:
         base = quality.get((r["variant"], r["offload"], r["extra"]))
         ratio = "-" if not base else f"{r['total_s'] / base:.2f}"
         lines.append(f"| {r['variant']} | {r['offload']} | {r['speed']} | {r['extra']} | {r['size']} | {r['frames']} | "
-                     f"{r['steps']} | {r['total_s']:.1f} | {ratio} | {r['blocks']} | {vram} |")
+                     f"{r['steps']} | {r['total_s']:.1f} | {ratio} | {r['blocks'] if r['blocks'] >= 0 else '-'} | {vram} |")
     with path.open("a") as fh:
         fh.write("\n".join(lines) + "\n")
 
