@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--height", type=int)
     gen.add_argument("--width", type=int)
     gen.add_argument("--offload", default="auto", choices=models.OFFLOAD_MODES)
+    add_speed_arguments(gen)
     gen.add_argument("--style", default="none", help="style preset id (see `styles`)")
     gen.add_argument("--music", default="none", help="track id (see `tracks`), an audio file, or none")
     gen.add_argument("--music-volume", type=float, default=0.8, help="0..1")
@@ -58,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
 
     register(commands)
     return parser
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser, env=lambda name, default: default) -> None:
+    """--speed, --compile, --fp8 and --attention, shared by the CLI and the app (docs/speed.md)."""
+    from .attention import ATTENTION_BACKENDS
+    from .speed import DEFAULT_SPEED, PRESETS
+
+    parser.add_argument("--speed", default=env("STUDIO_SPEED", DEFAULT_SPEED), choices=list(PRESETS),
+                        help="quality (every step in full; default), balanced (reuses attention between "
+                             "steps) or fast (also reuses the unconditional pass); see docs/speed.md")
+    parser.add_argument("--compile", action="store_true", default=env("STUDIO_COMPILE", "") == "1",
+                        help="torch.compile each transformer block (GPU only; the first video compiles)")
+    parser.add_argument("--fp8", action="store_true", default=env("STUDIO_FP8", "") == "1",
+                        help="fp8 matmuls in the transformer (torchao; GPUs with compute capability 8.9+)")
+    parser.add_argument("--attention", default=env("STUDIO_ATTENTION", "native"), choices=ATTENTION_BACKENDS,
+                        help="attention kernel: native (PyTorch SDPA), sage, flash, flash_3 where installed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +110,10 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         guidance_scale=args.guidance_scale, seed=args.seed, height=args.height, width=args.width,
         style=args.style, music=args.music, music_volume=args.music_volume,
         upscale=args.upscale, interpolate=args.interpolate, colorize=not args.no_colorize,
+        speed=args.speed,
     )
-    engine = Engine(args.model, offload=args.offload)
+    engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
+                    attention=args.attention)
     if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
@@ -118,6 +137,9 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         shutil.copyfile(result.path, path)
     for notice in result.notices:
         print(f"note: {pick(notice, lang)}", file=sys.stderr)
+    accel = engine.status().acceleration
+    for note in accel.notes_zh if lang == "zh" else accel.notes_en:
+        print(f"note: {note}", file=sys.stderr)
     print(f"video: {path}")
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")

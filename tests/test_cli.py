@@ -102,3 +102,14 @@ def test_old_photo_from_the_cli(tmp_path):
                    "--prompt", "", "--num-inference-steps", "2", "--output-dir", str(tmp_path / "o"), env=env)
     assert proc.returncode == 0, proc.stderr
     assert "old photograph comes to life" in proc.stdout
+
+
+def test_speed_flags(tmp_path):
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "a boat on a lake", "--num-inference-steps", "4",
+                   "--speed", "fast", "--compile", "--fp8", "--output-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert media.read_frames(proc.stdout.split("video: ")[1].splitlines()[0]).shape == (9, 96, 144, 3)
+    # No GPU here: the machine-level speed-ups are left off, and the user is told why.
+    assert "compile: off" in proc.stderr and "fp8: off" in proc.stderr
+    proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--speed", "turbo")
+    assert proc.returncode == 2 and "invalid choice: 'turbo'" in proc.stderr
