@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="API video submits per minute per key (other calls: ten times that); 0 turns it off")
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
                         help="UI language: follow the browser (auto, Chinese by default) or force one")
+    from cogvideo.__main__ import add_speed_arguments
+
+    add_speed_arguments(parser, env)
     return parser.parse_args(argv)
 
 
@@ -64,15 +67,15 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
-    engine = Engine(args.model, offload=args.offload)
-    studio = Studio(engine, args.output_dir)
+    engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention)
+    studio = Studio(engine, args.output_dir, default_speed=args.speed)
     if service is None:
         service = JobService(JobStore(args.data_dir), [LocalWorker(studio)], max_queue=args.max_queue,
                              keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
     agent = PromptAgent.from_env()
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
-    page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang)
+    page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed)
     return build_demo(handlers, page), studio, service, agent
 
 

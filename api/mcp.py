@@ -3,7 +3,7 @@
     URL:   http://HOST:7860/mcp      (Streamable HTTP; `/mcp/` works too)
     Auth:  Authorization: Bearer <key>   (the REST API's keys: `python -m cogvideo keys add NAME`)
 
-    generate_video(prompt, image?, style, music, quality, wait)  -> job id, status, video/cover URLs
+    generate_video(prompt, image?, style, music, speed, wait)  -> job id, status, video/cover URLs
     suggest_prompt(idea, mode, style)                            -> an English CogVideoX prompt
     job_status(job_id)                                           -> the caller's job
     list_styles()                                                -> the style presets
@@ -238,9 +238,10 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
         style: Annotated[str, Field(description=(
             "Style preset id from list_styles, e.g. 'cinematic' or 'anime'. Default 'none' (no preset)."))] = "none",
         music: Annotated[str, Field(description=music_help)] = "none",
-        quality: Annotated[Literal["quality", "speed"], Field(description=(
-            "'quality' (default) or 'speed': Zhipu's trade-off field, accepted like the REST API's `quality` "
-            "(this server currently renders both the same way)."))] = "quality",
+        speed: Annotated[Literal["quality", "balanced", "fast"] | None, Field(description=(
+            "'quality' computes every denoising step in full; 'balanced' reuses attention between steps; "
+            "'fast' also reuses the unconditional pass (about 1.6x faster, details may differ). "
+            "Default: the server's setting (normally 'quality')."))] = None,
         wait: Annotated[bool, Field(description=(
             "true (default): return when the video is done, with progress notifications. false: return the "
             "job id immediately and follow it with job_status."))] = True,
@@ -248,7 +249,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
         principal, request = _caller(ctx)
         lang = _lang(request)
         body = VideoGenerationBody(prompt=prompt, image_url=image or None, style=style or "none",
-                                   music=music or "none", quality=quality)
+                                   music=music or "none", speed=speed)
 
         def submit() -> Job:
             video_request = to_video_request(body, studio, options.allow_url_fetch)

@@ -57,7 +57,9 @@ class VideoGenerationBody(BaseModel):
     prompt: str | None = Field(None, description="what happens in the video (English works best)")
     image_url: str | list[str] | None = Field(None, description="first frame: a data:image/...;base64, URL or plain "
                                                                 "base64 (http(s) only with --allow-url-fetch)")
-    quality: Literal["quality", "speed"] | None = None
+    quality: Literal["quality", "speed"] | None = Field(
+        None, description="Zhipu's trade-off: 'quality' runs every step in full, 'speed' is our Fast preset "
+                          "(absent: the server's --speed)")
     with_audio: bool | None = Field(None, description="lay the style's suggested music track under the video")
     size: str | None = Field(None, description="WIDTHxHEIGHT, e.g. 720x480")
     fps: int | None = Field(None, description="the model's fps, or twice it (frame interpolation)")
@@ -69,6 +71,8 @@ class VideoGenerationBody(BaseModel):
     off_peak: bool | None = None
     movement_amplitude: str | None = None
     # Ours, beyond Zhipu's fields:
+    speed: Literal["quality", "balanced", "fast"] | None = Field(
+        None, description="our speed preset (docs/speed.md); wins over `quality` when both are sent")
     negative_prompt: str | None = None
     seed: int | None = Field(None, description="-1 or absent: random; the seed used is reported")
     num_inference_steps: int | None = None
@@ -171,6 +175,10 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 
 # ---------------------------------------------------------------- mapping
 
+# Zhipu's `quality` values -> our speed presets.
+ZHIPU_QUALITY = {"quality": "quality", "speed": "fast"}
+
+
 def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: bool) -> VideoRequest:
     """Zhipu's fields -> our request; each bad value named with what is allowed."""
     variants = studio.engine.variants
@@ -217,6 +225,8 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
             values[name] = value
     if body.upscale is not None:
         values["upscale"] = body.upscale
+    if body.speed or body.quality:
+        values["speed"] = body.speed or ZHIPU_QUALITY[body.quality]
     music = body.music
     if music is None and body.with_audio:
         from cogvideo.styles import get_style

@@ -65,7 +65,7 @@ class VideoRequest:
     upscale: bool = False
     interpolate: bool = False
     colorize: bool = True  # old-photo mode only
-    speed: str = DEFAULT_SPEED  # a preset of cogvideo/speed.py: quality, balanced or fast
+    speed: str | None = None  # a preset of cogvideo/speed.py (quality, balanced, fast); None: the studio's default
 
     @property
     def task(self) -> str:
@@ -90,6 +90,7 @@ class VideoResult:
     colorized_image: Path | None = None
     music: str | None = None
     cover: Path | None = None  # the first frame as a JPEG, beside the video (galleries, API covers)
+    speed: str = DEFAULT_SPEED  # the preset it was rendered with
 
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
@@ -108,6 +109,7 @@ class VideoResult:
             "music": self.music,
             "colorized_image": str(self.colorized_image) if self.colorized_image else None,
             "cover": str(self.cover) if self.cover else None,
+            "speed": self.speed,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
         }
@@ -156,10 +158,12 @@ class Studio:
         output_dir: str | Path = "outputs",
         colorizer=None,
         upscaler=None,
+        default_speed: str = DEFAULT_SPEED,
     ):
         from .styles import load_styles
 
         self.engine = engine
+        self.default_speed = speed.check_speed(default_speed)
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         # Temporary files a crash left behind (a running writer's are spared: see the function).
@@ -250,7 +254,7 @@ class Studio:
             task=request.task, prompt=prompt, negative_prompt=negative, image=image,
             num_frames=num_frames, num_inference_steps=request.num_inference_steps,
             guidance_scale=float(request.guidance_scale), seed=seed, height=height, width=width,
-            speed=speed.check_speed(request.speed),
+            speed=speed.check_speed(request.speed or self.default_speed),
         )
         run.lap("prepare")
         run.check_cancel()
@@ -274,7 +278,7 @@ class Studio:
             timings=run.timings, notices=tuple(run.notices), upscale_method=upscale_method,
             colorized_image=colorized_path,
             music=None if music_file is None else str(request.music),
-            cover=cover,
+            cover=cover, speed=job.speed,
         )
 
     # ------------------------------------------------------------ the steps of `generate`
@@ -460,7 +464,7 @@ class Studio:
                 f"music_volume={volume!r} must be between 0 and 1.",
                 f"音量 {volume!r} 必须在 0 到 1 之间。",
             )
-        speed.check_speed(request.speed)
+        speed.check_speed(request.speed or self.default_speed)
         num_frames = variant.num_frames if request.num_frames is None else request.num_frames
         num_frames = models.check_frames(variant, num_frames)
         height, width = models.check_size(variant, request.height, request.width)

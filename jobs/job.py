@@ -81,6 +81,7 @@ class Job:
             "num_inference_steps": self.request.get("num_inference_steps"),
             "guidance_scale": self.request.get("guidance_scale"),
             "num_frames": self.request.get("num_frames"),
+            "speed": (self.info or {}).get("speed") or self.request.get("speed"),
             "progress": round(self.progress, 4),
             "position": self.position,
             "message": {"en": self.message_en, "zh": self.message_zh},

@@ -142,7 +142,7 @@ class Handlers:
         upscale: bool = False,
         interpolate: bool = False,
         music_file: str | None = None,
-        speed: str = DEFAULTS.speed,
+        speed: str | None = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -169,7 +169,7 @@ class Handlers:
         upscale: bool = False,
         interpolate: bool = False,
         music_file: str | None = None,
-        speed: str = DEFAULTS.speed,
+        speed: str | None = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -197,7 +197,7 @@ class Handlers:
         interpolate: bool = False,
         negative_prompt: str = "",
         music_file: str | None = None,
-        speed: str = DEFAULTS.speed,
+        speed: str | None = DEFAULTS.speed,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
