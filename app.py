@@ -124,8 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         log.warning("--model tiny: random weights, the videos are coloured noise (for trying the UI).")
     if args.preload:
         try:
-            for task in studio.engine.variants:
-                studio.engine.load(task, on_status=lambda en, zh, fraction: log.info(en))
+            studio.preload(on_status=lambda en, zh, fraction: log.info(en))
         except StudioError as exc:
             raise SystemExit(f"error: {exc.en}")
     service.start()

@@ -181,7 +181,7 @@ ZHIPU_QUALITY = {"quality": "quality", "speed": "fast"}
 
 def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: bool) -> VideoRequest:
     """Zhipu's fields -> our request; each bad value named with what is allowed."""
-    variants = studio.engine.variants
+    variants = studio.variants
     served = list(ZHIPU_MODELS) + [v.name for v in variants.values()]
     if body.model is not None and body.model.strip().lower() not in served:
         raise ApiError(400, errors.MODEL_NOT_FOUND,
@@ -197,7 +197,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
         raise invalid("mode", "mode 't2v' takes no image_url; leave mode out (or use i2v) to start from the picture.",
                       "mode 为 't2v' 时不能带 image_url；省略 mode（或用 i2v）即可从图片开始。")
     task_name = "t2v" if mode == "t2v" else "i2v"
-    variant = studio.engine.variant(task_name)  # "cannot do image-to-video" for a T2V-only model
+    variant = studio.variant(task_name)  # "cannot do image-to-video" for a T2V-only model
     values: dict = {"prompt": body.prompt or "", "mode": mode}
     if body.size is not None:
         match = SIZE.match(body.size)

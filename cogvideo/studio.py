@@ -22,7 +22,7 @@ from bilingual import Text
 
 from . import media, models, speed
 from .speed import DEFAULT_SPEED
-from .engine import Engine, RenderJob
+from .engine import Engine, EngineStatus, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError
 
 MODES = ("t2v", "i2v", "old_photo")
@@ -175,6 +175,23 @@ class Studio:
 
     # ------------------------------------------------------------ helpers for the faces
 
+    @property
+    def variants(self) -> dict[str, models.Variant]:
+        """The loaded model's variants by task ("t2v", "i2v")."""
+        return dict(self.engine.variants)
+
+    def variant(self, task: str) -> models.Variant:
+        """The variant that serves `task`, or a message naming the model that would."""
+        return self.engine.variant(task)
+
+    def status(self) -> EngineStatus:
+        return self.engine.status()
+
+    def preload(self, on_status=None) -> None:
+        """Load every pipeline now (start-up) instead of on the first video."""
+        for task in self.engine.variants:
+            self.engine.load(task, on_status=on_status)
+
     def prompt_report(self, prompt: str, style: str = "none", task: str = "t2v") -> PromptReport:
         """Token count of the styled prompt against the model's limit (for a live UI note)."""
         from .styles import apply_style, get_style
@@ -239,7 +256,7 @@ class Studio:
         if request.task == "i2v":
             image, colorized_path, height, width = self._first_frame(request, variant, height, width, run)
 
-        # 4. Prompt length, counted with the pipeline's own tokenizer.
+        # 4. Prompt length, counted as the pipeline's T5 tokenizer counts (a private copy of it).
         tokens = self.engine.count_tokens(prompt)
         if tokens is not None and tokens > variant.max_tokens:
             run.notices.append(Text(

@@ -247,3 +247,21 @@ def test_the_benchmark_configs_are_the_published_ones_and_load_into_diffusers():
             assert transformer.config.sample_height // 2 >= largest
             assert transformer.config.sample_width // 2 >= largest
             assert variant.disk_gib >= 30
+
+
+def test_the_status_line_names_the_speed_and_why_a_speed_up_is_off():
+    from cogvideo.engine import Acceleration
+    from ui.handlers import speed_text
+
+    accel = Acceleration(notes_en=("fp8: off (needs an NVIDIA GPU)",), notes_zh=("fp8：未启用（需要 NVIDIA 显卡）",))
+    assert speed_text(accel, "quality", "zh") == " · **速度** 质量优先 · fp8：未启用（需要 NVIDIA 显卡）"
+    on = Acceleration(compile=True, fp8=True, attention="sage")
+    assert speed_text(on, "fast", "en") == " · **speed** Fast · attention sage · fp8 · compiled"
+
+
+def test_cpu_leaves_the_gpu_speed_ups_off_and_says_why():
+    engine = Engine("tiny", compile=True, fp8=True)
+    engine.load("t2v")
+    accel = engine.status().acceleration
+    assert not accel.compile and not accel.fp8
+    assert any("GPU" in note for note in accel.notes_en) and any("显卡" in note for note in accel.notes_zh)

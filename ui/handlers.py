@@ -18,6 +18,7 @@ import gradio as gr
 from agent import AgentError, PromptAgent
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
+from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
@@ -377,7 +378,7 @@ class Handlers:
 
     def status_line(self, request: gr.Request = None) -> str:
         lang = self.lang(request)
-        s = self.studio.engine.status()
+        s = self.studio.status()
         vram = "—" if s.free_vram_gib is None else f"{s.free_vram_gib} GiB"
         loaded = ", ".join(s.loaded) or pick(Text("not yet (loads on the first video)", "尚未加载（首次生成时加载）"), lang)
         agent = self.agent.backend_label
@@ -388,10 +389,24 @@ class Handlers:
             f"**模型** {s.model} · **设备** {s.device} · **精度** {s.dtype} · **显存策略** {s.offload} · "
             f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent}",
         ), lang)
-        return line + pick(Text(
+        return line + speed_text(s.acceleration, self.studio.default_speed, lang) + pick(Text(
             f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
             f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
         ), lang)
+
+
+def speed_text(accel, default_speed: str, lang: str) -> str:
+    """The default speed preset, and the machine-level speed-ups in force or why they are off."""
+    preset = PRESETS[default_speed]
+    parts = [pick(Text(f"**speed** {preset.name_en}", f"**速度** {preset.name_zh}"), lang)]
+    if accel.attention != "native":
+        parts.append(pick(Text(f"attention {accel.attention}", f"注意力 {accel.attention}"), lang))
+    if accel.fp8:
+        parts.append("fp8")
+    if accel.compile:
+        parts.append(pick(Text("compiled", "已编译"), lang))
+    parts += accel.notes_zh if lang.startswith("zh") else accel.notes_en
+    return " · " + " · ".join(parts)
 
 
 def build_request(

@@ -79,9 +79,7 @@ class TabSpec:
 
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     from cogvideo.music import load_tracks
-    from cogvideo.styles import load_styles
-
-    styles = load_styles()
+    styles = handlers.studio.styles
     tracks = load_tracks()
     names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in styles.values()}
     names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
