@@ -1,8 +1,10 @@
 """Model variants as data: what each CogVideoX checkpoint is, how big, and what it accepts.
 
 Numbers here are the published ones (model cards and the diffusers configs). VRAM figures are
-approximate peaks for one 49/81-frame video at native size with VAE tiling and slicing on; they
-guide `--offload auto` and the `models` table, and are refined by `bench/gpu.py` on real cards.
+peaks for one 49/81-frame video at native size with VAE tiling and slicing on, at the Quality
+speed: published where CogVideo's README gives them (2B model offload 12.5, sequential 4/5/10;
+5B model offload ~21), measured by `bench/gpu.py` where a GPU was lent (5B none: 23.7 on an H200),
+estimates otherwise. They guide `--offload auto` and the `models` table.
 """
 
 from __future__ import annotations
@@ -73,14 +75,14 @@ VARIANTS: dict[str, Variant] = {
             name="5b", repo_id="THUDM/CogVideoX-5b", task="t2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
             dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
-            vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
+            vram_gib={"none": 24.0, "model": 21.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B · text to video · 720×480 · 6 s",
         ),
         Variant(
             name="5b-i2v", repo_id="THUDM/CogVideoX-5b-I2V", task="i2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
             dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
-            vram_gib={"none": 30.0, "model": 18.0, "group": 8.0, "sequential": 5.0},
+            vram_gib={"none": 24.0, "model": 21.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B-I2V · image to video · 720×480 · 6 s",
         ),
         Variant(
