@@ -44,13 +44,16 @@ def test_frame_count_rule_names_allowed_values_and_nearest():
         models.check_frames(v, 57)  # 8N+1 but above the 1.0 models' 49
 
 
-def test_size_fixed_for_1_0_flexible_for_1_5():
+def test_size_fixed_except_for_1_5_image_to_video():
     assert models.check_size(models.VARIANTS["5b"], None, None) == (480, 720)
     with pytest.raises(InvalidRequest, match="only at 720×480"):
         models.check_size(models.VARIANTS["5b"], 768, 1360)
-    assert models.check_size(models.VARIANTS["1.5-5b"], 1360, 768) == (1360, 768)  # portrait
+    # 1.5 text-to-video: 1360×768 only; image-to-video: portrait too (more in test_speed.py).
+    with pytest.raises(InvalidRequest, match="only at 1360×768"):
+        models.check_size(models.VARIANTS["1.5-5b"], 1360, 768)
+    assert models.check_size(models.VARIANTS["1.5-5b-i2v"], 1360, 768) == (1360, 768)
     with pytest.raises(InvalidRequest, match="multiple of 16"):
-        models.check_size(models.VARIANTS["1.5-5b"], 770, 1360)
+        models.check_size(models.VARIANTS["1.5-5b-i2v"], 770, 1360)
 
 
 @pytest.mark.parametrize(
