@@ -17,6 +17,20 @@ class QueueFull(JobError):
     """The queue holds its maximum of waiting jobs; the caller should try again later."""
 
 
+class TooManyJobs(JobError):
+    """The owner (or, for anonymous visitors, their address) already has the most jobs waiting or
+    rendering that one user may have at a time (`--max-queue-per-user`)."""
+
+    def __init__(self, active: int):
+        super().__init__(
+            f"You already have {active} videos waiting or rendering, the most one user may have at a time. "
+            "Wait for one to finish, or cancel one (in My works), then try again.",
+            f"你已有 {active} 个视频在排队或生成中，已达每位用户同时可有的上限。请等其中一个完成，"
+            "或在“我的作品”中取消一个，然后再试。",
+        )
+        self.active = active
+
+
 class JobNotFound(JobError):
     """No such job for this user. Another user's job gets the same answer, on purpose."""
 

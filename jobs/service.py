@@ -1,6 +1,6 @@
 """The job service: one line for the GPUs, persisted before anything runs, followed by every face.
 
-    service = JobService(JobStore(data_dir), [LocalWorker(studio)], max_queue=20).start()
+    service = JobService(JobStore(data_dir), [LocalWorker(studio)], max_queue=20, max_queue_per_user=3).start()
     job = service.submit(VideoRequest(prompt="a cat"), owner="local")
     service.get(job.id, owner="local")      # status, progress, place in line
     service.cancel(job.id, owner="local")   # queued: at once; running: at the next denoising step
@@ -27,7 +27,7 @@ from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
-from .errors import JobNotFound, QueueFull, RequestIdConflict
+from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
 from .store import JobStore
@@ -66,6 +66,7 @@ class JobService:
         store: JobStore,
         workers: list[Worker],
         max_queue: int = 20,
+        max_queue_per_user: int = 0,
         keep_per_user: int = 200,
         max_age_days: float = 30,
         poll_s: float = 1.0,
@@ -76,6 +77,7 @@ class JobService:
         self.users = Users(store)
         self.workers = list(workers)
         self.max_queue = max_queue
+        self.max_queue_per_user = max_queue_per_user  # waiting + running jobs per user; 0 = no cap
         self.keep_per_user = keep_per_user
         self.max_age_days = max_age_days
         self.poll_s = poll_s
@@ -84,6 +86,9 @@ class JobService:
         self._live: dict[str, _Live] = {}
         self._cancels: dict[str, threading.Event] = {}
         self._doomed: set[str] = set()  # deleted while running: removed when the worker lets go
+        # job id -> quota key, for jobs counted against something other than their owner (anonymous
+        # visitors share one owner). In memory: after a restart their resumed jobs count for nobody.
+        self._quota_keys: dict[str, str] = {}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
@@ -131,26 +136,30 @@ class JobService:
     # ------------------------------------------------------------ what the faces call
 
     def submit(self, request: VideoRequest, owner: str = LOCAL_OWNER, lane: str | None = None,
-               request_id: str | None = None, api_key: str | None = None) -> Job:
+               request_id: str | None = None, api_key: str | None = None, quota_key: str | None = None) -> Job:
         """Check the request, copy its files, persist it as queued; its place in line is on the job.
 
         With `api_key` and `request_id` (API callers) the call is idempotent: the same id returns
-        the same job, and the same id with a different request raises `RequestIdConflict`."""
+        the same job, and the same id with a different request raises `RequestIdConflict`.
+        `max_queue_per_user` counts the owner's waiting and running jobs, or, with `quota_key`, the
+        jobs submitted with that key (faces whose callers share an owner pass their address)."""
         if request_id is not None and api_key is not None:
             existing = self._same_request(request, request_id, api_key)
             if existing is not None:
                 return existing
         self.workers[0].validate(request)  # bad values are refused now, not after waiting in line
         lane = lane or self.users.lane_of(owner)
-        self._check_room()
+        self._check_room(owner, quota_key)
         job_id = uuid.uuid4().hex
         try:
             record = to_record(request, self.data_dir, job_id, is_track=_is_track)
             with self._cond:
-                self._check_room()  # checked again: others may have filled the line while we copied
+                self._check_room(owner, quota_key)  # again: others may have filled the line while we copied
                 self.store.insert(Job(id=job_id, owner=owner, lane=lane, mode=request.mode, request=record,
                                       status=QUEUED, created_at=time.time(), request_id=request_id,
                                       api_key=api_key, file_token=secrets.token_urlsafe(24)))
+                if quota_key is not None:
+                    self._quota_keys[job_id] = quota_key
                 self._reposition()
                 self._cond.notify_all()
         except sqlite3.IntegrityError:  # the same request_id raced in from a retry: one job only
@@ -235,13 +244,34 @@ class JobService:
 
     # ------------------------------------------------------------ the line
 
-    def _check_room(self) -> None:
+    def _check_room(self, owner: str, quota_key: str | None) -> None:
+        """Refuse a new job when the caller has its share of the line, or the line is full."""
+        if self.max_queue_per_user > 0:
+            active = self._active(owner, quota_key)
+            if active >= self.max_queue_per_user:
+                raise TooManyJobs(active)
         waiting = self.store.count(QUEUED)
         if waiting >= self.max_queue:
             raise QueueFull(
                 f"The queue is full ({waiting} videos are waiting). Please try again in a few minutes.",
                 f"排队人数已满（{waiting} 个视频正在等待）。请过几分钟再试。",
             )
+
+    def _active(self, owner: str, quota_key: str | None) -> int:
+        """Waiting and running jobs of the owner, or of the quota key (its finished jobs are forgotten
+        here, whoever finished them: a worker, a cancel from the CLI, a delete)."""
+        if quota_key is None:
+            return self.store.count(QUEUED, owner) + self.store.count(RUNNING, owner)
+        with self._cond:
+            mine = [job_id for job_id, key in self._quota_keys.items() if key == quota_key]
+            active = 0
+            for job_id in mine:
+                job = self.store.get(job_id)
+                if job is None or job.finished:
+                    del self._quota_keys[job_id]
+                else:
+                    active += 1
+            return active
 
     def _reposition(self) -> None:
         """Store every queued job's place in line (call with `_cond` held)."""
@@ -278,6 +308,7 @@ class JobService:
                 with self._cond:
                     self._cancels.pop(job.id, None)
                     self._live.pop(job.id, None)
+                    self._quota_keys.pop(job.id, None)
                     if job.id in self._doomed:
                         self._doomed.discard(job.id)
                         remove_job(self.store, self.store.get(job.id) or job)
@@ -363,8 +394,18 @@ class JobService:
                 if time.monotonic() - self._last_prune > 3600:
                     self._last_prune = time.monotonic()
                     self.prune()
+                    self._forget_finished_quota_keys()
             except Exception:
                 log.exception("job housekeeping failed; retrying")
+
+
+    def _forget_finished_quota_keys(self) -> None:
+        """Jobs cancelled or deleted before they ran never reach a worker's cleanup."""
+        with self._cond:
+            for job_id in list(self._quota_keys):
+                job = self.store.get(job_id)
+                if job is None or job.finished:
+                    del self._quota_keys[job_id]
 
 
 def remove_job(store: JobStore, job: Job) -> None:

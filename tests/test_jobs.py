@@ -16,6 +16,7 @@ from cogvideo import VideoRequest, media
 from jobs import (
     DataDirError, DataDirLock, DataDirLocked, JobNotFound, JobService, JobStore, LocalWorker, QueueFull, Users,
 )
+from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.scheduler import MAX_VIP_STREAK, pick_next, positions, start_order
 from jobs.users import hash_password, verify_password
@@ -326,6 +327,63 @@ def test_two_hundred_submits_at_once_keep_the_bound(gated, store):
     assert outcomes.count("queued") <= 9 and outcomes.count("full") >= 191  # 8 waiting + 1 taken by the worker
     assert store.count(QUEUED) <= 8
     assert sorted(j.position for j in store.list(status=QUEUED)) == list(range(1, store.count(QUEUED) + 1))
+
+
+@pytest.fixture()
+def capped(studio, store):
+    """A gated service where each user may have two jobs waiting or rendering."""
+    worker = GatedWorker(studio)
+    running = JobService(store, [worker], max_queue=8, max_queue_per_user=2, poll_s=0.1).start()
+    yield running, worker
+    worker.gate.set()
+    running.close()
+
+
+def test_one_user_cannot_take_every_place_in_line(capped):
+    service, worker = capped
+    first = service.submit(request("alice 1"), owner="alice")
+    wait_until(lambda: worker.started == ["alice 1"])
+    service.submit(request("alice 2"), owner="alice")  # one rendering, one waiting: her share
+    with pytest.raises(TooManyJobs) as err:
+        service.submit(request("alice 3"), owner="alice")
+    assert "You already have 2 videos waiting or rendering" in err.value.en and "cancel one" in err.value.en
+    assert "你已有 2 个视频在排队或生成中" in err.value.zh
+    service.submit(request("bob 1"), owner="bob")  # others still get in line
+    service.cancel(first.id, owner="alice")
+    wait_until(lambda: service.get(first.id).finished)
+    service.submit(request("alice 3"), owner="alice")  # a place of hers came free
+
+
+def test_anonymous_callers_are_counted_by_their_quota_key_not_their_shared_owner(capped):
+    service, _ = capped
+    for i in range(2):
+        service.submit(request(f"from A {i}"), owner="local", quota_key="address:10.0.0.1")
+    with pytest.raises(TooManyJobs):
+        service.submit(request("from A again"), owner="local", quota_key="address:10.0.0.1")
+    queued = service.submit(request("from B"), owner="local", quota_key="address:10.0.0.2")
+    assert queued.owner == "local"  # still the one local user's works
+    service.cancel(queued.id)
+    service.submit(request("from B again"), owner="local", quota_key="address:10.0.0.2")
+
+
+def test_parallel_submits_from_one_user_get_exactly_their_share(capped, store):
+    service, _ = capped
+    outcomes: list[str] = []
+
+    def submit(i: int) -> None:
+        try:
+            service.submit(request(f"burst {i}"), owner="carol")
+            outcomes.append("queued")
+        except TooManyJobs:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("queued") == 2 and outcomes.count("refused") == 18
+    assert store.count(QUEUED, "carol") + store.count(RUNNING, "carol") == 2
 
 
 def test_cancel_a_queued_job_and_a_running_one(gated, studio):
