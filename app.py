@@ -11,6 +11,8 @@ import asyncio
 import hmac
 import logging
 import os
+import re
+import sys
 from pathlib import Path
 
 from agent import AgentError, PromptAgent
@@ -18,8 +20,10 @@ from cogvideo import Studio, StudioError
 from cogvideo.engine import Engine
 from cogvideo.models import OFFLOAD_MODES
 from jobs import DataDirLock, JobService, default_data_dir
+from jobs.cli import duration
 
 ROOT = Path(__file__).resolve().parent
+MAX_FILE_BYTES = 200 * 2**20  # one uploaded file (Gradio's max_file_size)
 log = logging.getLogger("cogvideo.app")
 
 
@@ -32,11 +36,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    parser.add_argument("--auth", default=env("STUDIO_AUTH"), help="user:password (or env STUDIO_AUTH)")
+    parser.add_argument("--auth", default=env("STUDIO_AUTH"),
+                        help="user:password, one sign-in beside the users table. Prefer env STUDIO_AUTH: a flag's "
+                             "value, the password included, shows in `ps` to every user of this machine")
+    parser.add_argument("--login-attempts", type=int, default=int(env("STUDIO_LOGIN_ATTEMPTS", "5")),
+                        help="wrong passwords in a row per user name and per client address before sign-in pauses "
+                             "(1 s, doubling, at most 15 min; a success resets it); 0 turns it off "
+                             "(or env STUDIO_LOGIN_ATTEMPTS)")
     parser.add_argument("--preload", action="store_true", default=env("STUDIO_PRELOAD", "") == "1",
                         help="load the model before serving (or env STUDIO_PRELOAD=1)")
     parser.add_argument("--max-queue", type=int, default=int(env("STUDIO_MAX_QUEUE", "20")),
                         help="videos that may wait in line; more are refused with a message (or env STUDIO_MAX_QUEUE)")
+    parser.add_argument("--max-queue-per-user", type=int, default=int(env("STUDIO_MAX_QUEUE_PER_USER", "3")),
+                        help="videos one user may have waiting or rendering at once (visitors without sign-in: per "
+                             "client address); 0 = no cap (or env STUDIO_MAX_QUEUE_PER_USER)")
+    parser.add_argument("--max-upload-request", type=byte_size, default=env("STUDIO_MAX_UPLOAD_REQUEST", "250mb"),
+                        help="bytes one upload request may carry, e.g. 250mb; 0 = no cap (or env STUDIO_MAX_UPLOAD_REQUEST)")
+    parser.add_argument("--max-upload-per-hour", type=byte_size, default=env("STUDIO_MAX_UPLOAD_PER_HOUR", "1gb"),
+                        help="bytes one client address may upload an hour; 0 = no cap (or env STUDIO_MAX_UPLOAD_PER_HOUR)")
+    parser.add_argument("--max-upload-files", type=int, default=int(env("STUDIO_MAX_UPLOAD_FILES", "10")),
+                        help="files one upload request may carry; 0 = Gradio's own 1000 (or env STUDIO_MAX_UPLOAD_FILES)")
+    parser.add_argument("--upload-cache-max", type=byte_size, default=env("STUDIO_UPLOAD_CACHE_MAX", "5gb"),
+                        help="uploads are refused while Gradio's cache folder holds this much; 0 = no cap "
+                             "(or env STUDIO_UPLOAD_CACHE_MAX)")
+    parser.add_argument("--upload-cache-age", type=duration, default=env("STUDIO_UPLOAD_CACHE_AGE", "1h"),
+                        help="uploads and result copies older than this leave Gradio's cache folder, e.g. 1h, 90m; "
+                             "jobs keep their own copies (or env STUDIO_UPLOAD_CACHE_AGE)")
     parser.add_argument("--output-dir", default=env("COGVIDEO_OUTPUT_DIR", str(ROOT / "outputs")))
     parser.add_argument("--data-dir", default=str(default_data_dir()),
                         help="jobs database, users and job inputs (or env STUDIO_DATA_DIR; default ./data)")
@@ -71,7 +96,8 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     studio = Studio(engine, args.output_dir, default_speed=args.speed)
     if service is None:
         service = JobService(JobStore(args.data_dir), [LocalWorker(studio)], max_queue=args.max_queue,
-                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
+                             max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
+                             max_age_days=args.works_max_age_days)
     agent = PromptAgent.from_env()
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
@@ -92,6 +118,28 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
     return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
 
 
+def guards(args: argparse.Namespace, signed_in: bool) -> list:
+    """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, and Gradio's own
+    messages in ours (see api/signin.py, api/uploads.py, api/gradio_messages.py)."""
+    from gradio.utils import get_upload_folder
+    from starlette.middleware import Middleware
+
+    from api.gradio_messages import GradioMessages
+    from api.signin import SignInGuard
+    from api.uploads import UploadGuard
+
+    lang = None if args.lang == "auto" else args.lang
+    stack = [
+        Middleware(GradioMessages, forced_lang=lang),
+        Middleware(UploadGuard, cache_dir=get_upload_folder(), max_request=args.max_upload_request,
+                   max_per_hour=args.max_upload_per_hour, max_files=args.max_upload_files,
+                   max_cache=args.upload_cache_max, max_file=MAX_FILE_BYTES, forced_lang=lang),
+    ]
+    if signed_in:
+        stack.append(Middleware(SignInGuard, attempts=args.login_attempts, forced_lang=lang))
+    return stack
+
+
 def sign_in(service, adhoc: tuple[str, str] | None):
     """Gradio's `auth`: the users table (scrypt, checked off the event loop) plus the --auth user.
     None when nobody has a password: the single-user app needs no sign-in."""
@@ -110,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     adhoc = None
+    if any(arg == "--auth" or arg.startswith("--auth=") for arg in (sys.argv[1:] if argv is None else argv)):
+        log.warning("--auth on the command line: its password shows in `ps` to every user of this machine. "
+                    "Set STUDIO_AUTH=user:password in the environment instead. / --auth 的密码会出现在 `ps` 中，"
+                    "本机所有用户都能看到；请改用环境变量 STUDIO_AUTH=用户名:密码。")
     if args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
@@ -133,20 +185,38 @@ def main(argv: list[str] | None = None) -> None:
     # Gradio's queue now carries only UI events (generation events just follow jobs); the job
     # service keeps the one bounded line for the GPU.
     demo.queue(max_size=max(64, 4 * args.max_queue), default_concurrency_limit=1)
+    # Gradio's cache (uploads, copies of results) is cleaned every sixth of the age, at most every 10
+    # minutes. Jobs keep copies of their inputs in the data folder, so no queued job loses a file.
+    age = max(1, round(args.upload_cache_age))
+    demo.delete_cache = (min(600, max(1, age // 6)), age)
+    from api.signin import login_page_note
+
+    auth = sign_in(service, adhoc)
     demo.launch(
         server_name=args.host,
         server_port=args.port,
         share=args.share,
-        auth=sign_in(service, adhoc),
+        auth=auth,
+        auth_message=login_page_note(args.login_attempts) if auth and args.login_attempts > 0 else None,
         i18n=demo.i18n_table,
         css=_css(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
-        app_kwargs={"routes": api_routes(args, studio, service, agent)},
-        max_file_size="200mb",
-        show_error=True,
+        app_kwargs={"routes": api_routes(args, studio, service, agent), "middleware": guards(args, auth is not None)},
+        max_file_size=MAX_FILE_BYTES,
+        # Gradio's own exception texts (object reprs, memory addresses) stay in the log; our gr.Errors
+        # still show, and api/gradio_messages.py puts our message where Gradio would show none.
+        show_error=False,
     )
     lock.release()
+
+
+def byte_size(text: str) -> int:
+    """`250mb`, `1gb`, `500kb`, `1048576` -> bytes (powers of 1024, like Gradio's max_file_size)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 250mb, 1gb or 0")
+    return int(float(match.group(1)) * 1024 ** "_kmgt".index(match.group(2).lower() or "_"))
 
 
 def _checked_dir(path: str) -> Path:

@@ -14,6 +14,7 @@ INVALID_PARAMETER = "1214"
 RATE_LIMITED = "1302"  # too many requests from this key
 # ours
 QUEUE_FULL = "1305"
+TOO_MANY_JOBS = "1306"  # the caller's user already has --max-queue-per-user videos waiting or rendering
 JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
 INTERNAL = "1500"

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cogvideo import Studio, VideoRequest
 from cogvideo.errors import InvalidRequest, StudioError
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
+from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
@@ -297,6 +298,8 @@ def bad_body(exc: RequestValidationError) -> ApiError:
 def studio_error(exc: StudioError) -> ApiError:
     if isinstance(exc, QueueFull):
         return ApiError(429, errors.QUEUE_FULL, exc.en, exc.zh, headers={"Retry-After": "60"})
+    if isinstance(exc, TooManyJobs):  # frees when one of the caller's videos is done: seconds to minutes
+        return ApiError(429, errors.TOO_MANY_JOBS, exc.en, exc.zh, headers={"Retry-After": "30"})
     if isinstance(exc, JobNotFound):
         return ApiError(404, errors.JOB_NOT_FOUND, exc.en, exc.zh)
     if isinstance(exc, RequestIdConflict):

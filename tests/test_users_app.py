@@ -6,6 +6,7 @@ import pytest
 from gradio_client import Client
 
 from jobs import JobStore, Users
+from jobs.keys import ApiKeys
 from tests.conftest import RunningApp
 
 FAST = dict(num_inference_steps=2, num_frames=9)
@@ -18,8 +19,10 @@ def signed_app(tmp_path_factory):
     users = Users(store)
     users.add("alice", password="alice-password")
     users.add("bob", password="bob-password", lane="vip")
+    bob_key = ApiKeys(store).add("bob")[1]  # the same user through the REST API
     store.close()
     running = RunningApp(tmp, data_dir=tmp / "data", env={"STUDIO_AUTH": "guest:guest-password"})
+    running.bob_key = bob_key
     yield running
     running.close()
 
@@ -46,3 +49,27 @@ def test_each_user_sees_only_their_works_in_their_lane(signed_app):
     assert "No job" in str(err.value)
     with pytest.raises(Exception):
         alice.predict(job_id=bobs["job_id"], api_name="/cancel_job")
+
+
+def test_a_users_share_of_the_line_counts_every_face(signed_app):
+    """The default --max-queue-per-user (3): three slow jobs of bob's through the REST API, then
+    his fourth, from the web UI, is refused in his language; alice's is not."""
+    import httpx
+    from gradio_client.exceptions import AppError
+
+    base = signed_app.url + "api/paas/v4"
+    key = {"Authorization": f"Bearer {signed_app.bob_key}"}
+    body = {"model": "cogvideox", "prompt": "bob's slow one", "duration": 4, "num_inference_steps": 150}
+    tasks = [httpx.post(base + "/videos/generations", json=body, headers=key, timeout=60).json()["id"] for _ in range(3)]
+    try:
+        bob = Client(signed_app.url, auth=("bob", "bob-password"), headers={"Accept-Language": "en"}, verbose=False)
+        with pytest.raises(AppError) as refused:
+            bob.predict(prompt="bob's fourth", api_name="/text_to_video", **FAST)
+        assert "You already have 3 videos waiting or rendering" in str(refused.value)
+        assert "你已有" not in str(refused.value)
+        alice = Client(signed_app.url, auth=("alice", "alice-password"), verbose=False)
+        waiting = alice.submit(prompt="alice is not bob", api_name="/text_to_video", **FAST)
+    finally:
+        for task in tasks:
+            httpx.delete(f"{base}/async-result/{task}", headers=key, timeout=60)
+    assert waiting.result(timeout=120)[1]["lane"] == "standard"

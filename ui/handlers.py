@@ -57,6 +57,16 @@ class Handlers:
         """The signed-in user, or the single local user when the studio has no sign-in."""
         return getattr(request, "username", None) or LOCAL_OWNER
 
+    @staticmethod
+    def quota_key(request: gr.Request | None) -> str | None:
+        """Whom the per-user job cap counts against: a signed-in user by name (None: the owner);
+        visitors without sign-in, who all share the owner `local`, by client address. Not by
+        session hash: a reload or a new gradio_client gets a new one, so it would cap nothing."""
+        if getattr(request, "username", None):
+            return None
+        host = getattr(getattr(request, "client", None), "host", None)
+        return f"address:{host}" if host else None
+
     def _error(self, exc: Exception, lang: str) -> gr.Error:
         if isinstance(exc, (StudioError, AgentError)):
             return gr.Error(_escape(pick(Text(exc.en, exc.zh or exc.en), lang)), print_exception=False)
@@ -86,7 +96,8 @@ class Handlers:
         once more when it has finished. Closing the page stops the following, never the job."""
         lang = self.lang(request)
         try:
-            job = await asyncio.to_thread(self.service.submit, req, self.owner(request))
+            job = await asyncio.to_thread(self.service.submit, req, self.owner(request),
+                                          quota_key=self.quota_key(request))
         except Exception as exc:  # every failure becomes a message; the server keeps serving
             raise self._error(exc, lang) from None
         key = self._job_key(request, req.mode)
@@ -118,7 +129,7 @@ class Handlers:
                            print_exception=False)
         for notice in job.info.get("notices", []):
             self._warn(Text(notice["en"], notice["zh"]), lang)
-        return {**job.info, "job_id": job.id, "lane": job.lane}
+        return without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
 
     async def _generate(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
         job = None
@@ -216,7 +227,7 @@ class Handlers:
         if info is None:
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        yield job.video, info.get("colorized_image") or gr.skip(), info
+        yield job.video, job.info.get("colorized_image") or gr.skip(), info
 
     def change_music(
         self,
@@ -251,19 +262,19 @@ class Handlers:
 
     def my_works(self, request: gr.Request = None) -> list[dict]:
         """The signed-in user's jobs, newest first."""
-        return [job.summary() for job in self.service.works(self.owner(request))]
+        return [public_summary(job) for job in self.service.works(self.owner(request))]
 
     def job_status(self, job_id: str = "", request: gr.Request = None) -> dict:
         """One of the user's jobs: status, place in line, progress, and its files when done."""
         try:
-            return self.service.get(job_id, self.owner(request)).summary()
+            return public_summary(self.service.get(job_id, self.owner(request)))
         except Exception as exc:
             raise self._error(exc, self.lang(request)) from None
 
     def cancel_job(self, job_id: str = "", request: gr.Request = None) -> dict:
         """Cancel one of the user's jobs: a queued one at once, a rendering one at its next step."""
         try:
-            return self.service.cancel(job_id, self.owner(request)).summary()
+            return public_summary(self.service.cancel(job_id, self.owner(request)))
         except Exception as exc:
             raise self._error(exc, self.lang(request)) from None
 
@@ -502,6 +513,29 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
 MODE_NAMES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
               "old_photo": Text("Old photo", "老照片")}
 PLACEHOLDERS = Path(__file__).resolve().parent / "placeholders"
+
+
+def without_server_paths(values: dict) -> dict:
+    """A job's info or summary as callers see it: file names instead of the server's folders
+    (the output folder, the data folder), which are nobody's business but the operator's."""
+    shown = dict(values)
+    for key in ("video", "cover", "colorized_image"):
+        if shown.get(key):
+            shown[key] = Path(str(shown[key])).name
+    music = shown.get("music")
+    if isinstance(music, str) and ("/" in music or "\\" in music):  # an uploaded file, not a track id
+        shown["music"] = Path(music).name
+    return shown
+
+
+def public_summary(job: Job) -> dict:
+    """`Job.summary()` without server paths, with the files' URLs once the video is done (the
+    REST API's file route: a long random path per job, no key needed)."""
+    shown = without_server_paths(job.summary())
+    done = job.status == SUCCEEDED and job.file_token
+    shown["video_url"] = f"/api/files/{job.file_token}/video.mp4" if done and job.video else None
+    shown["cover_url"] = f"/api/files/{job.file_token}/cover.jpg" if done and job.cover else None
+    return shown
 
 
 def placeholder(status: str) -> str:
