@@ -1,0 +1,36 @@
+"""The Speed choice as a person uses it, in both languages (headless Chromium)."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from tests.e2e.test_browser import browser, open_page, shot, visible_tab, wait_for_video  # noqa: F401
+
+LABELS = {
+    "zh-CN": ("生成速度", ["质量优先", "均衡", "速度优先"], "描述你想要的视频", "🎬 生成视频", "详情"),
+    "en-US": ("Speed", ["Quality", "Balanced", "Fast"], "Describe your video", "🎬 Generate video", "Details"),
+}
+
+
+@pytest.mark.parametrize("locale", list(LABELS))
+def test_pick_fast_and_the_video_says_it_was_rendered_fast(browser, app, locale):  # noqa: F811
+    title, options, prompt_label, generate, details = LABELS[locale]
+    page = open_page(browser, app, locale)
+    panel = visible_tab(page)
+    group = panel.locator("fieldset").filter(has_text=title).first
+    assert group.is_visible()
+    assert [label.strip() for label in group.locator("label").all_inner_texts()] == options
+    radios = group.locator("input[type=radio]")
+    assert radios.nth(0).is_checked() and radios.nth(0).get_attribute("value") == "quality"  # the default
+    group.get_by_test_id(f"{options[2]}-radio-label").click()
+    assert radios.nth(2).is_checked()
+    panel.get_by_label(prompt_label).fill("a kite over the sea at noon")
+    shot(page, f"speed-{locale}")
+    panel.get_by_role("button", name=generate).click()
+    wait_for_video(page, panel)
+    panel.get_by_text(details, exact=True).last.click()  # open the accordion with the JSON
+    page.wait_for_timeout(300)
+    text = panel.locator("div.json-holder, [data-testid=json]").first.inner_text()
+    assert '"speed"' in text and '"fast"' in text, text[:300]
+    page.context.close()
