@@ -14,8 +14,10 @@ from .errors import AgentError
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 
-# System prompt names, one file each: <name>.txt.
-SYSTEM_PROMPTS = ("t2v", "t2v-empty", "i2v", "i2v-empty", "old-photo")
+# System prompt names, one file each: <name>.txt. The first five write video prompts; `translate`
+# turns a prompt the user typed into English (on Generate), `gloss` says in Chinese what an
+# English prompt will show.
+SYSTEM_PROMPTS = ("t2v", "t2v-empty", "i2v", "i2v-empty", "old-photo", "translate", "gloss")
 
 
 @dataclass(frozen=True)
