@@ -24,6 +24,7 @@ from . import media, models, speed
 from .speed import DEFAULT_SPEED
 from .engine import Engine, EngineStatus, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError
+from .gpu_share import GpuShare
 
 MODES = ("t2v", "i2v", "old_photo")
 MAX_SEED = 2**32 - 1
@@ -172,6 +173,8 @@ class Studio:
         self._colorizer = colorizer
         self._upscaler = upscaler
         self._last_colorized: tuple[str, Image.Image] | None = None
+        # Guests on the video model's GPU (the prompt helper's local model), parked during videos.
+        self.gpu_share = GpuShare(engine)
 
     # ------------------------------------------------------------ helpers for the faces
 
@@ -234,6 +237,16 @@ class Studio:
         request: VideoRequest,
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
+    ) -> VideoResult:
+        # Other models on the GPU (the prompt helper's) are parked for the whole job.
+        with self.gpu_share.video_running():
+            return self._generate(request, progress, cancel)
+
+    def _generate(
+        self,
+        request: VideoRequest,
+        progress: ProgressCallback | None,
+        cancel: Cancel | None,
     ) -> VideoResult:
         from .styles import apply_style, get_style
 
