@@ -26,6 +26,9 @@ _THINK_OPEN = re.compile(r"^\s*<(?:think|thinking|reasoning)>", re.I)
 # Some servers strip the opening tag of a reasoning model and leave only the closing one.
 _THINK_CLOSE = re.compile(r"^.*?</(?:think|thinking|reasoning)>", re.S | re.I)
 
+# Control characters and U+FFFD (a byte sequence that was not UTF-8): no prompt needs them.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
+
 _FENCED = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
 _FENCE_OPEN = re.compile(r"^\s*```[^\n`]*\n?")
 _FENCE_CLOSE = re.compile(r"\n?```\s*$")
@@ -98,6 +101,16 @@ def is_english(text: str) -> bool:
     return non_latin_share(text) <= NON_LATIN_MAX_SHARE
 
 
+def echoes(text: str, source: str, words: int = 10) -> bool:
+    """True when `text` repeats a run of `words` words of `source` (a model that printed its
+    instructions instead of a prompt; shorter shared phrases happen by chance)."""
+    def runs(value: str) -> set[tuple[str, ...]]:
+        tokens = [word.lower() for word in _WORD.findall(value)]
+        return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
+
+    return bool(runs(text) & runs(source))
+
+
 def has_reasoning(text: str) -> bool:
     """True when the raw answer contains a reasoning block (used to explain an empty answer)."""
     return bool(re.search(r"</?(?:think|thinking|reasoning)>", text, re.I))
@@ -110,7 +123,7 @@ def clean(raw: str, *, partial: bool = False, truncated: bool = False) -> str:
     nothing is trimmed yet. `truncated`: the model stopped at its token limit, so a dangling
     half sentence at the end is dropped.
     """
-    text = raw.replace("\r\n", "\n")
+    text = _UNPRINTABLE.sub("", raw.replace("\r\n", "\n"))
     # 1. Reasoning blocks: complete ones, an unclosed leading one (still thinking or cut off),
     #    and a lone closing tag whose opening tag the server removed.
     text = _THINK_BLOCK.sub("", text)

@@ -1,5 +1,6 @@
-"""Pictures for the prompt agent: a small JPEG data URL for a vision model, and plain facts
-(orientation, brightness, warmth, colorfulness) the offline expander can put into words."""
+"""Pictures for the prompt agent: a small JPEG data URL for a vision service, a small RGB picture for
+the local vision model, and plain facts (orientation, brightness, warmth, colorfulness) the
+offline expander can put into words."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def to_data_url(image: Image.Image, max_side: int = MAX_SIDE) -> str:
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def fit(image: Image.Image, max_side: int) -> Image.Image:
+    """RGB, long side <= max_side px, aspect kept (for the local vision model); the caller's
+    image is never changed (a small RGB picture comes back as it is)."""
+    return _to_rgb(_shrink(image, max_side))
 
 
 @dataclass(frozen=True)

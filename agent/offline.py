@@ -1,4 +1,4 @@
-"""The offline prompt expander: keeps "Help me write one" useful when no LLM is configured.
+"""The offline prompt expander: keeps "Help me write one" useful when no language model answers.
 
 It cannot understand or translate text, so it weaves the user's English words into sentences about
 camera, light, motion and mood, picked by a seeded random generator (same seed, same prompt).
@@ -160,15 +160,19 @@ def expand(
 
 
 def offline_translation_notice() -> Text:
-    """Offline mode cannot translate; how to connect a model."""
+    """Only the templates answer, and they cannot translate; how to get a model that can."""
     return Text(
-        "The prompt helper is offline, so it cannot translate your text, and CogVideoX reads "
-        "English only. Write the prompt in English, or connect a language model: set "
-        "OPENAI_API_KEY (plus OPENAI_BASE_URL for Zhipu GLM, DeepSeek, Qwen, Ollama or vLLM, and "
-        "PROMPT_AGENT_MODEL for the model name), then restart the app.",
-        "提示词助手处于离线模式，无法翻译你的文字，而 CogVideoX 只能读懂英文。请用英文书写提示词，"
-        "或接入大语言模型：设置 OPENAI_API_KEY（使用智谱 GLM、DeepSeek、通义千问、Ollama 或 vLLM "
-        "时再设置 OPENAI_BASE_URL，并用 PROMPT_AGENT_MODEL 指定模型名），然后重启应用。",
+        "The prompt helper has only its offline templates, so it cannot translate your text, and "
+        "CogVideoX reads English only. Write the prompt in English, or give the helper a language "
+        "model: run `python -m cogvideo download agent` for the local one (Qwen3-VL-2B, ~4.3 GB; "
+        "with PROMPT_AGENT_BACKEND unset or `local`), or set OPENAI_API_KEY (plus OPENAI_BASE_URL for "
+        "Zhipu GLM, DeepSeek, Qwen, Ollama or vLLM, and PROMPT_AGENT_MODEL for the model name). "
+        "Then restart the app.",
+        "提示词助手只有离线模板，无法翻译你的文字，而 CogVideoX 只能读懂英文。请用英文书写提示词，"
+        "或为助手接入语言模型：运行 `python -m cogvideo download agent` 下载本地模型（Qwen3-VL-2B，"
+        "约 4.3 GB；PROMPT_AGENT_BACKEND 不设或设为 `local`），或设置 OPENAI_API_KEY（使用智谱 GLM、"
+        "DeepSeek、通义千问、Ollama 或 vLLM 时再设置 OPENAI_BASE_URL，并用 PROMPT_AGENT_MODEL "
+        "指定模型名）。然后重启应用。",
     )
 
 

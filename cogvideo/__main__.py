@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from bilingual import pick
+from bilingual import Text, pick
 
 from . import models
 from .errors import StudioError
@@ -52,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("models", help="list model variants with VRAM guidance")
     commands.add_parser("styles", help="list style presets")
     commands.add_parser("tracks", help="list built-in music tracks")
-    dl = commands.add_parser("download", help="fetch a model's weights ahead of time (and its T2V/I2V partner's transformer)")
-    dl.add_argument("name", help="variant name, e.g. 5b")
+    dl = commands.add_parser("download", help="fetch a model's weights ahead of time (and its T2V/I2V partner's "
+                                              "transformer), or the prompt helper's local model")
+    dl.add_argument("name", help="variant name, e.g. 5b; or `agent`: the prompt helper's local model "
+                                 "(PROMPT_AGENT_LOCAL_MODEL, default Qwen/Qwen3-VL-2B-Instruct, ~4.3 GB)")
 
     from jobs.cli import register  # the operator's commands live with the job service
 
@@ -176,6 +178,8 @@ def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
 def cmd_download(args: argparse.Namespace, lang: str) -> int:
     from .weights import fetch_weights
 
+    if args.name == "agent":
+        return _download_agent(lang)
     variant = models.resolve(args.name)
     if variant.repo_id is None:
         print("tiny is built in code: nothing to download.")
@@ -190,6 +194,29 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
     if other is not None and other.repo_id is not None:
         # The app serves both tasks of a family; the other one needs only its own transformer.
         print(fetch_weights(other, say, allow_patterns=["model_index.json", "transformer/*"]))
+    return 0
+
+
+def _download_agent(lang: str) -> int:
+    """The prompt helper's local model into the Hugging Face cache. The command line is a face:
+    it may reach the agent package (the engine itself never does)."""
+    from agent import AgentError
+    from agent.local import DEFAULT_MODEL, download
+
+    model = (os.environ.get("PROMPT_AGENT_LOCAL_MODEL") or "").strip() or DEFAULT_MODEL
+    if Path(model).expanduser().is_dir() or model.startswith("tiny"):
+        print(f"{model} needs no download.")
+        return 0
+
+    def say(text, fraction) -> None:
+        if fraction in (None, 0.0):
+            print(pick(text, lang), file=sys.stderr)
+
+    try:
+        print(download(model, say))
+    except AgentError as exc:
+        print(f"error: {pick(Text(exc.en, exc.zh or exc.en), lang)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -465,10 +465,21 @@ def test_a_stream_that_stalls_past_the_timeout_keeps_the_text(chat_server):
 # -- configuration ---------------------------------------------------------------------------
 
 
-def test_from_env_without_an_endpoint_is_offline():
-    agent = PromptAgent.from_env({})
-    assert not agent.online
-    assert agent.backend_label == "offline templates"
+def test_from_env_picks_the_backend():
+    # auto: the endpoint when one is configured, else the local model (torch and transformers
+    # are installed here), else templates; PROMPT_AGENT_BACKEND forces one.
+    assert PromptAgent.from_env({}).backend == "local"
+    assert PromptAgent.from_env({"OPENAI_API_KEY": "k"}).backend == "openai"
+    assert PromptAgent.from_env({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}).backend == "openai"
+    assert PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "local", "OPENAI_API_KEY": "k"}).backend == "local"
+    assert PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "OpenAI", "OPENAI_API_KEY": "k"}).backend == "openai"
+    templates = PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "templates", "OPENAI_API_KEY": "k"})
+    assert templates.backend == "templates" and not templates.online
+    assert templates.backend_label == "offline templates" and templates.backend_text.zh == "离线模板"
+    local = PromptAgent.from_env({"PROMPT_AGENT_LOCAL_MODEL": "Qwen/Qwen3-1.7B", "PROMPT_AGENT_TIMEOUT": "9"})
+    assert local.backend_label.startswith("local · Qwen3-1.7B") and local._local.timeout == 9
+    assert PromptAgent.from_env({}).backend_label.startswith("local · Qwen3-VL-2B")
+    assert PromptAgent.from_env({})._local.timeout == 120  # the local model's own default
 
 
 def test_from_env_reads_every_setting(chat_server):
@@ -517,6 +528,45 @@ def test_a_server_without_a_model_name_uses_the_first_one_it_lists(chat_server):
     assert completion.json["model"] == "served-model"
 
 
+# -- translation (on Generate) and the Chinese gloss, through a service ------------------------
+
+
+def test_translate_asks_the_service_for_a_faithful_english_translation(chat_server):
+    chat_server.queue(Reply(text="Sure! Here is the translation:\n\n“A little boy drinking coffee”"))
+    result = online_agent(chat_server).translate("小男孩喝咖啡")
+    assert result == Suggestion(text="A little boy drinking coffee", source="llm")
+    [request] = chat_server.requests
+    assert request.system_prompt == system_prompt("translate")
+    assert request.user_text == "小男孩喝咖啡" and request.json["temperature"] == 0
+    assert request.json["model"] == "text-model" and not request.stream
+
+
+def test_translate_keeps_english_and_says_why_a_translation_failed(chat_server):
+    agent = online_agent(chat_server)
+    assert agent.translate("  a boat at dawn ") == Suggestion(text="a boat at dawn", source="kept")
+    chat_server.queue(Reply(status=401), Reply(text=CHINESE_ANSWER))
+    for _ in range(2):
+        result = agent.translate("小男孩喝咖啡")
+        assert (result.text, result.source) == ("小男孩喝咖啡", "kept")
+        assert "could not be translated" in result.warning.en and "没能翻译成英文" in result.warning.zh
+    assert len(chat_server.requests) == 2  # English text was never sent
+
+
+def test_templates_cannot_translate_and_say_how_to_get_a_model():
+    result = PromptAgent().translate("小男孩喝咖啡")
+    assert (result.text, result.source) == ("小男孩喝咖啡", "kept")
+    assert "python -m cogvideo download agent" in result.warning.en and "英文" in result.warning.zh
+    assert not PromptAgent().can_translate
+
+
+def test_gloss_through_the_service(chat_server):
+    chat_server.queue(Reply(text="“一个穿红毛衣的小男孩在咖啡馆里喝咖啡，镜头缓缓推近。”"), Reply(text=GOOD))
+    agent = online_agent(chat_server)
+    assert agent.gloss(GOOD) == "一个穿红毛衣的小男孩在咖啡馆里喝咖啡，镜头缓缓推近。"
+    assert chat_server.requests[0].system_prompt == system_prompt("gloss")
+    assert agent.gloss(GOOD) is None  # an English answer is no gloss
+
+
 # -- offline expander ------------------------------------------------------------------------
 
 
@@ -555,7 +605,7 @@ def test_offline_empty_box_gives_varied_ideas():
 def test_offline_keeps_chinese_and_explains_how_to_connect_a_model():
     result = PromptAgent().suggest("小男孩喝咖啡")
     assert (result.text, result.source) == ("小男孩喝咖啡", "kept")
-    for setting in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for setting in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "python -m cogvideo download agent"):
         assert setting in result.warning.en and setting in result.warning.zh
     assert "English" in result.warning.en and "英文" in result.warning.zh
 
@@ -585,8 +635,10 @@ def test_image_facts_and_downscaling():
 
 
 def test_the_agent_imports_no_engine_ui_or_torch():
+    # Templates, and a local model that is configured but not yet used: torch loads only with it.
     code = (
         "import sys; from agent import PromptAgent; PromptAgent().suggest('a boy'); "
+        "PromptAgent.from_env({}).backend_label; "
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'gradio', 'diffusers', 'cogvideo'}); "
         "print(bad)"
     )
