@@ -98,7 +98,7 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
         service = JobService(JobStore(args.data_dir), [LocalWorker(studio)], max_queue=args.max_queue,
                              max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
                              max_age_days=args.works_max_age_days)
-    agent = PromptAgent.from_env()
+    agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed)

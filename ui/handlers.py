@@ -6,6 +6,7 @@ Public methods here are the named API: their parameter names are what `gradio_cl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import html
 import logging
@@ -16,6 +17,7 @@ from typing import Iterator
 import gradio as gr
 
 from agent import AgentError, PromptAgent
+from agent.clean import is_english
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
 from cogvideo.speed import PRESETS
@@ -131,7 +133,58 @@ class Handlers:
             self._warn(Text(notice["en"], notice["zh"]), lang)
         return without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
 
-    async def _generate(self, req: VideoRequest, request: gr.Request | None, progress: gr.Progress | None):
+    async def _in_english(self, req: VideoRequest, translate: bool, request: gr.Request | None,
+                          progress: gr.Progress | None) -> VideoRequest:
+        """The request with its prompts in English, which is all CogVideoX's T5 reads: translated
+        by the prompt agent when `translate` is on. A prompt that stays in another language (the
+        option is off, only templates exist, the translation failed) gets a warning, never silence.
+        Here in the face, before the job: the studio and the engine know nothing of the agent."""
+        lang = self.lang(request)
+        foreign = {name: text for name, text in (("prompt", req.prompt), ("negative_prompt", req.negative_prompt))
+                   if text.strip() and not is_english(text)}
+        if not foreign:
+            return req
+        if not translate:
+            self._warn(Text(
+                "The prompt is not in English and “Translate to English” is off: CogVideoX reads English "
+                "only, so the video may not match it.",
+                "提示词不是英文，且“自动翻译为英文”已关闭：CogVideoX 只能读懂英文，生成的视频可能与描述不符。",
+            ), lang)
+            return req
+        report = self._agent_progress(progress, lang, toast=False)
+        report(Text("Translating the prompt into English…", "正在把提示词翻译成英文…"), None)
+        changes, warnings = {}, []
+        for name, text in foreign.items():
+            result = await asyncio.to_thread(self.agent.translate, text, report)
+            if result.warning is not None and result.warning not in warnings:
+                warnings.append(result.warning)
+            if result.source == "llm":
+                changes[name] = result.text
+        for warning in warnings:
+            self._warn(warning, lang)
+        if "prompt" in changes:
+            gr.Info(_escape(pick(Text(f"Translated into English: {changes['prompt']}",
+                                      f"已翻译为英文：{changes['prompt']}"), lang)))
+        return dataclasses.replace(req, **changes) if changes else req
+
+    def _agent_progress(self, progress: gr.Progress | None, lang: str, toast: bool = True):
+        """The prompt agent's news (a first download, loading, waiting its turn) for the page: on
+        the progress bar, and the first of it as a toast too."""
+        told = []
+
+        def report(message: Text, fraction: float | None) -> None:
+            text = pick(message, lang)
+            if toast and not told:
+                told.append(text)
+                gr.Info(_escape(text))
+            if progress is not None:
+                progress(0.0 if fraction is None else fraction, desc=text)  # Gradio shows text only beside a bar
+
+        return report
+
+    async def _generate(self, req: VideoRequest, translate: bool, request: gr.Request | None,
+                        progress: gr.Progress | None):
+        req = await self._in_english(req, translate, request, progress)
         job = None
         async for job in self._submit_and_follow(req, request, progress):
             pass
@@ -155,6 +208,7 @@ class Handlers:
         interpolate: bool = False,
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
+        translate: bool = True,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -164,7 +218,7 @@ class Handlers:
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed,
         )
-        return await self._generate(req, request, progress)
+        return await self._generate(req, bool(translate), request, progress)
 
     async def image_to_video(
         self,
@@ -182,6 +236,7 @@ class Handlers:
         interpolate: bool = False,
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
+        translate: bool = True,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -191,7 +246,7 @@ class Handlers:
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed,
         )
-        return await self._generate(req, request, progress)
+        return await self._generate(req, bool(translate), request, progress)
 
     async def old_photo(
         self,
@@ -210,6 +265,7 @@ class Handlers:
         negative_prompt: str = "",
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
+        translate: bool = True,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -220,6 +276,7 @@ class Handlers:
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             negative_prompt=negative_prompt, music_file=music_file, speed=speed,
         )
+        req = await self._in_english(req, bool(translate), request, progress)
         async for job in self._submit_and_follow(req, request, progress):
             if not job.finished:
                 yield gr.skip(), job.preview, gr.skip()
@@ -347,7 +404,10 @@ class Handlers:
 
     def suggest_stream(
         self, prompt: str, image: str | None, mode: str, style: str | None, request: gr.Request = None,
+        progress: gr.Progress | None = None,
     ) -> Iterator[str]:
+        """The agent's text as it grows, for the prompt box. `progress` shows a local model's
+        first download (the first such news is also a toast)."""
         lang = self.lang(request)
         original = prompt or ""
         try:
@@ -357,7 +417,8 @@ class Handlers:
                 from cogvideo.styles import get_style
 
                 style_name = get_style(style, self.studio.styles).name_en
-            suggestions = self.agent.stream(original, picture, mode, style_name)
+            suggestions = self.agent.stream(original, picture, mode, style_name,
+                                            progress=self._agent_progress(progress, lang))
         except Exception as exc:
             raise self._error(exc, lang) from None
         last = None
@@ -367,6 +428,18 @@ class Handlers:
             yield original  # the user's text is never wiped
         if last is not None and last.warning is not None:
             self._warn(last.warning, lang)
+
+    def gloss_note(self, prompt: str, original: str = "", request: gr.Request = None) -> str:
+        """Under the box, after "Help me write one": in Chinese, what the English prompt will show
+        (for a Chinese page, or when the user wrote in another language); else nothing."""
+        lang = self.lang(request)
+        prompt = prompt or ""
+        if lang == "en" and is_english(original or ""):
+            return ""
+        gloss = self.agent.gloss(prompt)
+        if not gloss:
+            return ""
+        return pick(Text(f"**Meaning (翻译/说明)**: {_escape(gloss)}", f"**翻译/说明**：{_escape(gloss)}"), lang)
 
     # ------------------------------------------------------------ cheap UI helpers
 
@@ -392,13 +465,13 @@ class Handlers:
         s = self.studio.status()
         vram = "—" if s.free_vram_gib is None else f"{s.free_vram_gib} GiB"
         loaded = ", ".join(s.loaded) or pick(Text("not yet (loads on the first video)", "尚未加载（首次生成时加载）"), lang)
-        agent = self.agent.backend_label
+        agent = self.agent.backend_text
         counts = self.service.counts()
         line = pick(Text(
             f"**Model** {s.model} · **device** {s.device} · **dtype** {s.dtype} · **offload** {s.offload} · "
-            f"**free VRAM** {vram} · **loaded** {loaded} · **prompt agent** {agent}",
+            f"**free VRAM** {vram} · **loaded** {loaded} · **prompt agent** {agent.en}",
             f"**模型** {s.model} · **设备** {s.device} · **精度** {s.dtype} · **显存策略** {s.offload} · "
-            f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent}",
+            f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent.zh}",
         ), lang)
         return line + speed_text(s.acceleration, self.studio.default_speed, lang) + pick(Text(
             f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",

@@ -37,6 +37,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "suggest": ("✨ Help me write one", "✨ 帮我想一条"),
     "restore": ("↩ Restore my text", "↩ 恢复原文"),
+    "translate": ("Translate to English before generating (CogVideoX reads English only)",
+                  "自动翻译为英文（CogVideoX 只能读懂英文）"),
     "first_frame": ("Start from this picture", "以这张图片为第一帧"),
     "old_image": ("Your old photo", "上传老照片"),
     "colorize": ("Colorize black-and-white photos first", "先为黑白照片上色"),

@@ -154,28 +154,34 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     num_frames=num_frames, randomize=randomize)
 
     def prompt_tools():
-        """The live note and the agent buttons, right under the prompt box."""
+        """The live note, the Chinese gloss of an English suggestion, the agent buttons and the
+        translate option, right under the prompt box."""
         note = gr.Markdown(elem_classes="prompt-note")
+        gloss = gr.Markdown(elem_classes="prompt-note")
         with gr.Row():
             suggest = gr.Button(i18n("suggest"), size="sm", variant="secondary")
             restore = gr.Button(i18n("restore"), size="sm", variant="secondary")
-        return note, suggest, restore
+        translate = gr.Checkbox(value=True, label=i18n("translate"))
+        return note, gloss, suggest, restore, translate
 
-    def wire_prompt_agent(spec: TabSpec, prompt, image, style, note, suggest, restore) -> None:
-        """“Help me write one” streams into the box; “Restore” brings back what the user typed."""
+    def wire_prompt_agent(spec: TabSpec, prompt, image, style, note, gloss, suggest, restore) -> None:
+        """“Help me write one” streams into the box, then says in Chinese what it wrote; “Restore”
+        brings back what the user typed."""
         original = gr.State("")
         task = gr.State(spec.task)
         private(prompt.change, handlers.prompt_note, [prompt, style, task], note, trigger_mode="always_last")
         private(style.change, handlers.prompt_note, [prompt, style, task], note)
+        private(prompt.input, lambda: "", None, gloss)  # the user edits: the gloss no longer fits
 
-        def stream(text, picture, style_id, request: gr.Request):
-            yield from handlers.suggest_stream(text, picture, spec.mode, style_id, request)
+        def stream(text, picture, style_id, request: gr.Request, progress=gr.Progress()):
+            yield from handlers.suggest_stream(text, picture, spec.mode, style_id, request, progress)
 
-        private(suggest.click, lambda text: text, prompt, original).then(
+        private(suggest.click, lambda text: (text, ""), prompt, [original, gloss]).then(
             stream, [prompt, image if image is not None else gr.State(None), style], prompt,
             api_visibility="private", concurrency_limit=4, concurrency_id="agent",
-        )
-        private(restore.click, lambda text, now: text or now, [original, prompt], prompt)
+        ).then(handlers.gloss_note, [prompt, original], gloss, api_visibility="private",
+                concurrency_limit=4, concurrency_id="agent")
+        private(restore.click, lambda text, now: (text or now, ""), [original, prompt], [prompt, gloss])
 
     def generation_tab(spec: TabSpec, music_api: bool) -> dict[str, gr.components.Component]:
         variant = config.t2v if spec.task == "t2v" else config.i2v
@@ -193,9 +199,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     prompt = gr.Textbox(value="", label=i18n("prompt"), placeholder=i18n(spec.placeholder_key),
                                         lines=spec.prompt_lines, max_lines=12, max_length=20_000)
                     controls["prompt"] = prompt
-                    tools = prompt_tools()
+                    note, gloss, suggest, restore, controls["translate"] = prompt_tools()
                     controls.update(settings(variant, spec.default_music))
-                    wire_prompt_agent(spec, prompt, image, controls["style"], *tools)
+                    wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore)
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
