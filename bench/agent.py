@@ -1,4 +1,5 @@
-"""How much time the prompt agent adds around the model for an image-to-video suggestion.
+"""How much time the prompt agent adds around the model for an image-to-video suggestion; with
+--local, how fast the local prompt model writes.
 
 A local Chat Completions server (tests/chat_server.py) answers every request after a fixed
 artificial latency and records how long it took to handle each one. Per call:
@@ -9,6 +10,13 @@ parsing and cleaning the answer. The baseline is the same call with no picture (
     python bench/agent.py [--runs 15] [--latency-ms 20] [--size 1024]
 
 The last line is `median overhead: X ms` (target: <= 50 ms).
+
+    python bench/agent.py --local [--model tiny] [--runs 5]
+
+runs the local backend (PROMPT_AGENT_LOCAL_MODEL, default Qwen/Qwen3-VL-2B-Instruct; `tiny` works
+on any CPU) on a T2V idea and on a 1024-px picture, and prints the load time, time to first token
+and tokens per second of each, with the picture's cost against the text-only baseline. The
+model's weights must be on the machine (`python -m cogvideo download agent`).
 """
 
 from __future__ import annotations
@@ -65,12 +73,52 @@ def measure(agent: PromptAgent, server: ChatServer, runs: int, image: Image.Imag
     return timings
 
 
+def measure_local(model: str, runs: int, size: int) -> None:
+    """Time to first token and tokens per second of the local model, text and picture."""
+    import os
+
+    from agent.local import DEFAULT_MODEL
+
+    model = model or os.environ.get("PROMPT_AGENT_LOCAL_MODEL") or DEFAULT_MODEL
+    agent = PromptAgent(local_model=model, timeout=600.0)
+    local = agent._local
+    started = time.perf_counter()
+    local.load(lambda text, fraction: print(f"  {text.en}", file=sys.stderr) if fraction in (None, 0.0) else None)
+    load_s = time.perf_counter() - started
+    print(f"local prompt model {model}: loaded on the {local.where} in {load_s:.1f} s")
+    image = test_picture(size)
+    rows = {}
+    for name, call in (("text (T2V idea)", lambda: agent.suggest("小男孩喝咖啡")),
+                       (f"picture ({size}x{size}, I2V)", lambda: agent.suggest("", image=image, mode="i2v"))):
+        call()  # warm-up: the first call allocates and, on a GPU, compiles kernels
+        stats = []
+        for _ in range(runs):
+            call()
+            stats.append(local.last_stats)
+        first = statistics.median(s.first_token_s for s in stats if s.first_token_s is not None)
+        # Decoding speed: the tokens after the first, over the time after the first.
+        speed = statistics.median((s.new_tokens - 1) / max(s.total_s - (s.first_token_s or 0.0), 1e-9) for s in stats)
+        total = statistics.median(s.total_s for s in stats)
+        tokens = statistics.median(s.new_tokens for s in stats)
+        prompt = statistics.median(s.prompt_tokens for s in stats)
+        rows[name] = first
+        print(f"  {name:<24} prompt {prompt:5.0f} tok   first token {first * 1000:7.0f} ms   "
+              f"{speed:6.1f} tok/s   {tokens:4.0f} tokens in {total:5.1f} s   ({stats[-1].device})")
+    text_first, picture_first = rows.values()
+    print(f"picture / text time to first token: {picture_first / text_first:.1f}x")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--latency-ms", type=float, default=20.0, help="the fake model's latency")
     parser.add_argument("--size", type=int, default=1024, help="picture side in px (square)")
+    parser.add_argument("--local", action="store_true", help="benchmark the local prompt model instead")
+    parser.add_argument("--model", default=None, help="with --local: a Hub id, a folder or `tiny`")
     args = parser.parse_args(argv)
+    if args.local:
+        measure_local(args.model, args.runs, args.size)
+        return
 
     image = test_picture(args.size)
     with ChatServer(latency=args.latency_ms / 1000, default=Reply(text=ANSWER)) as server:
