@@ -1,5 +1,6 @@
 """The prompt agent ("帮我想一条" / "Help me write one"): short ideas in any language -> detailed
-English CogVideoX prompts. Never imports gradio, torch, diffusers or cogvideo."""
+English CogVideoX prompts, by a service, a local model or templates. Never imports gradio,
+diffusers or cogvideo; torch and transformers only inside the local backend, when it first runs."""
 
 from .agent import MODES, PromptAgent
 from .errors import AgentError
