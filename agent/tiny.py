@@ -3,8 +3,8 @@ weights, and a byte-level BPE tokenizer, an image processor and a chat template 
 
 Built in about a second with no files and no network. Tests use them, and
 `PROMPT_AGENT_LOCAL_MODEL=tiny` (or `tiny-text`) lets a person try the local backend's plumbing
-without the 4 GB download: the answers are random bytes, which the agent refuses (not English)
-and replaces with an offline template, with a warning. Imported only by agent/local.py, lazily.
+(download-free loading, streaming, the status line) without the 4 GB model: the answers are a
+salad of random words and bytes. Imported only by agent/local.py, lazily.
 """
 
 from __future__ import annotations
