@@ -18,8 +18,9 @@ def test_pick_fast_and_the_video_says_it_was_rendered_fast(browser, app, locale)
     title, options, prompt_label, generate, details = LABELS[locale]
     page = open_page(browser, app, locale)
     panel = visible_tab(page)
-    group = panel.locator("fieldset").filter(has_text=title).first
-    assert group.is_visible()
+    # The fieldset that holds the three choices ("Speed" alone also matches other blocks' text).
+    group = panel.locator("fieldset").filter(has=page.get_by_test_id(f"{options[1]}-radio-label")).first
+    assert group.is_visible() and group.get_by_test_id("block-info").inner_text().strip() == title
     assert [label.strip() for label in group.locator("label").all_inner_texts()] == options
     radios = group.locator("input[type=radio]")
     assert radios.nth(0).is_checked() and radios.nth(0).get_attribute("value") == "quality"  # the default

@@ -147,7 +147,9 @@ def test_delete_a_text_to_video_work_in_english(browser, app, client):  # noqa: 
     prompt = unique("a paper lantern drifts up into the night sky")
     client.predict(prompt=prompt, seed=77, api_name="/text_to_video", **FAST)
     job = find_job(client, prompt)
-    video, still = Path(job["video"]), Path(job["cover"])
+    # The API names files, not the server's folders; the files live in the app's output folder.
+    assert "/" not in job["video"] and "/" not in job["cover"]
+    video, still = app.output_dir / job["video"], app.output_dir / job["cover"]
     assert job["status"] == "succeeded" and video.is_file() and still.is_file()
 
     page = open_page(browser, app, "en-US")
