@@ -1,4 +1,4 @@
-"""Command line: python -m cogvideo generate|models|styles|tracks|download|users|jobs ..."""
+"""Command line: python -m cogvideo generate|models|styles|tracks|download|calibrate|users|jobs ..."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
                                               "transformer), or the prompt helper's local model")
     dl.add_argument("name", help="variant name, e.g. 5b; or `agent`: the prompt helper's local model "
                                  "(PROMPT_AGENT_LOCAL_MODEL, default Qwen/Qwen3-VL-2B-Instruct, ~4.3 GB)")
+
+    cal = commands.add_parser("calibrate", help="measure MagCache's ratios for a model: one full render, no caching")
+    cal.add_argument("model", help="variant name or local folder (see `models`)")
+    cal.add_argument("--steps", type=int, default=None, help="denoising steps the ratios are for (default: the app's)")
+    cal.add_argument("--prompt", default=CALIBRATION_PROMPT, help="any typical prompt (English)")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--image", help="first frame: needed by an image-to-video model")
+    cal.add_argument("--offload", default="auto", choices=models.OFFLOAD_MODES)
 
     from jobs.cli import register  # the operator's commands live with the job service
 
@@ -220,12 +228,93 @@ def _download_agent(lang: str) -> int:
     return 0
 
 
+# MagCache's ratios describe how much the blocks' output changes from step to step; one ordinary
+# prompt is enough (MagCache's authors calibrate on one).
+CALIBRATION_PROMPT = "a boat drifts on a calm lake at sunset, the camera slowly pans along the shore"
+
+
+def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
+    import datetime as dt
+    import math
+
+    from tqdm.auto import tqdm
+
+    from . import media, speed
+    from .engine import Engine, RenderJob
+    from .errors import InvalidRequest
+    from .studio import MAX_STEPS, VideoRequest
+
+    # 1. Check inputs before loading anything: the ratios are for one step count, the app's range.
+    steps = VideoRequest.num_inference_steps if args.steps is None else args.steps
+    if not 1 <= steps <= MAX_STEPS:
+        raise InvalidRequest(
+            f"--steps {steps} must be a whole number from 1 to {MAX_STEPS} "
+            f"({VideoRequest.num_inference_steps} is the default): calibrate for the steps you render with.",
+            f"--steps {steps} 必须是 1 到 {MAX_STEPS} 之间的整数"
+            f"（默认 {VideoRequest.num_inference_steps}）：请按实际生成时使用的步数校准。",
+        )
+    engine = Engine(args.model, offload=args.offload)  # an unknown model raises UnknownModel here
+    variant = next(iter(engine.variants.values()))  # the model named, not its T2V/I2V partner
+    height, width, image = variant.height, variant.width, None
+    if variant.task == "i2v":
+        if not args.image:
+            raise InvalidRequest(
+                f"{variant.name} is an image-to-video model: give --image PATH, a picture like those you will animate.",
+                f"{variant.name} 是图生视频模型：请用 --image 指定一张与日常使用相似的图片。",
+            )
+        picture = media.load_image(args.image)
+        if variant.flexible_size:
+            height, width = models.size_for_picture(variant, picture.width, picture.height)
+        image = media.fit_image(picture, width, height)
+    if variant.repo_id is None:
+        print("note: the tiny model has random weights; its ratios fit only itself.", file=sys.stderr)
+
+    # 2. One uncached render (the Quality preset) with the recorder on the transformer's blocks.
+    def say(en: str, zh: str, fraction) -> None:
+        if fraction in (None, 0.0):
+            print(zh if lang == "zh" else en, file=sys.stderr)
+
+    pipe = engine.load(variant.task, on_status=say)  # missing weights raise WeightsMissing here
+    job = RenderJob(task=variant.task, prompt=args.prompt, negative_prompt="", image=image,
+                    num_frames=variant.num_frames, num_inference_steps=steps,
+                    guidance_scale=VideoRequest.guidance_scale, seed=args.seed, height=height, width=width,
+                    speed="quality")
+    bar = tqdm(total=steps, desc="calibrating", unit="step", file=sys.stderr)
+    recorder = speed.MagRatioRecorder(pipe.transformer)
+    try:
+        engine.render(job, on_step=lambda done, total: bar.update(done - bar.n), on_status=say)
+    finally:
+        recorder.close()
+        bar.close()
+    ratios = recorder.ratios
+
+    # 3. Keep only ratios MagCache can use: one per step (CFG runs as one batch), finite, positive.
+    if len(ratios) != steps:
+        raise RuntimeError(f"recorded {len(ratios)} ratios for {steps} steps: the transformer ran "
+                           "other than once per step")
+    if not all(math.isfinite(r) and r > 0 for r in ratios):
+        raise StudioError(
+            f"The calibration render gave unusable ratios ({ratios}): the model's numbers overflowed. "
+            "Nothing was saved; try another --seed or prompt.",
+            f"校准生成得到的比值无法使用（{ratios}）：模型数值溢出。"
+            "未保存任何文件；请换一个 --seed 或提示词再试。",
+        )
+    path = speed.save_mag_ratios(
+        variant.name, steps, ratios, scheduler=type(pipe.scheduler).__name__,
+        guidance_scale=job.guidance_scale, size=f"{width}x{height}", num_frames=job.num_frames,
+        prompt=job.prompt, seed=job.seed, date=dt.date.today().isoformat(),
+    )
+    print(f"ratios: {path}")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "models": cmd_models,
     "styles": cmd_styles,
     "tracks": cmd_tracks,
     "download": cmd_download,
+    "calibrate": cmd_calibrate,
 }
 
 if __name__ == "__main__":
