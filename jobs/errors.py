@@ -64,3 +64,22 @@ class DataDirLocked(DataDirError):
 
 class UserError(JobError):
     """A users command with a bad name, lane or password."""
+
+
+class WorkerLost(JobError):
+    """The worker rendering a job went away mid-job (its process killed, out of memory, its machine
+    lost). The service runs the job once more on any healthy worker, then fails it with this reason."""
+
+    def __init__(self, worker: str, reason_en: str, reason_zh: str | None = None, started: bool = True):
+        super().__init__(
+            f"The worker {worker} was lost while rendering: {reason_en}.",
+            f"渲染中的工作进程 {worker} 已丢失：{reason_zh or reason_en}。",
+        )
+        self.worker = worker
+        self.reason = reason_en
+        self.started = started  # False: the worker never began the job (it does not count as a try)
+
+
+class WorkersUnavailable(JobError):
+    """The workers cannot start: Ray cannot start or be reached, or the cluster lacks what they need.
+    The app says so at start-up and exits; it never falls back to another kind of worker."""

@@ -27,12 +27,12 @@ from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
-from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs
+from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
 from .store import JobStore
 from .users import Users
-from .workers import Worker
+from .workers import IDLE, RENDERING, Worker, WorkerState
 
 log = logging.getLogger("cogvideo.jobs")
 
@@ -45,6 +45,11 @@ UNEXPECTED = (
     "The server failed while rendering this job ({name}). The details are in the server log; please "
     "try again or report it.",
     "渲染该任务时服务器出错（{name}）。详细信息已写入服务器日志，请重试或反馈问题。",
+)
+LOST_TWICE = (
+    "This job was started twice and both times the worker rendering it was lost, so it was not tried "
+    "again. {reason} Submit it again; if it keeps failing, the server log has the reason.",
+    "该任务已启动两次，两次渲染它的工作进程都丢失了，因此不再重试。{reason}请重新提交；如果仍然失败，请查看服务器日志。",
 )
 # Progress reaches the database at most this often (the UI follows live values in memory).
 PROGRESS_WRITE_S = 0.5
@@ -89,7 +94,9 @@ class JobService:
         # job id -> quota key, for jobs counted against something other than their owner (anonymous
         # visitors share one owner). In memory: after a restart their resumed jobs count for nobody.
         self._quota_keys: dict[str, str] = {}
+        self._busy: dict[int, str] = {}  # id(worker) -> the job it renders
         self._stopping = threading.Event()
+        self._started = False
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
 
@@ -101,14 +108,25 @@ class JobService:
 
     def start(self) -> "JobService":
         self._recover()
+        self._started = True
         for worker in self.workers:
-            thread = threading.Thread(target=self._work, args=(worker,), name=f"job-worker-{worker.name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._start_worker(worker)
         keeper = threading.Thread(target=self._housekeeping, name="job-housekeeping", daemon=True)
         keeper.start()
         self._threads.append(keeper)
         return self
+
+    def add_worker(self, worker: Worker) -> None:
+        """Another worker joins the line (a GPU machine joined the Ray cluster)."""
+        with self._cond:
+            self.workers.append(worker)
+        if self._started:
+            self._start_worker(worker)
+
+    def _start_worker(self, worker: Worker) -> None:
+        thread = threading.Thread(target=self._work, args=(worker,), name=f"job-worker-{worker.name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop taking jobs. A job still rendering stays `running` in the store and is run again
@@ -116,8 +134,14 @@ class JobService:
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+        for worker in list(self.workers):
+            try:
+                worker.close()
+            except Exception:
+                log.exception("worker %s did not close cleanly", worker.name)
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _recover(self) -> None:
         """After a crash or restart: the interrupted job runs once more, queued jobs keep their place."""
@@ -236,6 +260,19 @@ class JobService:
     def counts(self) -> dict[str, int]:
         return {status: self.store.count(status) for status in (QUEUED, RUNNING)}
 
+    def worker_states(self) -> list[WorkerState]:
+        """Each worker's name (node, GPU), what it does now and which job: for the status line."""
+        with self._cond:
+            busy = dict(self._busy)
+            workers = list(self.workers)
+        states = []
+        for worker in workers:
+            health = worker.health()
+            job_id = busy.get(id(worker))
+            state = RENDERING if job_id and health.state == IDLE else health.state
+            states.append(WorkerState(worker.name, state, job_id, health.reason, worker.remote))
+        return states
+
     def prune(self, owner: str | None = None) -> int:
         """Apply the service's limits: per user, keep the newest `keep_per_user` finished jobs and
         none older than `max_age_days` (0 turns a limit off)."""
@@ -283,11 +320,12 @@ class JobService:
                 pick = scheduler.pick_next(self.store.queued(), self._streak)
                 if pick is None:
                     self._cond.wait(self.poll_s)
-                    continue
+                    return None  # the caller looks at its worker's health again before waiting more
                 job = self.store.claim(pick.job_id, worker.name)
                 if job is None:  # cancelled from another process between the two statements
                     continue
                 self._streak = pick.streak
+                self._busy[id(worker)] = job.id
                 self._cancels[job.id] = threading.Event()
                 self._live[job.id] = _Live()
                 self._reposition()
@@ -297,6 +335,9 @@ class JobService:
 
     def _work(self, worker: Worker) -> None:
         while not self._stopping.is_set():
+            if not worker.ready():  # restarting, or parked after failures: the others take the line
+                self._stopping.wait(self.poll_s)
+                continue
             job = self._claim_next(worker)
             if job is None:
                 continue
@@ -306,6 +347,7 @@ class JobService:
                 log.exception("job %s: could not record how it ended", job.id)
             finally:
                 with self._cond:
+                    self._busy.pop(id(worker), None)
                     self._cancels.pop(job.id, None)
                     self._live.pop(job.id, None)
                     self._quota_keys.pop(job.id, None)
@@ -323,10 +365,13 @@ class JobService:
         log.info("job %s: rendering on %s (attempt %d)", job.id, worker.name, job.attempts)
         try:
             request = from_record(job.request, self.data_dir)
-            result = worker.run(request, lambda event: self._progress(job.id, event), cancel)
+            result = worker.run(request, lambda event: self._progress(job.id, event), cancel, job_id=job.id)
         except Cancelled:
             self.store.finish(job.id, CANCELLED, message_en="", message_zh="")
             log.info("job %s: cancelled", job.id)
+            return
+        except WorkerLost as exc:
+            self._lost(job, exc, cancel)
             return
         except StudioError as exc:
             self._fail(job, exc.en, exc.zh)
@@ -348,13 +393,31 @@ class JobService:
         )
         log.info("job %s: done in %.1f s", job.id, sum(result.timings.values()))
 
+    def _lost(self, job: Job, exc: WorkerLost, cancel: threading.Event) -> None:
+        """The worker went away mid-job: the job runs once more on any healthy worker (it keeps its
+        place at the head of its lane), then fails with the reason. The jobs behind it wait as they were."""
+        if self._stopping.is_set():  # we are shutting down: the next start runs it again
+            log.info("job %s: interrupted by the shutdown on %s; it runs again at the next start", job.id, exc.worker)
+        elif cancel.is_set() or job.cancel_requested:
+            self.store.finish(job.id, CANCELLED, message_en="", message_zh="")
+            log.info("job %s: cancelled (its worker %s was lost meanwhile)", job.id, exc.worker)
+        elif job.attempts < 2 or not exc.started:
+            self.store.requeue(job.id, count_attempt=exc.started)
+            log.warning("job %s: %s Queued again to run on any healthy worker.", job.id, exc.en)
+            with self._cond:
+                self._reposition()
+                self._cond.notify_all()
+        else:
+            self._fail(job, LOST_TWICE[0].format(reason=exc.en), LOST_TWICE[1].format(reason=exc.zh))
+            log.error("job %s: failed, its worker was lost twice (%s)", job.id, exc.reason)
+
     def _fail(self, job: Job, en: str, zh: str) -> None:
         self.store.finish(job.id, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
         log.info("job %s: failed: %s", job.id, en)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
         log.error("job %s: unexpected failure", job.id, exc_info=exc)
-        name = type(exc).__name__
+        name = getattr(exc, "type_name", type(exc).__name__)  # a remote worker's failure names its own type
         self._fail(job, UNEXPECTED[0].format(name=name), UNEXPECTED[1].format(name=name))
 
     def _progress(self, job_id: str, event) -> None:

@@ -297,10 +297,12 @@ class JobStore:
             )
             return self.get(job_id)
 
-    def requeue(self, job_id: str) -> None:
+    def requeue(self, job_id: str, count_attempt: bool = True) -> None:
+        """Back in line at its old place. `count_attempt=False`: the start did not happen after all
+        (its worker never began it), so it does not count towards the job's tries."""
         self.execute(
-            "UPDATE jobs SET status = ?, progress = 0, message_en = '', message_zh = '', worker = NULL "
-            "WHERE id = ?",
+            "UPDATE jobs SET status = ?, progress = 0, message_en = '', message_zh = '', worker = NULL, "
+            f"attempts = attempts{'' if count_attempt else ' - 1'} WHERE id = ?",
             (QUEUED, job_id),
         )
 

@@ -38,12 +38,12 @@ class GatedWorker(LocalWorker):
         self.gate = threading.Event()
         self.started: list[str] = []
 
-    def run(self, request, progress, cancel):
+    def run(self, request, progress, cancel, job_id=None):
         self.started.append(request.prompt)
         while not self.gate.wait(0.02):
             if cancel.is_set():
                 break
-        return super().run(request, progress, cancel)
+        return super().run(request, progress, cancel, job_id)
 
 
 @pytest.fixture()
