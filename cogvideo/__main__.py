@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     lang = _lang(args)
     try:
-        if args.command in ("users", "jobs", "keys"):
+        if args.command in ("users", "jobs", "keys", "workers"):
             from jobs.cli import run
 
             return run(args, lang)

@@ -1,4 +1,4 @@
-"""Operator commands: `python -m cogvideo users ...` and `python -m cogvideo jobs ...`.
+"""Operator commands: `python -m cogvideo users|jobs|keys ...` and `python -m cogvideo workers`.
 
 They work on the data folder's database directly, with or without the app running (SQLite's WAL
 lets both write). A running job cancelled here stops within a second: the app watches for it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import re
 import sys
 import time
@@ -79,6 +80,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     key_revoke = keys.add_parser("revoke", parents=[data_dir], help="revoke an API key: it stops working at once")
     key_revoke.add_argument("id", help="the key's id (its first 16 characters) or the whole key")
 
+    workers = commands.add_parser("workers", help="the studio's Ray workers: where each runs, its state, its job")
+    workers.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS") or "auto",
+                         help="the cluster: auto (the one on this machine) or HOST:PORT (or env RAY_ADDRESS)")
+    workers.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+
 
 def duration(text: str) -> float:
     match = DURATION.match(text)
@@ -88,6 +94,8 @@ def duration(text: str) -> float:
 
 
 def run(args: argparse.Namespace, lang: str) -> int:
+    if args.command == "workers":
+        return workers_list(args, lang)
     store = JobStore(args.data_dir or default_data_dir())
     try:
         return ACTIONS[(args.command, args.action)](store, args, lang)
@@ -257,6 +265,34 @@ def keys_revoke(store: JobStore, args, lang: str) -> int:
     else:
         print(_say(f"revoked API key {record.id} of {record.owner}; it stops working at once, also in the running app",
                    f"已吊销 {record.owner} 的 API 密钥 {record.id}；立即失效，运行中的应用也一样", lang))
+    return 0
+
+
+# ---------------------------------------------------------------- workers
+
+def workers_list(args, lang: str) -> int:
+    """Ask every VideoWorker on the cluster what it does (Ray's dashboard is not needed)."""
+    from .ray_workers import list_workers
+
+    rows = list_workers(args.ray_address)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(_say("no studio workers on this cluster (is the app running with --workers ray?)",
+                   "该集群上没有工作进程（应用是否以 --workers ray 运行？）", lang))
+        return 0
+    print(f"{'worker':<15} {'where':<24} {'state':<13} {'job':<32} {'pid':>7} {'loaded':<9} {'done':>5}  since")
+    for row in rows:
+        gpus = row.get("gpus") or []
+        where = f"{row.get('host', '?')}/" + (f"GPU {','.join(gpus)}" if gpus else f"CPU {row.get('index', '?')}")
+        state = row["state"] + (f" ({row['error'][0][:60]})" if row.get("error") else "")
+        since = time.strftime("%m-%d %H:%M:%S", time.localtime(row["since"])) if row.get("since") else ""
+        print(f"{row['actor']:<15} {where if 'host' in row else '?':<24} {state:<13} {row.get('job_id') or '-':<32} "
+              f"{row.get('pid', ''):>7} {','.join(row.get('loaded') or []) or '-':<9} {row.get('jobs_done', ''):>5}  "
+              f"{since}")
+    studios = sorted({row.get("studio") or row["namespace"] for row in rows})
+    print(_say(f"studio: {', '.join(studios)}", f"所属实例：{', '.join(studios)}", lang))
     return 0
 
 
