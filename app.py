@@ -2,6 +2,7 @@
 
     python app.py                      # 5b + 5b-i2v, loaded on the first request
     python app.py --model tiny         # random-weight toy model: try the UI without a GPU
+    python app.py --workers ray        # one Ray worker per GPU (embedded Ray, or --ray-address of a cluster)
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hmac
 import logging
 import os
 import re
+import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -80,29 +83,70 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="API video submits per minute per key (other calls: ten times that); 0 turns it off")
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
                         help="UI language: follow the browser (auto, Chinese by default) or force one")
+    parser.add_argument("--workers", choices=("local", "ray"), default=env("STUDIO_WORKERS", "local"),
+                        help="local: render in this process (default); ray: one Ray worker per GPU, on this machine "
+                             "or a cluster (see README, Serving many users) (or env STUDIO_WORKERS)")
+    parser.add_argument("--ray-address", default=env("RAY_ADDRESS") or None,
+                        help="with --workers ray: join the cluster at auto or HOST:PORT instead of starting an "
+                             "embedded Ray (or env RAY_ADDRESS)")
+    parser.add_argument("--worker-count", type=worker_count, default=env("STUDIO_WORKER_COUNT") or None,
+                        help="with --workers ray: this many workers, one GPU each, or on CPUs where the cluster has "
+                             "no GPU (default: one per GPU) (or env STUDIO_WORKER_COUNT)")
+    parser.add_argument("--ray-object-store", type=byte_size, default=env("STUDIO_RAY_OBJECT_STORE", "1gb"),
+                        help="with an embedded Ray: its object store's memory (files travel through it in 8 MiB "
+                             "pieces); a cluster's is set by `ray start` (or env STUDIO_RAY_OBJECT_STORE)")
+    parser.add_argument("--ray-dashboard", action="store_true", default=env("STUDIO_RAY_DASHBOARD", "") == "1",
+                        help="with an embedded Ray: also start Ray's dashboard (needed by `ray list actors`; about "
+                             "1 GB more memory) (or env STUDIO_RAY_DASHBOARD=1)")
     from cogvideo.__main__ import add_speed_arguments
 
     add_speed_arguments(parser, env)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers == "local" and (args.worker_count is not None or args.ray_address):
+        parser.error("--worker-count and --ray-address need --workers ray")
+    return args
 
 
 def build(args: argparse.Namespace, service: "JobService | None" = None):
-    """The Blocks app, the studio and the job service behind it; no model is loaded here."""
+    """The Blocks app, the studio, the job service behind it, the agent, and the Ray workers (None
+    with --workers local). No model is loaded here; with --workers ray the workers start (or it
+    raises `WorkersUnavailable`)."""
     from jobs import JobService, JobStore, LocalWorker
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention)
     studio = Studio(engine, args.output_dir, default_speed=args.speed)
+    pool = None
     if service is None:
-        service = JobService(JobStore(args.data_dir), [LocalWorker(studio)], max_queue=args.max_queue,
+        store = JobStore(args.data_dir)
+        pool = start_ray_workers(args, studio, store.data_dir) if args.workers == "ray" else None
+        service = JobService(store, pool.workers if pool else [LocalWorker(studio)], max_queue=args.max_queue,
                              max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
                              max_age_days=args.works_max_age_days)
     agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed)
-    return build_demo(handlers, page), studio, service, agent
+    return build_demo(handlers, page), studio, service, agent, pool
+
+
+def start_ray_workers(args: argparse.Namespace, studio: Studio, data_dir: Path):
+    """The Ray workers (imported only here: --workers local never imports Ray)."""
+    try:
+        from jobs.ray_workers import RayWorkers, StudioSpec
+    except ImportError as exc:
+        from jobs.errors import WorkersUnavailable
+
+        raise WorkersUnavailable(
+            f"--workers ray needs Ray ({exc}): pip install -r requirements.txt",
+            f"--workers ray 需要 Ray（{exc}）：pip install -r requirements.txt",
+        ) from None
+    spec = StudioSpec(model=args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
+                      attention=args.attention, speed=args.speed)
+    return RayWorkers.start(spec, studio, args.output_dir, address=args.ray_address, count=args.worker_count,
+                            object_store=args.ray_object_store, dashboard=args.ray_dashboard,
+                            label=f"{socket.gethostname()}:{data_dir}", data_dir=data_dir)
 
 
 def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", agent: PromptAgent) -> list:
@@ -169,17 +213,37 @@ def main(argv: list[str] | None = None) -> None:
         adhoc = (user, password)
     try:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
-        demo, studio, service, agent = build(args)
+        demo, studio, service, agent, pool = build(args)
     except (StudioError, AgentError) as exc:
         raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
+    try:
+        serve(args, adhoc, demo, studio, service, agent, pool)
+    finally:  # Ctrl-C, SIGTERM or a failed start: the workers stop (an embedded Ray with them)
+        # A render in this process cannot be interrupted (its job runs again at the next start);
+        # Ray workers let go at once.
+        service.close(timeout=10 if pool is not None else 1)
+        if pool is not None:
+            pool.shutdown()
+        lock.release()
+
+
+def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobService", agent: PromptAgent,
+          pool) -> None:
     if args.model.startswith("tiny"):
         log.warning("--model tiny: random weights, the videos are coloured noise (for trying the UI).")
+    if pool is not None:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the finally above stops the workers
     if args.preload:
         try:
-            studio.preload(on_status=lambda en, zh, fraction: log.info(en))
+            if pool is not None:
+                pool.preload()
+            else:
+                studio.preload(on_status=lambda en, zh, fraction: log.info(en))
         except StudioError as exc:
             raise SystemExit(f"error: {exc.en}")
     service.start()
+    if pool is not None:
+        pool.watch(service.add_worker)  # GPU machines that join the cluster later serve too
     counts = service.counts()
     log.info("jobs: data folder %s, %d queued, %d to resume", service.data_dir, counts["queued"], counts["running"])
     # Gradio's queue now carries only UI events (generation events just follow jobs); the job
@@ -208,7 +272,22 @@ def main(argv: list[str] | None = None) -> None:
         # still show, and api/gradio_messages.py puts our message where Gradio would show none.
         show_error=False,
     )
-    lock.release()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def worker_count(text: str) -> int:
+    """--worker-count: a whole number of 1 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} workers cannot render anything: give 1 or more "
+                                         "(or leave it out: one worker per GPU)")
+    return count
 
 
 def byte_size(text: str) -> int:

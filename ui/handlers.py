@@ -467,6 +467,14 @@ class Handlers:
         loaded = ", ".join(s.loaded) or pick(Text("not yet (loads on the first video)", "尚未加载（首次生成时加载）"), lang)
         agent = self.agent.backend_text
         counts = self.service.counts()
+        workers = self.service.worker_states()
+        if any(w.remote for w in workers):  # the head loads no model: say where the workers are instead
+            line = pick(Text(f"**Model** {s.model} · ", f"**模型** {s.model} · "), lang) + workers_text(workers, lang) \
+                + pick(Text(f" · **prompt agent** {agent.en}", f" · **提示词助手** {agent.zh}"), lang)
+            return line + speed_text(s.acceleration, self.studio.default_speed, lang) + pick(Text(
+                f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
+                f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
+            ), lang)
         line = pick(Text(
             f"**Model** {s.model} · **device** {s.device} · **dtype** {s.dtype} · **offload** {s.offload} · "
             f"**free VRAM** {vram} · **loaded** {loaded} · **prompt agent** {agent.en}",
@@ -477,6 +485,21 @@ class Handlers:
             f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
             f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
         ), lang)
+
+
+WORKER_STATES = {"idle": Text("idle", "空闲"), "rendering": Text("rendering", "生成中"),
+                 "restarting": Text("restarting", "重启中"), "broken": Text("parked", "已暂停")}
+
+
+def workers_text(workers, lang: str) -> str:
+    """Each worker (node, GPU), what it does and which job: "vm/GPU 0: rendering 3f2a1b2c"."""
+    parts = []
+    for w in workers:
+        state = pick(WORKER_STATES.get(w.state, Text(w.state, w.state)), lang)
+        detail = f" {w.job_id[:8]}" if w.job_id else (f" ({_escape(w.reason[:80])})" if w.reason else "")
+        parts.append(f"{_escape(w.name)}: {state}{detail}")
+    return pick(Text(f"**workers** {len(workers)} (", f"**工作进程** {len(workers)}（"), lang) + ", ".join(parts) \
+        + pick(Text(")", "）"), lang)
 
 
 def speed_text(accel, default_speed: str, lang: str) -> str:
