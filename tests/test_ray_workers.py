@@ -1,0 +1,228 @@
+"""Ray workers in this process: a real embedded Ray (small object store), real `VideoWorker` actors
+with the tiny model, the real job service. The app as a whole is in test_ray_app.py.
+
+Specs below change what one worker builds, the way a machine of a fleet can differ (weights missing
+there); they live in this module so the actors import them like any other code."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cogvideo import VideoRequest, media
+from cogvideo.engine import Engine
+from cogvideo.studio import Studio
+from jobs import JobService, JobStore
+from jobs.errors import WorkersUnavailable
+from jobs.job import FAILED, RUNNING, SUCCEEDED
+from tests.ray_support import OBJECT_STORE, require_ray, unavailable
+
+FAST = dict(num_inference_steps=2, num_frames=9)
+BIG = 250 * 2**20  # a "video" 2.5 times the object store
+
+
+def request(prompt: str = "a cat", **values) -> VideoRequest:
+    return VideoRequest(prompt=prompt, **{**FAST, **values})
+
+
+try:
+    from jobs.ray_workers import StudioSpec
+except ImportError:  # no Ray: the fixture below skips (or fails under STUDIO_REQUIRE_RAY=1)
+    StudioSpec = object
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsMissingOnWorker1(StudioSpec):
+    """Worker 1 runs on a machine without the 2B weights (offline): its model fails to load there."""
+
+    def build(self, output_dir, index):
+        return StudioSpec(model="2b" if index == 1 else self.model).build(output_dir, index)
+
+
+class HugeStudio(Studio):
+    """A real render whose MP4 is then replaced by BIG bytes of seeded noise (known to the test)."""
+
+    def generate(self, request, progress=None, cancel=None):
+        result = super().generate(request, progress, cancel)
+        Path(result.path).write_bytes(huge_bytes())
+        return result
+
+
+@dataclasses.dataclass(frozen=True)
+class HugeResults(StudioSpec):
+    def build(self, output_dir, index):
+        return HugeStudio(Engine(self.model), output_dir)
+
+
+def huge_bytes() -> bytes:
+    return np.random.default_rng(7).bytes(BIG)
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def ray_here():
+    """One embedded Ray for the module, as small as the app's tests run it."""
+    require_ray()
+    import ray
+
+    from jobs.ray_workers import connect
+
+    try:
+        connect(None, namespace="cogvideo-tests", object_store=OBJECT_STORE)
+    except WorkersUnavailable as exc:
+        unavailable(f"Ray cannot start here: {exc.en}")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture()
+def pools(ray_here, tmp_path):
+    """`make(spec, count)` -> (service, pool): workers in their own namespace, closed after the test."""
+    from jobs.ray_workers import RayWorkers
+
+    made = []
+
+    def make(spec, count: int = 2):
+        head = Studio(Engine("tiny"), tmp_path / "outputs")  # validates; loads nothing
+        pool = RayWorkers.start(spec, head, tmp_path / "outputs", count=count, label=f"test:{tmp_path}:{len(made)}")
+        service = JobService(JobStore(tmp_path / "data"), pool.workers, max_queue=8, poll_s=0.1).start()
+        made.append((service, pool))
+        return service, pool
+
+    yield make
+    for service, pool in made:
+        service.close()
+        pool.shutdown()
+
+
+def wait_until(condition, timeout: float = 180.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met in {timeout} s")
+        time.sleep(0.05)
+    return value
+
+
+def worker_of(pool, job):
+    return next(w for w in pool.workers if w.name == job.worker)
+
+
+# ---------------------------------------------------------------- faults
+
+def test_a_worker_that_cannot_load_the_model_fails_its_job_and_the_others_go_on(pools):
+    from ui.handlers import workers_text
+
+    service, pool = pools(WeightsMissingOnWorker1("tiny"))
+    first = service.submit(request("first"), owner="a")
+    wait_until(lambda: service.get(first.id).status == RUNNING, what="the first job to start")
+    # The first job keeps one worker busy (loading takes seconds), so the second goes to the other:
+    # one of the two lands on worker 1, whose model cannot load.
+    rest = [service.submit(request(f"job {i}"), owner="a") for i in range(3)]
+    done = [service.wait(job.id, timeout=300) for job in (first, *rest)]
+
+    failed = [job for job in done if job.status == FAILED]
+    assert len(failed) == 1, [(j.status, j.worker, j.error_en) for j in done]
+    broken = pool.workers[0]
+    assert failed[0].worker == broken.name
+    assert f"The worker {broken.name} could not load the model" in failed[0].error_en
+    assert "python -m cogvideo download 2b" in failed[0].error_en  # the worker's own reason
+    assert f"工作进程 {broken.name} 无法加载模型" in failed[0].error_zh
+    # The other worker rendered the rest; the broken one was given nothing more.
+    good = [job for job in done if job.status == SUCCEEDED]
+    assert len(good) == 3 and {job.worker for job in good} == {pool.workers[1].name}
+    assert all(Path(job.video).is_file() for job in good)
+    states = {s.name: s for s in service.worker_states()}
+    assert states[broken.name].state == "broken" and "download 2b" in states[broken.name].reason
+    line = workers_text(service.worker_states(), "en")
+    assert f"{broken.name}: parked" in line and f"{pool.workers[1].name}: idle" in line
+    # The status line names the workers, not the head's own device (it loads no model).
+    from agent import PromptAgent
+    from ui.handlers import Handlers
+
+    status = Handlers(service.workers[0].head, PromptAgent.from_env({}), service).status_line(None)
+    assert "**workers** 2 (" in status and "**device**" not in status
+
+
+def test_a_result_larger_than_the_object_store_arrives_whole_in_pieces(pools):
+    service, pool = pools(HugeResults("tiny"), count=1)
+    job = service.wait(service.submit(request("huge"), owner="a").id, timeout=300)
+    assert job.status == SUCCEEDED, job.error_en
+    video = Path(job.video)
+    assert video.parent == service.workers[0].output_dir  # written by the head, in its own folder
+    assert video.stat().st_size == BIG > 2 * OBJECT_STORE
+    assert hashlib.sha256(video.read_bytes()).digest() == hashlib.sha256(huge_bytes()).digest()
+    assert Path(job.cover).read_bytes()[:2] == b"\xff\xd8"
+    assert not list(video.parent.glob("*.part.*"))  # no temporary file left beside it
+
+
+def test_a_job_whose_worker_is_lost_twice_fails_and_the_line_behind_it_goes_on(pools):
+    from ui.handlers import workers_text
+
+    service, pool = pools(StudioSpec("tiny"))
+    long = service.submit(request("the long one", num_inference_steps=150), owner="a")
+    behind = [service.submit(request(f"behind {i}"), owner="b") for i in range(2)]
+
+    def rendering(attempt: int):
+        job = service.get(long.id)
+        return job if job.status == RUNNING and job.attempts == attempt and job.progress > 0 else None
+
+    pids = []
+    for attempt in (1, 2):
+        job = wait_until(lambda: rendering(attempt), what=f"attempt {attempt} to render")
+        assert f"{job.worker}: rendering {long.id[:8]}" in workers_text(service.worker_states(), "en")
+        pid = worker_of(pool, job).identity["pid"]
+        pids.append(pid)
+        os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    failed = service.wait(long.id, timeout=120)
+    assert failed.status == FAILED and failed.attempts == 2 and failed.video is None
+    assert "both times the worker rendering it was lost" in failed.error_en
+    assert "its process died or its machine was lost" in failed.error_en
+    assert "两次渲染它的工作进程都丢失了" in failed.error_zh
+    for job in behind:  # neither lost nor run twice
+        done = service.wait(job.id, timeout=300)
+        assert done.status == SUCCEEDED and done.attempts == 1
+    videos = sorted(p.name for p in service.workers[0].output_dir.glob("*.mp4"))
+    assert len(videos) == 2  # one per finished job: the killed attempts left nothing
+    # Ray restarted both killed actors (new processes); both take jobs again.
+    wait_until(lambda: all(w.ready() for w in pool.workers), timeout=120, what="the workers to come back")
+    after = service.wait(service.submit(request("after"), owner="a").id, timeout=300)
+    assert after.status == SUCCEEDED and media.probe(after.video).video_codec == "h264"
+    assert not set(pids) & {w.identity["pid"] for w in pool.workers}
+
+
+# ---------------------------------------------------------------- start-up rules
+
+def test_the_worker_count_follows_the_gpus_or_says_what_to_do():
+    require_ray()
+    from jobs.ray_workers import _plan
+
+    assert _plan(None, gpus=4, cpus=32, where="x") == (4, 1)  # one worker per GPU
+    assert _plan(2, gpus=4, cpus=32, where="x") == (2, 1)
+    assert _plan(2, gpus=0, cpus=2, where="x") == (2, 0)  # CPU workers where there is no GPU
+    for count, gpus, cpus, words in [(None, 0, 8, "has no GPU"), (5, 4, 32, "needs 5 GPUs"),
+                                     (0, 0, 2, "give 1 or more"), (3, 0, 2, "needs a CPU each")]:
+        with pytest.raises(WorkersUnavailable) as err:
+            _plan(count, gpus=gpus, cpus=cpus, where="the Ray cluster at h:1")
+        assert words in err.value.en and err.value.zh
+
+
+def test_an_unreachable_cluster_is_refused_at_once_with_what_to_do():
+    require_ray()
+    from jobs.ray_workers import connect
+
+    started = time.monotonic()
+    for address, words in [("127.0.0.1:1", "Could not reach the Ray cluster at 127.0.0.1:1"),
+                           ("nowhere", "is not auto or HOST:PORT")]:
+        with pytest.raises(WorkersUnavailable) as err:
+            connect(address)
+        assert words in err.value.en
+    assert time.monotonic() - started < 15  # ray.init alone waits minutes on a refused port
