@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from cogvideo.studio import Studio
 from jobs import JobService, JobStore
 from jobs.errors import WorkersUnavailable
 from jobs.job import FAILED, RUNNING, SUCCEEDED
+from tests.conftest import make_photo, make_tiny_ddcolor
 from tests.ray_support import OBJECT_STORE, require_ray, unavailable
 
 FAST = dict(num_inference_steps=2, num_frames=9)
@@ -68,17 +70,25 @@ def huge_bytes() -> bytes:
 # ---------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
-def ray_here():
-    """One embedded Ray for the module, as small as the app's tests run it."""
+def ray_here(tmp_path_factory):
+    """One embedded Ray for the module, as small as the app's tests run it. Its workers inherit this
+    environment: offline, and a tiny DDColor for old photos."""
     require_ray()
     import ray
 
     from jobs.ray_workers import connect
 
+    before = os.environ.get("DDCOLOR_WEIGHTS")
+    os.environ["DDCOLOR_WEIGHTS"] = str(make_tiny_ddcolor(tmp_path_factory.mktemp("ddcolor") / "ddcolor.pth"))
     try:
         connect(None, namespace="cogvideo-tests", object_store=OBJECT_STORE)
     except WorkersUnavailable as exc:
         unavailable(f"Ray cannot start here: {exc.en}")
+    finally:  # Ray's processes have it now; the other test modules of this session must not
+        if before is None:
+            del os.environ["DDCOLOR_WEIGHTS"]
+        else:
+            os.environ["DDCOLOR_WEIGHTS"] = before
     yield
     ray.shutdown()
 
@@ -114,6 +124,43 @@ def wait_until(condition, timeout: float = 180.0, what: str = "condition"):
 
 def worker_of(pool, job):
     return next(w for w in pool.workers if w.name == job.worker)
+
+
+def write_tone(path: Path, seconds: float = 2.0) -> Path:
+    import wave
+
+    samples = (0.3 * 32767 * np.sin(2 * np.pi * 330 * np.arange(int(48_000 * seconds)) / 48_000)).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(48_000)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+# ---------------------------------------------------------------- files travel through Ray
+
+def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tmp_path):
+    from jobs.ray_workers import _portable
+
+    photo, song = tmp_path / "grandma.png", write_tone(tmp_path / "song.wav")
+    make_photo(160, 96, mode="L").save(photo)
+    # What goes to the worker: the request without the head's paths, the files' bytes beside it.
+    files, portable = _portable(VideoRequest(prompt="x", mode="old_photo", image=photo, music=song))
+    assert portable.image is None and portable.music is None
+    assert files == {"image": (".png", photo.read_bytes()), "music": (".wav", song.read_bytes())}
+
+    service, pool = pools(StudioSpec("tiny"), count=1)
+    job = service.wait(service.submit(request("she smiles", mode="old_photo", image=str(photo), music=str(song)),
+                                      owner="a").id, timeout=300)
+    assert job.status == SUCCEEDED, job.error_en
+    out = service.workers[0].output_dir
+    assert Path(job.video).parent == out and media.probe(job.video).audio_codec == "aac"  # the music arrived
+    still = Path(job.info["colorized_image"])  # sent as bytes with a progress event, written here
+    assert still.parent == out and still.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The worker kept nothing: its scratch folder holds no inputs and no outputs.
+    scratch = Path(tempfile.gettempdir()) / f"cogvideo-{pool.namespace}-worker-1"
+    assert not list((scratch / "inputs").iterdir()) and not list((scratch / "outputs").glob("*.*"))
 
 
 # ---------------------------------------------------------------- faults
