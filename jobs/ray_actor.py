@@ -68,7 +68,7 @@ class VideoWorker:
         self.studio_label = studio_label
         # This node's scratch folder for inputs and results; a restarted actor clears what its
         # killed predecessor left (nothing else writes here: the name carries the studio's namespace).
-        self.workdir = Path(tempfile.gettempdir()) / f"cogvideo-{namespace}-worker-{index}"
+        self.workdir = Path(tempfile.gettempdir()) / f"{namespace}-worker-{index}"
         shutil.rmtree(self.workdir, ignore_errors=True)
         (self.workdir / "inputs").mkdir(parents=True, exist_ok=True)
         self.state = "starting"
@@ -112,6 +112,13 @@ class VideoWorker:
         """Stop `job_id` at its next denoising step (or before it starts)."""
         with self._lock:
             self._cancelled.add(job_id)
+
+    @ray.method(concurrency_group="control")
+    def leave(self) -> None:
+        """The studio is shutting down: remove this worker's scratch folder (it is killed next)."""
+        with self._lock:
+            self._cancelled.add(self.job_id or "")
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------ work (one at a time)
 

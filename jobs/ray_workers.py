@@ -452,6 +452,11 @@ class RayWorkers:
         self._stop.set()
         for worker in self.workers:
             worker.close()
+        try:  # each removes its scratch folder; one that does not answer in time is killed all the same
+            ray.wait([w.actor.leave.remote() for w in self.workers], num_returns=len(self.workers), timeout=5)
+        except RayError:
+            pass
+        for worker in self.workers:
             try:
                 ray.kill(worker.actor, no_restart=True)
             except Exception:

@@ -23,7 +23,7 @@ from tests.conftest import ROOT, free_port
 from tests.ray_support import GCS_ADDRESS, ray_processes, require_ray, unavailable, wait_gone
 
 FAST = dict(num_inference_steps=2, num_frames=9)
-LONG = dict(num_inference_steps=150, num_frames=9)  # tens of seconds on one CPU core
+LONG = dict(num_inference_steps=150, num_frames=33)  # a minute or more on one CPU core
 HOST = socket.gethostname()
 
 
@@ -165,7 +165,8 @@ def test_a_worker_killed_mid_job_restarts_and_the_job_runs_again_once(ray_app, c
     # The operator's view: every worker, its process and the job it runs.
     rows = workers_cli(ray_app.gcs)
     assert len(rows) == 2 and {r["state"] for r in rows} <= {"idle", "rendering", "loading"}
-    running = next(r for r in rows if r.get("job_id") == job.id)
+    running = next((r for r in rows if r.get("job_id") == job.id), None)
+    assert running is not None, (job.id, store.get(job.id).status, rows)
     assert running["state"] == "rendering" and f"{running['host']}/CPU {running['index']}" == job.worker
     os.kill(running["pid"], signal.SIGKILL)
 

@@ -159,8 +159,11 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
     still = Path(job.info["colorized_image"])  # sent as bytes with a progress event, written here
     assert still.parent == out and still.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The worker kept nothing: its scratch folder holds no inputs and no outputs.
-    scratch = Path(tempfile.gettempdir()) / f"cogvideo-{pool.namespace}-worker-1"
+    scratch = Path(tempfile.gettempdir()) / f"{pool.namespace}-worker-1"
     assert not list((scratch / "inputs").iterdir()) and not list((scratch / "outputs").glob("*.*"))
+    service.close()
+    pool.shutdown()
+    assert not scratch.exists()  # and a worker that leaves takes its folder with it
 
 
 # ---------------------------------------------------------------- faults
