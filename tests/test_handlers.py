@@ -37,7 +37,9 @@ def run(endpoint, *args, **kwargs):
     return asyncio.run(endpoint(*args, **kwargs))
 
 
-def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch):
+def start_slow_render(handlers, monkeypatch):
+    """Session s1 starts a 100-step render slowed to ~50 ms a step; returns (steps, worker, outcome)
+    once three steps have run."""
     pipe = handlers.studio.engine.load("t2v")
     steps = []
     original = pipe.transformer.forward
@@ -58,6 +60,11 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     worker.start()
     while len(steps) < 3:
         time.sleep(0.01)
+    return steps, worker, outcome
+
+
+def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch):
+    steps, worker, outcome = start_slow_render(handlers, monkeypatch)
     handlers.cancel("i2v", FakeRequest("s1"))  # another tab's Cancel leaves this job alone
     time.sleep(0.2)
     assert worker.is_alive()
@@ -67,33 +74,14 @@ def test_cancel_stops_the_running_job_and_frees_the_worker(handlers, monkeypatch
     assert len(steps) < 100 * 2  # stopped long before the end (two passes a step with guidance)
     assert outcome["value"][0] is not None and not isinstance(outcome["value"][0], str)  # no video
 
-    monkeypatch.setattr(pipe.transformer, "forward", original)
+    monkeypatch.undo()  # the transformer's own forward again
     video, info = run(handlers.text_to_video, "a dog", num_inference_steps=2, num_frames=9,
                       request=FakeRequest("s1"), progress=None)
     assert video.endswith(".mp4") and info["seed"] >= 0
 
 
 def test_cancel_of_another_session_does_nothing(handlers, monkeypatch):
-    pipe = handlers.studio.engine.load("t2v")
-    steps = []
-    original = pipe.transformer.forward
-
-    def slow_forward(*args, **kwargs):
-        steps.append(1)
-        time.sleep(0.05)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(pipe.transformer, "forward", slow_forward)
-    outcome = {}
-
-    def follow():
-        outcome["value"] = run(handlers.text_to_video, "a cat", num_inference_steps=100, num_frames=9,
-                               request=FakeRequest("s1"), progress=None)
-
-    worker = threading.Thread(target=follow)
-    worker.start()
-    while len(steps) < 3:
-        time.sleep(0.01)
+    steps, worker, outcome = start_slow_render(handlers, monkeypatch)
     handlers.cancel("t2v", FakeRequest("nobody"))  # following no job: no error
     handlers.cancel("t2v", FakeRequest("s2"))  # another browser on the same tab, the same owner
     seen, deadline = len(steps), time.monotonic() + 20
