@@ -49,6 +49,8 @@ TEMPERATURE = 0.8
 TEMPERATURE_EMPTY = 1.0
 # Longer input is a pasted document, not an idea; cut it to bound cost.
 MAX_INPUT_CHARS = 2000
+# A template's intent is a few sentences (presets/templates.json); longer is cut, to bound cost.
+MAX_INTENT_CHARS = 1000
 # Translation (on Generate): the likeliest words, the same every time.
 TEMPERATURE_TRANSLATE = 0.0
 # The Chinese gloss under the box: one or two short sentences.
@@ -85,6 +87,7 @@ class _Request:
     image: Image.Image | None
     mode: str
     style: str | None
+    intent: str | None = None  # what the video is for (a template's intent), in English
 
     @property
     def system_prompt(self) -> str:
@@ -270,9 +273,14 @@ class PromptAgent:
         mode: str = "t2v",
         style: str | None = None,
         progress: Progress | None = None,
+        *,
+        intent: str | None = None,
     ) -> Suggestion:
-        """One finished suggestion (no streaming). Raises `AgentError` only for unusable input."""
-        request = _validate(text, image, mode, style)
+        """One finished suggestion (no streaming). Raises `AgentError` only for unusable input.
+
+        intent: what the video is for and how it should move (a template's `intent`, in English);
+        every backend writes for it."""
+        request = _validate(text, image, mode, style, intent)
         backend = self._backend or self._local
         if backend is None:
             return self._offline(request)
@@ -293,11 +301,14 @@ class PromptAgent:
         mode: str = "t2v",
         style: str | None = None,
         progress: Progress | None = None,
+        *,
+        intent: str | None = None,
     ) -> Iterator[Suggestion]:
         """Suggestions with the cumulative text as it arrives; the last one is final (cleaned,
         or the fallback with its warning). Input is checked now: `AgentError` raises here, not on
-        the first `next()`. `progress` hears about a local model downloading, loading or waiting."""
-        request = _validate(text, image, mode, style)
+        the first `next()`. `progress` hears about a local model downloading, loading or waiting.
+        `intent`: as for `suggest`."""
+        request = _validate(text, image, mode, style, intent)
         return self._stream(request, progress)
 
     def _stream(self, request: _Request, progress: Progress | None) -> Iterator[Suggestion]:
@@ -409,6 +420,7 @@ class PromptAgent:
             style=request.style,
             facts=describe(request.image) if request.image is not None else None,
             ideas=self._instructions.ideas,
+            intent=request.intent,
         )
 
     def _prepare_call(self, request: _Request, progress: Progress | None) -> _Call:
@@ -438,6 +450,8 @@ class PromptAgent:
             notice = _no_vision_notice(local.model if local is not None else None)
         if request.style:
             lines.append(f"Visual style (let it shape the wording): {request.style}")
+        if request.intent:
+            lines.append(f"The video is for: {request.intent}")
         if not request.text and request.mode == "t2v":
             lines.append(f"Theme hint: {self._rng.choice(self._instructions.themes)}")
         user_text = "\n".join(lines)
@@ -544,7 +558,7 @@ class _Call:
     rules: str  # the system prompt's rules, which an answer must not repeat
 
 
-def _validate(text: Any, image: Any, mode: Any, style: Any) -> _Request:
+def _validate(text: Any, image: Any, mode: Any, style: Any, intent: Any = None) -> _Request:
     if mode not in MODES:
         raise AgentError(
             f"Unknown mode {mode!r}: use one of {', '.join(repr(m) for m in MODES)}.",
@@ -567,6 +581,11 @@ def _validate(text: Any, image: Any, mode: Any, style: Any) -> _Request:
             f"The style must be a style name (a string), got {type(style).__name__}.",
             f"风格必须是风格名称（文字），当前为 {type(style).__name__}。",
         )
+    if intent is not None and not isinstance(intent, str):
+        raise AgentError(
+            f"The intent must be a sentence saying what the video is for (a string), got {type(intent).__name__}.",
+            f"用途（intent）必须是说明视频用途的文字，当前为 {type(intent).__name__}。",
+        )
     text = text.strip()[:MAX_INPUT_CHARS]
     if mode == "t2v":
         # Text to video never uses a picture; ignore one left over from another tab.
@@ -577,7 +596,9 @@ def _validate(text: Any, image: Any, mode: Any, style: Any) -> _Request:
             '"Help me write one" again.',
             "请先上传一张图片，或描述你想要的画面动作，然后再点“帮我想一条”。",
         )
-    return _Request(text=text, image=image, mode=mode, style=(style or "").strip() or None)
+    # One line in the request: the intent's own line breaks would read as new fields.
+    intent = " ".join((intent or "").split())[:MAX_INTENT_CHARS] or None
+    return _Request(text=text, image=image, mode=mode, style=(style or "").strip() or None, intent=intent)
 
 
 def _instruction(request: _Request) -> str:

@@ -2,7 +2,9 @@
 
 It cannot understand or translate text, so it weaves the user's English words into sentences about
 camera, light, motion and mood, picked by a seeded random generator (same seed, same prompt).
-Non-English text is kept as it is, with a notice that says how to connect a model.
+Non-English text is kept as it is, with a notice that says how to connect a model. An intent (what
+the video is for: a meme, an ad, a greeting, ...) picks motion, camera and mood sentences written
+for that kind of video; an intent of no known kind lends its first sentence to the prompt.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bilingual import Text
 
@@ -124,6 +127,162 @@ _TONE_MOODS = {
     "neutral": "The mood is quiet and natural.",
 }
 
+
+
+@dataclass(frozen=True)
+class _Purpose:
+    """A kind of video an intent can name, and sentences written for it. `motions` say "the main
+    subject" so they fit both a picture (I2V) and the user's idea (T2V)."""
+
+    name: str
+    pattern: re.Pattern[str]  # searched in the lower-cased intent
+    motions: tuple[str, ...]
+    cameras: tuple[str, ...]
+    moods: tuple[str, ...]
+
+
+# First match wins, so the narrower kinds come first (a meme of a cat is a meme, a birthday
+# greeting with a product in it is a greeting).
+_PURPOSES = (
+    _Purpose(
+        "meme",
+        re.compile(r"\b(memes?|stickers?|gifs?)\b|表情包|梗图"),
+        (
+            "The main subject pulls one big, exaggerated reaction: the eyes go wide, the eyebrows "
+            "shoot up and the mouth drops open in comic disbelief, before it eases back toward the "
+            "opening pose.",
+            "In one punchy beat the main subject does a comic double take, freezes for a split "
+            "second with a wide-eyed stare, then breaks into a slow, smug grin.",
+        ),
+        (
+            "The camera holds a still, tight close-up, then punches in slightly at the peak of the "
+            "reaction.",
+            "A static close-up keeps the face large, sharp and centered against a plain background.",
+        ),
+        (
+            "The timing is snappy and comic, and the motion settles back so the clip loops cleanly.",
+            "The mood is playful and over the top, made to be replayed as a loop.",
+        ),
+    ),
+    _Purpose(
+        "greeting",
+        re.compile(r"\b(greetings?|holidays?|festivals?|new year|birthdays?|celebrations?)\b|祝福|节日|春节|生日"),
+        (
+            "The main subject turns toward the viewer with a bright smile and a cheerful wave, while "
+            "red lanterns sway and soft confetti drifts down through twinkling warm lights.",
+            "Festive touches come alive around the main subject: golden fireworks bloom in the sky, "
+            "lanterns glow and sway, and petals drift gently down as it greets the viewer warmly.",
+        ),
+        (
+            "The camera pushes in slowly and steadily.",
+            "The camera holds a steady medium shot with a gentle push-in.",
+        ),
+        (
+            "Glowing warm light and rich festive reds and golds make it joyful and heart-warming.",
+            "The mood is joyful, warm and celebratory.",
+        ),
+    ),
+    _Purpose(
+        "pet",
+        re.compile(r"\b(pets?|cats?|dogs?|kittens?|puppies|puppy|animals?)\b|萌宠|宠物|猫|狗"),
+        (
+            "The animal blinks, tilts its head with curiosity, perks its ears and sniffs toward the "
+            "camera, moving with natural animal weight and timing.",
+            "The pet yawns, stretches and wags its tail, then looks up with bright eyes, every "
+            "movement natural and unmistakably animal.",
+        ),
+        (
+            "The camera stays at the animal's eye level with a gentle push-in toward its face.",
+            "A steady, low camera at the animal's height eases in slowly.",
+        ),
+        (
+            "Soft warm light and a shallow depth of field make it cozy and heart-warming.",
+            "The mood is sweet, playful and adorable.",
+        ),
+    ),
+    _Purpose(
+        "scenic",
+        re.compile(r"\b(time-?lapses?|landscapes?|scenery|scenic|cityscapes?)\b|延时|风景|风光"),
+        (
+            "Time speeds up: clouds stream across the sky, their shadows race over the land, and "
+            "the light shifts from one hour to the next while the landscape itself stays perfectly "
+            "still.",
+            "In a fast time-lapse, clouds roll and dissolve, any water smooths into silky streaks, "
+            "and the light sweeps slowly across the scene.",
+        ),
+        (
+            "The camera stays locked off, wide and perfectly steady.",
+            "The camera makes one slow, steady pan across the wide view.",
+        ),
+        (
+            "The mood is grand and peaceful, with rich natural colors.",
+            "The feeling is vast and calm, with crisp detail all the way to the horizon.",
+        ),
+    ),
+    _Purpose(
+        "commercial",
+        re.compile(r"\b(ads?|adverts?|advertising|advertisements?|commercials?|products?|brands?|"
+                   r"e-?commerce|shops?)\b|广告|产品|电商"),
+        (
+            "The product or hero stays the clear focus, every detail, color and label crisp and "
+            "true, while soft highlights sweep across its surfaces and fine particles drift through "
+            "the air.",
+            "Light glides slowly over the main subject, revealing its shape, materials and fine "
+            "details, with a few tasteful accents of motion around it.",
+        ),
+        (
+            "The camera glides in a slow, smooth arc toward it.",
+            "The camera rises slowly in a smooth reveal, then eases in toward the details.",
+        ),
+        (
+            "Premium lighting with a gentle rim light and rich, true colors gives it a polished, "
+            "aspirational feel.",
+            "The look is clean, glossy and high-end, like a premium commercial.",
+        ),
+    ),
+    _Purpose(
+        "story",
+        re.compile(r"\b(story|stories|narrative|plot|storytelling)\b|剧情|故事"),
+        (
+            "The main character pauses, senses something just off screen and slowly turns toward "
+            "it, the expression shifting from calm to quiet resolve.",
+            "The main character looks up, takes a breath and steps forward with purpose, the "
+            "emotion showing in the face and the body.",
+        ),
+        (
+            "The camera pushes in slowly from a medium shot to a close-up of the face.",
+            "A smooth tracking shot follows the action at eye level, steady and deliberate.",
+        ),
+        (
+            "Motivated, moody light and drifting atmosphere give the moment tension, like a scene "
+            "from a film.",
+            "The mood is dramatic and cinematic, with deep shadows and a sense of what comes next.",
+        ),
+    ),
+    _Purpose(
+        "social",
+        re.compile(r"\b(social|douyin|tiktok|kuaishou|xiaohongshu|reels?|short videos?|vlogs?)\b"
+                   r"|短视频|抖音|快手|小红书"),
+        (
+            "The main subject moves with energy from the very first frame: a playful turn toward "
+            "the camera, a confident gesture, hair and clothing swinging with the motion.",
+            "Lively, eye-catching motion fills the frame from the first second, the main subject "
+            "upbeat and expressive while the scene around it comes alive.",
+        ),
+        (
+            "The camera swoops in with a quick, smooth push-in, keeping the subject centered.",
+            "A short, smooth orbit around the subject adds energy while it stays in the middle of "
+            "the frame.",
+        ),
+        (
+            "Bright, vivid light and saturated colors give it an upbeat, feel-good vibe.",
+            "The feel is fresh, trendy and full of energy.",
+        ),
+    ),
+)
+# An intent of no known kind adds its first sentence to the prompt, if it is this short.
+_INTENT_NOTE_MAX_WORDS = 30
+
 _DETERMINERS = {
     "a", "an", "the", "this", "that", "these", "those", "two", "three", "some", "many", "my",
     "our", "his", "her", "their", "one", "several",
@@ -138,24 +297,29 @@ def expand(
     style: str | None = None,
     facts: ImageFacts | None = None,
     ideas: Sequence[str] = (),
+    intent: str | None = None,
 ) -> Suggestion:
     """Write an English prompt from `text` without a language model.
 
     mode: "t2v", "i2v" or "old_photo". facts: what we computed from the picture (I2V), if any.
     ideas: scene ideas to draw from when `text` is empty in T2V. Non-English text is kept.
+    intent: what the video is for (a template's intent); it shapes T2V and I2V prompts, while old
+    photos keep their own calm, respectful motion.
     """
     text = " ".join(text.split())
     if text and not is_english(text):
         return Suggestion(text=text, source="kept", warning=offline_translation_notice())
 
     rng = random.Random(seed)
+    purpose = _find_purpose(intent)
+    note = _intent_note(intent) if purpose is None else None
     if mode == "t2v":
         subject = text or (rng.choice(ideas) if ideas else "a quiet street at dawn")
-        prompt = _t2v(subject, style, rng)
+        prompt = _t2v(subject, style, rng, purpose, note)
     elif mode == "old_photo":
         prompt = _old_photo(text, facts, rng)
     else:
-        prompt = _i2v(text, style, facts, rng)
+        prompt = _i2v(text, style, facts, rng, purpose, note)
     return Suggestion(text=trim_to_budget(prompt), source="offline")
 
 
@@ -176,7 +340,35 @@ def offline_translation_notice() -> Text:
     )
 
 
-def _t2v(subject: str, style: str | None, rng: random.Random) -> str:
+def _find_purpose(intent: str | None) -> _Purpose | None:
+    """The kind of video the intent names: its first sentence decides, else the whole text."""
+    text = " ".join((intent or "").split()).lower()
+    if not text:
+        return None
+    first = _first_sentence(text)
+    for scope in (first, text):
+        for purpose in _PURPOSES:
+            if purpose.pattern.search(scope):
+                return purpose
+    return None
+
+
+def _intent_note(intent: str | None) -> str | None:
+    """An intent of no known kind, in one sentence of the prompt: its first, if short and English."""
+    first = _first_sentence(" ".join((intent or "").split()))
+    if not first or not is_english(first) or len(first.split()) > _INTENT_NOTE_MAX_WORDS:
+        return None
+    return _as_sentences(first)
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?。！？])\s*", text.strip(), maxsplit=1)[0]
+
+
+def _t2v(
+    subject: str, style: str | None, rng: random.Random,
+    purpose: _Purpose | None = None, note: str | None = None,
+) -> str:
     style_clause = f", in {style} style" if style else ""
     if _is_phrase(subject):
         opening = f"{rng.choice(_SHOTS)} of {_as_phrase(subject)}{style_clause}, {rng.choice(_SETTINGS)}."
@@ -185,29 +377,39 @@ def _t2v(subject: str, style: str | None, rng: random.Random) -> str:
         if style:
             opening += f" The whole scene is rendered in {style} style."
     finish = rng.choice(_FINISHES_NEUTRAL if style else _FINISHES_PHOTO)
-    sentences = [
-        opening,
-        rng.choice(_DETAILS),
+    sentences = [opening] + ([note] if note else [])
+    sentences += [
+        rng.choice(purpose.motions if purpose else _DETAILS),
         rng.choice(_LIGHTS),
-        rng.choice(_CAMERAS),
-        rng.choice(_MOODS),
+        rng.choice(purpose.cameras if purpose else _CAMERAS),
+        rng.choice(purpose.moods if purpose else _MOODS),
         finish,
     ]
     return " ".join(sentences)
 
 
-def _i2v(text: str, style: str | None, facts: ImageFacts | None, rng: random.Random) -> str:
+def _i2v(
+    text: str, style: str | None, facts: ImageFacts | None, rng: random.Random,
+    purpose: _Purpose | None = None, note: str | None = None,
+) -> str:
     if facts is not None:
         opening = f"The video begins exactly on the picture: {_picture(facts)}."
     else:
         opening = "The video begins exactly on the still picture and brings it to life."
-    sentences = [opening]
+    sentences = [opening] + ([note] if note else [])
     if text:
         sentences.append(f"In the seconds that follow, {_as_phrase(text)}.")
-    sentences += [rng.choice(_I2V_MOTIONS), rng.choice(_I2V_CAMERAS), rng.choice(_I2V_CONTINUITY)]
+    sentences += [
+        rng.choice(purpose.motions if purpose else _I2V_MOTIONS),
+        rng.choice(purpose.cameras if purpose else _I2V_CAMERAS),
+        rng.choice(_I2V_CONTINUITY),
+    ]
     if style:
         sentences.append(f"The motion suits its {style} look.")
-    sentences.append(_TONE_MOODS[facts.tone] if facts else rng.choice(_MOODS))
+    if purpose is not None:
+        sentences.append(rng.choice(purpose.moods))
+    else:
+        sentences.append(_TONE_MOODS[facts.tone] if facts else rng.choice(_MOODS))
     return " ".join(sentences)
 
 

@@ -1,0 +1,250 @@
+"""Use-case templates for image to video (表情包梗图, 广告制作, 剧情创作, ...): data in
+`presets/templates.json`, filled by one pure function.
+
+A template is a starting point for one kind of video: an English prompt scaffold for CogVideoX
+(`{subject}` marks where the user's subject goes), the settings that suit it (a style, a music
+track, a frame count, a guidance scale), and an `intent`: a few English sentences telling the prompt
+agent what the video is for and how it should move. The file is validated when it is loaded,
+against the styles and music tracks it names: a bad file stops start-up with the file, the entry
+and the problem named, never silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bilingual import Text
+
+from .errors import StudioError
+
+DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "presets" / "templates.json"
+PLACEHOLDER = "{subject}"
+# What `{subject}` becomes when the user gave none: the picture is the first frame, so "the
+# subject of the picture" is always true, and reads naturally in every scaffold.
+DEFAULT_SUBJECT = "the subject of the picture"
+NONE = "none"  # as `style` or `music`: no style, no music
+_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TEXT_KEYS = ("id", "name_zh", "name_en", "description_zh", "description_en", "intent", "prompt", "style", "music")
+_KEYS = _TEXT_KEYS + ("num_frames", "guidance_scale")
+# CJK, kana, hangul and full-width forms: text CogVideoX's English-only T5 cannot read.
+_NOT_ENGLISH = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+# Punctuation that may end the user's subject; `{subject}` sits inside a sentence, so it goes.
+_END_PUNCTUATION = ".!?,;:。！？，；：、"
+
+
+class TemplateError(StudioError):
+    """A template file that is malformed; start-up stops with the file and entry named."""
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name_en: str
+    name_zh: str
+    description_en: str
+    description_zh: str
+    intent: str  # English, for the prompt agent: what the video is for, how it moves
+    prompt: str  # English scaffold with PLACEHOLDER exactly once
+    style: str  # a style id, or "none"
+    music: str  # a track id, or "none"
+    num_frames: int | None  # None: the model's default; else mapped to the model's nearest count
+    guidance_scale: float  # 0..30
+
+    @property
+    def name(self) -> Text:
+        return Text(self.name_en, self.name_zh)
+
+    @property
+    def description(self) -> Text:
+        return Text(self.description_en, self.description_zh)
+
+
+# ---------------------------------------------------------------- loading
+
+def load_templates(
+    path: Path = DEFAULT_TEMPLATES_PATH,
+    styles: Collection[str] | None = None,
+    tracks: Collection[str] | None = None,
+) -> dict[str, Template]:
+    """Load and validate a template file; the dict keeps the file's order.
+
+    styles, tracks: the ids a template may name (the dicts from `load_styles()` and `load_tracks()`
+    will do; None loads the shipped files). Raises `TemplateError` naming the file and, for a bad
+    entry, its index and id.
+    """
+    # 1. Read and check each entry on its own (cached per file version).
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TemplateError(
+            f"Template file not found: {path}. Restore presets/templates.json or pass an existing file.",
+            f"找不到模板文件：{path}。请恢复 presets/templates.json，或指定一个存在的文件。",
+        ) from exc
+    templates = _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    # 2. Check what each entry names against the styles and tracks of this run.
+    if styles is None:
+        from .styles import load_styles
+
+        styles = load_styles()
+    if tracks is None:
+        from .music import load_tracks  # imported here: it brings pydub and moviepy
+
+        tracks = load_tracks()
+    for index, template in enumerate(templates.values()):
+        if template.style != NONE and template.style not in styles:
+            raise _entry_error(
+                path, index, template.id,
+                f"unknown style {template.style!r}; use an id from presets/styles.json "
+                f"({', '.join(styles)}) or \"none\"",
+                f"未知的风格 {template.style!r}；请使用 presets/styles.json 中的 id（{', '.join(styles)}）或 \"none\"",
+            )
+        if template.music != NONE and template.music not in tracks:
+            raise _entry_error(
+                path, index, template.id,
+                f"unknown music track {template.music!r}; use an id from assets/music/tracks.json "
+                f"({', '.join(tracks)}) or \"none\"",
+                f"未知的配乐 {template.music!r}；请使用 assets/music/tracks.json 中的 id（{', '.join(tracks)}）或 \"none\"",
+            )
+    return dict(templates)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Template]:
+    path = Path(path_str)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise TemplateError(
+            f"{path}: not UTF-8 text ({exc.reason}). Save the file as UTF-8 JSON.",
+            f"{path}：不是 UTF-8 文本。请以 UTF-8 编码保存为 JSON。",
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise TemplateError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). Fix the syntax.",
+            f"{path}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）。请修正语法。",
+        ) from exc
+    except OSError as exc:
+        raise TemplateError(f"{path}: cannot be read ({exc}).", f"{path}：无法读取（{exc}）。") from exc
+    if not isinstance(data, list) or not data:
+        raise TemplateError(
+            f"{path}: must be a non-empty JSON list of template entries.",
+            f"{path}：必须是非空的 JSON 列表，每一项是一个模板。",
+        )
+    templates: dict[str, Template] = {}
+    for index, entry in enumerate(data):
+        template = _parse_entry(path, index, entry)
+        if template.id in templates:
+            raise _entry_error(
+                path, index, template.id,
+                "duplicate id (an earlier entry already uses it); give each template its own id",
+                "id 重复（前面的条目已使用）；每个模板的 id 必须唯一",
+            )
+        templates[template.id] = template
+    return templates
+
+
+def _entry_error(path: Path, index: int, template_id: object, en: str, zh: str) -> TemplateError:
+    named = isinstance(template_id, str)
+    label = f"entry {index} (id {template_id!r})" if named else f"entry {index} (no id)"
+    label_zh = f"第 {index} 项（id {template_id!r}）" if named else f"第 {index} 项（无 id）"
+    return TemplateError(f"{path}, {label}: {en}.", f"{path}，{label_zh}：{zh}。")
+
+
+def _parse_entry(path: Path, index: int, entry: object) -> Template:
+    if not isinstance(entry, dict):
+        raise _entry_error(path, index, None, "must be a JSON object", "必须是 JSON 对象")
+    template_id = entry.get("id")
+
+    def fail(en: str, zh: str) -> TemplateError:
+        return _entry_error(path, index, template_id, en, zh)
+
+    # 1. Keys: exactly _KEYS (num_frames is written out as null for the model's default).
+    unknown = sorted(set(entry) - set(_KEYS))
+    if unknown:
+        raise fail(
+            f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(_KEYS)}",
+            f"未知的键 {', '.join(unknown)}；允许的键：{', '.join(_KEYS)}",
+        )
+    missing = [key for key in _KEYS if key not in entry]
+    if missing:
+        raise fail(f"missing key(s) {', '.join(missing)}", f"缺少键 {', '.join(missing)}")
+
+    # 2. Text: non-empty strings, a kebab-case id.
+    for key in _TEXT_KEYS:
+        if not isinstance(entry[key], str):
+            raise fail(f"{key!r} must be a string, got {entry[key]!r}", f"{key!r} 必须是字符串，当前为 {entry[key]!r}")
+        if not entry[key].strip():
+            raise fail(f"{key!r} is empty", f"{key!r} 为空")
+    if not _ID_PATTERN.match(template_id):
+        raise fail(
+            "id must be lowercase letters, digits and single hyphens (e.g. 'product-showcase')",
+            "id 只能包含小写字母、数字和单个连字符（例如 'product-showcase'）",
+        )
+
+    # 3. The scaffold: {subject} once, no other braces, English only.
+    prompt = entry["prompt"]
+    count = prompt.count(PLACEHOLDER)
+    if count != 1:
+        raise fail(
+            f"'prompt' must contain {PLACEHOLDER} exactly once (found {count})",
+            f"'prompt' 必须恰好包含一次 {PLACEHOLDER}（实际 {count} 次）",
+        )
+    rest = prompt.replace(PLACEHOLDER, "")
+    if "{" in rest or "}" in rest:
+        raise fail(
+            f"'prompt' has braces other than {PLACEHOLDER} (a misspelt placeholder?); remove them",
+            f"'prompt' 含有 {PLACEHOLDER} 以外的花括号（占位符拼错了？）；请删除",
+        )
+    foreign = _NOT_ENGLISH.search(prompt)
+    if foreign:
+        raise fail(
+            f"'prompt' must be English (CogVideoX reads English only), but it contains {foreign.group()!r}",
+            f"'prompt' 必须是英文（CogVideoX 只能读懂英文），但其中含有 {foreign.group()!r}",
+        )
+
+    # 4. Numbers: a frame count or null, a guidance scale in range.
+    num_frames = entry["num_frames"]
+    if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1):
+        raise fail(
+            f"'num_frames' must be null (the model's default) or a positive whole number, got {num_frames!r}",
+            f"'num_frames' 必须是 null（模型默认）或正整数，当前为 {num_frames!r}",
+        )
+    from .studio import MAX_GUIDANCE  # here, not at the top: the studio may import this module
+
+    guidance = entry["guidance_scale"]
+    if (
+        isinstance(guidance, bool) or not isinstance(guidance, (int, float))
+        or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE
+    ):
+        raise fail(
+            f"'guidance_scale' must be a number from 0 to {MAX_GUIDANCE:g} (6 is the model's default), got {guidance!r}",
+            f"'guidance_scale' 必须是 0 到 {MAX_GUIDANCE:g} 之间的数（模型默认 6），当前为 {guidance!r}",
+        )
+    return Template(
+        id=template_id, name_en=entry["name_en"], name_zh=entry["name_zh"],
+        description_en=entry["description_en"], description_zh=entry["description_zh"],
+        intent=entry["intent"], prompt=prompt, style=entry["style"], music=entry["music"],
+        num_frames=num_frames, guidance_scale=float(guidance),
+    )
+
+
+# ---------------------------------------------------------------- filling
+
+def fill_template(template: Template, subject: str | None) -> str:
+    """The template's prompt with `{subject}` replaced. Pure: no I/O, no state.
+
+    The subject's whitespace is collapsed and its trailing punctuation dropped (it sits inside a
+    sentence); an empty subject becomes DEFAULT_SUBJECT. The user's text is spliced in as it is,
+    never through str.format, so braces in it stay literal.
+    """
+    body = " ".join((subject or "").split()).rstrip(_END_PUNCTUATION + " ")
+    head, tail = template.prompt.split(PLACEHOLDER)
+    return head + (body or DEFAULT_SUBJECT) + tail
