@@ -9,7 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -22,9 +22,14 @@ from .weights import fetch_weights
 if TYPE_CHECKING:
     import torch
 
+    from .lora import LoraSpec
+
 log = logging.getLogger("cogvideo")
 
 SHARED_COMPONENTS = ("tokenizer", "text_encoder", "vae", "scheduler")
+# Pipelines built from another task's pipeline, every component shared (no second transformer):
+# restyling a clip runs the text-to-video model from a noised copy of the clip.
+DERIVED_TASKS = {"v2v": "t2v"}
 
 # (message_en, message_zh, fraction or None): loading and download progress for the caller.
 StatusCallback = Callable[[str, str, "float | None"], None]
@@ -46,6 +51,11 @@ class RenderJob:
     height: int
     width: int
     speed: str = "quality"  # a preset of cogvideo/speed.py
+    # "v2v" (restyle a clip) only: the clip's frames at the render size, and how far to move from
+    # them (0..1: the share of the denoising schedule that runs).
+    video: list[Image.Image] | None = None
+    strength: float = 1.0
+    lora_scales: dict[str, float] | None = None  # adapter name -> scale; missing names: their default
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ def import_libraries() -> None:
         if not _imported:
             import diffusers  # noqa: F401
             from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline  # noqa: F401
+            from diffusers import CogVideoXVideoToVideoPipeline  # noqa: F401
             from transformers import T5EncoderModel, T5Tokenizer  # noqa: F401
 
             _imported = True
@@ -137,6 +148,7 @@ class Engine:
         compile: bool = False,
         fp8: bool = False,
         attention: str = "native",
+        loras: "Sequence[LoraSpec]" = (),
     ):
         if offload not in models.OFFLOAD_MODES:
             raise InvalidRequest(
@@ -162,10 +174,13 @@ class Engine:
         self._acceleration: Acceleration | None = None  # what was applied, once a pipeline loaded
         self._cache_keys: dict[int, tuple] = {}  # id(transformer) -> the cache plan enabled on it
         self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
+        self.loras: tuple[LoraSpec, ...] = tuple(loras)
+        self._lora_files: list | None = None  # checked LoRA files, once `check_loras` ran
 
     # ------------------------------------------------------------ what and where
 
     def variant(self, task: str) -> Variant:
+        task = DERIVED_TASKS.get(task, task)
         if task not in self.variants:
             have = ", ".join(v.name for v in self.variants.values())
             need = "5b-i2v" if task == "i2v" else "5b"
@@ -219,6 +234,8 @@ class Engine:
         with self._lock:
             if task in self._pipes:
                 return self._pipes[task]
+            if task in DERIVED_TASKS:
+                return self._derive(task, on_status)
             variant = self.variant(task)
             notify = on_status or (lambda en, zh, frac: None)
             import_libraries()
@@ -231,10 +248,57 @@ class Engine:
             pipe = self._build(variant, donor, notify)
             pipe.set_progress_bar_config(disable=True)
             self._prepare(pipe, variant)
+            self._load_loras(pipe)
             self._pipes[task] = pipe
             self._tokenizer_missing = False  # the weights, tokenizer included, are on disk now
             self._place(task)
             return pipe
+
+    def _derive(self, task: str, on_status: StatusCallback | None):
+        """A pipeline made of another task's components (all of them, transformer and LoRAs
+        included): costs no memory and no loading time."""
+        from diffusers import CogVideoXVideoToVideoPipeline
+
+        base = self.load(DERIVED_TASKS[task], on_status)
+        pipe = CogVideoXVideoToVideoPipeline(**base.components)
+        pipe.set_progress_bar_config(disable=True)
+        self._pipes[task] = pipe
+        self._active = None
+        self._place(task)
+        return pipe
+
+    # ------------------------------------------------------------ LoRAs
+
+    def check_loras(self, on_status: StatusCallback | None = None) -> None:
+        """Find each LoRA file and check that it fits this model (start-up: a wrong file stops
+        the app at once, with the reason, instead of failing the first video)."""
+        from . import lora
+
+        files = [lora.check_lora(spec, on_status) for spec in self.loras]
+        for file in files:
+            lora.check_fits(file, list(self.variants.values()))
+        self._lora_files = files
+
+    def _load_loras(self, pipe) -> None:
+        if not self.loras:
+            return
+        from . import lora
+
+        if self._lora_files is None:
+            self.check_loras()
+        lora.load_loras(pipe, self._lora_files)
+
+    def unload_loras(self) -> None:
+        """Remove every LoRA from every pipeline: the base weights come back exactly."""
+        from . import lora
+
+        with self._lock:
+            done: set[int] = set()
+            for pipe in self._pipes.values():
+                if id(pipe.transformer) not in done:
+                    lora.unload_loras(pipe)
+                    done.add(id(pipe.transformer))
+            self.loras, self._lora_files = (), []
 
     def adopt(self, task: str, pipeline) -> None:
         """Use a pipeline built elsewhere (benchmarks, scripts) under this engine's memory policy."""
@@ -298,7 +362,7 @@ class Engine:
             pipe.to("cpu")
         elif mode == "none":
             for other_task, other in self._pipes.items():
-                if other_task != task:
+                if other_task != task and other.transformer is not pipe.transformer:
                     other.transformer.to("cpu")
             pipe.to(device)
         elif mode == "model":
@@ -381,6 +445,10 @@ class Engine:
             pipe = self.load(job.task, on_status)
             self._place(job.task)
             self._use_speed(pipe, job, variant, on_notice)
+            if self.loras:
+                from . import lora
+
+                lora.set_lora_scales(pipe, job.lora_scales or {})
             if should_cancel and should_cancel():
                 raise Cancelled()
             if id(pipe.transformer) in self._compiled:
@@ -412,6 +480,11 @@ class Engine:
             )
             if job.task == "i2v":
                 kwargs["image"] = job.image
+            elif job.task == "v2v":
+                # The clip sets the frame count; strength sets how much of the schedule runs.
+                del kwargs["num_frames"]
+                kwargs["video"] = job.video
+                kwargs["strength"] = job.strength
             if variant.dynamic_cfg:
                 kwargs["use_dynamic_cfg"] = True
             out_of_memory = False

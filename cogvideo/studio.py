@@ -6,8 +6,10 @@ feature exists once.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
+import math
 import os
 import secrets
 import threading
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from PIL import Image
 
 from bilingual import Text
@@ -23,10 +26,17 @@ from bilingual import Text
 from . import media, models, speed
 from .speed import DEFAULT_SPEED
 from .engine import Engine, EngineStatus, RenderJob
-from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError
+from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
 from .gpu_share import GpuShare
 
-MODES = ("t2v", "i2v", "old_photo")
+MODES = ("t2v", "i2v", "old_photo", "v2v", "extend")
+# The task (pipeline) behind each mode: restyling runs the text-to-video model from a noised copy
+# of the clip; extending runs image-to-video from each part's last frame.
+MODE_TASKS = {"t2v": "t2v", "i2v": "i2v", "old_photo": "i2v", "v2v": "t2v", "extend": "i2v"}
+MIN_STRENGTH, MAX_STRENGTH = 0.1, 1.0
+MAX_EXTENSIONS = 4
+# Extend with crossfade: the first frames of each new part fade in from the join frame.
+CROSSFADE_FRAMES = 4
 MAX_SEED = 2**32 - 1
 MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
@@ -37,6 +47,18 @@ OLD_PHOTO_DEFAULT_PROMPT = (
     "with gentle natural movements; subtle light flicker, a slow push-in of the camera, "
     "warm nostalgic atmosphere, no scene cuts."
 )
+
+# A restyle with a style preset and no prompt of its own: the clip's content, in the style.
+RESTYLE_DEFAULT_PROMPT = "The same scene, subjects and motion as in the original video, with smooth natural movement."
+
+
+def restyle_frame_counts(variant: models.Variant) -> list[int]:
+    """Frame counts a restyle can use: the model's, except CogVideoX1.5, whose transformer packs
+    latent frames in pairs (patch_size_t 2) and whose video-to-video pipeline, unlike its
+    text-to-video one, does not pad: 16N+1 frames give an odd latent count, so 16N-3."""
+    if variant.family.startswith("cogvideox1.5"):
+        return [n - 4 for n in variant.allowed_frames()]
+    return variant.allowed_frames()
 
 
 @dataclass(frozen=True)
@@ -67,10 +89,19 @@ class VideoRequest:
     interpolate: bool = False
     colorize: bool = True  # old-photo mode only
     speed: str | None = None  # a preset of cogvideo/speed.py (quality, balanced, fast); None: the studio's default
+    video: str | Path | None = None  # "v2v" and "extend": the clip to restyle or to continue
+    strength: float = 0.7  # "v2v": how far from the clip (0.1 keeps it, 1.0 keeps only its layout and motion)
+    extensions: int = 1  # "extend": parts to add, each one clip long
+    crossfade: bool = False  # "extend": fade each part in over a few frames instead of a cut
+    lora_scales: dict[str, float] | None = None  # LoRA name -> scale; None: each LoRA's --lora scale
 
     @property
     def task(self) -> str:
-        return "t2v" if self.mode == "t2v" else "i2v"
+        return MODE_TASKS.get(self.mode, "t2v")
+
+    @property
+    def needs_video(self) -> bool:
+        return self.mode in ("v2v", "extend")
 
 
 @dataclass(frozen=True)
@@ -92,6 +123,8 @@ class VideoResult:
     music: str | None = None
     cover: Path | None = None  # the first frame as a JPEG, beside the video (galleries, API covers)
     speed: str = DEFAULT_SPEED  # the preset it was rendered with
+    parts: tuple[int, ...] = ()  # "extend": frames of the clip and of each new part, before joining
+    strength: float | None = None  # "v2v": the strength used
 
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
@@ -111,6 +144,8 @@ class VideoResult:
             "colorized_image": str(self.colorized_image) if self.colorized_image else None,
             "cover": str(self.cover) if self.cover else None,
             "speed": self.speed,
+            "parts": list(self.parts),
+            "strength": self.strength,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
         }
@@ -262,11 +297,16 @@ class Studio:
         user_prompt = request.prompt.strip()
         if not user_prompt and request.mode == "old_photo":
             user_prompt = OLD_PHOTO_DEFAULT_PROMPT
+        elif not user_prompt and request.mode == "v2v":
+            user_prompt = RESTYLE_DEFAULT_PROMPT
         prompt, negative = apply_style(style, user_prompt, request.negative_prompt.strip())
 
-        # 3. The first frame for image-to-video (colorized first in old-photo mode).
-        image, colorized_path = None, None
-        if request.task == "i2v":
+        # 3. What the video starts from: a first frame (image to video, old photo), or a clip
+        # (restyle, extend) decoded at the model's frame rate and size.
+        image, colorized_path, clip = None, None, None
+        if request.needs_video:
+            clip, num_frames, height, width = self._clip(request, variant, num_frames, height, width, run)
+        elif request.task == "i2v":
             image, colorized_path, height, width = self._first_frame(request, variant, height, width, run)
 
         # 4. Prompt length, counted as the pipeline's T5 tokenizer counts (a private copy of it).
@@ -279,16 +319,24 @@ class Studio:
                 "请精简提示词以保留全部细节。",
             ))
 
-        # 5. Render.
+        # 5. Render (an extension renders once per new part).
         job = RenderJob(
-            task=request.task, prompt=prompt, negative_prompt=negative, image=image,
-            num_frames=num_frames, num_inference_steps=request.num_inference_steps,
+            task="v2v" if request.mode == "v2v" else request.task, prompt=prompt, negative_prompt=negative,
+            image=image, num_frames=num_frames, num_inference_steps=request.num_inference_steps,
             guidance_scale=float(request.guidance_scale), seed=seed, height=height, width=width,
             speed=speed.check_speed(request.speed or self.default_speed),
+            video=[Image.fromarray(frame) for frame in clip] if request.mode == "v2v" else None,
+            strength=float(request.strength) if request.mode == "v2v" else 1.0,
+            lora_scales=dict(request.lora_scales) if request.lora_scales else None,
         )
         run.lap("prepare")
         run.check_cancel()
-        frames = self._render(job, run)
+        parts: tuple[int, ...] = ()
+        if request.mode == "extend":
+            frames, parts = self._extend(job, clip, request, run)
+        else:
+            frames = self._render(job, run)
+        num_frames = len(frames)
         run.lap("render")
         run.check_cancel()
 
@@ -308,7 +356,8 @@ class Studio:
             timings=run.timings, notices=tuple(run.notices), upscale_method=upscale_method,
             colorized_image=colorized_path,
             music=None if music_file is None else str(request.music),
-            cover=cover, speed=job.speed,
+            cover=cover, speed=job.speed, parts=parts,
+            strength=job.strength if request.mode == "v2v" else None,
         )
 
     # ------------------------------------------------------------ the steps of `generate`
@@ -337,13 +386,84 @@ class Studio:
             height, width = models.size_for_picture(variant, image.width, image.height)
         return media.fit_image(image, width, height), colorized_path, height, width
 
-    def _render(self, job: RenderJob, run: "_Run"):
+    def _clip(
+        self, request: VideoRequest, variant: models.Variant, num_frames: int, height: int, width: int, run: "_Run"
+    ) -> tuple[np.ndarray, int, int, int]:
+        """The uploaded clip at the model's frame rate, covering the render size (center-cropped
+        like pictures): all of it to extend, its first `num_frames` (a count the model accepts) to
+        restyle. Returns (frames, frames to render, height, width)."""
+        from . import clips
+
+        info = clips.probe_clip(request.video)
+        if variant.flexible_size and request.height is None and request.width is None:
+            height, width = models.size_for_picture(variant, info.width, info.height)
+        run.report(ProgressEvent("load", None, "Reading the video…", "正在读取视频…"))
+        if request.mode == "extend":
+            clip = clips.read_clip(request.video, variant.fps, size=(width, height))
+        else:
+            clip = clips.read_clip(request.video, variant.fps, size=(width, height), max_frames=num_frames)
+        frames = clip.frames
+        if request.mode == "v2v":
+            counts = [n for n in restyle_frame_counts(variant) if n <= min(num_frames, len(frames))]
+            if not counts:
+                shortest = restyle_frame_counts(variant)[0]
+                raise VideoError(
+                    f"The clip is too short to restyle: it gives {len(frames)} frames at {variant.fps} fps, and "
+                    f"{variant.name} needs at least {shortest} ({shortest / variant.fps:.1f} s). Upload a longer clip.",
+                    f"视频太短，无法转绘：按 {variant.fps} fps 只有 {len(frames)} 帧，{variant.name} 至少需要 "
+                    f"{shortest} 帧（{shortest / variant.fps:.1f} 秒）。请上传更长的视频。",
+                )
+            used = counts[-1]
+            if info.duration > used / variant.fps + 0.5:
+                run.notices.append(Text(
+                    f"Restyled the first {used / variant.fps:.1f} s of the {info.duration:.1f} s clip: "
+                    f"{variant.name} makes at most {used} frames at {variant.fps} fps.",
+                    f"已转绘这段 {info.duration:.1f} 秒视频的前 {used / variant.fps:.1f} 秒："
+                    f"{variant.name} 一次最多生成 {used} 帧（{variant.fps} fps）。",
+                ))
+            frames = frames[:used]
+        if info.portrait and width > height:
+            run.notices.append(Text(
+                f"The vertical video was center-cropped to {width}×{height}: the model makes landscape video.",
+                f"竖屏视频已居中裁剪为 {width}×{height}：该模型生成横屏视频。",
+            ))
+        run.lap("clip")
+        run.check_cancel()
+        # Restyled, the clip's length is the video's; extended, each new part is `num_frames` long.
+        return frames, len(frames) if request.mode == "v2v" else num_frames, height, width
+
+    def _extend(self, job: RenderJob, clip: np.ndarray, request: VideoRequest, run: "_Run"):
+        """Continue the clip `request.extensions` times, each part from the last frame of the one
+        before, and join them (the duplicated join frame dropped). Returns (frames, frame counts
+        of the clip and of each new part)."""
+        from . import clips
+
+        parts = [clip]
+        count = request.extensions
+        for index in range(count):
+            run.check_cancel()
+            part = dataclasses.replace(job, image=Image.fromarray(parts[-1][-1]),
+                                       seed=(job.seed + index) % (MAX_SEED + 1))
+            parts.append(self._render(part, run, part=(index, count)))
+        joined = clips.join_parts(parts, crossfade=CROSSFADE_FRAMES if request.crossfade else 0)
+        return joined, tuple(len(p) for p in parts)
+
+    def _render(self, job: RenderJob, run: "_Run", part: tuple[int, int] | None = None):
+        """Frames of one render; `part` (index, count) when it is one of several (extend)."""
         def on_status(en: str, zh: str, fraction: float | None) -> None:
             run.report(ProgressEvent("load", fraction, en, zh))
 
         def on_step(step: int, total: int) -> None:
+            if part is None:
+                run.report(ProgressEvent(
+                    "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
+                ))
+                return
+            index, count = part
             run.report(ProgressEvent(
-                "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
+                "render", (index + step / total) / count,
+                f"Part {index + 1}/{count} · denoising step {step}/{total}",
+                f"第 {index + 1}/{count} 段 · 去噪第 {step}/{total} 步",
             ))
 
         def on_notice(en: str, zh: str) -> None:
@@ -433,8 +553,24 @@ class Studio:
         self._check(request)
         get_style(request.style, self.styles)
         self._check_music(request.music)
-        if request.task == "i2v":
+        if request.mode in ("i2v", "old_photo"):
             media.load_image(request.image)
+        if request.needs_video:
+            from .clips import probe_clip
+
+            probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
+
+    def export_gif(self, video: str | Path, width: int = 480, fps: float | None = None):
+        """The video as an animated GIF beside it in the output folder (a `gif.GifResult`)."""
+        from . import gif
+
+        width, fps = gif.check_gif_options(width, gif.DEFAULT_GIF_FPS if fps is None else fps)
+        return gif.export_gif(video, media.unique_video_path(self.output_dir, ".gif"), width=width, fps=fps)
+
+    @property
+    def loras(self):
+        """The LoRAs loaded with the model (`lora.LoraSpec`s: name, default scale)."""
+        return self.engine.loras
 
     def change_music(self, video: str | Path, music: str | Path | None, volume: float = 0.8) -> Path:
         """Lay another track under a finished video, without rendering again."""
@@ -453,7 +589,7 @@ class Studio:
             )
         variant = self.engine.variant(request.task)
         prompt = request.prompt if isinstance(request.prompt, str) else None
-        if prompt is None or (not prompt.strip() and request.mode != "old_photo"):
+        if prompt is None or (not prompt.strip() and request.mode not in ("old_photo", "v2v")):
             raise InvalidRequest(
                 "The prompt is empty. Describe the video you want (in English for best results), "
                 "or use “Help me write one”.",
@@ -465,11 +601,47 @@ class Studio:
                 f"The model reads only about {variant.max_tokens} tokens anyway.",
                 f"提示词有 {len(prompt)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型也只读取约 {variant.max_tokens} 个 token。",
             )
-        if request.task == "i2v" and request.image is None:
+        if request.mode in ("i2v", "old_photo") and request.image is None:
             raise InvalidRequest(
                 "Upload a picture first: image-to-video starts from your image.",
                 "请先上传一张图片：图生视频需要以图片作为第一帧。",
             )
+        if request.needs_video and (request.video is None or not str(request.video).strip()):
+            raise InvalidRequest(
+                "Upload a video first (MP4, MOV or WebM, up to 60 s): "
+                + ("restyling repaints your clip." if request.mode == "v2v" else "extending continues your clip."),
+                "请先上传一段视频（MP4、MOV 或 WebM，最长 60 秒）："
+                + ("视频转绘会重绘你的视频。" if request.mode == "v2v" else "续写会接着你的视频继续生成。"),
+            )
+        if request.mode == "v2v":
+            strength = request.strength
+            if not models._is_number(strength) or not MIN_STRENGTH <= strength <= MAX_STRENGTH:
+                raise InvalidRequest(
+                    f"strength={strength!r} must be between {MIN_STRENGTH} and {MAX_STRENGTH} (0.1 stays close "
+                    "to the clip, 1.0 keeps only its layout and motion; 0.7 is the default).",
+                    f"转绘强度 {strength!r} 必须在 {MIN_STRENGTH} 到 {MAX_STRENGTH} 之间（0.1 贴近原视频，1.0 只保留"
+                    "构图和动作；默认 0.7）。",
+                )
+            steps = request.num_inference_steps
+            if isinstance(steps, int) and 1 <= steps <= MAX_STEPS and int(steps * strength) < 1:
+                raise InvalidRequest(
+                    f"strength={strength:g} with {steps} steps runs no denoising step (restyling runs "
+                    f"strength × steps of them). Raise the steps to at least {math.ceil(1 / strength)} or the strength.",
+                    f"转绘强度 {strength:g} 配合 {steps} 步时一步都不会运行（转绘实际运行 强度 × 步数 步）。"
+                    f"请把步数提高到至少 {math.ceil(1 / strength)}，或提高强度。",
+                )
+        if request.mode == "extend":
+            count = request.extensions
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXTENSIONS:
+                raise InvalidRequest(
+                    f"extensions={count!r} must be a whole number from 1 to {MAX_EXTENSIONS}: each adds one "
+                    f"clip's length to the video.",
+                    f"续写段数 {count!r} 必须是 1 到 {MAX_EXTENSIONS} 之间的整数：每段增加一个片段的长度。",
+                )
+        if request.lora_scales:
+            from .lora import check_lora_scales
+
+            check_lora_scales(request.lora_scales, self.engine.loras)
         steps = request.num_inference_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
             raise InvalidRequest(

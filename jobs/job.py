@@ -82,6 +82,8 @@ class Job:
             "guidance_scale": self.request.get("guidance_scale"),
             "num_frames": self.request.get("num_frames"),
             "speed": (self.info or {}).get("speed") or self.request.get("speed"),
+            "strength": self.request.get("strength") if self.mode == "v2v" else None,
+            "extensions": self.request.get("extensions") if self.mode == "extend" else None,
             "progress": round(self.progress, 4),
             "position": self.position,
             "message": {"en": self.message_en, "zh": self.message_zh},

@@ -262,8 +262,12 @@ def _portable(request: VideoRequest) -> tuple[dict, VideoRequest]:
     music = request.music
     if music is not None and os.path.isabs(str(music)) and Path(str(music)).is_file():  # an upload, not a track id
         files["music"] = (Path(str(music)).suffix.lower()[:12] or ".bin", Path(str(music)).read_bytes())
+    video = request.video
+    if video is not None and Path(str(video)).is_file():
+        files["video"] = (Path(str(video)).suffix.lower()[:12] or ".mp4", Path(str(video)).read_bytes())
     portable = dataclasses.replace(request, image=None if "image" in files else image,
-                                   music=None if "music" in files else music)
+                                   music=None if "music" in files else music,
+                                   video=None if "video" in files else video)
     return files, portable
 
 

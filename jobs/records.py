@@ -1,7 +1,7 @@
 """A `VideoRequest` as the JSON a job row keeps, with its input files copied into the data folder.
 
 The upload cache of the web server is temporary; a job must be able to run (again) after a restart,
-so the picture and any uploaded music are copied to `inputs/<job id>/` at submit time, and the row
+so the picture, the clip (restyle, extend) and any uploaded music are copied to `inputs/<job id>/` at submit time, and the row
 names them relative to the data folder (the folder can move).
 """
 
@@ -19,7 +19,8 @@ from cogvideo.errors import InvalidRequest
 from .errors import JobError
 
 INPUTS = "inputs"
-_FILE_FIELDS = ("image", "music")
+_KINDS_ZH = {"image": "图片", "music": "音乐", "video": "视频"}
+_FILE_FIELDS = ("image", "music", "video")
 
 
 def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_track=lambda value: False,
@@ -31,6 +32,9 @@ def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_trac
     record["image"] = None
     if request.image is not None:
         record["image"] = _keep(request.image, folder, "image", data_dir) if copy else "(image)"
+    record["video"] = None
+    if request.video is not None and str(request.video).strip():
+        record["video"] = _keep(request.video, folder, "video", data_dir) if copy else "(video)"
     music = request.music
     record["music"] = None if music is None else str(music)
     record["music_upload"] = None
@@ -45,6 +49,8 @@ def from_record(record: dict, data_dir: Path) -> VideoRequest:
     values = {f.name: record[f.name] for f in dataclasses.fields(VideoRequest) if f.name in record}
     if record.get("image"):
         values["image"] = _find(data_dir, record["image"], "picture", "图片")
+    if record.get("video"):
+        values["video"] = _find(data_dir, record["video"], "video", "视频")
     if record.get("music_upload"):
         values["music"] = _find(data_dir, record["music_upload"], "music file", "音乐文件")
     return VideoRequest(**values)
@@ -63,7 +69,7 @@ def _keep(source, folder: Path, stem: str, data_dir: Path) -> str:
         path = Path(str(source))
         if not path.is_file():
             raise InvalidRequest(f"The uploaded {stem} file is missing; upload it again.",
-                                 f"上传的{'图片' if stem == 'image' else '音乐'}文件不见了，请重新上传。")
+                                 f"上传的{_KINDS_ZH.get(stem, '')}文件不见了，请重新上传。")
         suffix = "".join(path.suffixes[-1:])[:12] or ".bin"
         target = folder / f"{stem}{suffix.lower()}"
         shutil.copyfile(path, target)

@@ -492,7 +492,7 @@ def prune_jobs(store: JobStore, owner: str | None = None, older_than: float | No
 
 def comparable(record: dict) -> dict:
     """A request record without its stored file names (they differ per job), for idempotency."""
-    return {k: (v is not None) if k in ("image", "music_upload") else v for k, v in record.items()}
+    return {k: (v is not None) if k in ("image", "video", "music_upload") else v for k, v in record.items()}
 
 
 def _is_track(value) -> bool:
