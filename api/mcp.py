@@ -4,9 +4,15 @@
     Auth:  Authorization: Bearer <key>   (the REST API's keys: `python -m cogvideo keys add NAME`)
 
     generate_video(prompt, image?, style, music, speed, wait)  -> job id, status, video/cover URLs
+    restyle_video(video, prompt, strength, style, music, speed, wait)       -> the same, for a restyled clip
+    extend_video(video, prompt, extensions, crossfade, style, music, speed, wait)  -> the same, longer
+    export_gif(job_id, width, fps)                               -> a finished video as a GIF URL
     suggest_prompt(idea, mode, style)                            -> an English CogVideoX prompt
     job_status(job_id)                                           -> the caller's job
     list_styles()                                                -> the style presets
+
+Files come in as data URLs (or base64, or http(s) URLs with --allow-url-fetch), exactly as the
+REST API's `image_url` and `video_url`: an MCP client cannot upload.
 
 A key's owner is the job owner: MCP jobs are the same jobs as the UI's and the REST API's, in the
 owner's lane, listed in the same 我的作品 (works), with the same file URLs (`/api/files/...`).
@@ -33,6 +39,7 @@ Design:
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -48,6 +55,8 @@ from starlette.types import Receive, Scope, Send
 
 from cogvideo import Studio
 from cogvideo.errors import StudioError
+from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
+from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
 from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
@@ -56,14 +65,16 @@ from . import errors
 from .auth import authorize
 from .errors import ApiError, request_lang
 from .limits import RateLimiter
-from .zhipu import ApiOptions, VideoGenerationBody, to_video_request
+from .inputs import MAX_VIDEO_BYTES
+from .zhipu import ApiOptions, VideoGenerationBody, job_gif, to_video_request
 
 log = logging.getLogger("cogvideo.mcp")
 
 MOUNT = "/mcp"
 PRINCIPAL = "cogvideo.principal"  # ASGI scope key: the authenticated caller, for the tools
-# A data URL of a 20 MB picture is ~27 MB; the SDK's default cap (4 MiB) would refuse photos.
-MAX_BODY_BYTES = 30 * 1024 * 1024
+# A data URL carries 4 characters for 3 bytes: a clip at the REST API's cap (100 MB) is ~134 MB of
+# JSON. The SDK's default cap (4 MiB) would refuse photos, let alone clips.
+MAX_BODY_BYTES = math.ceil(MAX_VIDEO_BYTES * 4 / 3) + 1024 * 1024
 POLL_S = 0.5          # how often a waiting generate_video looks at its job
 HEARTBEAT_S = 15.0    # a progress notification at least this often, so clients see it is alive
 NUDGE = 0.001         # progress must increase with every notification (MCP spec)
@@ -71,7 +82,8 @@ RUNNING_CAP = 99.9    # the value stays below this until the job has finished (t
 
 INSTRUCTIONS = (
     "CogVideoX Studio makes short videos (a few seconds) from an English text prompt, optionally "
-    "starting from a picture. Typical use: suggest_prompt(idea) to turn a short idea (any language) "
+    "starting from a picture; it also restyles a clip (restyle_video) and makes a clip longer "
+    "(extend_video). Typical use: suggest_prompt(idea) to turn a short idea (any language) "
     "into a detailed English prompt, then generate_video(prompt). Videos are rendered one at a time "
     "on a GPU, so a call may wait in line first; progress notifications report the place in line "
     "and the rendering. Finished videos are MP4 files at the returned video_url (no key needed to "
@@ -246,14 +258,19 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
             "true (default): return when the video is done, with progress notifications. false: return the "
             "job id immediately and follow it with job_status."))] = True,
     ) -> dict[str, Any]:
-        principal, request = _caller(ctx)
-        lang = _lang(request)
         body = VideoGenerationBody(prompt=prompt, image_url=image or None, style=style or "none",
                                    music=music or "none", speed=speed)
+        return await run_job(ctx, body, wait)
+
+    async def run_job(ctx: Context, body: VideoGenerationBody, wait: bool) -> dict[str, Any]:
+        """Submit `body` as the caller's job; with `wait`, follow it to the end with progress."""
+        principal, request = _caller(ctx)
+        lang = _lang(request)
 
         def submit() -> Job:
-            video_request = to_video_request(body, studio, options.allow_url_fetch)
-            return service.submit(video_request, owner=principal.owner, api_key=principal.key_id)
+            with contextlib.ExitStack() as scratch:  # a clip's temporary file, until the service copied it
+                video_request = to_video_request(body, studio, options.allow_url_fetch, scratch)
+                return service.submit(video_request, owner=principal.owner, api_key=principal.key_id)
 
         try:
             job = await anyio.to_thread.run_sync(submit)
@@ -267,6 +284,108 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
                 zh = job.error_zh or "任务已取消。"
                 raise ToolError(f"Job {job.id} {job.status}: " + errors.message(en, zh, lang))
         return _view(job, _files_base(request, options))
+
+    clip_help = (
+        "The clip: a data URL (data:video/mp4;base64,...) or plain base64 of an MP4, MOV, WebM or MKV file, up to "
+        f"{MAX_VIDEO_BYTES // 2**20} MB, 60 s and 4096 px a side.")
+    style_help = "Style preset id from list_styles, e.g. 'anime' or 'cinematic'. Default 'none' (no preset)."
+    speed_help = ("'quality', 'balanced' or 'fast' (see generate_video). Default: the server's setting.")
+    wait_help = ("true (default): return when the video is done, with progress notifications. false: return the "
+                 "job id immediately and follow it with job_status.")
+
+    @server.tool(
+        title="Restyle a video",
+        description=(
+            "Repaint a short clip in another look (video to video): the same layout and motion, the content and "
+            "style from the prompt and style preset, e.g. a street filmed on a phone turned into a watercolor or "
+            "an anime scene. The first seconds of the clip are used (as long as the model makes, a few seconds). "
+            "Waits in line and renders like generate_video and returns the same fields."
+        ),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                    open_world_hint=False),
+    )
+    async def restyle_video(
+        video: Annotated[str, Field(description=clip_help)],
+        ctx: Context,
+        prompt: Annotated[str, Field(description=(
+            "What the restyled video shows, in English (e.g. 'the same street as a watercolor painting'). May be "
+            "empty when a style is given: then the clip's own content, in that style."))] = "",
+        strength: Annotated[float, Field(description=(
+            f"How far from the clip, {MIN_STRENGTH} to {MAX_STRENGTH}: low keeps colours and details, 1.0 keeps "
+            "only the layout and motion. Default 0.7."))] = 0.7,
+        style: Annotated[str, Field(description=style_help)] = "none",
+        music: Annotated[str, Field(description=music_help)] = "none",
+        speed: Annotated[Literal["quality", "balanced", "fast"] | None, Field(description=speed_help)] = None,
+        wait: Annotated[bool, Field(description=wait_help)] = True,
+    ) -> dict[str, Any]:
+        body = VideoGenerationBody(mode="v2v", prompt=prompt or "", video_url=video or None, strength=strength,
+                                   style=style or "none", music=music or "none", speed=speed)
+        return await run_job(ctx, body, wait)
+
+    @server.tool(
+        title="Extend a video",
+        description=(
+            "Make a clip longer: continue it from its last frame with the image-to-video model, one part (a few "
+            "seconds) per extension, following the prompt. The result is the whole clip plus the new parts, "
+            "as one MP4. Waits in line and renders like generate_video (each part takes as long as one video) and "
+            "returns the same fields."
+        ),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                    open_world_hint=False),
+    )
+    async def extend_video(
+        video: Annotated[str, Field(description=clip_help)],
+        prompt: Annotated[str, Field(description=(
+            "What happens next, in English: how the scene goes on from the clip's last frame."))],
+        ctx: Context,
+        extensions: Annotated[int, Field(description=(
+            f"How many parts to add, 1 to {MAX_EXTENSIONS}; each adds one clip of the model's length. "
+            "Default 1."))] = 1,
+        crossfade: Annotated[bool, Field(description=(
+            "true: fade each new part in over a few frames (hides a jump in colour or light); false (default): "
+            "a straight join."))] = False,
+        style: Annotated[str, Field(description=style_help)] = "none",
+        music: Annotated[str, Field(description=music_help)] = "none",
+        speed: Annotated[Literal["quality", "balanced", "fast"] | None, Field(description=speed_help)] = None,
+        wait: Annotated[bool, Field(description=wait_help)] = True,
+    ) -> dict[str, Any]:
+        body = VideoGenerationBody(mode="extend", prompt=prompt, video_url=video or None, extensions=extensions,
+                                   crossfade=crossfade, style=style or "none", music=music or "none", speed=speed)
+        return await run_job(ctx, body, wait)
+
+    @server.tool(
+        title="Export a GIF",
+        description=(
+            "One of your finished videos as an animated GIF (for chats and memes): returns gif_url (absolute, "
+            "downloadable without a key), its width, height, fps, frame count and size in bytes. The same width "
+            "and fps return the same file; the first call takes a few seconds."
+        ),
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                    open_world_hint=False),
+    )
+    async def export_gif(
+        job_id: Annotated[str, Field(description="The job_id of a succeeded video job.")],
+        ctx: Context,
+        width: Annotated[int, Field(description=(
+            f"GIF width in pixels, {MIN_GIF_WIDTH} to {MAX_GIF_WIDTH} (never wider than the video; the height "
+            "follows it)."))]
+        = GIF_WIDTHS[0],
+        fps: Annotated[float, Field(description=(
+            f"GIF frames per second, {MIN_GIF_FPS} to {MAX_GIF_FPS} (never more than the video has)."))]
+        = DEFAULT_GIF_FPS,
+    ) -> dict[str, Any]:
+        principal, request = _caller(ctx)
+
+        def make() -> dict[str, Any]:
+            job = service.get((job_id or "").strip(), principal.owner)
+            made = job_gif(studio, job, width, fps)
+            made["gif_url"] = f"{_files_base(request, options)}/files/{job.file_token}/{made.pop('name')}"
+            return {"job_id": job.id, **made}
+
+        try:
+            return await anyio.to_thread.run_sync(make)
+        except (ApiError, StudioError) as exc:
+            raise ToolError(_message(exc, _lang(request))) from None
 
     @server.tool(
         title="Write a video prompt",

@@ -5,25 +5,39 @@
     GET    /api/paas/v4/async-result/{id}      follow  -> {..., task_status, video_result: [{url, cover_image_url}]}
     GET    /api/paas/v4/videos                 the caller's jobs, newest first (ours)
     DELETE /api/paas/v4/async-result/{id}      cancel (ours)
-    GET    /api/files/{token}/video.mp4|cover.jpg   the files, without a key (long random path per job)
+    GET    /api/paas/v4/async-result/{id}/gif  a finished video as a GIF (ours) -> {gif_url, width, ...}
+    GET    /api/files/{token}/video.mp4|cover.jpg|video-480w-8fps.gif   the files, without a key
+                                                                         (long random path per job)
+
+Beyond Zhipu's text and image to video, our `mode` "v2v" (restyle a clip) and "extend" (continue
+it) take the clip as `video_url`: it is written to a temporary file, checked, handed to the job
+service (which copies it into the job's data folder) and removed when the submit returns.
 
 Mounted on the Gradio app at /api (one port for UI and API); its OpenAPI page is /api/docs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cogvideo import Studio, VideoRequest
+from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.errors import InvalidRequest, StudioError
+from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
+from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
@@ -32,7 +46,7 @@ from jobs.keys import ApiKeys, Principal
 from . import errors
 from .auth import authorize as check_key
 from .errors import ApiError, request_lang
-from .inputs import image_from_url
+from .inputs import MAX_VIDEO_BYTES, image_from_url, video_from_url
 from .limits import RateLimiter
 
 log = logging.getLogger("cogvideo.api")
@@ -41,6 +55,11 @@ PREFIX = "/paas/v4"
 # Zhipu's model names: all served by the model family this studio runs.
 ZHIPU_MODELS = ("cogvideox", "cogvideox-2", "cogvideox-3", "cogvideox-flash")
 SIZE = re.compile(r"^\s*(\d{2,5})\s*[x×*]\s*(\d{2,5})\s*$")
+CLIP_MODES = ("v2v", "extend")
+# A finished video's GIF, as the files route names it: video-480w-8fps.gif (made by the gif route).
+GIF_NAME = re.compile(r"^video-\d{1,5}w-\d{1,3}(\.\d{1,6})?fps\.gif$")
+# GIFs encode on the CPU in the web server's threads: at most this many at once (the UI's limit too).
+_GIF_SLOTS = threading.BoundedSemaphore(2)
 
 
 class VideoGenerationBody(BaseModel):
@@ -51,6 +70,10 @@ class VideoGenerationBody(BaseModel):
         {"model": "cogvideox", "prompt": "the boat drifts away", "image_url": "data:image/png;base64,iVBORw0KG..."},
         {"model": "cogvideox", "prompt": "a lighthouse at dawn", "style": "cinematic", "seed": 42,
          "num_inference_steps": 50, "negative_prompt": "blurry", "request_id": "my-order-1"},
+        {"model": "cogvideox", "prompt": "the same street as a watercolor painting", "mode": "v2v",
+         "video_url": "data:video/mp4;base64,AAAAIGZ0eXBpc29t...", "strength": 0.6},
+        {"model": "cogvideox", "prompt": "the boat sails on into the fog", "mode": "extend",
+         "video_url": "data:video/mp4;base64,AAAAIGZ0eXBpc29t...", "extensions": 2, "crossfade": True},
     ]})
 
     model: str | None = Field(None, description="cogvideox, cogvideox-2, cogvideox-3, cogvideox-flash, or our "
@@ -80,8 +103,21 @@ class VideoGenerationBody(BaseModel):
     guidance_scale: float | None = None
     music: str | None = Field(None, description="a track id, or none")
     upscale: bool | None = None
-    mode: Literal["t2v", "i2v", "old_photo"] | None = None
+    mode: Literal["t2v", "i2v", "old_photo", "v2v", "extend"] | None = Field(
+        None, description="absent: i2v with image_url, else t2v. v2v (restyle) and extend need video_url, "
+                          "and video_url needs one of them")
     colorize: bool | None = None
+    video_url: str | None = Field(
+        None, description="v2v / extend: the clip, a data:video/mp4;base64, URL or plain base64 of an MP4, MOV, "
+                          f"WebM or MKV (≤ {MAX_VIDEO_BYTES // 2**20} MB decoded, ≤ {MAX_CLIP_SECONDS:g} s, ≤ "
+                          f"{MAX_CLIP_SIDE} px a side; http(s) only with --allow-url-fetch)")
+    strength: float | None = Field(
+        None, description=f"v2v: how far from the clip, {MIN_STRENGTH} (close) to {MAX_STRENGTH} (only its layout "
+                          "and motion kept); 0.7 when absent. Runs strength × num_inference_steps steps")
+    extensions: int | None = Field(
+        None, description=f"extend: parts to add (1 to {MAX_EXTENSIONS}), each one clip of the model's length; 1 when "
+                          "absent. Sets the length: duration is refused with extend")
+    crossfade: bool | None = Field(None, description="extend: fade each new part in over a few frames instead of a cut")
 
 
 @dataclass(frozen=True)
@@ -97,7 +133,8 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     submits, reads = RateLimiter(options.rate_limit), RateLimiter(options.rate_limit * 10)
     app = FastAPI(title="CogVideoX Studio API", version="1",
                   description="Zhipu-compatible video generation (text and image to video) on the open CogVideoX "
-                              "models. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
+                              "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
+                              "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
 
     # ------------------------------------------------------------ errors, in the platform's shape
@@ -138,36 +175,54 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 
     # ------------------------------------------------------------ endpoints
 
-    @app.post(f"{PREFIX}/videos/generations", summary="Generate a video (text or image to video)",
+    @app.post(f"{PREFIX}/videos/generations",
+              summary="Generate a video (text or image to video; restyle or extend a clip: mode v2v, extend)",
               response_description="the task: poll GET /async-result/{id}")
     def generate(body: VideoGenerationBody, principal: Principal = Depends(submitter)) -> dict:
-        request = to_video_request(body, studio, options.allow_url_fetch)
-        job = service.submit(request, owner=principal.owner, request_id=body.request_id, api_key=principal.key_id)
+        with contextlib.ExitStack() as scratch:  # a video_url's file lives until the service has copied it
+            request = to_video_request(body, studio, options.allow_url_fetch, scratch)
+            job = service.submit(request, owner=principal.owner, request_id=body.request_id,
+                                 api_key=principal.key_id)
         return {"id": job.id, "model": body.model or ZHIPU_MODELS[0], "request_id": job.request_id or job.id,
                 "task_status": task_status(job)}
 
     @app.get(f"{PREFIX}/async-result/{{task_id}}", summary="A task's status and, when done, its video")
     async def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
-        return task(service.get(task_id, principal.owner), base_url(request, options))
+        return task(service.get(task_id, principal.owner), base_url(request, options), lang_of(request))
 
     @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")
     async def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
-        return task(service.cancel(task_id, principal.owner), base_url(request, options))
+        return task(service.cancel(task_id, principal.owner), base_url(request, options), lang_of(request))
 
     @app.get(f"{PREFIX}/videos", summary="The caller's tasks, newest first (ours)")
     async def listing(request: Request, limit: int = 50, principal: Principal = Depends(caller)) -> dict:
         jobs = service.works(principal.owner, limit=max(1, min(limit, 500)))
-        return {"object": "list", "data": [task(job, base_url(request, options)) for job in jobs]}
+        lang = lang_of(request)
+        return {"object": "list", "data": [task(job, base_url(request, options), lang) for job in jobs]}
 
-    @app.get("/files/{token}/{name}", summary="A task's video or cover (no key: the path is the secret)")
+    @app.get(f"{PREFIX}/async-result/{{task_id}}/gif", summary="A finished task's video as an animated GIF (ours)",
+             response_description="{id, gif_url, width, height, fps, frames, size_bytes}; the same width and fps "
+                                  "give the same file, made once")
+    def gif(task_id: str, request: Request, width: int = GIF_WIDTHS[0], fps: float = DEFAULT_GIF_FPS,
+            principal: Principal = Depends(submitter)) -> dict:
+        # The submit limiter: a first GIF of a video costs seconds of CPU.
+        job = service.get(task_id, principal.owner)
+        made = job_gif(studio, job, width, fps)
+        return {"id": job.id, "gif_url": f"{base_url(request, options)}/files/{job.file_token}/{made.pop('name')}",
+                **made}
+
+    @app.get("/files/{token}/{name}", summary="A task's video, cover or GIF (no key: the path is the secret)")
     def files(token: str, name: str):
         job = service.store.by_file_token(token) if len(token) < 100 else None
         path = None if job is None else {"video.mp4": job.video, "cover.jpg": job.cover}.get(name)
-        if path is None:
+        if job is not None and job.video and GIF_NAME.match(name):
+            path = gif_path(job.video, name)
+        if path is None or not Path(path).is_file():
             raise ApiError(404, errors.JOB_NOT_FOUND, "No such file (the task may have been deleted).",
                            "没有这个文件（任务可能已被删除）。")
+        kind = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".gif": "image/gif"}[Path(name).suffix]
         try:
-            return FileResponse(path, media_type="video/mp4" if name == "video.mp4" else "image/jpeg")
+            return FileResponse(path, media_type=kind)
         except OSError:
             raise ApiError(404, errors.JOB_NOT_FOUND, "The file is gone.", "文件已不存在。") from None
 
@@ -180,8 +235,14 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 ZHIPU_QUALITY = {"quality": "quality", "speed": "fast"}
 
 
-def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: bool) -> VideoRequest:
-    """Zhipu's fields -> our request; each bad value named with what is allowed."""
+def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: bool,
+                     scratch: contextlib.ExitStack | None = None) -> VideoRequest:
+    """Zhipu's fields -> our request; each bad value named with what is allowed.
+
+    A `video_url` is written to a temporary folder that `scratch` removes when it closes: submit
+    the request before that (the job service copies the clip). Without `scratch`, a request with
+    a `video_url` is a programming error."""
+    # 1. The model and the mode (the file fields decide it when it is absent).
     variants = studio.variants
     served = list(ZHIPU_MODELS) + [v.name for v in variants.values()]
     if body.model is not None and body.model.strip().lower() not in served:
@@ -193,13 +254,10 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
             raise invalid("image_url", "image_url takes one picture here (first and last frames are not supported).",
                           "image_url 只能提供一张图片（不支持首尾帧）。")
         body = body.model_copy(update={"image_url": body.image_url[0]})
-    mode = body.mode or ("i2v" if body.image_url else "t2v")
-    if mode == "t2v" and body.image_url:
-        raise invalid("mode", "mode 't2v' takes no image_url; leave mode out (or use i2v) to start from the picture.",
-                      "mode 为 't2v' 时不能带 image_url；省略 mode（或用 i2v）即可从图片开始。")
-    task_name = "t2v" if mode == "t2v" else "i2v"
-    variant = studio.variant(task_name)  # "cannot do image-to-video" for a T2V-only model
+    mode = check_mode(body)
+    variant = studio.variant(MODE_TASKS[mode])  # "cannot do image-to-video" for a T2V-only model
     values: dict = {"prompt": body.prompt or "", "mode": mode}
+    # 2. Size, frame rate, length.
     if body.size is not None:
         match = SIZE.match(body.size)
         if not match:
@@ -212,6 +270,12 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                              "(frame interpolation).",
                       f"fps={body.fps} 不可用；可选 {variant.fps}（模型原生）或 {2 * variant.fps}（补帧）。")
     values["interpolate"] = body.fps == 2 * variant.fps
+    if body.duration is not None and mode == "extend":
+        part = (variant.num_frames - 1) / variant.fps  # a part's first frame repeats the join frame
+        raise invalid("duration", f"duration does not apply to mode 'extend': extensions sets the length (1 to "
+                                  f"{MAX_EXTENSIONS} parts, each adding {part:g} s with {variant.name}).",
+                      f"mode 为 'extend' 时不能使用 duration：长度由 extensions 决定（1 到 {MAX_EXTENSIONS} 段，"
+                      f"{variant.name} 每段增加 {part:g} 秒）。")
     if body.duration is not None:
         seconds = {(n - 1) // variant.fps: n for n in variant.allowed_frames() if (n - 1) % variant.fps == 0}
         if body.duration not in seconds:
@@ -220,7 +284,9 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                           f"{variant.name} 不支持 duration={body.duration} 秒；可选 "
                           f"{', '.join(map(str, sorted(seconds)))} 秒。")
         values["num_frames"] = seconds[body.duration]
-    for name in ("negative_prompt", "seed", "num_inference_steps", "guidance_scale", "style", "colorize"):
+    # 3. Our own fields, checked by the studio at submit.
+    for name in ("negative_prompt", "seed", "num_inference_steps", "guidance_scale", "style", "colorize",
+                 "strength", "extensions", "crossfade"):
         value = getattr(body, name)
         if value is not None:
             values[name] = value
@@ -234,20 +300,100 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
 
         music = get_style(body.style or "none", studio.styles).music or ("nostalgic" if mode == "old_photo" else "calm")
     values["music"] = music or "none"
+    # 4. The files, last: decoding is the costly part.
     if body.image_url:
         values["image"] = image_from_url(body.image_url, allow_fetch=allow_fetch)
-    elif mode != "t2v":
+    elif mode in ("i2v", "old_photo"):
         raise invalid("image_url", f"mode {mode!r} starts from a picture: send image_url (a data URL or base64).",
                       f"mode {mode!r} 需要图片：请提供 image_url（data URL 或 base64）。")
+    if body.video_url:
+        if scratch is None:
+            raise TypeError("to_video_request needs `scratch` for a video_url: it removes the clip's temporary file")
+        folder = scratch.enter_context(tempfile.TemporaryDirectory(prefix="cogvideo-video-url-"))
+        values["video"] = video_from_url(body.video_url, folder, allow_fetch=allow_fetch)
+    elif mode in CLIP_MODES:
+        action_en, action_zh = ("restyles", "转绘") if mode == "v2v" else ("continues", "续写")
+        raise invalid("video_url", f"mode {mode!r} {action_en} a clip: send video_url (a data:video/mp4;base64, URL "
+                                   f"or plain base64 of an MP4, MOV, WebM or MKV file).",
+                      f"mode {mode!r} 需要{action_zh}一段视频：请提供 video_url（data:video/mp4;base64, 形式的 "
+                      "data URL，或 MP4、MOV、WebM、MKV 文件的 base64）。")
     return VideoRequest(**values)
+
+
+def check_mode(body: VideoGenerationBody) -> str:
+    """The mode a body asks for, and its file and mode-only fields, consistent with it.
+
+    Absent, the mode follows image_url (i2v, else t2v) as Zhipu's API does; a video_url needs the
+    mode named, because restyling and extending the same clip are different jobs."""
+    if body.mode is None and body.video_url:
+        raise invalid("mode", "video_url needs a mode: 'v2v' to restyle the clip, or 'extend' to continue it.",
+                      "提供 video_url 时必须指定 mode：'v2v' 为转绘视频，'extend' 为续写视频。")
+    mode = body.mode or ("i2v" if body.image_url else "t2v")
+    if mode == "t2v" and body.image_url:
+        raise invalid("mode", "mode 't2v' takes no image_url; leave mode out (or use i2v) to start from the picture.",
+                      "mode 为 't2v' 时不能带 image_url；省略 mode（或用 i2v）即可从图片开始。")
+    if mode in CLIP_MODES and body.image_url:
+        raise invalid("image_url", f"mode {mode!r} starts from the clip in video_url: leave image_url out.",
+                      f"mode 为 {mode!r} 时从 video_url 的视频开始：请去掉 image_url。")
+    if mode not in CLIP_MODES and body.video_url:
+        raise invalid("video_url", f"mode {mode!r} takes no video_url; use mode 'v2v' to restyle the clip or "
+                                   "'extend' to continue it.",
+                      f"mode 为 {mode!r} 时不能带 video_url；转绘视频请用 mode 'v2v'，续写视频请用 'extend'。")
+    for name, owner in (("strength", "v2v"), ("extensions", "extend"), ("crossfade", "extend")):
+        if getattr(body, name) is not None and mode != owner:
+            raise invalid(name, f"{name} applies to mode {owner!r} only (this request is {mode!r}).",
+                          f"{name} 只适用于 mode {owner!r}（本请求为 {mode!r}）。")
+    return mode
+
+
+# ---------------------------------------------------------------- GIFs of finished tasks
+
+def job_gif(studio: Studio, job: Job, width: int, fps: float) -> dict:
+    """Make the GIF of a finished job beside its video, or reuse the one made before with the same
+    width and fps: {name (for the files route), width, height, fps, frames, size_bytes}, as written
+    (never wider or faster than the video)."""
+    from PIL import Image
+
+    width, fps = check_gif_options(width, fps)
+    if job.status != SUCCEEDED or not job.video:
+        state = {FAILED: ("failed", "已失败"), CANCELLED: ("was cancelled", "已取消")}.get(
+            job.status, ("is not finished yet", "尚未完成"))
+        raise invalid("task_id", f"Task {job.id} {state[0]}: it has no video to make a GIF of. Ask again once "
+                                 "task_status is SUCCESS.",
+                      f"任务 {job.id} {state[1]}，还没有可以做成 GIF 的视频。请在 task_status 为 SUCCESS 后再试。")
+    name = f"video-{width}w-{fps:g}fps.gif"
+    path = gif_path(job.video, name)
+    if not path.is_file():
+        with _GIF_SLOTS:
+            if not path.is_file():  # not made meanwhile by the request that held the slot
+                made = studio.export_gif(job.video, width, fps)
+                os.replace(made.path, path)  # complete or absent, never half-written
+    # Described from the file itself, so that a GIF made before a restart reads the same. GIF
+    # delays are in hundredths of a second (ffmpeg alternates 12 and 13 for 8 fps): one decimal.
+    with Image.open(path) as image:
+        frames, total_ms = image.n_frames, 0
+        for index in range(frames):
+            image.seek(index)
+            total_ms += image.info.get("duration", 0)
+        size = image.size
+    return {"name": name, "width": size[0], "height": size[1],
+            "fps": round(frames * 1000 / total_ms, 1) if total_ms else fps, "frames": frames,
+            "size_bytes": path.stat().st_size}
+
+
+def gif_path(video: str | Path, name: str) -> Path:
+    """Where a job's GIF called `name` (video-480w-8fps.gif) lives: beside the video, named after it."""
+    video = Path(video)
+    return video.with_name(video.stem + name[len("video"):])
 
 
 def task_status(job: Job) -> str:
     return {SUCCEEDED: "SUCCESS", FAILED: "FAIL", CANCELLED: "FAIL"}.get(job.status, "PROCESSING")
 
 
-def task(job: Job, base: str) -> dict:
-    """The async-result shape, plus our own fields (extra fields are fine for the SDKs)."""
+def task(job: Job, base: str, lang: str = "both") -> dict:
+    """The async-result shape, plus our own fields (extra fields are fine for the SDKs); `notices`
+    (what the studio changed or skipped, e.g. the part of a clip it restyled) in `lang`."""
     body = {
         "id": job.id,
         "model": job.info.get("model") or ZHIPU_MODELS[0],
@@ -258,8 +404,11 @@ def task(job: Job, base: str) -> dict:
         "position": job.position,
         "seed": job.seed if job.seed is not None else job.request.get("seed"),
         "prompt": job.prompt or job.user_prompt,
+        "mode": job.mode,
         "created_at": int(job.created_at),
     }
+    body["notices"] = [errors.message(n.get("en", ""), n.get("zh") or n.get("en", ""), lang)
+                       for n in (job.info or {}).get("notices", [])]
     body["video_result"] = []  # the SDKs' model requires the list, empty until the video is done
     if job.status == SUCCEEDED and job.file_token:
         files = f"{base}/files/{job.file_token}"

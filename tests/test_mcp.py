@@ -163,7 +163,8 @@ def test_tools_are_listed_with_their_schemas(server):
 
     for path in ("mcp", "mcp/"):  # with and without the slash, no redirect
         tools = anyio.run(main, path)
-        assert set(tools) == {"generate_video", "suggest_prompt", "job_status", "list_styles"}
+        assert set(tools) == {"generate_video", "restyle_video", "extend_video", "export_gif", "suggest_prompt",
+                              "job_status", "list_styles"}
     generate = tools["generate_video"].input_schema
     assert generate["required"] == ["prompt"]
     props = generate["properties"]
@@ -176,6 +177,11 @@ def test_tools_are_listed_with_their_schemas(server):
     assert "progress" in tools["generate_video"].description and "job_status" in tools["generate_video"].description
     assert tools["suggest_prompt"].input_schema["properties"]["mode"]["enum"] == ["t2v", "i2v", "old_photo"]
     assert tools["job_status"].input_schema["required"] == ["job_id"]
+    restyle, extend = tools["restyle_video"].input_schema, tools["extend_video"].input_schema
+    assert restyle["required"] == ["video"] and restyle["properties"]["strength"]["default"] == 0.7
+    assert extend["required"] == ["video", "prompt"] and extend["properties"]["extensions"]["default"] == 1
+    assert "data:video/mp4;base64" in restyle["properties"]["video"]["description"]
+    assert tools["export_gif"].input_schema["required"] == ["job_id"]
     assert tools["list_styles"].input_schema.get("required", []) == []
     assert all(tool.description for tool in tools.values())
 
