@@ -98,9 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ray-dashboard", action="store_true", default=env("STUDIO_RAY_DASHBOARD", "") == "1",
                         help="with an embedded Ray: also start Ray's dashboard (needed by `ray list actors`; about "
                              "1 GB more memory) (or env STUDIO_RAY_DASHBOARD=1)")
-    from cogvideo.__main__ import add_speed_arguments
+    from cogvideo.__main__ import add_lora_argument, add_speed_arguments
 
     add_speed_arguments(parser, env)
+    add_lora_argument(parser, env)  # env STUDIO_LORAS: comma-separated
     args = parser.parse_args(argv)
     if args.workers == "local" and (args.worker_count is not None or args.ray_address):
         parser.error("--worker-count and --ray-address need --workers ray")
@@ -115,7 +116,11 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
-    engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention)
+    from cogvideo.lora import parse_loras
+
+    engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention,
+                    loras=parse_loras(args.lora))
+    engine.check_loras()  # a missing or wrong-size LoRA stops the start, with the reason
     studio = Studio(engine, args.output_dir, default_speed=args.speed)
     pool = None
     if service is None:
@@ -143,7 +148,7 @@ def start_ray_workers(args: argparse.Namespace, studio: Studio, data_dir: Path):
             f"--workers ray 需要 Ray（{exc}）：pip install -r requirements.txt",
         ) from None
     spec = StudioSpec(model=args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
-                      attention=args.attention, speed=args.speed)
+                      attention=args.attention, speed=args.speed, loras=tuple(args.lora))
     return RayWorkers.start(spec, studio, args.output_dir, address=args.ray_address, count=args.worker_count,
                             object_store=args.ray_object_store, dashboard=args.ray_dashboard,
                             label=f"{socket.gethostname()}:{data_dir}", data_dir=data_dir)

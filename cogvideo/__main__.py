@@ -31,6 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--image", help="first frame: makes it image-to-video")
     gen.add_argument("--old-photo", action="store_true", help="colorize a black-and-white --image, then animate it")
     gen.add_argument("--no-colorize", action="store_true", help="with --old-photo: animate the photo as it is")
+    gen.add_argument("--video", help="restyle this clip (video to video; MP4/MOV/WebM up to 60 s)")
+    gen.add_argument("--strength", type=float, default=0.7,
+                     help="with --video: 0.1 stays close to the clip, 1.0 keeps only its layout and motion")
+    gen.add_argument("--extend", metavar="VIDEO", help="continue this video from its last frame (image to video)")
+    gen.add_argument("--extensions", type=int, default=1, help="with --extend: parts to add (1-4)")
+    gen.add_argument("--crossfade", action="store_true", help="with --extend: fade each new part in")
+    gen.add_argument("--gif", action="store_true", help="also write an animated GIF beside the MP4")
+    gen.add_argument("--gif-width", type=int, default=480, help="GIF width in pixels (480 or 720 suggested)")
+    gen.add_argument("--gif-fps", type=float, default=None, help="GIF frame rate (at most 15; default 10)")
+    add_lora_argument(gen)
     gen.add_argument("--model", default="5b", help="variant name or local folder (see `models`)")
     gen.add_argument("--negative-prompt", default="")
     gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for 1.0 models, 16N+1 for 1.5)")
@@ -87,6 +97,14 @@ def add_speed_arguments(parser: argparse.ArgumentParser, env=lambda name, defaul
                         help="attention kernel: native (PyTorch SDPA), sage, flash, flash_3 where installed")
 
 
+def add_lora_argument(parser: argparse.ArgumentParser, env=lambda name, default: default) -> None:
+    """--lora, shared by the CLI and the app."""
+    default = [part for part in (env("STUDIO_LORAS", "") or "").split(",") if part.strip()]
+    parser.add_argument("--lora", action="append", default=default, metavar="PATH_OR_HUB_ID[:SCALE]",
+                        help="load a LoRA into the model (repeatable): a .safetensors file, a folder, or a Hub "
+                             "id, with an optional default scale (e.g. pixel.safetensors:0.8)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -111,11 +129,18 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     from .engine import Engine
     from .studio import Studio, VideoRequest
 
+    from .lora import parse_loras
+
     if args.old_photo and not args.image:
         raise StudioError("--old-photo needs --image PATH.", "--old-photo 需要 --image 图片路径。")
-    mode = "old_photo" if args.old_photo else ("i2v" if args.image else "t2v")
+    if sum(bool(x) for x in (args.image, args.video, args.extend)) > 1:
+        raise StudioError("Give one of --image, --video and --extend.", "--image、--video 和 --extend 只能选一个。")
+    mode = ("old_photo" if args.old_photo else "i2v" if args.image else "v2v" if args.video
+            else "extend" if args.extend else "t2v")
     request = VideoRequest(
-        prompt=args.prompt, mode=mode, image=args.image, negative_prompt=args.negative_prompt,
+        prompt=args.prompt, mode=mode, image=args.image, video=args.video or args.extend,
+        strength=args.strength, extensions=args.extensions, crossfade=args.crossfade,
+        negative_prompt=args.negative_prompt,
         num_frames=args.num_frames, num_inference_steps=args.num_inference_steps,
         guidance_scale=args.guidance_scale, seed=args.seed, height=args.height, width=args.width,
         style=args.style, music=args.music, music_volume=args.music_volume,
@@ -123,10 +148,16 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         speed=args.speed,
     )
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
-                    attention=args.attention)
+                    attention=args.attention, loras=parse_loras(args.lora))
+    engine.check_loras()
     if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
+    if args.gif:
+        from .gif import check_gif_options
+
+        check_gif_options(args.gif_width, 10 if args.gif_fps is None else args.gif_fps)  # before minutes of work
+    studio.validate(request)
     bar = tqdm(total=request.num_inference_steps, desc="denoising", unit="step", file=sys.stderr)
 
     def progress(event) -> None:
@@ -151,6 +182,9 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     for note in accel.notes_zh if lang == "zh" else accel.notes_en:
         print(f"note: {note}", file=sys.stderr)
     print(f"video: {path}")
+    if args.gif:
+        made = studio.export_gif(path, args.gif_width, args.gif_fps)
+        print(f"gif: {made.path} ({pick(Text(*made.size_text()), lang)})")
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")
     return 0

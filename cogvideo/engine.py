@@ -274,6 +274,12 @@ class Engine:
         the app at once, with the reason, instead of failing the first video)."""
         from . import lora
 
+        if self.loras and self._wants.fp8:
+            # Unchecked: peft wrapping torchao's float8 layers (or fp8 quantizing the LoRA's own).
+            raise InvalidRequest(
+                "--lora and --fp8 together are not supported yet: start with one of them.",
+                "暂不支持同时使用 --lora 和 --fp8：请只选其中一个启动。",
+            )
         files = [lora.check_lora(spec, on_status) for spec in self.loras]
         for file in files:
             lora.check_fits(file, list(self.variants.values()))
@@ -287,6 +293,26 @@ class Engine:
         if self._lora_files is None:
             self.check_loras()
         lora.load_loras(pipe, self._lora_files)
+
+    def _use_lora_scales(self, pipe, job: RenderJob, on_notice) -> None:
+        from . import lora
+
+        scales = dict(job.lora_scales or {})
+        defaults = {spec.name: spec.scale for spec in self.loras}
+        if self.lora_scales_fixed and any(scales.get(name, scale) != scale for name, scale in defaults.items()):
+            # A compiled block holds the scale as a constant: each new value would compile again
+            # (minutes), and after a few torch gives up compiling altogether.
+            scales = {}
+            if on_notice:
+                on_notice("LoRA scales stay at their --lora values while --compile is on (a new value would "
+                          "compile the model again).",
+                          "启用 --compile 时 LoRA 强度固定为 --lora 指定的值（换一个值就要重新编译模型）。")
+        lora.set_lora_scales(pipe, scales)
+
+    @property
+    def lora_scales_fixed(self) -> bool:
+        """Whether requests may not change LoRA scales (a compiled transformer)."""
+        return bool(self.loras) and self._wants.compile
 
     def unload_loras(self) -> None:
         """Remove every LoRA from every pipeline: the base weights come back exactly."""
@@ -446,9 +472,7 @@ class Engine:
             self._place(job.task)
             self._use_speed(pipe, job, variant, on_notice)
             if self.loras:
-                from . import lora
-
-                lora.set_lora_scales(pipe, job.lora_scales or {})
+                self._use_lora_scales(pipe, job, on_notice)
             if should_cancel and should_cancel():
                 raise Cancelled()
             if id(pipe.transformer) in self._compiled:

@@ -48,6 +48,20 @@ OLD_PHOTO_DEFAULT_PROMPT = (
     "warm nostalgic atmosphere, no scene cuts."
 )
 
+GIF_FOLDER = "gifs"
+GIF_KEEP_S = 24 * 3600
+
+
+def _remove_older_than(folder: Path, pattern: str, age_s: float) -> None:
+    cutoff = time.time() - age_s
+    for path in folder.glob(pattern):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            continue  # removed by another process meanwhile
+
+
 # A restyle with a style preset and no prompt of its own: the clip's content, in the style.
 RESTYLE_DEFAULT_PROMPT = "The same scene, subjects and motion as in the original video, with smooth natural movement."
 
@@ -59,6 +73,16 @@ def restyle_frame_counts(variant: models.Variant) -> list[int]:
     if variant.family.startswith("cogvideox1.5"):
         return [n - 4 for n in variant.allowed_frames()]
     return variant.allowed_frames()
+
+
+def _too_short_to_restyle(variant: models.Variant, frames: int) -> VideoError:
+    shortest = restyle_frame_counts(variant)[0]
+    return VideoError(
+        f"The clip is too short to restyle: it gives {frames} frames at {variant.fps} fps, and "
+        f"{variant.name} needs at least {shortest} ({shortest / variant.fps:.1f} s). Upload a longer clip.",
+        f"视频太短，无法转绘：按 {variant.fps} fps 只有 {frames} 帧，{variant.name} 至少需要 "
+        f"{shortest} 帧（{shortest / variant.fps:.1f} 秒）。请上传更长的视频。",
+    )
 
 
 @dataclass(frozen=True)
@@ -406,13 +430,7 @@ class Studio:
         if request.mode == "v2v":
             counts = [n for n in restyle_frame_counts(variant) if n <= min(num_frames, len(frames))]
             if not counts:
-                shortest = restyle_frame_counts(variant)[0]
-                raise VideoError(
-                    f"The clip is too short to restyle: it gives {len(frames)} frames at {variant.fps} fps, and "
-                    f"{variant.name} needs at least {shortest} ({shortest / variant.fps:.1f} s). Upload a longer clip.",
-                    f"视频太短，无法转绘：按 {variant.fps} fps 只有 {len(frames)} 帧，{variant.name} 至少需要 "
-                    f"{shortest} 帧（{shortest / variant.fps:.1f} 秒）。请上传更长的视频。",
-                )
+                raise _too_short_to_restyle(variant, len(frames))
             used = counts[-1]
             if info.duration > used / variant.fps + 0.5:
                 run.notices.append(Text(
@@ -558,14 +576,24 @@ class Studio:
         if request.needs_video:
             from .clips import probe_clip
 
-            probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
+            info = probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
+            if request.mode == "v2v":
+                variant = self.engine.variant("t2v")
+                # From the header's length: a clip far too short is refused now, not after its wait.
+                frames = int(info.duration * variant.fps + 0.5)
+                if frames < restyle_frame_counts(variant)[0] - 1:
+                    raise _too_short_to_restyle(variant, frames)
 
     def export_gif(self, video: str | Path, width: int = 480, fps: float | None = None):
-        """The video as an animated GIF beside it in the output folder (a `gif.GifResult`)."""
+        """The video as an animated GIF (a `gif.GifResult`) in the output folder's `gifs/`, where
+        GIFs older than a day are removed: a download, not a work (the faces that keep one beside
+        its job's video move it there)."""
         from . import gif
 
         width, fps = gif.check_gif_options(width, gif.DEFAULT_GIF_FPS if fps is None else fps)
-        return gif.export_gif(video, media.unique_video_path(self.output_dir, ".gif"), width=width, fps=fps)
+        folder = self.output_dir / GIF_FOLDER
+        _remove_older_than(folder, "*.gif", GIF_KEEP_S)
+        return gif.export_gif(video, media.unique_video_path(folder, ".gif"), width=width, fps=fps)
 
     @property
     def loras(self):

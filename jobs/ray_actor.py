@@ -44,13 +44,15 @@ class StudioSpec:
     fp8: bool = False
     attention: str = "native"
     speed: str = DEFAULT_SPEED
+    loras: tuple[str, ...] = ()  # --lora values: each worker machine finds the files at these paths (or the Hub)
 
     def build(self, output_dir: Path, index: int) -> Studio:
         """The worker's studio; nothing is loaded yet (the first job, or `preload`, loads it)."""
         from cogvideo.engine import Engine
+        from cogvideo.lora import parse_loras
 
         engine = Engine(self.model, offload=self.offload, compile=self.compile, fp8=self.fp8,
-                        attention=self.attention)
+                        attention=self.attention, loras=parse_loras(list(self.loras)))
         return Studio(engine, output_dir, default_speed=self.speed)
 
 

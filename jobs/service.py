@@ -472,10 +472,14 @@ class JobService:
 
 
 def remove_job(store: JobStore, job: Job) -> None:
-    """Delete a job's row and its files: the video, the cover, the colorized still, its inputs."""
+    """Delete a job's row and its files: the video, the cover, the colorized still, its GIFs, its
+    inputs."""
     for name in (job.video, job.cover, job.info.get("colorized_image")):
         if name:
             Path(name).unlink(missing_ok=True)
+    if job.video:  # its GIFs, made beside it by the API: <video stem>-480w-8fps.gif
+        for gif in Path(job.video).parent.glob(f"{Path(job.video).stem}-*w-*fps.gif"):
+            gif.unlink(missing_ok=True)
     shutil.rmtree(input_folder(store.data_dir, job.id), ignore_errors=True)
     store.delete(job.id)
 

@@ -89,10 +89,12 @@ def test_a_model_of_flexible_size_follows_a_vertical_clip(studio, tmp_path):
 
 
 def test_clip_too_short_to_restyle(studio, tmp_path):
+    # Refused at submit (from the header) and when rendering (from the frames decoded).
     short = make_clip(tmp_path / "short.mp4", frames=4)
-    with pytest.raises(VideoError) as err:
-        studio.generate(restyle(short))
-    assert "too short to restyle" in err.value.en and "太短" in err.value.zh
+    for check in (studio.validate, studio.generate):
+        with pytest.raises(VideoError) as err:
+            check(restyle(short))
+        assert "too short to restyle" in err.value.en and "太短" in err.value.zh
 
 
 def test_extend_joins_the_parts_without_the_duplicated_frames(studio, clip, monkeypatch):

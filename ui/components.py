@@ -21,3 +21,25 @@ class UploadedImage(gr.Image):
         ).startswith("data:"):
             return str(payload.path)
         return super().preprocess(payload)
+
+
+class OpenSlider(gr.Slider):
+    """A slider whose bounds hold on the page only: a value from an API caller beyond them reaches
+    our function, and the studio's check names it in the caller's language (Gradio's own refusal
+    is an English "Value 5 is greater than maximum value 1.0.")."""
+
+    def get_block_name(self) -> str:
+        return "slider"
+
+    def preprocess(self, payload: float) -> float:
+        return payload
+
+
+class OpenRadio(gr.Radio):
+    """Radio choices that the page offers while API callers may send other values (checked by us)."""
+
+    def get_block_name(self) -> str:
+        return "radio"
+
+    def preprocess(self, payload):
+        return payload

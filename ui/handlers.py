@@ -46,6 +46,10 @@ class Handlers:
         self.agent = agent
         self.service = service
         self.forced_lang = forced_lang
+        from cogvideo.templates import load_templates
+
+        # Image-to-video templates, checked against the styles this studio loaded (and the tracks).
+        self.templates = load_templates(styles=studio.styles)
         # The job each browser session follows on each tab, so that tab's Cancel reaches it.
         self._following: dict[str, str] = {}
 
@@ -209,6 +213,7 @@ class Handlers:
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
+        lora_scales: dict | None = None,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -216,7 +221,7 @@ class Handlers:
             "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file, speed=speed,
+            music_file=music_file, speed=speed, lora_scales=lora_scales,
         )
         return await self._generate(req, bool(translate), request, progress)
 
@@ -237,6 +242,7 @@ class Handlers:
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
+        lora_scales: dict | None = None,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -244,7 +250,7 @@ class Handlers:
             "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file, speed=speed,
+            music_file=music_file, speed=speed, lora_scales=lora_scales,
         )
         return await self._generate(req, bool(translate), request, progress)
 
@@ -266,6 +272,7 @@ class Handlers:
         music_file: str | None = None,
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
+        lora_scales: dict | None = None,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
@@ -274,7 +281,7 @@ class Handlers:
             "old_photo", image=image, prompt=prompt, colorize=colorize, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            negative_prompt=negative_prompt, music_file=music_file, speed=speed,
+            negative_prompt=negative_prompt, music_file=music_file, speed=speed, lora_scales=lora_scales,
         )
         req = await self._in_english(req, bool(translate), request, progress)
         async for job in self._submit_and_follow(req, request, progress):
@@ -285,6 +292,87 @@ class Handlers:
             yield gr.skip(), gr.skip(), gr.skip()
             return
         yield job.video, job.info.get("colorized_image") or gr.skip(), info
+
+    async def video_to_video(
+        self,
+        video: str | None,
+        prompt: str = "",
+        strength: float = DEFAULTS.strength,
+        style: str = "none",
+        seed: int = DEFAULTS.seed,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        guidance_scale: float = DEFAULTS.guidance_scale,
+        num_frames: int | None = None,
+        negative_prompt: str = "",
+        music: str = "none",
+        music_volume: float = DEFAULTS.music_volume,
+        upscale: bool = False,
+        interpolate: bool = False,
+        music_file: str | None = None,
+        speed: str | None = DEFAULTS.speed,
+        translate: bool = True,
+        lora_scales: dict | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ):
+        """Restyle a clip (视频转绘): its first seconds repainted in a style or after a prompt."""
+        req = build_request(
+            "v2v", video=video, prompt=prompt, strength=strength, style=style, seed=seed,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
+            negative_prompt=negative_prompt, music=music, music_volume=music_volume, upscale=upscale,
+            interpolate=interpolate, music_file=music_file, speed=speed, lora_scales=lora_scales,
+        )
+        return await self._generate(req, bool(translate), request, progress)
+
+    async def extend_video(
+        self,
+        video: str | None,
+        prompt: str,
+        extensions: int = DEFAULTS.extensions,
+        seed: int = DEFAULTS.seed,
+        crossfade: bool = DEFAULTS.crossfade,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        guidance_scale: float = DEFAULTS.guidance_scale,
+        num_frames: int | None = None,
+        style: str = "none",
+        music: str = "none",
+        music_volume: float = DEFAULTS.music_volume,
+        upscale: bool = False,
+        interpolate: bool = False,
+        negative_prompt: str = "",
+        music_file: str | None = None,
+        speed: str | None = DEFAULTS.speed,
+        translate: bool = True,
+        lora_scales: dict | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ):
+        """Extend a video (续写): continue it from its last frame, `extensions` times."""
+        req = build_request(
+            "extend", video=video, prompt=prompt, extensions=extensions, seed=seed, crossfade=crossfade,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
+            style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
+            negative_prompt=negative_prompt, music_file=music_file, speed=speed, lora_scales=lora_scales,
+        )
+        return await self._generate(req, bool(translate), request, progress)
+
+    def export_gif(
+        self,
+        video: str | None,
+        width: int = 480,
+        fps: float = 10,
+        request: gr.Request = None,
+    ):
+        """The video as an animated GIF (表情包): the file, and its size and shape as text."""
+        lang = self.lang(request)
+        if not video:
+            raise gr.Error(pick(Text("Generate or open a video first, then make its GIF.",
+                                     "请先生成或打开一个视频，再导出 GIF。"), lang))
+        try:
+            result = self.studio.export_gif(video, _int(width), fps)
+        except Exception as exc:
+            raise self._error(exc, lang) from None
+        return str(result.path), pick(Text(*result.size_text()), lang)
 
     def change_music(
         self,
@@ -374,8 +462,9 @@ class Handlers:
         except StudioError as exc:
             raise self._error(exc, self.lang(request)) from None
         values = dict(job.request)
-        if values.get("image"):
-            values["image"] = str(self.service.data_dir / values["image"])
+        for name in ("image", "video"):
+            if values.get(name):
+                values[name] = str(self.service.data_dir / values[name])
         upload = values.pop("music_upload", None)
         values["music_file"] = str(self.service.data_dir / upload) if upload else None
         values["music"] = values.get("music") or "none"
@@ -404,21 +493,29 @@ class Handlers:
 
     def suggest_stream(
         self, prompt: str, image: str | None, mode: str, style: str | None, request: gr.Request = None,
-        progress: gr.Progress | None = None,
+        progress: gr.Progress | None = None, template: str | None = None,
     ) -> Iterator[str]:
         """The agent's text as it grows, for the prompt box. `progress` shows a local model's
-        first download (the first such news is also a toast)."""
+        first download (the first such news is also a toast); `template` (an image-to-video
+        template's id) tells the agent what the video is for."""
         lang = self.lang(request)
         original = prompt or ""
         try:
-            picture = _load_picture(image)
+            if mode in ("v2v", "extend"):
+                # A clip's prompt is written from a picture of it: the first frame to restyle,
+                # the last one to continue from.
+                picture, mode = _clip_picture(image, last=mode == "extend"), "i2v"
+            else:
+                picture = _load_picture(image)
             style_name = None
             if style and style != "none":
                 from cogvideo.styles import get_style
 
                 style_name = get_style(style, self.studio.styles).name_en
+            chosen = self.templates.get(template or "")
             suggestions = self.agent.stream(original, picture, mode, style_name,
-                                            progress=self._agent_progress(progress, lang))
+                                            progress=self._agent_progress(progress, lang),
+                                            intent=chosen.intent if chosen else None)
         except Exception as exc:
             raise self._error(exc, lang) from None
         last = None
@@ -534,6 +631,11 @@ def build_request(
     music_file: str | None = None,
     colorize: bool = True,
     speed: str | None = None,
+    video: str | None = None,
+    strength: float = DEFAULTS.strength,
+    extensions: float = DEFAULTS.extensions,
+    crossfade: bool = DEFAULTS.crossfade,
+    lora_scales: dict | None = None,
 ) -> VideoRequest:
     """The studio request from an endpoint's values: Gradio sends numbers as floats and empty
     boxes as None; an uploaded music file wins over the track choice."""
@@ -553,7 +655,24 @@ def build_request(
         interpolate=bool(interpolate),
         colorize=bool(colorize),
         speed=speed or DEFAULTS.speed,
+        video=video or None,
+        strength=strength,
+        extensions=_int(extensions),
+        crossfade=bool(crossfade),
+        lora_scales=_scales(lora_scales),
     )
+
+
+def _scales(values) -> dict | None:
+    """LoRA scales from the sliders or an API caller: a dict (or its JSON text); empty: None."""
+    if isinstance(values, str) and values.strip():
+        import json
+
+        try:
+            values = json.loads(values)
+        except ValueError:
+            return {"(not JSON)": values}  # the studio names it
+    return dict(values) if isinstance(values, dict) and values else None
 
 
 def lane_name(lane: str, lang: str) -> str:
@@ -607,7 +726,8 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
 
 
 MODE_NAMES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
-              "old_photo": Text("Old photo", "老照片")}
+              "old_photo": Text("Old photo", "老照片"), "v2v": Text("Restyle", "视频转绘"),
+              "extend": Text("Extend", "续写")}
 PLACEHOLDERS = Path(__file__).resolve().parent / "placeholders"
 
 
@@ -652,6 +772,17 @@ def _load_picture(image: str | None):
     from cogvideo.media import load_image
 
     return load_image(Path(image))
+
+
+def _clip_picture(video: str | None, last: bool):
+    if not video:
+        return None
+    from PIL import Image
+
+    from cogvideo.clips import read_clip
+
+    clip = read_clip(Path(video), 8, max_frames=1, last=last)
+    return Image.fromarray(clip.frames[-1])
 
 
 def gpu_task(fn, duration: int = 240):

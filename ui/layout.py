@@ -9,11 +9,14 @@ from typing import Callable
 
 import gradio as gr
 
+from cogvideo.gif import DEFAULT_GIF_FPS, MAX_GIF_FPS
+from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
+from cogvideo.templates import fill_template
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
-from cogvideo.studio import MAX_GUIDANCE, MAX_STEPS
+from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
-from .components import UploadedImage
+from .components import OpenRadio, OpenSlider, UploadedImage
 from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import build_i18n
 
@@ -69,12 +72,13 @@ class TabSpec:
     placeholder_key: str
     examples: list[list[str]]
     image_key: str | None = None  # label of the picture upload, for image tabs
+    video_key: str | None = None  # label of the clip upload, for the restyle and extend tabs
     default_music: str = "none"
     prompt_lines: int = 3
 
     @property
     def task(self) -> str:
-        return "t2v" if self.mode == "t2v" else "i2v"
+        return MODE_TASKS[self.mode]
 
 
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
@@ -84,6 +88,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in styles.values()}
     names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
     names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
+    templates = handlers.templates
+    names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
+    loras = handlers.studio.loras
     i18n = build_i18n(config.lang, names)
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
     track_choices = [(i18n("music_none"), "none")] + [(i18n(f"track.{t.id}"), t.id) for t in tracks.values()]
@@ -148,10 +155,43 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 f"{variant.name} · {variant.width}×{variant.height} · {variant.num_frames}f · {variant.fps} fps"
             )
             gr.Textbox(value=model, label=i18n("model"), interactive=False)
-        return dict(style=style, music=music, music_volume=music_volume, music_file=music_file, speed=speed,
+        lora_scales = lora_panel()
+        return dict(lora_scales=lora_scales, style=style, music=music, music_volume=music_volume, music_file=music_file, speed=speed,
                     upscale=upscale, interpolate=interpolate, negative_prompt=negative_prompt, seed=seed,
                     num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
                     num_frames=num_frames, randomize=randomize)
+
+    def lora_panel() -> gr.components.Component:
+        """A scale slider per LoRA loaded with the model (--lora); their values travel to the
+        handler as one {name: scale} value, which API callers may pass too."""
+        scales = gr.JSON(value={spec.name: spec.scale for spec in loras}, visible=False)
+        if not loras:
+            return scales
+        with gr.Accordion(i18n("lora"), open=True):
+            fixed = handlers.studio.engine.lora_scales_fixed  # --compile: see Engine._use_lora_scales
+            sliders = [gr.Slider(LORA_MIN, LORA_MAX, value=spec.scale, step=0.05, label=f"LoRA · {spec.name}",
+                                 info=Path(spec.source).name, interactive=not fixed) for spec in loras]
+
+        def collect(*values):
+            return {spec.name: float(value) for spec, value in zip(loras, values)}
+
+        for slider in sliders:
+            private(slider.change, collect, sliders, scales)
+        return scales
+
+    def gif_panel(video, gif_api: bool) -> None:
+        """Download the result as an animated GIF (表情包), its size shown."""
+        with gr.Accordion(i18n("gif"), open=False):
+            with gr.Row(equal_height=True):
+                width = OpenRadio([480, 720], value=480, label=i18n("gif_width"), scale=2)
+                fps = OpenSlider(2, MAX_GIF_FPS, value=DEFAULT_GIF_FPS, step=1, label=i18n("gif_fps"), scale=2)
+                make = gr.Button(i18n("gif_make"), size="sm", scale=1)
+            with gr.Row(equal_height=True):
+                gif_file = gr.File(label=i18n("gif_file"), interactive=False, height=90, scale=2)
+                size = gr.Markdown(elem_classes="prompt-note")
+        make.click(handlers.export_gif, [video, width, fps], [gif_file, size],
+                   api_name="export_gif" if gif_api else None, api_visibility="public" if gif_api else "private",
+                   concurrency_limit=2, concurrency_id="gif")
 
     def prompt_tools():
         """The live note, the Chinese gloss of an English suggestion, the agent buttons and the
@@ -164,7 +204,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         translate = gr.Checkbox(value=True, label=i18n("translate"))
         return note, gloss, suggest, restore, translate
 
-    def wire_prompt_agent(spec: TabSpec, prompt, image, style, note, gloss, suggest, restore) -> None:
+    def wire_prompt_agent(spec: TabSpec, prompt, image, style, note, gloss, suggest, restore, template=None) -> None:
         """“Help me write one” streams into the box, then says in Chinese what it wrote; “Restore”
         brings back what the user typed."""
         original = gr.State("")
@@ -173,17 +213,20 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(style.change, handlers.prompt_note, [prompt, style, task], note)
         private(prompt.input, lambda: "", None, gloss)  # the user edits: the gloss no longer fits
 
-        def stream(text, picture, style_id, request: gr.Request, progress=gr.Progress()):
-            yield from handlers.suggest_stream(text, picture, spec.mode, style_id, request, progress)
+        def stream(text, picture, style_id, template_id, request: gr.Request, progress=gr.Progress()):
+            yield from handlers.suggest_stream(text, picture, spec.mode, style_id, request, progress,
+                                               template=template_id)
 
         private(suggest.click, lambda text: (text, ""), prompt, [original, gloss]).then(
-            stream, [prompt, image if image is not None else gr.State(None), style], prompt,
+            stream, [prompt, image if image is not None else gr.State(None), style,
+                     template if template is not None else gr.State(None)], prompt,
             api_visibility="private", concurrency_limit=4, concurrency_id="agent",
         ).then(handlers.gloss_note, [prompt, original], gloss, api_visibility="private",
                 concurrency_limit=4, concurrency_id="agent")
         private(restore.click, lambda text, now: (text or now, ""), [original, prompt], [prompt, gloss])
 
-    def generation_tab(spec: TabSpec, music_api: bool) -> dict[str, gr.components.Component]:
+    def generation_tab(spec: TabSpec, first: bool) -> tuple[dict[str, gr.components.Component], gr.Video, gr.Button]:
+        """One generation tab: (its controls by handler parameter, its result video, its Extend button)."""
         variant = config.t2v if spec.task == "t2v" else config.i2v
         controls: dict[str, gr.components.Component] = {}
         with gr.Tab(i18n(spec.title_key), id=spec.tab_id):
@@ -194,25 +237,45 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         image = UploadedImage(label=i18n(spec.image_key), type="filepath",
                                               sources=["upload", "clipboard"], height=300)
                         controls["image"] = image
+                    if spec.video_key:
+                        image = gr.Video(label=i18n(spec.video_key), sources=["upload"], height=300,
+                                         elem_id=f"{spec.tab_id}-source")
+                        controls["video"] = image
+                    if spec.mode == "v2v":
+                        controls["strength"] = OpenSlider(MIN_STRENGTH, MAX_STRENGTH, value=DEFAULTS.strength, step=0.05,
+                                                         label=i18n("strength"), info=i18n("strength_info"))
+                    if spec.mode == "extend":
+                        with gr.Row():
+                            controls["extensions"] = OpenSlider(1, MAX_EXTENSIONS, value=DEFAULTS.extensions, step=1,
+                                                               label=i18n("extensions"), info=i18n("extensions_info"))
+                            controls["crossfade"] = gr.Checkbox(value=DEFAULTS.crossfade, label=i18n("crossfade"))
                     if spec.mode == "old_photo":
                         controls["colorize"] = gr.Checkbox(value=True, label=i18n("colorize"))
+                    template = None
+                    if spec.mode == "i2v" and templates:
+                        template = gr.Radio([(i18n(f"template.{t.id}"), t.id) for t in templates.values()], value=None,
+                                            label=i18n("template"), info=i18n("template_info"),
+                                            elem_id="i2v-templates")
                     prompt = gr.Textbox(value="", label=i18n("prompt"), placeholder=i18n(spec.placeholder_key),
                                         lines=spec.prompt_lines, max_lines=12, max_length=20_000)
                     controls["prompt"] = prompt
                     note, gloss, suggest, restore, controls["translate"] = prompt_tools()
                     controls.update(settings(variant, spec.default_music))
-                    wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore)
+                    wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
+                    if template is not None:
+                        wire_templates(template, prompt, controls, variant)
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
-                    examples = gr.Examples(spec.examples, inputs=[c for c in (image, prompt) if c is not None],
-                                           label=i18n("examples"))
-                    examples.dataset.headers = []  # a table header would show untranslated keys
+                    if spec.examples:
+                        examples = gr.Examples(spec.examples, inputs=[c for c in (image, prompt) if c is not None],
+                                               label=i18n("examples"))
+                        examples.dataset.headers = []  # a table header would show untranslated keys
                 with gr.Column(scale=6):
                     video = gr.Video(label=i18n("result"), autoplay=True, loop=True, buttons=["download"],
-                                     interactive=False, height=420)
+                                     interactive=False, height=420, elem_id=f"{spec.tab_id}-result")
                     outputs = [video]
                     if spec.mode == "old_photo":
                         still = gr.Image(label=i18n("colorized"), type="pil", interactive=False,
@@ -220,7 +283,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         outputs.append(still)
                     used_seed = gr.Textbox(value="", label=i18n("used_seed"), interactive=False)
                     final_prompt = gr.Textbox(label=i18n("final_prompt"), lines=3, interactive=False)
-                    apply_music = gr.Button(i18n("apply_music"), size="sm")
+                    with gr.Row():
+                        apply_music = gr.Button(i18n("apply_music"), size="sm")
+                        extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
+                    gif_panel(video, gif_api=first)
                     with gr.Accordion(i18n("details"), open=False):
                         info = gr.JSON(label=i18n("details"))
                     outputs.append(info)
@@ -238,10 +304,29 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
             handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
-            video, api_name="change_music" if music_api else None,
-            api_visibility="public" if music_api else "private", concurrency_limit=2, concurrency_id="music",
+            video, api_name="change_music" if first else None,
+            api_visibility="public" if first else "private", concurrency_limit=2, concurrency_id="music",
         )
-        return controls
+        return controls, video, extend
+
+    def wire_templates(template: gr.Radio, prompt, controls, variant: Variant | None) -> None:
+        """Picking a template fills the prompt (what the user typed becomes its subject), style,
+        music, frames and guidance."""
+        subject = gr.State("")  # what the user typed last, kept while templates are tried in turn
+        private(prompt.input, lambda text: text, prompt, subject)
+
+        def fill(template_id, text):
+            chosen = templates.get(template_id or "")
+            if chosen is None:
+                return [gr.skip()] * 5
+            frames = gr.skip()
+            if variant is not None:  # a template without a length sets the model's default back
+                frames = variant.num_frames if chosen.num_frames is None else variant.nearest_frames(chosen.num_frames)
+            music = chosen.music if chosen.music in track_files or chosen.music == "none" else gr.skip()
+            return fill_template(chosen, text or ""), chosen.style, music, frames, chosen.guidance_scale
+
+        private(template.input, fill, [template, subject],
+                [prompt, controls["style"], controls["music"], controls["num_frames"], controls["guidance_scale"]])
 
     tabs = [
         TabSpec("tab_t2v", "t2v", "t2v", handlers.text_to_video, "text_to_video", "prompt_placeholder",
@@ -251,10 +336,15 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         TabSpec("tab_old", "old_photo", "old_photo", handlers.old_photo, "old_photo", "old_prompt_placeholder",
                 OLD_EXAMPLES, image_key="old_image",
                 default_music="nostalgic" if "nostalgic" in tracks else "none"),
+        TabSpec("tab_v2v", "v2v", "v2v", handlers.video_to_video, "video_to_video", "v2v_prompt_placeholder",
+                [], video_key="restyle_source"),
+        TabSpec("tab_extend", "extend", "extend", handlers.extend_video, "extend_video", "extend_prompt_placeholder",
+                [], video_key="extend_source"),
     ]
 
-    def works_tab(tab_controls: dict[str, dict[str, gr.components.Component]], tabs: gr.Tabs) -> None:
-        """我的作品: the user's jobs as covers; open one to play, reuse, cancel or delete it."""
+    def works_tab(tab_controls: dict[str, dict[str, gr.components.Component]], tabs: gr.Tabs):
+        """我的作品: the user's jobs as covers; open one to play, reuse, extend, cancel or delete it.
+        Returns (its Extend button, its video), wired by the caller."""
         with gr.Tab(i18n("tab_works"), id="works") as tab:
             with gr.Row(equal_height=True):
                 header = gr.Markdown(elem_classes="works-header")
@@ -272,6 +362,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     card = gr.Markdown(elem_id="work-details")
                     with gr.Row():
                         reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)
+                        extend = gr.Button(i18n("extend_this"), interactive=False, elem_id="works-extend")
                         stop = gr.Button(i18n("cancel"), interactive=False)
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
             ids = gr.State([])  # inside the Tab, like every component under `tab_bar` (see there)
@@ -282,10 +373,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
 
         def open_work(job_ids, evt: gr.SelectData, request: gr.Request):
             if evt.index is None or evt.index >= len(job_ids):
-                return "", None, "", *[gr.update(interactive=False)] * 3
+                return "", None, "", *[gr.update(interactive=False)] * 4
             job_id = job_ids[evt.index]
             video_file, text, job = handlers.open_work(job_id, request)
-            return (job_id, video_file, text, gr.update(interactive=True),
+            return (job_id, video_file, text, gr.update(interactive=True), gr.update(interactive=video_file is not None),
                     gr.update(interactive=not job.finished), gr.update(interactive=True))
 
         def reuse_work(job_id, request: gr.Request):
@@ -309,7 +400,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         def delete_work(job_id, request: gr.Request):
             if job_id:
                 handlers.delete_work(job_id, request)
-            return ("", None, "", *[gr.update(interactive=False)] * 3, *handlers.works_gallery(request))
+            return ("", None, "", *[gr.update(interactive=False)] * 4, *handlers.works_gallery(request))
 
         def cancel_work(job_id, request: gr.Request):
             if not job_id:
@@ -319,7 +410,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             return text, gr.update(interactive=not job.finished)
 
         listing = [gallery, ids, header]
-        buttons = [reuse, stop, delete]
+        buttons = [reuse, extend, stop, delete]
         for opened in (tab.select, refresh.click):
             private(opened, show_works, None, listing).then(handlers.status_line, None, status, queue=False,
                                                            api_visibility="private")
@@ -330,6 +421,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
                      api_visibility="private", concurrency_limit=None)
         private(stop.click, cancel_work, selected, [card, stop])
+        return extend, video
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
@@ -341,8 +433,20 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # at its index among *all* children: a State between two tabs shifts the later ones, so a
         # click overwrote the next tab's label (老照片 became 图生视频) or added a fifth tab.
         with gr.Tabs() as tab_bar:
-            tab_controls = {spec.mode: generation_tab(spec, music_api=index == 0) for index, spec in enumerate(tabs)}
-            works_tab(tab_controls, tab_bar)
+            built = {spec.mode: generation_tab(spec, first=index == 0) for index, spec in enumerate(tabs)}
+            tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
+            works_extend = works_tab(tab_controls, tab_bar)
+
+        # "Extend" under every result (and on an opened work): the video goes to the Extend tab.
+        def to_extend(video_file):
+            if not video_file:
+                return gr.skip(), gr.skip()
+            return video_file, gr.Tabs(selected="extend")
+
+        extend_source = tab_controls["extend"]["video"]
+        for _, result, extend in built.values():
+            private(extend.click, to_extend, result, [extend_source, tab_bar])
+        private(works_extend[0].click, to_extend, works_extend[1], [extend_source, tab_bar])
 
         # Named API endpoints with no widgets of their own: the prompt agent (one finished
         # suggestion, no streaming) and the job service's views.
