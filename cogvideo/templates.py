@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -248,3 +248,16 @@ def fill_template(template: Template, subject: str | None) -> str:
     body = " ".join((subject or "").split()).rstrip(_END_PUNCTUATION + " ")
     head, tail = template.prompt.split(PLACEHOLDER)
     return head + (body or DEFAULT_SUBJECT) + tail
+
+
+def subject_of(text: str | None, templates: Iterable[Template]) -> str:
+    """What the user typed, from a prompt box that may already hold a filled template: trying
+    templates one after another keeps the same subject instead of nesting scaffolds."""
+    text = (text or "").strip()
+    for template in templates:
+        head, tail = template.prompt.split(PLACEHOLDER)
+        head, tail = head.strip(), tail.strip()
+        if len(text) >= len(head) + len(tail) and text.startswith(head) and text.endswith(tail):
+            subject = text[len(head):len(text) - len(tail)].strip()
+            return "" if subject == DEFAULT_SUBJECT else subject
+    return text

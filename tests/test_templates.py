@@ -226,3 +226,15 @@ def test_an_edited_file_is_read_again(tmp_path):
     assert list(load_templates(path, styles=STYLE_IDS, tracks=TRACK_IDS)) == ["sea-breeze"]
     path.write_text(json.dumps([GOOD, dict(GOOD, id="second-one")]), encoding="utf-8")
     assert list(load_templates(path, styles=STYLE_IDS, tracks=TRACK_IDS)) == ["sea-breeze", "second-one"]
+
+
+def test_trying_templates_in_turn_keeps_the_subject():
+    from cogvideo.templates import subject_of
+
+    templates = load_templates()
+    meme = fill_template(templates["meme"], "一只橘猫")
+    assert subject_of(meme, templates.values()) == "一只橘猫"
+    story = fill_template(templates["story"], subject_of(meme, templates.values()))
+    assert story.count("一只橘猫") == 1 and "reacting" not in story  # the meme's scaffold is gone
+    assert subject_of(fill_template(templates["story"], ""), templates.values()) == ""
+    assert subject_of("a dog surfing", templates.values()) == "a dog surfing"  # typed text is the subject

@@ -12,7 +12,7 @@ import gradio as gr
 from cogvideo.gif import DEFAULT_GIF_FPS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
-from cogvideo.templates import fill_template
+from cogvideo.templates import fill_template, subject_of
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
@@ -312,9 +312,6 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     def wire_templates(template: gr.Radio, prompt, controls, variant: Variant | None) -> None:
         """Picking a template fills the prompt (what the user typed becomes its subject), style,
         music, frames and guidance."""
-        subject = gr.State("")  # what the user typed last, kept while templates are tried in turn
-        private(prompt.input, lambda text: text, prompt, subject)
-
         def fill(template_id, text):
             chosen = templates.get(template_id or "")
             if chosen is None:
@@ -323,9 +320,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             if variant is not None:  # a template without a length sets the model's default back
                 frames = variant.num_frames if chosen.num_frames is None else variant.nearest_frames(chosen.num_frames)
             music = chosen.music if chosen.music in track_files or chosen.music == "none" else gr.skip()
-            return fill_template(chosen, text or ""), chosen.style, music, frames, chosen.guidance_scale
+            return (fill_template(chosen, subject_of(text, templates.values())), chosen.style, music, frames,
+                    chosen.guidance_scale)
 
-        private(template.input, fill, [template, subject],
+        private(template.input, fill, [template, prompt],
                 [prompt, controls["style"], controls["music"], controls["num_frames"], controls["guidance_scale"]])
 
     tabs = [
