@@ -113,3 +113,51 @@ def test_speed_flags(tmp_path):
     assert "compile: off" in proc.stderr and "fp8: off" in proc.stderr
     proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--speed", "turbo")
     assert proc.returncode == 2 and "invalid choice: 'turbo'" in proc.stderr
+
+
+def test_restyle_extend_gif_and_lora_from_the_cli(tmp_path):
+    from PIL import Image
+
+    from cogvideo import tiny
+    from tests.test_creative import make_clip
+    from tests.test_lora import make_lora
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=17)
+    lora = make_lora(tiny.build_pipeline("t2v").transformer, tmp_path / "ink")
+    out = tmp_path / "o"
+    proc = run_cli("generate", "--model", "tiny", "--video", str(clip), "--strength", "0.5", "--prompt", "in ink",
+                   "--num-inference-steps", "2", "--gif", "--gif-width", "480", "--lora", f"{lora}:0.7",
+                   "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr
+    video = proc.stdout.split("video: ")[1].splitlines()[0]
+    assert media.read_frames(video).shape == (9, 96, 144, 3)
+    gif = proc.stdout.split("gif: ")[1].split(" (")[0]
+    with Image.open(gif) as picture:
+        assert picture.is_animated and picture.width == 144  # never wider than the video
+
+    # Extend the restyled clip by two parts: 9 + 9 + 9 - 2 joins = 25 frames.
+    proc = run_cli("generate", "--model", "tiny", "--extend", video, "--extensions", "2", "--prompt", "onward",
+                   "--num-inference-steps", "2", "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr
+    extended = proc.stdout.split("video: ")[1].splitlines()[0]
+    assert media.read_frames(extended).shape[0] == 25
+
+
+def test_cli_bad_creative_values_are_named_before_any_work(tmp_path):
+    from tests.test_creative import make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4")
+    cases = [
+        (("--video", str(clip), "--strength", "5"), "strength=5"),
+        (("--extend", str(clip), "--extensions", "50"), "extensions=50"),
+        (("--video", str(tmp_path / "missing.mp4")), "missing.mp4"),
+        (("--gif", "--gif-width", "10"), "width=10"),
+        (("--lora", str(tmp_path / "nowhere.safetensors")), "nowhere.safetensors"),
+        (("--video", str(clip), "--extend", str(clip)), "--video"),
+    ]
+    for extra, needle in cases:
+        proc = run_cli("--lang", "en", "generate", "--model", "tiny", "--prompt", "x", "--num-inference-steps", "2",
+                       "--output-dir", str(tmp_path / "o"), *extra)
+        assert proc.returncode == 2, (extra, proc.stderr)
+        assert needle in proc.stderr and "Traceback" not in proc.stderr, (extra, proc.stderr)
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("*.mp4"))
