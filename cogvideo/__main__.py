@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--crossfade", action="store_true", help="with --extend: fade each new part in")
     gen.add_argument("--gif", action="store_true", help="also write an animated GIF beside the MP4")
     gen.add_argument("--gif-width", type=int, default=480, help="GIF width in pixels (480 or 720 suggested)")
-    gen.add_argument("--gif-fps", type=float, default=None, help="GIF frame rate (at most 15; default 10)")
+    gen.add_argument("--gif-fps", type=float, default=None,
+                     help="GIF frame rate (at most 15; default 8, never more than the video's)")
     add_lora_argument(gen)
     gen.add_argument("--model", default="5b", help="variant name or local folder (see `models`)")
     gen.add_argument("--negative-prompt", default="")
@@ -154,9 +155,9 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
     if args.gif:
-        from .gif import check_gif_options
+        from .gif import DEFAULT_GIF_FPS, check_gif_options
 
-        check_gif_options(args.gif_width, 10 if args.gif_fps is None else args.gif_fps)  # before minutes of work
+        check_gif_options(args.gif_width, DEFAULT_GIF_FPS if args.gif_fps is None else args.gif_fps)  # before minutes of work
     studio.validate(request)
     bar = tqdm(total=request.num_inference_steps, desc="denoising", unit="step", file=sys.stderr)
 

@@ -166,6 +166,31 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
     assert not scratch.exists()  # and a worker that leaves takes its folder with it
 
 
+def test_a_clip_to_extend_travels_as_bytes_and_a_lora_loads_on_the_worker(pools, tmp_path):
+    from cogvideo import tiny
+    from jobs.ray_workers import _portable
+    from tests.test_creative import make_clip
+    from tests.test_lora import make_lora
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=17)
+    files, portable = _portable(VideoRequest(prompt="x", mode="extend", video=clip))
+    assert portable.video is None and files == {"video": (".mp4", clip.read_bytes())}
+
+    # The LoRA fits the tiny text-to-video transformer; the extend job runs image-to-video, so the
+    # worker loads it and leaves it out there (a LoRA for the partner pipeline).
+    lora = make_lora(tiny.build_pipeline("t2v").transformer, tmp_path / "ink")
+    service, pool = pools(StudioSpec("tiny", loras=(f"{lora}:0.5",)), count=1)
+    job = service.wait(service.submit(request("onward", mode="extend", video=str(clip), extensions=1),
+                                      owner="a").id, timeout=300)
+    assert job.status == SUCCEEDED, job.error_en
+    assert media.read_frames(job.video).shape[0] == 17 + 9 - 1 and job.info["parts"] == [17, 9]
+    restyled = service.wait(service.submit(request("in ink", mode="v2v", video=str(clip), strength=0.5,
+                                                   lora_scales={"ink": 1.0}), owner="a").id, timeout=300)
+    assert restyled.status == SUCCEEDED, restyled.error_en
+    service.close()
+    pool.shutdown()
+
+
 # ---------------------------------------------------------------- faults
 
 def test_a_worker_that_cannot_load_the_model_fails_its_job_and_the_others_go_on(pools):

@@ -20,6 +20,7 @@ from agent import AgentError, PromptAgent
 from agent.clean import is_english
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
+from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
@@ -359,8 +360,8 @@ class Handlers:
     def export_gif(
         self,
         video: str | None,
-        width: int = 480,
-        fps: float = 10,
+        width: int = GIF_WIDTHS[0],
+        fps: float = DEFAULT_GIF_FPS,
         request: gr.Request = None,
     ):
         """The video as an animated GIF (表情包): the file, and its size and shape as text."""

@@ -9,7 +9,7 @@ from typing import Callable
 
 import gradio as gr
 
-from cogvideo.gif import DEFAULT_GIF_FPS, MAX_GIF_FPS
+from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
 from cogvideo.templates import fill_template, subject_of
@@ -183,7 +183,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         """Download the result as an animated GIF (表情包), its size shown."""
         with gr.Accordion(i18n("gif"), open=False):
             with gr.Row(equal_height=True):
-                width = OpenRadio([480, 720], value=480, label=i18n("gif_width"), scale=2)
+                width = OpenRadio(list(GIF_WIDTHS), value=GIF_WIDTHS[0], label=i18n("gif_width"), scale=2)
                 fps = OpenSlider(2, MAX_GIF_FPS, value=DEFAULT_GIF_FPS, step=1, label=i18n("gif_fps"), scale=2)
                 make = gr.Button(i18n("gif_make"), size="sm", scale=1)
             with gr.Row(equal_height=True):
