@@ -101,7 +101,10 @@ def pools(ray_here, tmp_path):
     made = []
 
     def make(spec, count: int = 2):
-        head = Studio(Engine("tiny"), tmp_path / "outputs")  # validates; loads nothing
+        from cogvideo.lora import parse_loras
+
+        # Validates (with the same LoRAs as the workers, as app.py builds it); loads nothing.
+        head = Studio(Engine("tiny", loras=parse_loras(list(spec.loras))), tmp_path / "outputs")
         pool = RayWorkers.start(spec, head, tmp_path / "outputs", count=count, label=f"test:{tmp_path}:{len(made)}")
         service = JobService(JobStore(tmp_path / "data"), pool.workers, max_queue=8, poll_s=0.1).start()
         made.append((service, pool))
