@@ -4,6 +4,8 @@ message while the server keeps serving. Plus the LoRA through the engine: unload
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -146,3 +148,23 @@ def test_unloading_through_the_engine_restores_the_base_model(lora_dir):
     assert np.array_equal(engine.render(job), base)
     after = engine.load("t2v").transformer.state_dict()
     assert after.keys() == weights.keys() and all(np.array_equal(after[k], weights[k]) for k in weights)
+
+
+def test_a_template_through_the_named_api(api, studio_app, tmp_path):
+    from tests.conftest import make_photo
+
+    values = api.predict(template="meme", subject="一只橘猫", api_name="/apply_template")
+    assert values["prompt"].startswith("A close-up of 一只橘猫") and values["music"] == "playful"
+    assert values["num_frames"] == 33  # the meme template's length, allowed as it is by the tiny model
+    picture = tmp_path / "cat.png"
+    make_photo(240, 160).save(picture)
+    video, info = api.predict(image=handle_file(str(picture)), num_inference_steps=2, translate=False,
+                              **values, api_name="/image_to_video")
+    assert frames_of(video).shape[0] == 33 and "一只橘猫" in info["prompt"]
+    # The prompt agent hears what the video is for.
+    before = len(studio_app.chat.requests)
+    api.predict(prompt="a cat", image=None, mode="i2v", style="none", template="meme", api_name="/suggest_prompt")
+    sent = json.dumps([r.json for r in studio_app.chat.requests[before:]], ensure_ascii=False)
+    assert "The video is for:" in sent
+    message = error_of(lambda: api.predict(template="nope", subject="x", api_name="/apply_template"))
+    assert "Unknown template 'nope'" in message and "meme" in message

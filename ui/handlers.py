@@ -484,13 +484,35 @@ class Handlers:
 
     def suggest_prompt(
         self, prompt: str = "", image: str | None = None, mode: str = "t2v", style: str = "none",
-        request: gr.Request = None,
+        template: str | None = None, request: gr.Request = None,
     ) -> str:
-        """One finished suggestion (the API); the buttons stream with `suggest_stream`."""
+        """One finished suggestion (the API); the buttons stream with `suggest_stream`. `template`:
+        an image-to-video template's id, whose use the agent writes for."""
         text = prompt or ""
-        for text in self.suggest_stream(prompt, image, mode, style, request):
+        for text in self.suggest_stream(prompt, image, mode, style, request, template=template or None):
             pass
         return text
+
+    def apply_template(self, template: str = "", subject: str = "", request: gr.Request = None) -> dict:
+        """An image-to-video template's settings, named as `/image_to_video`'s parameters: the
+        prompt scaffold around `subject` (or around the subject of a prompt already filled from a
+        template), style, music, frames (the nearest the loaded model allows) and guidance."""
+        from cogvideo.templates import fill_template, subject_of
+
+        chosen = self.templates.get(template or "")
+        if chosen is None:
+            ids = ", ".join(self.templates)
+            raise gr.Error(_escape(pick(Text(f"Unknown template {template!r}; use one of: {ids}.",
+                                             f"没有模板 {template!r}；可选：{ids}。"), self.lang(request))),
+                           print_exception=False)
+        values = {"prompt": fill_template(chosen, subject_of(subject, self.templates.values())),
+                  "style": chosen.style, "music": chosen.music, "guidance_scale": chosen.guidance_scale}
+        variants = self.studio.variants
+        if "i2v" in variants:
+            variant = variants["i2v"]
+            values["num_frames"] = variant.num_frames if chosen.num_frames is None else \
+                variant.nearest_frames(chosen.num_frames)
+        return values
 
     def suggest_stream(
         self, prompt: str, image: str | None, mode: str, style: str | None, request: gr.Request = None,

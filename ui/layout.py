@@ -12,7 +12,6 @@ import gradio as gr
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
-from cogvideo.templates import fill_template, subject_of
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
@@ -263,7 +262,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     controls.update(settings(variant, spec.default_music))
                     wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
-                        wire_templates(template, prompt, controls, variant)
+                        wire_templates(template, prompt, controls)
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
@@ -309,19 +308,16 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         )
         return controls, video, extend
 
-    def wire_templates(template: gr.Radio, prompt, controls, variant: Variant | None) -> None:
+    def wire_templates(template: gr.Radio, prompt, controls) -> None:
         """Picking a template fills the prompt (what the user typed becomes its subject), style,
         music, frames and guidance."""
-        def fill(template_id, text):
-            chosen = templates.get(template_id or "")
-            if chosen is None:
+        def fill(template_id, text, request: gr.Request):
+            if template_id not in templates:
                 return [gr.skip()] * 5
-            frames = gr.skip()
-            if variant is not None:  # a template without a length sets the model's default back
-                frames = variant.num_frames if chosen.num_frames is None else variant.nearest_frames(chosen.num_frames)
-            music = chosen.music if chosen.music in track_files or chosen.music == "none" else gr.skip()
-            return (fill_template(chosen, subject_of(text, templates.values())), chosen.style, music, frames,
-                    chosen.guidance_scale)
+            values = handlers.apply_template(template_id, text, request)
+            # A template without a length sets the model's default back.
+            return (values["prompt"], values["style"], values["music"], values.get("num_frames", gr.skip()),
+                    values["guidance_scale"])
 
         private(template.input, fill, [template, prompt],
                 [prompt, controls["style"], controls["music"], controls["num_frames"], controls["guidance_scale"]])
@@ -454,7 +450,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 UploadedImage(type="filepath", value=None),
                 gr.Dropdown(["t2v", "i2v", "old_photo"], value="t2v"),
                 gr.Dropdown([s.id for s in styles.values()], value="none"),
+                gr.Dropdown([""] + list(templates), value=""),
             ]
+            template_inputs = [gr.Textbox(value=""), gr.Textbox(value="")]
+            template_json = gr.JSON()
             api_text = gr.Textbox()
             api_button = gr.Button()
             job_id = gr.Textbox(value="")
@@ -462,6 +461,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             works_json = gr.JSON()
         api_button.click(handlers.suggest_prompt, api_inputs, api_text, api_name="suggest_prompt",
                          concurrency_limit=4, concurrency_id="agent")
+        api_button.click(handlers.apply_template, template_inputs, template_json, api_name="apply_template",
+                         queue=False)
         api_button.click(handlers.my_works, None, works_json, api_name="my_works",
                          concurrency_limit=None)
         api_button.click(handlers.job_status, job_id, job_json, api_name="job_status",
