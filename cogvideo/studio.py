@@ -149,6 +149,7 @@ class VideoResult:
     speed: str = DEFAULT_SPEED  # the preset it was rendered with
     parts: tuple[int, ...] = ()  # "extend": frames of the clip and of each new part, before joining
     strength: float | None = None  # "v2v": the strength used
+    loras: dict[str, float] | None = None  # LoRA name -> the scale it ran at
 
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
@@ -170,6 +171,7 @@ class VideoResult:
             "speed": self.speed,
             "parts": list(self.parts),
             "strength": self.strength,
+            "loras": self.loras,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
         }
@@ -382,6 +384,7 @@ class Studio:
             music=None if music_file is None else str(request.music),
             cover=cover, speed=job.speed, parts=parts,
             strength=job.strength if request.mode == "v2v" else None,
+            loras=self._loras_used(request),
         )
 
     # ------------------------------------------------------------ the steps of `generate`
@@ -594,6 +597,12 @@ class Studio:
         folder = self.output_dir / GIF_FOLDER
         _remove_older_than(folder, "*.gif", GIF_KEEP_S)
         return gif.export_gif(video, media.unique_video_path(folder, ".gif"), width=width, fps=fps)
+
+    def _loras_used(self, request: VideoRequest) -> dict[str, float] | None:
+        if not self.engine.loras:
+            return None
+        asked = {} if self.engine.lora_scales_fixed else dict(request.lora_scales or {})
+        return {spec.name: float(asked.get(spec.name, spec.scale)) for spec in self.engine.loras}
 
     @property
     def loras(self):

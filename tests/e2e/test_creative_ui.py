@@ -78,3 +78,30 @@ def test_a_template_fills_the_image_to_video_settings(browser, app):  # noqa: F8
     expect(box).to_have_value(re.compile(r"^A dramatic story beat centered on 一只橘猫\."))
     shot(page, "i2v-template-zh")
     page.context.close()
+
+
+def test_lora_strength_sliders(browser, tmp_path_factory):  # noqa: F811
+    from cogvideo import tiny
+    from tests.conftest import RunningApp
+    from tests.test_lora import make_lora
+
+    lora = make_lora(tiny.build_pipeline("t2v").transformer, tmp_path_factory.mktemp("lora") / "ink")
+    running = RunningApp(tmp_path_factory.mktemp("lora-app"), extra_args=("--lora", f"{lora}:0.4"))
+    try:
+        page = open_page(browser, running, "zh-CN")
+        panel = visible_tab(page)
+        expect(panel.get_by_text("LoRA 强度")).to_be_visible()
+        number = panel.get_by_label("number input for LoRA · ink")
+        expect(number).to_have_value("0.4")
+        number.fill("1.2")
+        number.press("Enter")
+        panel.get_by_label("描述你想要的视频").fill("a fox in the snow")
+        panel.get_by_role("button", name="🎬 生成视频").click()
+        wait_for(page, "#t2v-result")
+        panel.get_by_text("详情").first.click()
+        # The details say which LoRA ran at which strength: the slider's, not the --lora default.
+        expect(panel.get_by_text("1.2", exact=True).first).to_be_visible()
+        shot(page, "lora-zh")
+        page.context.close()
+    finally:
+        running.close()
