@@ -95,8 +95,8 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     expect(item).to_contain_text("已完成")
     assert_caption_in_view(item)
     expect(item.locator("img")).to_have_attribute("src", re.compile(r"\.jpg$"))  # the real cover
-    # Before a work is opened, nothing can be reused, cancelled or deleted.
-    for name in ("♻️ 复用设置", "取消", "🗑 删除"):
+    # Before a work is opened, nothing can be reused, extended, cancelled or deleted.
+    for name in ("♻️ 复用设置", "➕ 续写这个视频", "取消", "🗑 删除"):
         expect(panel.get_by_role("button", name=name, exact=True)).to_be_disabled()
 
     item.click()
@@ -114,6 +114,15 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     expect(panel.get_by_role("button", name="🗑 删除")).to_be_enabled()
     assert_readable(page)
     shot(page, "works-open-zh")
+
+    # Extend: the work's video goes to the Extend tab, which opens; back in My works, it stays open.
+    panel.get_by_role("button", name="➕ 续写这个视频").click()
+    expect(page.get_by_role("tab", name="视频续写", exact=True)).to_have_attribute("aria-selected", "true")
+    source = page.locator("#extend-source video").first
+    source.wait_for(state="attached", timeout=60_000)
+    page.wait_for_function("(el) => el.readyState >= 1 && el.duration > 0", arg=source.element_handle())
+    page.get_by_role("tab", name="我的作品", exact=True).click()
+    expect(card).to_contain_text(prompt)
 
     panel.get_by_role("button", name="♻️ 复用设置").click()
     expect(page.get_by_role("tab", name="图生视频", exact=True)).to_have_attribute("aria-selected", "true")
