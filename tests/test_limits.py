@@ -249,7 +249,7 @@ def test_a_full_gradio_queue_answers_in_our_words(limited):
 
     def join(i: int) -> httpx.Response:
         return httpx.post(limited.url + "gradio_api/call/suggest_prompt",
-                          json={"data": [f"idea {i}", None, "t2v", "none"]}, timeout=30)
+                          json={"data": [f"idea {i}", None, "t2v", "none", ""]}, timeout=30)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
         answers = list(pool.map(join, range(80)))
