@@ -108,6 +108,8 @@ def test_lora_scales_from_the_api(api):
      "nope"),
     (lambda api, clip, bad: api.predict(prompt="x", lora_scales={"ink": 7}, api_name="/text_to_video", **FAST),
      "ink"),
+    (lambda api, clip, bad: api.predict(prompt="x", lora_scales="ink=1", api_name="/text_to_video", **FAST),
+     "must map LoRA names to scales"),
 ])
 def test_bad_input_gets_a_message_and_the_server_keeps_serving(api, clip, tmp_path, call, en):
     bad = tmp_path / "notes.mp4"

@@ -686,16 +686,21 @@ def build_request(
     )
 
 
-def _scales(values) -> dict | None:
-    """LoRA scales from the sliders or an API caller: a dict (or its JSON text); empty: None."""
-    if isinstance(values, str) and values.strip():
+def _scales(values):
+    """LoRA scales from the sliders or an API caller: a dict (or its JSON text); empty: None.
+    Anything else is passed on as it is, for the studio to name."""
+    if isinstance(values, str):
+        if not values.strip():
+            return None
         import json
 
         try:
             values = json.loads(values)
         except ValueError:
-            return {"(not JSON)": values}  # the studio names it
-    return dict(values) if isinstance(values, dict) and values else None
+            return values
+    if isinstance(values, dict):
+        return dict(values) or None
+    return values or None
 
 
 def lane_name(lane: str, lang: str) -> str:
