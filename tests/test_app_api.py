@@ -287,3 +287,15 @@ def test_two_hundred_submits_at_once_keep_the_bound_and_the_page_answers(client,
     messages = [json.loads(o.split("data: ", 1)[1].split("\n", 1)[0])["error"] for o in refused]
     odd = [m for m in messages if not ("排队人数已满" in m and "queue is full" in m)]
     assert not odd, odd[:3]
+
+
+@pytest.mark.parametrize("values, en, zh", [
+    (dict(num_inference_steps=0), "num_inference_steps=0 must be a whole number from 1 to 150", "采样步数 0"),
+    (dict(guidance_scale=50), "guidance_scale=50", "引导系数 50"),
+    (dict(music_volume=5), "music_volume=5 must be between 0 and 1", "音量 5"),
+    (dict(num_frames=200), "200", "200"),
+])
+def test_values_beyond_the_sliders_get_the_studios_message_in_both_languages(client, values, en, zh):
+    # Gradio's own slider check would answer "Value 0 is less than minimum value 1." in English only.
+    message = error_of(lambda: client.predict(prompt="x", api_name="/text_to_video", **{**FAST, **values}))
+    assert en in message and zh in message and "minimum value" not in message and "maximum value" not in message

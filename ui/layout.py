@@ -119,7 +119,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(style.change, style_help, style, style_note)
         with gr.Row(equal_height=True):
             music = gr.Dropdown(track_choices, value=default_music, label=i18n("music"), scale=2)
-            music_volume = gr.Slider(0, 1, value=DEFAULTS.music_volume, step=0.05, label=i18n("volume"), scale=1)
+            music_volume = OpenSlider(0, 1, value=DEFAULTS.music_volume, step=0.05, label=i18n("volume"), scale=1)
         with gr.Row(equal_height=True):
             preview = gr.Audio(value=track_files.get(default_music), label=i18n("music_preview"),
                                interactive=False, scale=2)
@@ -140,12 +140,13 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     else gr.update(interactive=True),
                     randomize, seed)
             with gr.Row():
-                # The studio's limits, so the page never allows less (or more) than the engine.
-                num_inference_steps = gr.Slider(1, MAX_STEPS, value=DEFAULTS.num_inference_steps, step=1,
+                # The studio's limits, so the page never allows less (or more) than the engine (an
+                # API caller's value beyond them reaches the studio, which names it in their language).
+                num_inference_steps = OpenSlider(1, MAX_STEPS, value=DEFAULTS.num_inference_steps, step=1,
                                                 label=i18n("steps"))
-                guidance_scale = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance_scale, step=0.5,
+                guidance_scale = OpenSlider(0, MAX_GUIDANCE, value=DEFAULTS.guidance_scale, step=0.5,
                                            label=i18n("guidance"))
-            num_frames = gr.Slider(
+            num_frames = OpenSlider(
                 variant.min_frames if variant else 9, variant.max_frames if variant else 49,
                 value=variant.num_frames if variant else 49, step=variant.frame_step if variant else 8,
                 label=i18n("frames"),
