@@ -8,7 +8,6 @@ loaded: a bad file stops start-up with the file and the entry named, never silen
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -20,6 +19,7 @@ import numpy as np
 from bilingual import Text
 
 from .errors import InvalidRequest, StyleError
+from .presets import by_id, entry_error, read_entries
 
 DEFAULT_STYLES_PATH = Path(__file__).resolve().parent.parent / "presets" / "styles.json"
 PLACEHOLDER = "{prompt}"
@@ -102,42 +102,12 @@ def load_styles(path: Path = DEFAULT_STYLES_PATH) -> dict[str, Style]:
 @lru_cache(maxsize=8)
 def _load_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Style]:
     path = Path(path_str)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise StyleError(
-            f"{path}: not UTF-8 text ({exc.reason}). Save the file as UTF-8 JSON.",
-            f"{path}：不是 UTF-8 文本。请以 UTF-8 编码保存为 JSON。",
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise StyleError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). Fix the syntax.",
-            f"{path}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）。请修正语法。",
-        ) from exc
-    except OSError as exc:
-        raise StyleError(f"{path}: cannot be read ({exc}).", f"{path}：无法读取（{exc}）。") from exc
-    if not isinstance(data, list) or not data:
-        raise StyleError(
-            f"{path}: must be a non-empty JSON list of style entries.",
-            f"{path}：必须是非空的 JSON 列表，每一项是一个风格。",
-        )
-    styles: dict[str, Style] = {}
-    for index, entry in enumerate(data):
-        style = _parse_entry(path, index, entry)
-        if style.id in styles:
-            raise _entry_error(
-                path, index, style.id,
-                "duplicate id (an earlier entry already uses it); give each style its own id",
-                "id 重复（前面的条目已使用）；每个风格的 id 必须唯一",
-            )
-        styles[style.id] = style
-    return styles
+    data = read_entries(path, StyleError, "style", "风格")
+    return by_id(path, data, _parse_entry, StyleError, "style", "风格")
 
 
-def _entry_error(path: Path, index: int, style_id: object, en: str, zh: str) -> StyleError:
-    label = f"entry {index} (id {style_id!r})" if isinstance(style_id, str) else f"entry {index} (no id)"
-    label_zh = f"第 {index} 项（id {style_id!r}）" if isinstance(style_id, str) else f"第 {index} 项（无 id）"
-    return StyleError(f"{path}, {label}: {en}.", f"{path}，{label_zh}：{zh}。")
+def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> StyleError:
+    return entry_error(StyleError, path, index, entry_id, en, zh)
 
 
 def _parse_entry(path: Path, index: int, entry: object) -> Style:

@@ -11,7 +11,6 @@ and the problem named, never silently.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Collection, Iterable
@@ -22,6 +21,7 @@ from pathlib import Path
 from bilingual import Text
 
 from .errors import StudioError
+from .presets import by_id, entry_error, read_entries
 
 DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "presets" / "templates.json"
 PLACEHOLDER = "{subject}"
@@ -119,43 +119,12 @@ def load_templates(
 @lru_cache(maxsize=8)
 def _load_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Template]:
     path = Path(path_str)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise TemplateError(
-            f"{path}: not UTF-8 text ({exc.reason}). Save the file as UTF-8 JSON.",
-            f"{path}：不是 UTF-8 文本。请以 UTF-8 编码保存为 JSON。",
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise TemplateError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). Fix the syntax.",
-            f"{path}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）。请修正语法。",
-        ) from exc
-    except OSError as exc:
-        raise TemplateError(f"{path}: cannot be read ({exc}).", f"{path}：无法读取（{exc}）。") from exc
-    if not isinstance(data, list) or not data:
-        raise TemplateError(
-            f"{path}: must be a non-empty JSON list of template entries.",
-            f"{path}：必须是非空的 JSON 列表，每一项是一个模板。",
-        )
-    templates: dict[str, Template] = {}
-    for index, entry in enumerate(data):
-        template = _parse_entry(path, index, entry)
-        if template.id in templates:
-            raise _entry_error(
-                path, index, template.id,
-                "duplicate id (an earlier entry already uses it); give each template its own id",
-                "id 重复（前面的条目已使用）；每个模板的 id 必须唯一",
-            )
-        templates[template.id] = template
-    return templates
+    data = read_entries(path, TemplateError, "template", "模板")
+    return by_id(path, data, _parse_entry, TemplateError, "template", "模板")
 
 
-def _entry_error(path: Path, index: int, template_id: object, en: str, zh: str) -> TemplateError:
-    named = isinstance(template_id, str)
-    label = f"entry {index} (id {template_id!r})" if named else f"entry {index} (no id)"
-    label_zh = f"第 {index} 项（id {template_id!r}）" if named else f"第 {index} 项（无 id）"
-    return TemplateError(f"{path}, {label}: {en}.", f"{path}，{label_zh}：{zh}。")
+def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> TemplateError:
+    return entry_error(TemplateError, path, index, entry_id, en, zh)
 
 
 def _parse_entry(path: Path, index: int, entry: object) -> Template:
