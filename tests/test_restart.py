@@ -9,11 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from jobs import JobStore
 from jobs.job import QUEUED, RUNNING, SUCCEEDED
+from cogvideo import media
 from tests.conftest import ROOT, RunningApp
+from tests.test_creative import make_clip
 
 FAST = dict(num_inference_steps=2, num_frames=9)
 
@@ -36,7 +38,8 @@ def start_refused(*args: str) -> subprocess.CompletedProcess:
 
 def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
     data = tmp_path / "data"
-    first = RunningApp(tmp_path / "first", data_dir=data)
+    # Four jobs from one address: over the default per-user cap of 3, so the cap is lifted here.
+    first = RunningApp(tmp_path / "first", data_dir=data, extra_args=("--max-queue-per-user", "0"))
     try:
         client = Client(first.url, verbose=False)
         client.submit(prompt="the long one", num_inference_steps=100, num_frames=9, seed=1, api_name="/text_to_video")
@@ -45,7 +48,11 @@ def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
                  "the first job did not start rendering")
         for i in range(2):
             client.submit(prompt=f"queued {i}", seed=10 + i, api_name="/text_to_video", **FAST)
-        wait_for(lambda: store.count(QUEUED) == 2, 30, "the two jobs were not queued")
+        # A clip to extend: its copy in the data folder is what the restarted server renders from.
+        clip = make_clip(tmp_path / "clip.mp4", frames=17)
+        client.submit(video=handle_file(str(clip)), prompt="queued extend", extensions=1, seed=3,
+                      api_name="/extend_video", **FAST)
+        wait_for(lambda: store.count(QUEUED) == 3, 30, "the three jobs were not queued")
 
         # A second server on the same data folder is refused, naming the first one's PID.
         refused = start_refused("--data-dir", str(data), "--output-dir", str(tmp_path / "out2"))
@@ -56,13 +63,16 @@ def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
         first.proc.wait(timeout=30)
     finally:
         first.close()
-    assert store.count(RUNNING) == 1 and store.count(QUEUED) == 2  # as the crash left them
+    assert store.count(RUNNING) == 1 and store.count(QUEUED) == 3  # as the crash left them
+    clip.unlink()  # the upload is gone too: the job has its own copy
 
     second = RunningApp(tmp_path / "second", data_dir=data)
     try:
         jobs = wait_for(lambda: (lambda all_jobs: all_jobs if all(j.status == SUCCEEDED for j in all_jobs) else None)(
             store.list()), 240, "the jobs did not all finish after the restart")
-        assert sorted(j.user_prompt for j in jobs) == ["queued 0", "queued 1", "the long one"]
+        assert sorted(j.user_prompt for j in jobs) == ["queued 0", "queued 1", "queued extend", "the long one"]
+        extended = next(j for j in jobs if j.user_prompt == "queued extend")
+        assert media.read_frames(extended.video).shape[0] == 17 + 9 - 1
         long_one = next(j for j in jobs if j.user_prompt == "the long one")
         assert long_one.attempts == 2 and long_one.seed == 1
         for job in jobs:
