@@ -168,8 +168,9 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
 
 
 def guards(args: argparse.Namespace, signed_in: bool) -> list:
-    """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, and Gradio's own
-    messages in ours (see api/signin.py, api/uploads.py, api/gradio_messages.py)."""
+    """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, Gradio's own
+    messages in ours, and no file route into our folders (see api/signin.py, api/uploads.py,
+    api/gradio_messages.py, api/private_files.py)."""
     from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
@@ -186,6 +187,11 @@ def guards(args: argparse.Namespace, signed_in: bool) -> list:
     ]
     if signed_in:
         stack.append(Middleware(SignInGuard, attempts=args.login_attempts, forced_lang=lang))
+    from api.private_files import PrivateFolders
+
+    # The page gets Gradio's hash-named copies of results; the folders themselves are nobody's to browse.
+    stack.append(Middleware(PrivateFolders, folders=[args.output_dir, args.data_dir], cache_dir=get_upload_folder(),
+                            forced_lang=lang))
     return stack
 
 

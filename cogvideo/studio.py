@@ -23,7 +23,7 @@ from PIL import Image
 
 from bilingual import Text
 
-from . import media, models, speed
+from . import downloads, media, models, speed
 from .speed import DEFAULT_SPEED
 from .engine import Engine, EngineStatus, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
@@ -47,20 +47,6 @@ OLD_PHOTO_DEFAULT_PROMPT = (
     "with gentle natural movements; subtle light flicker, a slow push-in of the camera, "
     "warm nostalgic atmosphere, no scene cuts."
 )
-
-GIF_FOLDER = "gifs"
-GIF_KEEP_S = 24 * 3600
-
-
-def _remove_older_than(folder: Path, pattern: str, age_s: float) -> None:
-    cutoff = time.time() - age_s
-    for path in folder.glob(pattern):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            continue  # removed by another process meanwhile
-
 
 # A restyle with a style preset and no prompt of its own: the clip's content, in the style.
 RESTYLE_DEFAULT_PROMPT = "The same scene, subjects and motion as in the original video, with smooth natural movement."
@@ -230,6 +216,7 @@ class Studio:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         # Temporary files a crash left behind (a running writer's are spared: see the function).
         media.sweep_leftovers(self.output_dir)
+        downloads.sweep(self.output_dir)  # GIFs and music swaps a day old (no job removes them)
         self.styles = load_styles()
         self._colorizer = colorizer
         self._upscaler = upscaler
@@ -589,14 +576,14 @@ class Studio:
 
     def export_gif(self, video: str | Path, width: int = 480, fps: float | None = None):
         """The video as an animated GIF (a `gif.GifResult`) in the output folder's `gifs/`, where
-        GIFs older than a day are removed: a download, not a work (the faces that keep one beside
-        its job's video move it there)."""
+        GIFs older than a day are removed (`downloads.sweep`): a download, not a work (the faces
+        that keep one beside its job's video move it there)."""
         from . import gif
 
         width, fps = gif.check_gif_options(width, gif.DEFAULT_GIF_FPS if fps is None else fps)
-        folder = self.output_dir / GIF_FOLDER
-        _remove_older_than(folder, "*.gif", GIF_KEEP_S)
-        return gif.export_gif(video, media.unique_video_path(folder, ".gif"), width=width, fps=fps)
+        downloads.sweep(self.output_dir)
+        out = downloads.new_path(self.output_dir, downloads.GIF_FOLDER)
+        return gif.export_gif(video, out, width=width, fps=fps)
 
     def _loras_used(self, request: VideoRequest) -> dict[str, float] | None:
         if not self.engine.loras:
@@ -610,10 +597,13 @@ class Studio:
         return self.engine.loras
 
     def change_music(self, video: str | Path, music: str | Path | None, volume: float = 0.8) -> Path:
-        """Lay another track under a finished video, without rendering again."""
+        """Lay another track under a finished video, without rendering again. The new MP4 is a
+        download in the output folder's `music-swaps/`, removed a day later (`downloads.sweep`)
+        unless a face keeps it elsewhere."""
         from .music import change_music
 
-        out = media.unique_video_path(self.output_dir)
+        downloads.sweep(self.output_dir)
+        out = downloads.new_path(self.output_dir, downloads.SWAP_FOLDER)
         return change_music(video, music or "none", out, volume=volume)
 
     # ------------------------------------------------------------ validation
