@@ -64,7 +64,10 @@ class PrivateFolders:
 
     def refused(self, path: str) -> bool:
         """True when the file route must not serve `path` (as written after `file=`)."""
-        target = resolved(path)
+        try:
+            target = resolved(path)
+        except (OSError, ValueError):  # a NUL byte, a name too long: Gradio would refuse it too
+            return True
         for folder in self.folders:
             if not inside(target, folder):
                 continue
