@@ -168,17 +168,22 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
 
 
 def guards(args: argparse.Namespace, signed_in: bool) -> list:
-    """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, and Gradio's own
-    messages in ours (see api/signin.py, api/uploads.py, api/gradio_messages.py)."""
+    """ASGI middleware in front of Gradio's own routes: request bodies (in front of the API's too),
+    sign-in attempts, uploads, and Gradio's own messages in ours (see api/bodies.py, api/signin.py,
+    api/uploads.py, api/gradio_messages.py)."""
     from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
+    from api.bodies import BodyLimit, studio_rules
     from api.gradio_messages import GradioMessages
+    from api.mcp import MAX_BODY_BYTES as CLIP_BODY_BYTES
     from api.signin import SignInGuard
     from api.uploads import UploadGuard
 
     lang = None if args.lang == "auto" else args.lang
     stack = [
+        # Outermost: every route's body is bounded before anything (a key check included) reads it.
+        Middleware(BodyLimit, rules=studio_rules(CLIP_BODY_BYTES), forced_lang=lang),
         Middleware(GradioMessages, forced_lang=lang),
         Middleware(UploadGuard, cache_dir=get_upload_folder(), max_request=args.max_upload_request,
                    max_per_hour=args.max_upload_per_hour, max_files=args.max_upload_files,

@@ -17,6 +17,7 @@ QUEUE_FULL = "1305"
 TOO_MANY_JOBS = "1306"  # the caller's user already has --max-queue-per-user videos waiting or rendering
 JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
+BODY_TOO_LARGE = "1413"  # the request body is over the route's limit (api/bodies.py)
 INTERNAL = "1500"
 
 

@@ -45,6 +45,7 @@ from jobs.keys import ApiKeys, Principal
 
 from . import errors
 from .auth import authorize as check_key
+from .bodies import KeyBeforeBody
 from .errors import ApiError, request_lang
 from .inputs import MAX_VIDEO_BYTES, image_from_url, video_from_url
 from .limits import RateLimiter
@@ -136,6 +137,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
                               "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
                               "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.add_middleware(KeyBeforeBody, keys=keys, prefix=PREFIX)  # no key, no body read (api/bodies.py)
 
     # ------------------------------------------------------------ errors, in the platform's shape
 
