@@ -209,6 +209,9 @@ def sign_in(service, adhoc: tuple[str, str] | None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    from api.log_lines import cap_output
+
+    cap_output()  # Gradio prints some callers' values whole: the log keeps lines, not request bodies
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     adhoc = None
