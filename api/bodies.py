@@ -129,9 +129,9 @@ class BodyLimit:
         if header(scope, "expect").strip().lower() != "100-continue":  # else the client waits: nothing to drop
             await drain(receive)
         limit = size_text(rule.limit)
-        en = (f"The request body is too large: this address takes at most {limit}. Send a smaller request "
-              "(pictures and clips: smaller files).")
-        zh = f"请求体过大：此地址最多接受 {limit}。请发送更小的请求（图片或视频请换更小的文件）。"
+        en = (f"This request is too large: at most {limit} may be sent here at once. Send a smaller one "
+              "(for pictures and clips, smaller files).")
+        zh = f"请求过大：此处每次最多可发送 {limit}。请发送更小的请求（图片或视频请换更小的文件）。"
         if rule.shape == "zhipu":
             lang = request_lang(header(scope, "accept-language"))  # as the REST API's own errors
             await ApiError(413, errors.BODY_TOO_LARGE, en, zh).response(lang)(scope, receive, send)
