@@ -168,18 +168,23 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
 
 
 def guards(args: argparse.Namespace, signed_in: bool) -> list:
-    """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, Gradio's own
-    messages in ours, and no file route into our folders (see api/signin.py, api/uploads.py,
-    api/gradio_messages.py, api/private_files.py)."""
+    """ASGI middleware in front of Gradio's own routes: request bodies (in front of the API's too),
+    sign-in attempts, uploads, Gradio's own messages in ours, and no file route into our folders
+    (see api/bodies.py, api/signin.py, api/uploads.py, api/gradio_messages.py, api/private_files.py)."""
     from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
+    from api.bodies import BodyLimit, studio_rules
     from api.gradio_messages import GradioMessages
+    from api.mcp import MAX_BODY_BYTES as CLIP_BODY_BYTES
+    from api.private_files import PrivateFolders
     from api.signin import SignInGuard
     from api.uploads import UploadGuard
 
     lang = None if args.lang == "auto" else args.lang
     stack = [
+        # Outermost: every route's body is bounded before anything (a key check included) reads it.
+        Middleware(BodyLimit, rules=studio_rules(CLIP_BODY_BYTES), forced_lang=lang),
         Middleware(GradioMessages, forced_lang=lang),
         Middleware(UploadGuard, cache_dir=get_upload_folder(), max_request=args.max_upload_request,
                    max_per_hour=args.max_upload_per_hour, max_files=args.max_upload_files,
@@ -187,8 +192,6 @@ def guards(args: argparse.Namespace, signed_in: bool) -> list:
     ]
     if signed_in:
         stack.append(Middleware(SignInGuard, attempts=args.login_attempts, forced_lang=lang))
-    from api.private_files import PrivateFolders
-
     # The page gets Gradio's hash-named copies of results; the folders themselves are nobody's to browse.
     stack.append(Middleware(PrivateFolders, folders=[args.output_dir, args.data_dir], cache_dir=get_upload_folder(),
                             forced_lang=lang))
@@ -210,6 +213,9 @@ def sign_in(service, adhoc: tuple[str, str] | None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    from api.log_lines import cap_output
+
+    cap_output()  # Gradio prints some callers' values whole: the log keeps lines, not request bodies
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     adhoc = None

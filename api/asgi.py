@@ -14,6 +14,8 @@ from bilingual import Text, pick
 
 from .errors import request_lang
 
+DRAIN_BYTES = 2**30  # a refused body larger than this is cut off (the client then sees a reset)
+
 
 def header(scope: Scope, name: str) -> str:
     """One request header ("" when absent); ASGI names are lower-case bytes."""
@@ -86,3 +88,17 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return again
+
+
+async def drain(receive: Receive, limit: int = DRAIN_BYTES) -> None:
+    """Read and drop a refused body (up to `limit` bytes): a client still sending when the server
+    answers and closes gets a connection reset instead of the message (browsers and httpx alike).
+    Before the answer: once a response is complete, the server hands the app no more of the body."""
+    left = limit
+    while left > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        left -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return

@@ -17,6 +17,7 @@ QUEUE_FULL = "1305"
 TOO_MANY_JOBS = "1306"  # the caller's user already has --max-queue-per-user videos waiting or rendering
 JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
+BODY_TOO_LARGE = "1413"  # the request body is over the route's limit (api/bodies.py)
 INTERNAL = "1500"
 
 
@@ -45,3 +46,22 @@ def request_lang(accept_language: str | None) -> str:
     if not first:
         return "both"
     return "en" if first.startswith("en") else "zh"
+
+
+def http_error(status: int, method: str, path: str) -> ApiError:
+    """Starlette's and FastAPI's own refusals (no such route, a body that cannot be parsed at all, e.g.
+    nested deeper than Python's parser goes), in the platform's shape instead of `{"detail": ...}`."""
+    path = path if len(path) <= 200 else path[:200] + "…"
+    if status == 404:
+        return ApiError(404, JOB_NOT_FOUND, f"No such endpoint: {method} {path}. The API's routes are listed at /api/docs.",
+                        f"没有这个接口：{method} {path}。接口列表见 /api/docs。")
+    if status == 405:
+        return ApiError(405, INVALID_PARAMETER, f"{method} is not allowed on {path}. The API's routes are listed at "
+                                                "/api/docs.",
+                        f"{path} 不支持 {method} 请求。接口列表见 /api/docs。")
+    if status == 400:
+        return ApiError(400, INVALID_PARAMETER, "The request body could not be read as JSON: send one JSON object "
+                                                "(nested at most a few hundred levels deep).",
+                        "无法将请求体读取为 JSON：请发送一个 JSON 对象（嵌套不超过几百层）。")
+    return ApiError(status, INVALID_PARAMETER if status < 500 else INTERNAL, f"The request failed (HTTP {status}).",
+                    f"请求失败（HTTP {status}）。")

@@ -34,13 +34,12 @@ from pathlib import Path
 import anyio
 from starlette.types import Message, Receive, Scope, Send
 
-from .asgi import answer, client_address, header, language, say
+from .asgi import answer, client_address, drain, header, language, say
 
 log = logging.getLogger("cogvideo.uploads")
 
 UPLOAD_PATH = "/gradio_api/upload"
 HOUR_S = 3600.0
-DRAIN_BYTES = 2**30  # a refused body larger than this is cut off (the client then sees a reset)
 MEASURE_EVERY_S = 5.0  # the cache folder is walked at most this often (uploads admitted meanwhile are added)
 
 
@@ -147,7 +146,7 @@ class UploadGuard:
         refusal, entry = await self._admit(scope, address, lang)
         if refusal is not None:
             status, text, headers = refusal
-            await _drain(receive)
+            await drain(receive)
             await answer(send, status, text, headers, as_json=False)
             return
         start: Message | None = None
@@ -239,19 +238,6 @@ class UploadGuard:
                 path.parent.rmdir()
             except OSError:  # not empty: an identical file from another upload lives there
                 pass
-
-
-async def _drain(receive: Receive) -> None:
-    """Read and drop the refused body (up to DRAIN_BYTES): a client still sending when the server
-    answers and closes gets a connection reset instead of the message (browsers and httpx alike)."""
-    left = DRAIN_BYTES
-    while left > 0:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        left -= len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
 
 
 def _paths(body: bytes) -> list[str]:

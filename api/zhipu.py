@@ -32,6 +32,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogvideo import Studio, VideoRequest
 from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
@@ -45,6 +46,7 @@ from jobs.keys import ApiKeys, Principal
 
 from . import errors
 from .auth import authorize as check_key
+from .bodies import KeyBeforeBody
 from .errors import ApiError, request_lang
 from .inputs import MAX_VIDEO_BYTES, image_from_url, video_from_url
 from .limits import RateLimiter
@@ -136,6 +138,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
                               "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
                               "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.add_middleware(KeyBeforeBody, keys=keys, prefix=PREFIX)  # no key, no body read (api/bodies.py)
 
     # ------------------------------------------------------------ errors, in the platform's shape
 
@@ -149,6 +152,13 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     @app.exception_handler(RequestValidationError)
     async def on_bad_body(request: Request, exc: RequestValidationError):
         return bad_body(exc).response(lang_of(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        # FastAPI's own: an unknown route, a body its parser gave up on (e.g. nested 10,000 deep)
+        response = errors.http_error(exc.status_code, request.method, request.url.path).response(lang_of(request))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(StudioError)
     async def on_studio_error(request: Request, exc: StudioError):
