@@ -167,9 +167,10 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
     return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
 
 
-def guards(args: argparse.Namespace, signed_in: bool) -> list:
+def guards(args: argparse.Namespace, signed_in: bool, users=None) -> list:
     """ASGI middleware in front of Gradio's own routes: sign-in attempts, uploads, and Gradio's own
-    messages in ours (see api/signin.py, api/uploads.py, api/gradio_messages.py)."""
+    messages in ours (see api/signin.py, api/uploads.py, api/gradio_messages.py); with `users`,
+    sessions that end when a user is removed or their password changes (api/sessions.py)."""
     from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
@@ -186,6 +187,10 @@ def guards(args: argparse.Namespace, signed_in: bool) -> list:
     ]
     if signed_in:
         stack.append(Middleware(SignInGuard, attempts=args.login_attempts, forced_lang=lang))
+    if signed_in and users is not None:
+        from api.sessions import SessionGuard
+
+        stack.insert(0, Middleware(SessionGuard, stamp_of=users.session_stamp, forced_lang=lang))  # first: the gate
     return stack
 
 
@@ -271,7 +276,8 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
         css=_css(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
-        app_kwargs={"routes": api_routes(args, studio, service, agent), "middleware": guards(args, auth is not None)},
+        app_kwargs={"routes": api_routes(args, studio, service, agent),
+                    "middleware": guards(args, auth is not None, service.users)},
         max_file_size=MAX_FILE_BYTES,
         # Gradio's own exception texts (object reprs, memory addresses) stay in the log; our gr.Errors
         # still show, and api/gradio_messages.py puts our message where Gradio would show none.
