@@ -20,6 +20,7 @@ one signed in under the old password. A session this middleware did not see begi
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Callable
 
@@ -49,6 +50,7 @@ class SessionGuard:
         self.stamp_of = stamp_of  # user name -> their stamp now, None when no such user
         self.forced_lang = forced_lang
         self._sessions: dict[str, tuple[str, str | None]] = {}  # token -> (user name, stamp at sign-in)
+        self._ended: dict[str, None] = {}  # tokens of sessions ended here, oldest first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gradio = scope.get("app")
@@ -63,11 +65,20 @@ class SessionGuard:
         if token is not None and token in tokens and not self._still_valid(token, tokens[token]):
             tokens.pop(token, None)
             self._sessions.pop(token, None)
+            self._end(token)
+        if token is not None and token in self._ended and token not in tokens:
+            # Every call of the open page says why (the first may be an unqueued event, whose error the
+            # page does not show), until a reload: the page itself, its config and files are answered
+            # by Gradio as for a visitor who never signed in, so the reload shows its sign-in.
             if scope.get("path", "").startswith(API_PREFIX):
-                await answer(send, 401, say(*SIGNED_OUT, language(scope, self.forced_lang)))
+                await _signed_out(send, say(*SIGNED_OUT, language(scope, self.forced_lang)))
                 return
-            # The page itself, its config, files: Gradio answers as for a visitor who never signed in.
         await self.app(scope, receive, send)
+
+    def _end(self, token: str) -> None:
+        if len(self._ended) >= TRACKED:
+            self._ended.pop(next(iter(self._ended)))  # the oldest: its page has long been reloaded or closed
+        self._ended[token] = None
 
     def _still_valid(self, token: str, user: str) -> bool:
         known = self._sessions.get(token)
@@ -105,6 +116,15 @@ class SessionGuard:
             live = getattr(scope.get("app"), "tokens", {})
             self._sessions = {t: v for t, v in self._sessions.items() if t in live}
         self._sessions[token] = (name, stamp)
+
+
+async def _signed_out(send: Send, text: str) -> None:
+    """401 with the message where each caller looks: the page's queued events and gradio_client read
+    `detail`, its unqueued events `error`."""
+    body = json.dumps({"detail": text, "error": text}, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _session_token(scope: Scope, cookie_id: str) -> str | None:
