@@ -12,10 +12,13 @@ This ASGI middleware sits in front of every Gradio route. At `POST /login` it re
 remembers it with the new token. On every later request carrying a session cookie it reads the
 stamp again (one primary-key SELECT, so a change by the CLI in another process counts at once).
 A different stamp, or no user at all, ends the session: the token leaves `app.tokens`, so Gradio
-itself sees nobody from then on (a reload shows its sign-in page), and a call of the page or of
-gradio_client is answered 401 with a message in the user's language. Reading the stamp before the
-password check means a password changed during a sign-in can only end that session, never keep
-one signed in under the old password. A session this middleware did not see begin is ended too.
+itself sees nobody from then on (a reload shows its sign-in page), and every call of the open
+page or of gradio_client with that cookie is answered 401 with a message in the user's language
+(the page shows it for queued events; it shows no error text for unqueued ones). Reading the
+stamp before the password check means a password changed during a sign-in can only end that
+session, never keep one signed in under the old password. A session this middleware did not see
+begin is ended too. Like the REST API's key check, the read runs on the event loop: a row read
+is cheaper than a hop to the thread pool.
 """
 
 from __future__ import annotations
