@@ -167,10 +167,11 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
     return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
 
 
-def guards(args: argparse.Namespace, signed_in: bool) -> list:
+def guards(args: argparse.Namespace, signed_in: bool, users=None) -> list:
     """ASGI middleware in front of Gradio's own routes: request bodies (in front of the API's too),
     sign-in attempts, uploads, Gradio's own messages in ours, and no file route into our folders
-    (see api/bodies.py, api/signin.py, api/uploads.py, api/gradio_messages.py, api/private_files.py)."""
+    (see api/bodies.py, api/signin.py, api/uploads.py, api/gradio_messages.py, api/private_files.py);
+    with `users`, sessions that end when a user is removed or their password changes (api/sessions.py)."""
     from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
@@ -195,6 +196,11 @@ def guards(args: argparse.Namespace, signed_in: bool) -> list:
     # The page gets Gradio's hash-named copies of results; the folders themselves are nobody's to browse.
     stack.append(Middleware(PrivateFolders, folders=[args.output_dir, args.data_dir], cache_dir=get_upload_folder(),
                             forced_lang=lang))
+    if signed_in and users is not None:
+        from api.sessions import SessionGuard
+
+        # Right behind the body limit: an ended session is refused before any other guard acts.
+        stack.insert(1, Middleware(SessionGuard, stamp_of=users.session_stamp, forced_lang=lang))
     return stack
 
 
@@ -283,7 +289,8 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
         css=_css(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
-        app_kwargs={"routes": api_routes(args, studio, service, agent), "middleware": guards(args, auth is not None)},
+        app_kwargs={"routes": api_routes(args, studio, service, agent),
+                    "middleware": guards(args, auth is not None, service.users)},
         max_file_size=MAX_FILE_BYTES,
         # Gradio's own exception texts (object reprs, memory addresses) stay in the log; our gr.Errors
         # still show, and api/gradio_messages.py puts our message where Gradio would show none.

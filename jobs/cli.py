@@ -44,10 +44,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     lane = users.add_parser("set-lane", parents=[data_dir], help="move a user to another lane")
     lane.add_argument("name")
     lane.add_argument("lane", choices=LANES)
-    password = users.add_parser("set-password", parents=[data_dir], help="change a user's password")
+    password = users.add_parser("set-password", parents=[data_dir],
+                                help="change a user's password (their signed-in pages are signed out)")
     password.add_argument("name")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    remove = users.add_parser("remove", parents=[data_dir], help="remove a user (their jobs stay until pruned)")
+    remove = users.add_parser("remove", parents=[data_dir],
+                              help="remove a user: revoke their keys, end their sign-ins, cancel their jobs "
+                                   "(kept for you until pruned)")
     remove.add_argument("name")
 
     jobs = commands.add_parser("jobs", help="list, inspect, cancel and prune jobs").add_subparsers(
@@ -144,14 +147,21 @@ def users_set_lane(store: JobStore, args, lang: str) -> int:
 def users_set_password(store: JobStore, args, lang: str) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password(lang)
     Users(store).set_password(args.name, password)
-    print(_say(f"password of {args.name} changed", f"已修改 {args.name} 的密码", lang))
+    print(_say(f"password of {args.name} changed; their signed-in pages are signed out at their next request",
+               f"已修改 {args.name} 的密码；该用户已登录的页面在下一次请求时退出登录", lang))
     return 0
 
 
 def users_remove(store: JobStore, args, lang: str) -> int:
-    Users(store).remove(args.name)
-    print(_say(f"removed {args.name}; their jobs stay until `jobs prune`",
-               f"已删除用户 {args.name}；其任务保留到 `jobs prune` 清理为止", lang))
+    done = Users(store).remove(args.name)
+    print(_say(f"removed {done.name}: {done.keys_revoked} API key(s) revoked, signed-in pages signed out at their "
+               f"next request, {done.jobs_cancelled} queued job(s) cancelled, {done.jobs_stopping} running job(s) "
+               f"stop at their next step (also in the running app). Their {done.jobs_kept} job(s) are kept as "
+               f"{done.archive} until `jobs prune`; a new user named {done.name} starts with none of them.",
+               f"已删除用户 {done.name}：吊销 {done.keys_revoked} 个 API 密钥，已登录的页面在下一次请求时退出登录，"
+               f"取消 {done.jobs_cancelled} 个排队任务，{done.jobs_stopping} 个生成中的任务将在下一步停止（运行中的应用同样"
+               f"立即生效）。其 {done.jobs_kept} 个任务以 {done.archive} 的名义保留到 `jobs prune` 清理为止；"
+               f"以后新建的同名用户看不到这些任务和密钥。", lang))
     return 0
 
 

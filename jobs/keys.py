@@ -50,12 +50,12 @@ from pathlib import Path
 
 from .errors import JobError, UserError
 from .job import STANDARD
+from .private import FILE_MODE, MASTER_NAME, tighten
 from .store import JobStore
 from .users import Users
 
 log = logging.getLogger(__name__)
 
-MASTER_NAME = "api-keys.secret"
 MASTER_BYTES = 32
 SEAL_INFO = b"cogvideo api key seal"
 MAX_TOKEN = 4096            # a zai-sdk JWT is ~200 characters; anything far longer is not ours
@@ -235,9 +235,11 @@ class ApiKeys:
 
     def _row(self, key_id: str) -> tuple | None:
         """(owner, revoked_at, last_used_at, secret_hash, sealed_secret) of an active key, read
-        from the database on every call: a revocation by another process counts at once."""
+        from the database on every call: a revocation by another process counts at once. A key
+        whose owner is no longer a user is dead too (removal revokes it; this holds even if not)."""
         row = self.store.execute(
-            "SELECT owner, revoked_at, last_used_at, secret_hash, sealed_secret FROM api_keys WHERE id = ?",
+            "SELECT owner, revoked_at, last_used_at, secret_hash, sealed_secret FROM api_keys "
+            "WHERE id = ? AND EXISTS (SELECT 1 FROM users WHERE users.name = api_keys.owner)",
             (key_id,),
         ).fetchone()
         return None if row is None or row[1] is not None else row
@@ -327,6 +329,7 @@ def _load_master(path: Path) -> bytes:
     creating it at once agree: the file appears whole under its name (a hard link), or not at all."""
     try:
         data = path.read_bytes()
+        tighten(path, FILE_MODE)  # made readable by others (a copy, a restore): private again
     except FileNotFoundError:
         data = _create_master(path)
     except OSError as exc:

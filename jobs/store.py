@@ -20,6 +20,7 @@ from typing import Iterable
 
 from .errors import DataDirError
 from .job import FINISHED, QUEUED, RUNNING, Job
+from .private import FILE_MODE, MASTER_NAME, create_private_file, make_private_folder, tighten
 
 DB_NAME = "studio.db"
 
@@ -78,6 +79,14 @@ MIGRATIONS: dict[int, str] = {
     CREATE UNIQUE INDEX jobs_by_request ON jobs (api_key, request_id) WHERE request_id IS NOT NULL;
     CREATE UNIQUE INDEX jobs_by_file_token ON jobs (file_token) WHERE file_token IS NOT NULL;
     """,
+    # Sign-in sessions end when this stamp changes (a new password) or its row goes (removal); see
+    # jobs/users.py. Keys of users removed before this release kept working: they are revoked now.
+    3: """
+    ALTER TABLE users ADD COLUMN session_stamp TEXT;
+    UPDATE users SET session_stamp = lower(hex(randomblob(8)));
+    UPDATE api_keys SET revoked_at = (julianday('now') - 2440587.5) * 86400.0
+        WHERE revoked_at IS NULL AND owner NOT IN (SELECT name FROM users);
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -96,9 +105,9 @@ _SELECT_BRIEF = (f"SELECT {', '.join(_BRIEF)}, json_extract(request, '$.prompt')
 
 
 def check_writable(folder: Path) -> None:
-    """Refuse a data folder we cannot create or write, naming it."""
+    """Refuse a data folder we cannot create or write, naming it. The folder is private (0700)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_folder(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
             pass
     except OSError as exc:
@@ -117,6 +126,9 @@ class JobStore:
         self.path = self.data_dir / DB_NAME
         self._lock = threading.RLock()
         try:
+            create_private_file(self.path)  # 0600 before SQLite makes it 0644; -wal and -shm follow it
+            for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", MASTER_NAME):
+                tighten(self.data_dir / name, FILE_MODE)
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")

@@ -2,6 +2,19 @@
 
 A user with a password can sign in to the web app; a user without one exists for API keys (the
 developer API issue). With no password anywhere, the app is single-user (owner "local").
+
+Access ends when the operator says so, in the running app too (the database is the truth):
+
+- Each user row carries a `session_stamp`, random, drawn when the user is added and again when
+  the password changes. The app notes the stamp a browser session signed in under and ends the
+  session once the row's stamp differs or the row is gone (api/sessions.py).
+- `remove` deletes the row, revokes every API key of the user (REST, MCP and the JWTs made from
+  them are checked against the key's row on every call), cancels their queued jobs, asks their
+  running ones to stop at the next step, and moves their jobs and keys to an archive owner,
+  `removed:NAME:STAMP`. A ':' can never be in a user name, so no one signs in or holds a key as
+  that owner: a new user of the same name starts with no works and no keys, while the operator
+  still sees the old rows (`jobs list --user removed:...`) until `jobs prune` deletes them. Their
+  file links (the jobs' `file_token`) are cleared: a removed user keeps no way in.
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import UserError
-from .job import LANES, STANDARD
+from .job import CANCELLED, LANES, QUEUED, RUNNING, STANDARD
 from .store import JobStore
 
 # scrypt cost: 2^14 × 8 × 128 B = 16 MiB and ~50 ms per check (OWASP's minimum for scrypt).
@@ -31,6 +44,18 @@ class User:
     lane: str
     has_password: bool
     created_at: float
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What `Users.remove` did, for the operator's message."""
+
+    name: str
+    archive: str            # the owner the user's jobs and keys now carry
+    keys_revoked: int
+    jobs_cancelled: int     # queued jobs, cancelled at once
+    jobs_stopping: int      # running jobs, asked to stop at their next step
+    jobs_kept: int          # every job of the user, now under `archive`
 
 
 def hash_password(password: str) -> str:
@@ -87,8 +112,8 @@ class Users:
                     f"User {name!r} already exists. Use `users set-lane` or `users set-password`, or remove it first.",
                     f"用户 {name!r} 已存在。请用 `users set-lane` 或 `users set-password`，或先删除该用户。",
                 )
-            db.execute("INSERT INTO users (name, lane, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                       (name, lane, stored, time.time()))
+            db.execute("INSERT INTO users (name, lane, password_hash, created_at, session_stamp) "
+                       "VALUES (?, ?, ?, ?, ?)", (name, lane, stored, time.time(), _new_stamp()))
         return self.get(name)
 
     def get(self, name: str) -> User | None:
@@ -113,13 +138,37 @@ class Users:
         self._require(name)
         if password is not None:
             self._check_password(password)
-        self.store.execute("UPDATE users SET password_hash = ? WHERE name = ?",
-                           (hash_password(password) if password else None, name))
+        # A new stamp ends every browser session of this user at its next request.
+        self.store.execute("UPDATE users SET password_hash = ?, session_stamp = ? WHERE name = ?",
+                           (hash_password(password) if password else None, _new_stamp(), name))
         return self.get(name)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> Removal:
+        """Remove the user and every way in they had, in one transaction (see the module's notes)."""
         self._require(name)
-        self.store.execute("DELETE FROM users WHERE name = ?", (name,))
+        now = time.time()
+        archive = f"{ARCHIVE_PREFIX}{name}:{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}-{secrets.token_hex(2)}"
+        with self.store.transaction() as db:
+            if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+                raise UserError(f"No user named {name!r}. See `users list`.",
+                                f"没有名为 {name!r} 的用户。请查看 `users list`。")
+            revoked = db.execute("UPDATE api_keys SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL",
+                                 (now, name)).rowcount
+            db.execute("UPDATE api_keys SET owner = ? WHERE owner = ?", (archive, name))
+            cancelled = db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, position = NULL, error_en = NULL, error_zh = NULL "
+                "WHERE owner = ? AND status = ?", (CANCELLED, now, name, QUEUED)).rowcount
+            stopping = db.execute("UPDATE jobs SET cancel_requested = 1 WHERE owner = ? AND status = ?",
+                                  (name, RUNNING)).rowcount
+            kept = db.execute("UPDATE jobs SET owner = ?, file_token = NULL WHERE owner = ?",
+                              (archive, name)).rowcount
+        return Removal(name, archive, revoked, cancelled, stopping, kept)
+
+    def session_stamp(self, name: str) -> str | None:
+        """The stamp a sign-in of `name` holds now; None when there is no such user (an `--auth`
+        user, or one removed). Read on every request of a signed-in page: one primary-key SELECT."""
+        row = self.store.execute("SELECT session_stamp FROM users WHERE name = ?", (str(name),)).fetchone()
+        return None if row is None else row[0]
 
     def lane_of(self, name: str) -> str:
         user = self.get(name)
@@ -148,5 +197,12 @@ class Users:
                 f"密码长度需为 {MIN_PASSWORD} 到 {MAX_PASSWORD} 个字符。",
             )
 
+
+def _new_stamp() -> str:
+    return secrets.token_hex(8)
+
+
+# Owners of a removed user's jobs and keys start with this; NAME_PATTERN has no ':', so no user has it.
+ARCHIVE_PREFIX = "removed:"
 
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
