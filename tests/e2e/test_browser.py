@@ -24,6 +24,8 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
 # two cores, where a render or a page load takes many times its quiet time. A wait on a condition
 # ends as soon as it holds, so a long deadline costs nothing when the machine is quiet.
 PATIENCE_MS = 180_000
+# A render from the page's defaults: a minute on a quiet machine, over five with extra load.
+RENDER_MS = 900_000
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
@@ -63,7 +65,7 @@ def visible_tab(page):
     return page.locator("div[role=tabpanel]:visible").first
 
 
-def wait_for_video(page, panel, timeout=PATIENCE_MS) -> float:
+def wait_for_video(page, panel, timeout=RENDER_MS) -> float:
     video = panel.locator("video").first
     video.wait_for(state="attached", timeout=timeout)
     page.wait_for_function("(el) => el.readyState >= 1 && el.duration > 0", arg=video.element_handle())

@@ -8,11 +8,11 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.test_browser import (  # noqa: F401  (browser is a fixture)
-    PATIENCE_MS, browser, open_page, shot, visible_tab)
+    RENDER_MS, browser, open_page, shot, visible_tab)
 from tests.test_creative import make_clip
 
 
-def wait_for(page, selector: str, timeout=PATIENCE_MS) -> float:
+def wait_for(page, selector: str, timeout=RENDER_MS) -> float:
     """The duration of the <video> under `selector` once it has loaded."""
     video = page.locator(f"{selector} video").first
     video.wait_for(state="attached", timeout=timeout)
