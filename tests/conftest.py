@@ -15,6 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+# How long an app started by a test may take to answer: ~15 s on a quiet machine, over 5 minutes
+# with several suites sharing two cores. Waiting ends when it answers, so a long deadline is free.
+APP_START_S = 600
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +106,7 @@ class RunningApp:
              *extra_args],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + APP_START_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("app exited early:\n" + self.log_path.read_text()[-3000:])
@@ -114,7 +117,7 @@ class RunningApp:
             except OSError:
                 time.sleep(0.5)
         self.close()
-        raise RuntimeError("app did not answer in 180 s:\n" + self.log_path.read_text()[-3000:])
+        raise RuntimeError(f"app did not answer in {APP_START_S} s:\n" + self.log_path.read_text()[-3000:])
 
     def log(self) -> str:
         return self.log_path.read_text()

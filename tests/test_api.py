@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -295,7 +296,9 @@ def test_the_readmes_python_and_curl_examples_run(tmp_path):
             'duration=1, extra_body={"seed": 42, "style": "cinematic", "num_inference_steps": 2}')
         script = tmp_path / "example.py"
         script.write_text(code)
-        done = subprocess.run(["python", str(script)], env=env, capture_output=True, text=True, timeout=180)
+        # The interpreter running the tests (zai-sdk is installed there), not whichever `python`
+        # comes first on PATH.
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("SUCCESS http") and "/api/files/" in done.stdout
         curl = readme_block("bash", "```python\nimport os").splitlines()

@@ -19,7 +19,7 @@ import pytest
 from cogvideo import media
 from jobs import JobStore
 from jobs.job import CANCELLED, RUNNING, SUCCEEDED
-from tests.conftest import ROOT, free_port
+from tests.conftest import APP_START_S, ROOT, free_port
 from tests.ray_support import GCS_ADDRESS, ray_processes, require_ray, unavailable, wait_gone
 
 FAST = dict(num_inference_steps=2, num_frames=9)
@@ -45,7 +45,7 @@ class RayApp:
                  "0", "--workers", "ray", "--worker-count", count, "--ray-object-store", "100mb", *args],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + APP_START_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 text = self.log()
@@ -62,7 +62,7 @@ class RayApp:
                 time.sleep(0.5)
         else:
             self.close()
-            raise RuntimeError("app did not answer in 300 s:\n" + self.log()[-3000:])
+            raise RuntimeError(f"app did not answer in {APP_START_S} s:\n" + self.log()[-3000:])
         self.gcs = GCS_ADDRESS.search(self.log()).group(1)
 
     def log(self) -> str:
@@ -254,8 +254,10 @@ def test_joining_a_cluster_ships_the_code_and_lists_the_workers(tmp_path):
     require_ray()
     port = free_port()
     head = subprocess.Popen(
-        ["ray", "start", "--head", "--port", str(port), "--num-cpus", "1", "--object-store-memory", str(100 * 2**20),
-         "--include-dashboard=false", "--disable-usage-stats", "--block"],
+        # `ray start` through the interpreter running the tests (its workers then run on it too),
+        # not whichever `ray` comes first on PATH.
+        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--port", str(port), "--num-cpus", "1",
+         "--object-store-memory", str(100 * 2**20), "--include-dashboard=false", "--disable-usage-stats", "--block"],
         stdout=(tmp_path / "head.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
     )

@@ -7,16 +7,16 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import browser, open_page, shot, visible_tab  # noqa: F401  (browser is a fixture)
+from tests.e2e.test_browser import (  # noqa: F401  (browser is a fixture)
+    RENDER_MS, browser, open_page, shot, visible_tab)
 from tests.test_creative import make_clip
 
 
-def wait_for(page, selector: str, timeout=180_000) -> float:
+def wait_for(page, selector: str, timeout=RENDER_MS) -> float:
     """The duration of the <video> under `selector` once it has loaded."""
     video = page.locator(f"{selector} video").first
     video.wait_for(state="attached", timeout=timeout)
-    page.wait_for_function("(el) => el.readyState >= 1 && el.duration > 0", arg=video.element_handle(),
-                           timeout=60_000)
+    page.wait_for_function("(el) => el.readyState >= 1 && el.duration > 0", arg=video.element_handle())
     return video.evaluate("el => el.duration")
 
 
@@ -36,7 +36,7 @@ def test_restyle_then_extend_then_gif_in_chinese(browser, app, tmp_path):  # noq
     # A GIF of the result, its size shown.
     panel.get_by_text("🎞 导出 GIF（表情包）").click()
     panel.get_by_role("button", name="生成 GIF").click()
-    expect(panel.get_by_text(re.compile(r"(KB|MB) · \d+×\d+"))).to_be_visible(timeout=60_000)
+    expect(panel.get_by_text(re.compile(r"(KB|MB) · \d+×\d+"))).to_be_visible()
 
     # Extend: the result moves to the Extend tab, which opens.
     panel.get_by_role("button", name="➕ 续写这个视频").click()
@@ -59,7 +59,7 @@ def test_extend_tab_in_english_refuses_a_missing_video(browser, app):  # noqa: F
     panel.get_by_label("Describe your video").fill("the boat sails on")
     panel.get_by_role("button", name="🎬 Generate video").click()
     toast = page.get_by_test_id("toast-text").filter(has_text="Upload a video first")
-    toast.first.wait_for(timeout=30_000)
+    toast.first.wait_for()
     shot(page, "extend-en")
     page.context.close()
 

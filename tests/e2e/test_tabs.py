@@ -31,7 +31,7 @@ def test_every_tab_keeps_its_labels(browser, app, locale):  # noqa: F811
     expect(page.get_by_role("tab")).to_have_count(len(labels))  # the tab bar may render after the header
     assert [label for label, _ in tab_bar(page)] == labels
     for index, label in enumerate(labels):
-        page.get_by_role("tab", name=label, exact=True).click(timeout=10_000)
+        page.get_by_role("tab", name=label, exact=True).click()
         # The clicked tab's panel is shown (its own button), which is when its tab registers itself.
         button = generate if index < len(labels) - 1 else refresh
         expect(page.locator("div[role=tabpanel]:visible").get_by_role("button", name=button).first).to_be_visible()
