@@ -21,9 +21,11 @@ from bilingual import Text, pick
 
 from .handlers import Handlers
 
-# How often an open page looks at its works and the header while something waits or renders: a
-# read of the user's rows and the line's counts, outside Gradio's queue.
+# How often an open page looks at its works and the header while something of the user's waits
+# or renders (a read of the user's rows and the line's counts, outside Gradio's queue), and how
+# often it only asks whether anything does (a job sent from another page, the API, a phone).
 REFRESH_S = 2.0
+IDLE_S = 10.0
 # After Generate the page keeps refreshing this long even before the job exists (a translation
 # may run first): the first look must not find "nothing running" and stop.
 GRACE_S = 60.0
@@ -31,10 +33,12 @@ GRACE_S = 60.0
 DONE = Text("✅ Your video is ready", "✅ 视频已生成")
 FAILED = Text("⚠️ The video failed", "⚠️ 视频生成失败")
 
+# Gradio puts the class on the block and on the Markdown inside it: style the inner one, and only
+# while it holds a message.
 CSS = """
-.job-outcome:not(:empty) {border-left: 4px solid var(--error-border-color, #ef4444);
+div.prose.job-outcome:has(p) {border-left: 4px solid var(--error-border-color, #ef4444);
   padding: 6px 10px; background: var(--error-background-fill, #fef2f2); border-radius: 6px;}
-.job-outcome p {margin: 0;}
+div.prose.job-outcome p {margin: 0;}
 """
 
 # Runs in the browser when a followed job has ended; `notice` is empty for a cancelled job. The
@@ -96,7 +100,7 @@ class PageParts:
 
 
 def page_parts() -> PageParts:
-    return PageParts(gr.Timer(REFRESH_S, active=False), gr.State(0.0), gr.State({}))
+    return PageParts(gr.Timer(IDLE_S), gr.State(0.0), gr.State({}))
 
 
 def tab_parts(tab_id: str) -> TabParts:
@@ -213,7 +217,7 @@ def wire_generation(handlers: Handlers, mode: str, handler: Callable, generate: 
 
 
 def start_refresh():
-    return "", gr.Timer(active=True), time.time() + GRACE_S
+    return "", gr.Timer(REFRESH_S), time.time() + GRACE_S
 
 
 def wire_reattach(demo: gr.Blocks, handlers: Handlers, tabs: dict[str, tuple[dict, TabParts]],
@@ -225,7 +229,8 @@ def wire_reattach(demo: gr.Blocks, handlers: Handlers, tabs: dict[str, tuple[dic
         + [c for controls, _ in tabs.values() for c in controls.values()]
 
     def restore(request: gr.Request):
-        updates = {page.timer: gr.Timer(active=bool(handlers.unfinished_jobs(request, mine_only=False)))}
+        busy = bool(handlers.unfinished_jobs(request, mine_only=False))
+        updates = {page.timer: gr.Timer(REFRESH_S if busy else IDLE_S)}
         newest = {}
         for job in handlers.unfinished_jobs(request):
             newest.setdefault(job.mode, job)
@@ -260,7 +265,8 @@ class WorksParts:
 
 def wire_refresh(handlers: Handlers, page: PageParts, status: gr.Markdown, works: WorksParts) -> None:
     """While the user's jobs wait or render (or just after Generate), every REFRESH_S: the header
-    and My works, each sent only when it changed; the timer stops once nothing is left."""
+    and My works, each sent only when it changed. Otherwise every IDLE_S: the header, and whether
+    a job of the user's has appeared (sent from another page), which turns the fast pace on."""
     outputs = [page.timer, page.seen, status, works.gallery, works.ids, works.header, works.card,
                works.video, *works.buttons]
 
@@ -270,15 +276,18 @@ def wire_refresh(handlers: Handlers, page: PageParts, status: gr.Markdown, works
         line = handlers.status_line(request)
         if seen.get("status") != line:
             updates[status] = seen["status"] = line
-        items, ids, header = handlers.works_gallery(request)
-        listing = [list(item) for item in items], header
-        if seen.get("works") != listing:
-            seen["works"] = listing
-            updates.update({works.gallery: items, works.ids: ids, works.header: header})
-        if selected:
-            updates.update(_opened(handlers, selected, seen, works, request))
-        active = bool(handlers.unfinished_jobs(request, mine_only=False)) or time.time() < (grace or 0)
-        updates[page.timer] = gr.Timer(active=active)
+        busy = bool(handlers.unfinished_jobs(request, mine_only=False)) or time.time() < (grace or 0)
+        if busy or seen.get("busy", True):  # the last look after the end shows the end
+            items, ids, header = handlers.works_gallery(request)
+            listing = [list(item) for item in items], header
+            if seen.get("works") != listing:
+                seen["works"] = listing
+                updates.update({works.gallery: items, works.ids: ids, works.header: header})
+            if selected:
+                updates.update(_opened(handlers, selected, seen, works, request))
+        if seen.get("busy") != busy:
+            updates[page.timer] = gr.Timer(REFRESH_S if busy else IDLE_S)
+        seen["busy"] = busy
         updates[page.seen] = seen
         return updates
 
