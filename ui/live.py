@@ -123,10 +123,12 @@ def on_page(handler: Callable, handlers: Handlers, count: int) -> Callable:
     """The page's Generate: `handler` with two more outputs, the outcome area and the notice. A
     `gr.Error` (a refused request, a failed job) becomes the outcome's text instead of a raise;
     the named API keeps calling `handler` itself, whose callers want the raise."""
+    names = list(inspect.signature(handler).parameters)
+    at = names.index("request")  # Gradio passes every parameter by position, the request among them
+
     @functools.wraps(handler)
     async def run(*args):
-        request = next((a for a in args if isinstance(a, gr.Request)), None)
-        lang = handlers.lang(request)
+        lang = handlers.lang(args[at] if at < len(args) else None)
         values = None
         try:
             result = handler(*args)

@@ -102,7 +102,7 @@ def test_a_reloaded_tab_finds_its_job_again(browser, app, locale, phone):  # noq
     press(page, panel.get_by_text(lang["advanced"], exact=True), phone)
     expect(panel.get_by_label(f"number input for {lang['steps']}")).to_have_value(SLOW_STEPS)
     shot(page, f"live-reattached-{locale}", full_page=not phone)
-    assert wait_for_video(page, panel, timeout=300_000) > 0  # the result arrives on the same tab
+    assert wait_for_video(page, panel, timeout=900_000) > 0  # the result arrives on the same tab
     expect(page.locator("body")).to_contain_text(lang["idle"], timeout=10_000)  # the header caught up
     shot(page, f"live-reattached-done-{locale}", full_page=not phone)
     print(f"progress back {back_after:.1f} s after the reload ({locale})")
@@ -138,7 +138,7 @@ def test_two_pages_of_one_user_keep_up_and_a_background_tab_hears_the_end(browse
     assert re.search("排队中|生成中", item.inner_text()), item.inner_text()
     expect(watcher.locator("body")).to_contain_text(re.compile("1 个(排队|生成中)"), timeout=10_000)
     job = next(j for j in alice.predict(api_name="/my_works") if j["prompt"] == prompt)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900  # a loaded machine makes the tiny model many times slower
     while alice.predict(job_id=job["job_id"], api_name="/job_status")["status"] != "succeeded":
         assert time.monotonic() < deadline, "the slow job did not finish"
         time.sleep(0.2)
@@ -158,7 +158,7 @@ def test_two_pages_of_one_user_keep_up_and_a_background_tab_hears_the_end(browse
         document.dispatchEvent(new Event('visibilitychange'));
     }""")
     expect(maker).to_have_title(title)
-    assert wait_for_video(maker, panel) > 0
+    assert wait_for_video(maker, panel, timeout=60_000) > 0
     maker.context.close()
     watcher.context.close()
 
