@@ -101,9 +101,11 @@ def test_a_reloaded_tab_finds_its_job_again(browser, app, locale, phone):  # noq
     expect(panel.get_by_label(lang["prompt"])).to_have_value(prompt)
     press(page, panel.get_by_text(lang["advanced"], exact=True), phone)
     expect(panel.get_by_label(f"number input for {lang['steps']}")).to_have_value(SLOW_STEPS)
+    result.scroll_into_view_if_needed()  # on a phone the result sits below the settings
     shot(page, f"live-reattached-{locale}", full_page=not phone)
     assert wait_for_video(page, panel, timeout=900_000) > 0  # the result arrives on the same tab
     expect(page.locator("body")).to_contain_text(lang["idle"], timeout=10_000)  # the header caught up
+    result.scroll_into_view_if_needed()
     shot(page, f"live-reattached-done-{locale}", full_page=not phone)
     print(f"progress back {back_after:.1f} s after the reload ({locale})")
     page.context.close()
