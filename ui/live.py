@@ -32,6 +32,7 @@ GRACE_S = 60.0
 
 DONE = Text("✅ Your video is ready", "✅ 视频已生成")
 FAILED = Text("⚠️ The video failed", "⚠️ 视频生成失败")
+NOT_MADE = Text("The video was not made", "视频未生成")  # the toast's title (Gradio's default is English)
 
 # Gradio puts the class on the block and on the Markdown inside it: style the inner one, and only
 # while it holds a message.
@@ -139,6 +140,8 @@ def on_page(handler: Callable, handlers: Handlers, count: int) -> Callable:
                 values = await result
                 yield (*values, gr.skip(), gr.skip())
         except gr.Error as exc:
+            # A toast as well, for the moment it happens; the outcome area is what stays.
+            gr.Warning(str(exc.message), title=pick(NOT_MADE, lang))
             yield (*[gr.skip()] * count, _outcome_text(str(exc.message), lang), pick(FAILED, lang))
             return
         notice = pick(DONE, lang) if values and _is_result(values[0]) else ""
