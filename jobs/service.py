@@ -219,6 +219,15 @@ class JobService:
         jobs = self.store.list(owner=owner, limit=limit, brief=brief)
         return [self._with_live(j) for j in jobs if j.id not in self._doomed]
 
+    def unfinished(self, owner: str, quota_key: str | None = None) -> list[Job]:
+        """The owner's waiting and rendering jobs, newest first: a page reloaded mid-job finds its
+        job here. With `quota_key`, only the jobs submitted with it (visitors sharing an owner)."""
+        jobs = self.store.list(owner=owner, status=(QUEUED, RUNNING))
+        if quota_key is not None:
+            with self._cond:
+                jobs = [j for j in jobs if self._quota_keys.get(j.id) == quota_key]
+        return [self._with_live(j) for j in jobs if j.id not in self._doomed]
+
     def cancel(self, job_id: str, owner: str | None = None) -> Job:
         job = self.get(job_id, owner)
         if job.finished:

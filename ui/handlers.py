@@ -404,6 +404,42 @@ class Handlers:
             return
         gr.Info(pick(Text("Stopping…", "正在停止……"), self.lang(request)))
 
+    # ------------------------------------------------------------ live pages (ui/live.py)
+
+    def unfinished_jobs(self, request: gr.Request | None, mine_only: bool = True) -> list[Job]:
+        """The waiting and rendering jobs of whoever asks, newest first. `mine_only`: a visitor
+        without sign-in (all share one owner) gets only the jobs sent from their address."""
+        return self.service.unfinished(self.owner(request), self.quota_key(request) if mine_only else None)
+
+    async def follow_job(self, job_id: str, mode: str, request: gr.Request | None, progress: gr.Progress | None):
+        """Follow a job submitted earlier (a reloaded page reattaching to it), like the Generate
+        event follows its own: progress, the preview when it changes, and the job once finished.
+        This tab's Cancel reaches it meanwhile."""
+        lang = self.lang(request)
+        job = self.service.get(job_id, self.owner(request))
+        key = self._job_key(request, mode)
+        if key:
+            self._following[key] = job.id
+        preview = None
+        try:
+            while not job.finished:
+                if progress is not None:
+                    fraction, text = follow_text(job, lang)
+                    progress(fraction, desc=text)
+                if job.preview and job.preview != preview:
+                    preview = job.preview
+                    yield job
+                await asyncio.sleep(FOLLOW_POLL_S)
+                job = self.service.get(job.id)
+        finally:
+            if key and self._following.get(key) == job.id:
+                del self._following[key]
+        yield job
+
+    def finish_job(self, job: Job, request: gr.Request | None) -> dict | None:
+        """A followed job's info once finished (None: cancelled); a failure raises its reason."""
+        return self._finish(job, self.lang(request))
+
     # ------------------------------------------------------------ my works
 
     def my_works(self, request: gr.Request = None) -> list[dict]:

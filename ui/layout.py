@@ -18,6 +18,7 @@ from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGT
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import build_i18n
+from . import live
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assets" / "examples"
@@ -48,7 +49,7 @@ CSS = """
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
 footer {display: none !important;}
 #works-gallery .caption-label {white-space: normal; font-size: .8em;}
-"""
+""" + live.CSS
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
+                    parts = live.tab_parts(spec.tab_id)  # a failure's reason stays here
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
                     if spec.examples:
@@ -290,16 +292,21 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     with gr.Accordion(i18n("details"), open=False):
                         info = gr.JSON(label=i18n("details"))
                     outputs.append(info)
+                    api_trigger = gr.Button(visible=False)  # the named API's own event (see below)
 
         # The handler's parameter names pick its inputs, so the API and the widgets cannot drift apart.
         names = [p for p in inspect.signature(spec.handler).parameters if p not in ("request", "progress")]
         inputs = [controls[name] for name in names]
         # Generation runs as a job of the job service, which keeps the one line for the GPU: these
         # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
-        event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
-                               concurrency_limit=None)
-        private(event.success, show_used, info, [used_seed, final_prompt])
-        private(event.then, handlers.status_line, None, status)  # the queue counts changed
+        api_trigger.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name, concurrency_limit=None)
+        # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
+        # the same outputs also follow the tab's job after a reload.
+        for event in live.wire_generation(handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,
+                                          parts, page, clears=[image, template]):
+            private(event.success, show_used, info, [used_seed, final_prompt])
+            private(event.then, handlers.status_line, None, status)  # the queue counts changed
+        live_tabs[spec.mode] = (controls, parts)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
@@ -416,13 +423,15 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
                      api_visibility="private", concurrency_limit=None)
         private(stop.click, cancel_work, selected, [card, stop])
-        return extend, video
+        return extend, video, live.WorksParts(gallery, ids, header, selected, card, video, buttons)
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
         status = gr.Markdown()
         private(demo.load, handlers.status_line, None, status)
+        page = live.page_parts()  # the header and My works keep up while jobs wait or render
+        live_tabs: dict[str, tuple[dict, live.TabParts]] = {}
         # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
         # at its index among *all* children: a State between two tabs shifts the later ones, so a
@@ -431,6 +440,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             built = {spec.mode: generation_tab(spec, first=index == 0) for index, spec in enumerate(tabs)}
             tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
             works_extend = works_tab(tab_controls, tab_bar)
+        live.wire_reattach(demo, handlers, live_tabs, page)
+        live.wire_refresh(handlers, page, status, works_extend[2])
 
         # "Extend" under every result (and on an opened work): the video goes to the Extend tab.
         def to_extend(video_file):
