@@ -92,10 +92,12 @@ class Users:
         return self.get(name)
 
     def get(self, name: str) -> User | None:
-        row = self.store.execute(
+        # The read connection: the page asks for a lane and sign-in checks a name even while a
+        # write waits on a lock held by another process.
+        rows = self.store.read(
             "SELECT name, lane, password_hash IS NOT NULL, created_at FROM users WHERE name = ?", (name,)
-        ).fetchone()
-        return None if row is None else User(row[0], row[1], bool(row[2]), row[3])
+        )
+        return None if not rows else User(rows[0][0], rows[0][1], bool(rows[0][2]), rows[0][3])
 
     def list(self) -> list[User]:
         rows = self.store.execute(
@@ -126,11 +128,12 @@ class Users:
         return user.lane if user else STANDARD
 
     def any_password(self) -> bool:
-        return self.store.execute("SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1").fetchone() is not None
+        return bool(self.store.read("SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1"))
 
     def check(self, name: str, password: str) -> bool:
         """Sign-in check; the same time is spent for an unknown name, so names cannot be probed."""
-        row = self.store.execute("SELECT password_hash FROM users WHERE name = ?", (str(name),)).fetchone()
+        rows = self.store.read("SELECT password_hash FROM users WHERE name = ?", (str(name),))
+        row = rows[0] if rows else None
         if row is None or row[0] is None:
             verify_password(password, _DUMMY_HASH)
             return False
