@@ -18,6 +18,7 @@ TOO_MANY_JOBS = "1306"  # the caller's user already has --max-queue-per-user vid
 JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
 INTERNAL = "1500"
+DISK_FULL = "1507"  # the server's data disk is full (HTTP 507 Insufficient Storage): nothing new can be saved
 
 
 class ApiError(Exception):
