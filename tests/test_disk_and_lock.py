@@ -202,8 +202,11 @@ def test_a_lock_held_by_another_process_does_not_freeze_the_page_or_polls(tmp_pa
 
             threads = [threading.Thread(target=timed, args=("poll", poll)),
                        threading.Thread(target=timed, args=("page", page))]
-            for thread in threads:
-                thread.start()
+            threads[0].start()
+            # The page is asked for just after the poll, so it arrives while the poll is being
+            # answered: the old code blocked the event loop there (the page then took 10 s too).
+            time.sleep(0.5)
+            threads[1].start()
             for thread in threads:
                 thread.join(60)
             assert locker.poll() is None, "the lock was let go before the answers came"
