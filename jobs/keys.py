@@ -342,15 +342,18 @@ class ApiKeys:
             return not self._unwritten
 
     def _flush_loop(self) -> None:
-        """Ends when everything is written; the next use starts it again."""
+        """Ends when everything is written; the next use starts it again. After a failed write it
+        waits longer each time, up to a minute."""
+        wait = TOUCH_FLUSH_S
         while True:
-            time.sleep(TOUCH_FLUSH_S)
+            time.sleep(wait)
             try:
                 if self.flush():
                     with self._touch_lock:
                         if not self._unwritten:
                             self._flusher = None
                             return
+                wait = min(2 * wait, TOUCH_EVERY_S)
             except sqlite3.ProgrammingError:  # the store was closed (shutdown): best effort ends here
                 return
             except Exception:

@@ -53,6 +53,8 @@ LOST_TWICE = (
 )
 # Progress reaches the database at most this often (the UI follows live values in memory).
 PROGRESS_WRITE_S = 0.5
+# A job's end that the store could not take (a full disk) is tried again at most this far apart.
+UNWRITTEN_RETRY_MAX_S = 10.0
 DAY = 24 * 3600
 
 
@@ -104,6 +106,7 @@ class JobService:
         # job id -> (the job, its final status, the values) for ends the store could not write (a
         # full disk): shown to every face from memory, written by the housekeeper once it can.
         self._unwritten: dict[str, tuple[Job, str, dict]] = {}
+        self._retry_at, self._retry_s = 0.0, 0.0  # the next try to write them, and the wait after a failure
 
     @property
     def data_dir(self) -> Path:
@@ -497,12 +500,19 @@ class JobService:
             self._cond.notify_all()
 
     def _write_unwritten(self) -> None:
+        """Try the unwritten ends again, waiting longer after each failure (up to UNWRITTEN_RETRY_MAX_S)."""
+        if not self._unwritten or time.monotonic() < self._retry_at:
+            return
         for job_id, (job, status, values) in list(self._unwritten.items()):
             try:
                 self.store.finish(job_id, status, **values)
             except (sqlite3.Error, OSError) as exc:
-                log.warning("job %s: its end is still not written (%s)", job_id, exc)
-                return  # the next round tries again
+                self._retry_s = min(max(2 * self._retry_s, self.poll_s), UNWRITTEN_RETRY_MAX_S)
+                self._retry_at = time.monotonic() + self._retry_s
+                log.warning("job %s: its end is still not written (%s); next try in %.0f s", job_id, exc,
+                            self._retry_s)
+                return
+            self._retry_s = 0.0
             with self._cond:
                 self._unwritten.pop(job_id, None)
                 self._cond.notify_all()
