@@ -19,6 +19,7 @@ JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
 BODY_TOO_LARGE = "1413"  # the request body is over the route's limit (api/bodies.py)
 INTERNAL = "1500"
+DISK_FULL = "1507"  # the server's data disk is full (HTTP 507 Insufficient Storage): nothing new can be saved
 
 
 class ApiError(Exception):

@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogvideo import Studio, VideoRequest
 from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
-from cogvideo.errors import InvalidRequest, StudioError
+from cogvideo.errors import DiskFull, InvalidRequest, StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
@@ -200,8 +200,9 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     async def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         return task(service.get(task_id, principal.owner), base_url(request, options), lang_of(request))
 
+    # Not async: a cancel writes to the database, which may wait on a lock; never on the event loop.
     @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")
-    async def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
+    def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         return task(service.cancel(task_id, principal.owner), base_url(request, options), lang_of(request))
 
     @app.get(f"{PREFIX}/videos", summary="The caller's tasks, newest first (ours)")
@@ -465,4 +466,6 @@ def studio_error(exc: StudioError) -> ApiError:
         return ApiError(409, errors.REQUEST_ID_CONFLICT, exc.en, exc.zh)
     if isinstance(exc, InvalidRequest):
         return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)
+    if isinstance(exc, DiskFull):  # the server's side, not the caller's: free space, then the same call works
+        return ApiError(507, errors.DISK_FULL, exc.en, exc.zh)
     return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)

@@ -62,14 +62,16 @@ class ModelFileError(StudioError):
 
 
 class DiskFull(StudioError):
-    """No space left where a video or its files are written; partial files are removed."""
+    """No space left where a video, its files or the job records are written; partial files are
+    removed. The message names no folder (people see it); `folder` is for the server log."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder=None) -> None:
         super().__init__(
-            f"The disk is full: the video could not be written to {folder}. Free some space (or delete "
-            "old works) and try again.",
-            f"磁盘已满：视频无法写入 {folder}。请释放磁盘空间（或删除旧作品）后重试。",
+            "The server's disk is full, so the video could not be saved. Free some space (or delete old "
+            "works) and try again.",
+            "服务器磁盘已满，视频无法保存。请释放磁盘空间（或删除旧作品）后重试。",
         )
+        self.folder = folder
 
 
 class Cancelled(StudioError):

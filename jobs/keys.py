@@ -61,6 +61,7 @@ SEAL_INFO = b"cogvideo api key seal"
 MAX_TOKEN = 4096            # a zai-sdk JWT is ~200 characters; anything far longer is not ours
 MAX_LABEL = 64
 TOUCH_EVERY_S = 60.0        # last_used_at is written at most this often per key
+TOUCH_FLUSH_S = 1.0         # how soon (and how often, while it fails) a noted use is written
 JWT_LEEWAY_S = 30.0         # clock skew allowed between the caller and this machine
 MS_THRESHOLD = 10**11       # an `exp` above this is milliseconds (zai-sdk), below it seconds
 _CACHE_MAX = 10_000
@@ -113,6 +114,10 @@ class ApiKeys:
         self._jwts: dict[str, tuple[str, float]] = {}
         # key id -> when this process last wrote its last_used_at
         self._touched: dict[str, float] = {}
+        # key id -> a last use not yet written: a background thread writes them (see `_touch`)
+        self._unwritten: dict[str, float] = {}
+        self._touch_lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
 
     # ------------------------------------------------------------ operator side
 
@@ -183,7 +188,7 @@ class ApiKeys:
         return self.get(ident)
 
     def any_active(self) -> bool:
-        return self.store.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").fetchone() is not None
+        return bool(self.store.read("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1"))
 
     # ------------------------------------------------------------ every API call
 
@@ -237,12 +242,12 @@ class ApiKeys:
         """(owner, revoked_at, last_used_at, secret_hash, sealed_secret) of an active key, read
         from the database on every call: a revocation by another process counts at once. A key
         whose owner is no longer a user is dead too (removal revokes it; this holds even if not)."""
-        row = self.store.execute(
+        rows = self.store.read(
             "SELECT owner, revoked_at, last_used_at, secret_hash, sealed_secret FROM api_keys "
             "WHERE id = ? AND EXISTS (SELECT 1 FROM users WHERE users.name = api_keys.owner)",
             (key_id,),
-        ).fetchone()
-        return None if row is None or row[1] is not None else row
+        )
+        return None if not rows or rows[0][1] is not None else rows[0]
 
     def _check_jwt(self, parts: list[str]) -> tuple[str, float, tuple] | None:
         """(key id, expiry in seconds, row) of a valid, unexpired HS256 JWT of an active key."""
@@ -298,6 +303,9 @@ class ApiKeys:
         return secret
 
     def _touch(self, key_id: str, last_used_at: float | None) -> None:
+        """Note the key's use; a background thread writes it. The check runs on the web server's
+        event loop, where a write could wait the writer's busy timeout behind another process's
+        lock and freeze every page (issue 20): last_used_at is best effort, a few seconds late."""
         now = time.time()
         if last_used_at is not None and now - last_used_at < TOUCH_EVERY_S:
             return
@@ -306,13 +314,53 @@ class ApiKeys:
         if len(self._touched) >= _CACHE_MAX:
             self._touched.clear()
         self._touched[key_id] = now
-        try:  # the condition keeps several processes from writing within the same minute
-            self.store.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                (now, key_id, now - TOUCH_EVERY_S),
-            )
-        except sqlite3.Error as exc:  # a busy database must not fail the API call
-            log.warning("API key %s: last_used_at not written (%s)", key_id, exc)
+        with self._touch_lock:
+            if len(self._unwritten) < _CACHE_MAX:
+                self._unwritten[key_id] = now
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(target=self._flush_loop, name="api-key-last-used", daemon=True)
+                self._flusher.start()
+
+    def flush(self) -> bool:
+        """Write the noted last uses; those that fail (a busy or full database) stay for the next
+        try. True when nothing is left."""
+        with self._touch_lock:
+            pending = dict(self._unwritten)
+        for key_id, when in pending.items():
+            try:  # the condition keeps several processes from writing within the same minute
+                self.store.execute(
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                    (when, key_id, when - TOUCH_EVERY_S),
+                )
+            except sqlite3.ProgrammingError:
+                raise  # the store was closed: nothing more will be written
+            except sqlite3.Error as exc:
+                log.warning("API key %s: last_used_at not written yet (%s); trying again", key_id, exc)
+                continue
+            with self._touch_lock:
+                if self._unwritten.get(key_id) == when:
+                    del self._unwritten[key_id]
+        with self._touch_lock:
+            return not self._unwritten
+
+    def _flush_loop(self) -> None:
+        """Ends when everything is written; the next use starts it again. After a failed write it
+        waits longer each time, up to a minute."""
+        wait = TOUCH_FLUSH_S
+        while True:
+            time.sleep(wait)
+            try:
+                if self.flush():
+                    with self._touch_lock:
+                        if not self._unwritten:
+                            self._flusher = None
+                            return
+                wait = min(2 * wait, TOUCH_EVERY_S)
+            except sqlite3.ProgrammingError:  # the store was closed (shutdown): best effort ends here
+                return
+            except Exception:
+                log.exception("writing API keys' last use failed")
+                return
 
     # ------------------------------------------------------------ the master secret
 

@@ -13,7 +13,6 @@ can cancel or prune while the app runs, and a restart finds every job where it w
 from __future__ import annotations
 
 import dataclasses
-import errno
 import logging
 import secrets
 import shutil
@@ -27,6 +26,7 @@ from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
+from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
@@ -53,6 +53,8 @@ LOST_TWICE = (
 )
 # Progress reaches the database at most this often (the UI follows live values in memory).
 PROGRESS_WRITE_S = 0.5
+# A job's end that the store could not take (a full disk) is tried again at most this far apart.
+UNWRITTEN_RETRY_MAX_S = 10.0
 DAY = 24 * 3600
 
 
@@ -75,6 +77,7 @@ class JobService:
         keep_per_user: int = 200,
         max_age_days: float = 30,
         poll_s: float = 1.0,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ):
         if not workers:
             raise ValueError("a job service needs at least one worker")
@@ -86,6 +89,7 @@ class JobService:
         self.keep_per_user = keep_per_user
         self.max_age_days = max_age_days
         self.poll_s = poll_s
+        self.min_free_bytes = min_free_bytes  # new jobs are refused below this much free on the data disk
         self._cond = threading.Condition(threading.RLock())  # scheduling, live state, cancel flags
         self._streak = 0  # fast-lane jobs started in a row while a standard job waited
         self._live: dict[str, _Live] = {}
@@ -99,6 +103,10 @@ class JobService:
         self._started = False
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
+        # job id -> (the job, its final status, the values) for ends the store could not write (a
+        # full disk): shown to every face from memory, written by the housekeeper once it can.
+        self._unwritten: dict[str, tuple[Job, str, dict]] = {}
+        self._retry_at, self._retry_s = 0.0, 0.0  # the next try to write them, and the wait after a failure
 
     @property
     def data_dir(self) -> Path:
@@ -174,6 +182,7 @@ class JobService:
         self.workers[0].validate(request)  # bad values are refused now, not after waiting in line
         lane = lane or self.users.lane_of(owner)
         self._check_room(owner, quota_key)
+        check_free(self.data_dir, self.min_free_bytes)
         job_id = uuid.uuid4().hex
         try:
             record = to_record(request, self.data_dir, job_id, is_track=_is_track)
@@ -192,8 +201,10 @@ class JobService:
             if existing is None:
                 raise
             return existing
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(input_folder(self.data_dir, job_id), ignore_errors=True)
+            if isinstance(exc, (OSError, sqlite3.Error)) and is_disk_full(exc):
+                raise disk_full(self.data_dir, exc) from None
             raise
         log.info("job %s: queued for %s in the %s lane", job_id, owner, lane)
         return self.get(job_id)
@@ -212,12 +223,12 @@ class JobService:
         job = self.store.get(str(job_id)) if isinstance(job_id, str) else None
         if job is None or job.id in self._doomed or (owner is not None and job.owner != owner):
             raise JobNotFound(job_id)
-        return self._with_live(job)
+        return self._with_live(self._with_unwritten(job))
 
     def works(self, owner: str, limit: int | None = None, brief: bool = False) -> list[Job]:
         """A user's jobs, newest first (`brief`: for galleries, see `JobStore.list`)."""
         jobs = self.store.list(owner=owner, limit=limit, brief=brief)
-        return [self._with_live(j) for j in jobs if j.id not in self._doomed]
+        return [self._with_live(self._with_unwritten(j)) for j in jobs if j.id not in self._doomed]
 
     def unfinished(self, owner: str, quota_key: str | None = None) -> list[Job]:
         """The owner's waiting and rendering jobs, newest first: a page reloaded mid-job finds its
@@ -307,13 +318,14 @@ class JobService:
         """Waiting and running jobs of the owner, or of the quota key (its finished jobs are forgotten
         here, whoever finished them: a worker, a cancel from the CLI, a delete)."""
         if quota_key is None:
-            return self.store.count(QUEUED, owner) + self.store.count(RUNNING, owner)
+            ended = sum(1 for job, _, _ in list(self._unwritten.values()) if job.owner == owner)
+            return self.store.count(QUEUED, owner) + self.store.count(RUNNING, owner) - ended
         with self._cond:
             mine = [job_id for job_id, key in self._quota_keys.items() if key == quota_key]
             active = 0
             for job_id in mine:
                 job = self.store.get(job_id)
-                if job is None or job.finished:
+                if job is None or job.finished or job_id in self._unwritten:
                     del self._quota_keys[job_id]
                 else:
                     active += 1
@@ -347,7 +359,12 @@ class JobService:
             if not worker.ready():  # restarting, or parked after failures: the others take the line
                 self._stopping.wait(self.poll_s)
                 continue
-            job = self._claim_next(worker)
+            try:
+                job = self._claim_next(worker)
+            except (sqlite3.Error, OSError) as exc:  # a full disk, a lock held too long: try again soon
+                log.warning("worker %s: could not take the next job (%s); trying again", worker.name, exc)
+                self._stopping.wait(self.poll_s)
+                continue
             if job is None:
                 continue
             try:
@@ -376,18 +393,20 @@ class JobService:
             request = from_record(job.request, self.data_dir)
             result = worker.run(request, lambda event: self._progress(job.id, event), cancel, job_id=job.id)
         except Cancelled:
-            self.store.finish(job.id, CANCELLED, message_en="", message_zh="")
+            self._finish(job, CANCELLED, message_en="", message_zh="")
             log.info("job %s: cancelled", job.id)
             return
         except WorkerLost as exc:
             self._lost(job, exc, cancel)
             return
         except StudioError as exc:
+            if isinstance(exc, DiskFull):
+                log.error("job %s: the disk under %s is full", job.id, exc.folder or self.data_dir)
             self._fail(job, exc.en, exc.zh)
             return
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                error = DiskFull(getattr(worker, "output_dir", "the output folder"))
+            if is_disk_full(exc):
+                error = disk_full(getattr(worker, "output_dir", self.data_dir), exc)
                 self._fail(job, error.en, error.zh)
             else:
                 self._unexpected(job, exc)
@@ -395,8 +414,8 @@ class JobService:
         except Exception as exc:
             self._unexpected(job, exc)
             return
-        self.store.finish(
-            job.id, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
+        self._finish(
+            job, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
             prompt=result.prompt, video=str(result.path), cover=str(result.cover) if result.cover else None,
             info=result.info(),
         )
@@ -408,7 +427,7 @@ class JobService:
         if self._stopping.is_set():  # we are shutting down: the next start runs it again
             log.info("job %s: interrupted by the shutdown on %s; it runs again at the next start", job.id, exc.worker)
         elif cancel.is_set() or job.cancel_requested:
-            self.store.finish(job.id, CANCELLED, message_en="", message_zh="")
+            self._finish(job, CANCELLED, message_en="", message_zh="")
             log.info("job %s: cancelled (its worker %s was lost meanwhile)", job.id, exc.worker)
         elif job.attempts < 2 or not exc.started:
             self.store.requeue(job.id, count_attempt=exc.started)
@@ -421,7 +440,7 @@ class JobService:
             log.error("job %s: failed, its worker was lost twice (%s)", job.id, exc.reason)
 
     def _fail(self, job: Job, en: str, zh: str) -> None:
-        self.store.finish(job.id, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
+        self._finish(job, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
         log.info("job %s: failed: %s", job.id, en)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
@@ -444,7 +463,10 @@ class JobService:
                 live.written_at = now
             snapshot = (live.progress, live.message_en, live.message_zh)
         if due:
-            self.store.set_progress(job_id, *snapshot)
+            try:
+                self.store.set_progress(job_id, *snapshot)
+            except (sqlite3.Error, OSError) as exc:  # a full disk or a long lock: the live value serves the faces
+                log.warning("job %s: progress not written (%s)", job_id, exc)
 
     def _with_live(self, job: Job) -> Job:
         live = self._live.get(job.id)
@@ -456,6 +478,7 @@ class JobService:
     def _housekeeping(self) -> None:
         """Cancel requests from the CLI reach running jobs; age limits apply hourly."""
         while not self._stopping.wait(self.poll_s):
+            self._write_unwritten()
             try:
                 flagged = self.store.cancel_requested()
                 with self._cond:
@@ -471,6 +494,47 @@ class JobService:
                 log.exception("job housekeeping failed; retrying")
 
 
+    def _finish(self, job: Job, status: str, **values) -> None:
+        """Record a job's end; when the store cannot take it (a full disk), keep it in memory, show it
+        from there and let the housekeeper write it once space returns. A job whose end is known never
+        stays "running", nor counts against its owner's share of the line."""
+        try:
+            self.store.finish(job.id, status, **values)
+            return
+        except (sqlite3.Error, OSError) as exc:
+            log.error("job %s: its end (%s) could not be written (%s); it is written when the database "
+                      "takes writes again", job.id, status, exc)
+        with self._cond:
+            self._unwritten[job.id] = (job, status, {**values, "finished_at": time.time()})
+            self._cond.notify_all()
+
+    def _write_unwritten(self) -> None:
+        """Try the unwritten ends again, waiting longer after each failure (up to UNWRITTEN_RETRY_MAX_S)."""
+        if not self._unwritten or time.monotonic() < self._retry_at:
+            return
+        for job_id, (job, status, values) in list(self._unwritten.items()):
+            try:
+                self.store.finish(job_id, status, **values)
+            except (sqlite3.Error, OSError) as exc:
+                self._retry_s = min(max(2 * self._retry_s, self.poll_s), UNWRITTEN_RETRY_MAX_S)
+                self._retry_at = time.monotonic() + self._retry_s
+                log.warning("job %s: its end is still not written (%s); next try in %.0f s", job_id, exc,
+                            self._retry_s)
+                return
+            self._retry_s = 0.0
+            with self._cond:
+                self._unwritten.pop(job_id, None)
+                self._cond.notify_all()
+            log.info("job %s: its end (%s) is written now", job_id, status)
+
+    def _with_unwritten(self, job: Job) -> Job:
+        ended = self._unwritten.get(job.id)
+        if ended is None or job.status != RUNNING:
+            return job
+        _, status, values = ended
+        return dataclasses.replace(job, status=status, position=None, preview=None,
+                                   **{k: v for k, v in values.items() if k in _JOB_FIELDS})
+
     def _forget_finished_quota_keys(self) -> None:
         """Jobs cancelled or deleted before they ran never reach a worker's cleanup."""
         with self._cond:
@@ -478,6 +542,9 @@ class JobService:
                 job = self.store.get(job_id)
                 if job is None or job.finished:
                     del self._quota_keys[job_id]
+
+
+_JOB_FIELDS = {f.name for f in dataclasses.fields(Job)}
 
 
 def remove_job(store: JobStore, job: Job) -> None:

@@ -23,6 +23,10 @@ from .job import FINISHED, QUEUED, RUNNING, Job
 from .private import FILE_MODE, MASTER_NAME, create_private_file, make_private_folder, tighten
 
 DB_NAME = "studio.db"
+# Reads have their own connection with a short busy timeout: in WAL mode a reader never waits for
+# a writer, so a lock held by another process (or a write waiting on one) never stalls a page or
+# a poll. The writer keeps the long timeout: it waits its turn in the worker threads.
+READ_BUSY_MS = 1000
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -138,6 +142,11 @@ class JobStore:
             self._db.execute("PRAGMA mmap_size = 268435456")
             self._db.execute("PRAGMA cache_size = -32768")
             self._migrate()
+            self._read_lock = threading.Lock()
+            self._reader = sqlite3.connect(self.path, check_same_thread=False, timeout=READ_BUSY_MS / 1000,
+                                           isolation_level=None)
+            self._reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
+            self._reader.execute("PRAGMA mmap_size = 268435456")
         except sqlite3.DatabaseError as exc:
             raise DataDirError(
                 f"{self.path} is not a studio database ({exc}). Move it away, or choose another "
@@ -177,12 +186,19 @@ class JobStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        with self._read_lock:
+            self._reader.close()
 
     # ------------------------------------------------------------ low level
 
     def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
         with self._lock:
             return self._db.execute(sql, tuple(params))
+
+    def read(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        """Rows of a SELECT, from the read connection: never waits behind the writer's lock."""
+        with self._read_lock:
+            return self._reader.execute(sql, tuple(params)).fetchall()
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
@@ -200,16 +216,16 @@ class JobStore:
             return self.get(job.id) if cursor.lastrowid else job
 
     def by_request_id(self, api_key: str, request_id: str) -> Job | None:
-        row = self.execute(f"{_SELECT} WHERE api_key = ? AND request_id = ?", (api_key, request_id)).fetchone()
-        return None if row is None else _job(row)
+        rows = self.read(f"{_SELECT} WHERE api_key = ? AND request_id = ?", (api_key, request_id))
+        return _job(rows[0]) if rows else None
 
     def by_file_token(self, token: str) -> Job | None:
-        row = self.execute(f"{_SELECT} WHERE file_token = ?", (str(token),)).fetchone()
-        return None if row is None else _job(row)
+        rows = self.read(f"{_SELECT} WHERE file_token = ?", (str(token),))
+        return _job(rows[0]) if rows else None
 
     def get(self, job_id: str) -> Job | None:
-        row = self.execute(f"{_SELECT} WHERE id = ?", (str(job_id),)).fetchone()
-        return None if row is None else _job(row)
+        rows = self.read(f"{_SELECT} WHERE id = ?", (str(job_id),))
+        return _job(rows[0]) if rows else None
 
     def list(
         self,
@@ -237,7 +253,7 @@ class JobStore:
         sql += " ORDER BY created_at DESC, seq DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = self.execute(sql, params).fetchall()
+        rows = self.read(sql, params)
         return [_brief_job(row) for row in rows] if brief else [_job(row) for row in rows]
 
     def prunable(self, owner: str | None = None, older_than: float | None = None,
@@ -272,10 +288,8 @@ class JobStore:
 
     def count(self, status: str, owner: str | None = None) -> int:
         if owner is None:
-            return self.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0]
-        return self.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner)
-        ).fetchone()[0]
+            return self.read("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0]
+        return self.read("SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner))[0][0]
 
     def claim(self, job_id: str, worker: str) -> Job | None:
         """Queued -> running, atomically; None if someone cancelled it meanwhile."""
@@ -343,9 +357,9 @@ class JobStore:
             return row[0]
 
     def cancel_requested(self) -> list[str]:
-        return [r[0] for r in self.execute(
+        return [r[0] for r in self.read(
             "SELECT id FROM jobs WHERE status = ? AND cancel_requested = 1", (RUNNING,)
-        ).fetchall()]
+        )]
 
     def delete(self, job_id: str) -> None:
         self.execute("DELETE FROM jobs WHERE id = ?", (job_id,))

@@ -117,10 +117,12 @@ class Users:
         return self.get(name)
 
     def get(self, name: str) -> User | None:
-        row = self.store.execute(
+        # The read connection: the page asks for a lane and sign-in checks a name even while a
+        # write waits on a lock held by another process.
+        rows = self.store.read(
             "SELECT name, lane, password_hash IS NOT NULL, created_at FROM users WHERE name = ?", (name,)
-        ).fetchone()
-        return None if row is None else User(row[0], row[1], bool(row[2]), row[3])
+        )
+        return None if not rows else User(rows[0][0], rows[0][1], bool(rows[0][2]), rows[0][3])
 
     def list(self) -> list[User]:
         rows = self.store.execute(
@@ -167,19 +169,20 @@ class Users:
     def session_stamp(self, name: str) -> str | None:
         """The stamp a sign-in of `name` holds now; None when there is no such user (an `--auth`
         user, or one removed). Read on every request of a signed-in page: one primary-key SELECT."""
-        row = self.store.execute("SELECT session_stamp FROM users WHERE name = ?", (str(name),)).fetchone()
-        return None if row is None else row[0]
+        rows = self.store.read("SELECT session_stamp FROM users WHERE name = ?", (str(name),))
+        return rows[0][0] if rows else None
 
     def lane_of(self, name: str) -> str:
         user = self.get(name)
         return user.lane if user else STANDARD
 
     def any_password(self) -> bool:
-        return self.store.execute("SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1").fetchone() is not None
+        return bool(self.store.read("SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1"))
 
     def check(self, name: str, password: str) -> bool:
         """Sign-in check; the same time is spent for an unknown name, so names cannot be probed."""
-        row = self.store.execute("SELECT password_hash FROM users WHERE name = ?", (str(name),)).fetchone()
+        rows = self.store.read("SELECT password_hash FROM users WHERE name = ?", (str(name),))
+        row = rows[0] if rows else None
         if row is None or row[0] is None:
             verify_password(password, _DUMMY_HASH)
             return False

@@ -206,7 +206,9 @@ def test_disk_full_is_reported_and_the_part_file_removed(clip, tmp_path, monkeyp
     out = tmp_path / "out"
     with pytest.raises(DiskFull) as caught:
         export_gif(clip, out / "clip.gif")
-    assert str(out) in caught.value.en and "磁盘已满" in caught.value.zh
+    # Words for people name no server folder (issue 20); the folder is kept for the log.
+    assert "disk is full" in caught.value.en and "磁盘已满" in caught.value.zh
+    assert str(out) not in caught.value.en and str(out) not in caught.value.zh and caught.value.folder == out
     assert list(out.iterdir()) == []
 
 
