@@ -119,29 +119,41 @@ def _load_tracks_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Tr
 
 
 def resolve_music(choice: str | Path | None, tracks: dict[str, Track] | None = None) -> Path | None:
-    """None/""/"none" -> None; a track id (or its name) -> its file; an existing file -> itself."""
+    """None/""/"none" -> None; a track id (or its name) -> its file; a `Path` -> itself.
+
+    A `Path` is a file that a face received as the caller's own (a Gradio upload, an operator's
+    command-line argument, a job's stored copy). Text is never taken for a path: the REST API, MCP
+    and the page's track list send text, and a server path there (the studio's own database, say)
+    would have the app open a file its caller named. The refusal looks at no file, so it says
+    nothing of whether a path exists."""
     if choice is None or (isinstance(choice, str) and choice.strip().lower() in NO_MUSIC):
         return None
+    if isinstance(choice, Path):
+        if not choice.is_file():
+            raise AudioError(f"The music file {choice.name} is missing; upload it again.",
+                             f"音乐文件 {choice.name} 不见了，请重新上传。")
+        return choice
     tracks = load_tracks() if tracks is None else tracks
-    if isinstance(choice, str):
-        key = choice.strip()
-        for track in tracks.values():
-            if key.lower() in (track.id, track.name_en.lower()) or key == track.name_zh:
-                if not track.file.is_file():
-                    raise AudioError(
-                        f"The file of track {track.id!r} is missing ({track.file.name}). "
-                        "Run `python scripts/make_music.py` to render it.",
-                        f"配乐 {track.id!r} 的文件缺失（{track.file.name}）。请运行 `python scripts/make_music.py` 重新生成。",
-                    )
-                return track.file
-    path = Path(choice).expanduser()
-    if path.is_file():
-        return path
+    key = str(choice).strip()
+    for track in tracks.values():
+        if key.lower() in (track.id, track.name_en.lower()) or key == track.name_zh:
+            if not track.file.is_file():
+                raise AudioError(
+                    f"The file of track {track.id!r} is missing ({track.file.name}). "
+                    "Run `python scripts/make_music.py` to render it.",
+                    f"配乐 {track.id!r} 的文件缺失（{track.file.name}）。请运行 `python scripts/make_music.py` 重新生成。",
+                )
+            return track.file
+    raise unknown_track(choice, tracks)
+
+
+def unknown_track(choice: object, tracks: dict[str, Track]) -> AudioError:
+    """The refusal of music that is not a track id: the ids to choose from, the value shortened."""
+    shown = str(choice) if len(str(choice)) <= 60 else str(choice)[:57] + "..."
     valid = ", ".join(["none", *tracks])
-    raise AudioError(
-        f"Unknown music {str(choice)!r}: not a track id and not an audio file. Choose one of: {valid}, "
-        "or upload an audio file.",
-        f"未知的配乐 {str(choice)!r}：既不是配乐 id，也不是音频文件。可选：{valid}，或上传音频文件。",
+    return AudioError(
+        f"Unknown music {shown!r}: music is chosen by track id. Choose one of: {valid}.",
+        f"未知的配乐 {shown!r}：配乐须用配乐 id 指定。可选：{valid}。",
     )
 
 

@@ -38,7 +38,8 @@ def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_trac
     music = request.music
     record["music"] = None if music is None else str(music)
     record["music_upload"] = None
-    if music is not None and not is_track(music) and Path(str(music)).is_file():
+    # Only a Path is a file (an upload); text is a track id, never opened (cogvideo.music.resolve_music).
+    if isinstance(music, Path):
         record["music"] = None
         record["music_upload"] = _keep(music, folder, "music", data_dir) if copy else "(music)"
     return record
