@@ -311,6 +311,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
 
         music = get_style(body.style or "none", studio.styles).music or ("nostalgic" if mode == "old_photo" else "calm")
     values["music"] = music or "none"
+    _check_track(values["music"])
     # 4. The files, last: decoding is the costly part.
     if body.image_url:
         values["image"] = image_from_url(body.image_url, allow_fetch=allow_fetch)
@@ -329,6 +330,17 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                       f"mode {mode!r} 需要{action_zh}一段视频：请提供 video_url（data:video/mp4;base64, 形式的 "
                       "data URL，或 MP4、MOV、WebM、MKV 文件的 base64）。")
     return VideoRequest(**values)
+
+
+def _check_track(music: str) -> None:
+    """Music here is a track id (or "none"): text the studio never reads as a path, refused
+    before any file is decoded, with the ids to choose from."""
+    from cogvideo.music import resolve_music
+
+    try:
+        resolve_music(music)
+    except StudioError as exc:
+        raise invalid("music", exc.en, exc.zh) from None
 
 
 def check_mode(body: VideoGenerationBody) -> str:

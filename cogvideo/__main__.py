@@ -144,7 +144,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         negative_prompt=args.negative_prompt,
         num_frames=args.num_frames, num_inference_steps=args.num_inference_steps,
         guidance_scale=args.guidance_scale, seed=args.seed, height=args.height, width=args.width,
-        style=args.style, music=args.music, music_volume=args.music_volume,
+        style=args.style, music=_music_argument(args.music), music_volume=args.music_volume,
         upscale=args.upscale, interpolate=args.interpolate, colorize=not args.no_colorize,
         speed=args.speed,
     )
@@ -189,6 +189,19 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")
     return 0
+
+
+def _music_argument(value: str) -> str | Path:
+    """A file the operator names on their own machine is theirs to read (a `Path`); a track id or
+    name stays text (the studio takes text as a track id only, never as a path)."""
+    from .music import load_tracks
+
+    key = value.strip()
+    if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name_en.lower()) or key == t.name_zh
+                                          for t in load_tracks().values()):
+        return value
+    path = Path(key).expanduser()
+    return path if path.is_file() else value
 
 
 def cmd_models(args: argparse.Namespace, lang: str) -> int:

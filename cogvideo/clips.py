@@ -48,6 +48,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import VideoError
+from .demux import VIDEO_DEMUXERS, input_args
 from .media import ffmpeg_exe
 
 log = logging.getLogger("cogvideo")
@@ -108,7 +109,7 @@ def probe_clip(path: str | Path) -> ClipInfo:
             f"{path.name} 是空文件（0 字节），可能上传失败了。请重新上传视频。",
         )
     # 2. ffmpeg's banner: the container, its streams and its duration.
-    banner = _run(["-i", str(path)], path, PROBE_TIMEOUT_S).stderr
+    banner = _run(input_args(path, VIDEO_DEMUXERS), path, PROBE_TIMEOUT_S).stderr
     container = re.search(r"^Input #0, (\S+), from", banner, re.MULTILINE)
     if container is None:
         raise VideoError(*_unreadable_text(path, banner))
@@ -196,7 +197,8 @@ def _count_duration(path: Path) -> float:
     """The video's length from its packets' timestamps, for headers without a duration: the
     packets are copied, not decoded, and only the first MAX_CLIP_SECONDS + 1 s are read."""
     listing = _run(
-        ["-t", f"{MAX_CLIP_SECONDS + 1:g}", "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"],
+        ["-t", f"{MAX_CLIP_SECONDS + 1:g}", *input_args(path, VIDEO_DEMUXERS), "-map", "0:V:0", "-c", "copy",
+         "-f", "framecrc", "-"],
         path, PROBE_TIMEOUT_S,
     ).stdout
     base = re.search(r"^#tb 0: (\d+)/(\d+)", listing, re.MULTILINE)
@@ -317,7 +319,7 @@ def _cover(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
 def _read_head(path: Path, rate: Fraction, scale_crop: str, size: tuple[int, int],
                max_frames: int | None) -> np.ndarray:
     """The first `max_frames` frames (all if None), frame k at k / rate after the first."""
-    args = ["-t", f"{MAX_CLIP_SECONDS + 1:g}", "-i", str(path), "-map", "0:V:0",
+    args = ["-t", f"{MAX_CLIP_SECONDS + 1:g}", *input_args(path, VIDEO_DEMUXERS), "-map", "0:V:0",
             "-vf", f"fps={rate}:round=up,{scale_crop}"]
     if max_frames is not None:
         args += ["-frames:v", str(max_frames)]
@@ -359,7 +361,7 @@ def _read_tail(path: Path, info: ClipInfo, rate: Fraction, scale_crop: str, size
     slot = math.ceil(last_pts * base * rate)
     shift = math.floor(slot / rate / base) - last_pts
     seek = ["-ss", f"{start:.6f}"] if start > 0 else []
-    args = [*seek, "-t", f"{MAX_CLIP_SECONDS + 1:g}", "-i", str(path), "-map", "0:V:0",
+    args = [*seek, "-t", f"{MAX_CLIP_SECONDS + 1:g}", *input_args(path, VIDEO_DEMUXERS), "-map", "0:V:0",
             "-vf", f"setpts=PTS+{shift},fps={rate}:round=up:eof_action=pass,{scale_crop}"]
     ring: deque[np.ndarray] = deque(maxlen=count)
     with closing(_decode(path, args, size)) as decoded:
@@ -374,7 +376,8 @@ def _frame_times(path: Path, start: float) -> tuple[int, int, Fraction] | None:
     them after seeking to `start` exactly as `_read_tail` does; None if no frame decodes."""
     seek = ["-ss", f"{start:.6f}"] if start > 0 else []
     banner = _run(
-        ["-loglevel", "info", *seek, "-t", f"{MAX_CLIP_SECONDS + 1:g}", "-i", str(path), "-map", "0:V:0",
+        ["-loglevel", "info", *seek, "-t", f"{MAX_CLIP_SECONDS + 1:g}", *input_args(path, VIDEO_DEMUXERS),
+         "-map", "0:V:0",
          "-vf", "showinfo=checksum=0", "-f", "null", "-"],
         path, DECODE_TIMEOUT_S,
     ).stderr

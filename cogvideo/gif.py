@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import media
+from .demux import VIDEO_DEMUXERS, input_args
 from .errors import DiskFull, InvalidRequest, VideoError
 
 GIF_WIDTHS = (480, 720)  # what the UI offers
@@ -145,7 +146,7 @@ def _run_ffmpeg(video: Path, temp: Path, width: int, fps: float, out_path: Path)
     """Run the one ffmpeg command into `temp`; returns the number of frames written."""
     cmd = [
         media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
-        "-y", "-i", str(video),
+        "-y", *input_args(video, VIDEO_DEMUXERS),
         "-filter_complex", gif_filter(width, fps), "-map", "[gif]",
         "-loop", "0", "-f", "gif", str(temp),
     ]

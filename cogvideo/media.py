@@ -36,6 +36,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .demux import VIDEO_DEMUXERS, input_args
 from .errors import DiskFull, ImageError, VideoError
 
 MIN_IMAGE_SIDE = 64
@@ -572,7 +573,8 @@ def probe(path: str | Path) -> VideoInfo:
     if not path.is_file():
         raise VideoError(f"Video file not found: {path.name}", f"找不到视频文件：{path.name}")
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
+        [ffmpeg_exe(), "-hide_banner", *input_args(path, VIDEO_DEMUXERS)], capture_output=True, text=True,
+        errors="replace",
     )
     text = proc.stderr
     video = re.findall(r"Stream #\S+.*?: Video: (\w+).*?(\d{2,5})x(\d{2,5})", text)
@@ -604,7 +606,8 @@ def read_frames(path: str | Path) -> np.ndarray:
     """Decode a video into uint8 T×H×W×3 (for tests and re-processing small clips)."""
     import imageio_ffmpeg
 
-    reader = imageio_ffmpeg.read_frames(str(path))
+    *options, _, source = input_args(path, VIDEO_DEMUXERS)  # imageio-ffmpeg adds the "-i" itself
+    reader = imageio_ffmpeg.read_frames(source, input_params=options)
     meta = next(reader)
     width, height = meta["size"]
     frames = [np.frombuffer(buf, np.uint8).reshape(height, width, 3) for buf in reader]

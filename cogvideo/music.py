@@ -9,8 +9,9 @@ The music step, for a clip of D seconds:
    to a loudness target, then apply the user's volume;
 4. encode AAC in one ffmpeg process fed by a pipe (the same process drops an old audio track
    from the video by stream copy, when there is one);
-5. mux with moviepy's `ffmpeg_merge_video_audio` by stream copy: the video stream is not
-   re-encoded, and its packets come out byte-identical.
+5. mux by stream copy (the command moviepy's `ffmpeg_merge_video_audio` runs, with our demuxer
+   whitelist: cogvideo/demux.py): the video stream is not re-encoded, and its packets come out
+   byte-identical.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import BinaryIO, Iterator
 
 from bilingual import Text
 
+from .demux import AUDIO_DEMUXERS, MP4_DEMUXERS, input_args
 from .errors import AudioError, InvalidRequest, VideoError
 from .media import MUSIC_WORK_PREFIX, ffmpeg_exe, probe
 
@@ -38,7 +40,6 @@ with warnings.catch_warnings():
     # below) and, on 3.11-3.12, that audioop is deprecated.
     warnings.simplefilter("ignore")
     from pydub import AudioSegment
-    from moviepy.video.io.ffmpeg_tools import ffmpeg_merge_video_audio
 
 AudioSegment.converter = ffmpeg_exe()
 
@@ -118,29 +119,41 @@ def _load_tracks_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Tr
 
 
 def resolve_music(choice: str | Path | None, tracks: dict[str, Track] | None = None) -> Path | None:
-    """None/""/"none" -> None; a track id (or its name) -> its file; an existing file -> itself."""
+    """None/""/"none" -> None; a track id (or its name) -> its file; a `Path` -> itself.
+
+    A `Path` is a file that a face received as the caller's own (a Gradio upload, an operator's
+    command-line argument, a job's stored copy). Text is never taken for a path: the REST API, MCP
+    and the page's track list send text, and a server path there (the studio's own database, say)
+    would have the app open a file its caller named. The refusal looks at no file, so it says
+    nothing of whether a path exists."""
     if choice is None or (isinstance(choice, str) and choice.strip().lower() in NO_MUSIC):
         return None
+    if isinstance(choice, Path):
+        if not choice.is_file():
+            raise AudioError(f"The music file {choice.name} is missing; upload it again.",
+                             f"音乐文件 {choice.name} 不见了，请重新上传。")
+        return choice
     tracks = load_tracks() if tracks is None else tracks
-    if isinstance(choice, str):
-        key = choice.strip()
-        for track in tracks.values():
-            if key.lower() in (track.id, track.name_en.lower()) or key == track.name_zh:
-                if not track.file.is_file():
-                    raise AudioError(
-                        f"The file of track {track.id!r} is missing ({track.file.name}). "
-                        "Run `python scripts/make_music.py` to render it.",
-                        f"配乐 {track.id!r} 的文件缺失（{track.file.name}）。请运行 `python scripts/make_music.py` 重新生成。",
-                    )
-                return track.file
-    path = Path(choice).expanduser()
-    if path.is_file():
-        return path
+    key = str(choice).strip()
+    for track in tracks.values():
+        if key.lower() in (track.id, track.name_en.lower()) or key == track.name_zh:
+            if not track.file.is_file():
+                raise AudioError(
+                    f"The file of track {track.id!r} is missing ({track.file.name}). "
+                    "Run `python scripts/make_music.py` to render it.",
+                    f"配乐 {track.id!r} 的文件缺失（{track.file.name}）。请运行 `python scripts/make_music.py` 重新生成。",
+                )
+            return track.file
+    raise unknown_track(choice, tracks)
+
+
+def unknown_track(choice: object, tracks: dict[str, Track]) -> AudioError:
+    """The refusal of music that is not a track id: the ids to choose from, the value shortened."""
+    shown = str(choice) if len(str(choice)) <= 60 else str(choice)[:57] + "..."
     valid = ", ".join(["none", *tracks])
-    raise AudioError(
-        f"Unknown music {str(choice)!r}: not a track id and not an audio file. Choose one of: {valid}, "
-        "or upload an audio file.",
-        f"未知的配乐 {str(choice)!r}：既不是配乐 id，也不是音频文件。可选：{valid}，或上传音频文件。",
+    return AudioError(
+        f"Unknown music {shown!r}: music is chosen by track id. Choose one of: {valid}.",
+        f"未知的配乐 {shown!r}：配乐须用配乐 id 指定。可选：{valid}。",
     )
 
 
@@ -239,7 +252,7 @@ def _decode(path: Path, seconds: float) -> AudioSegment:
     if direct is not None:
         return direct
     cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *input_args(path, AUDIO_DEMUXERS),
         "-map", "0:a:0", "-t", f"{seconds:.3f}", "-ac", "2", "-ar", str(SAMPLE_RATE),
         "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
     ]
@@ -355,15 +368,7 @@ def add_music(video_path: str | Path, music: str | Path | None, out_path: str | 
             video = work / "video.mp4" if info.has_audio else video_path
             _encode_aac(segment, audio, video_path if info.has_audio else None, video)
             # 5. Mux by stream copy.
-            try:
-                ffmpeg_merge_video_audio(
-                    str(video), str(audio), str(merged), video_codec="copy", audio_codec="copy", logger=None
-                )
-            except OSError as exc:
-                raise VideoError(
-                    f"Could not add music to {video_path.name}: {str(exc).strip()[-300:]}",
-                    f"无法为 {video_path.name} 添加配乐：{str(exc).strip()[-300:]}",
-                ) from exc
+            _merge(video, audio, merged, video_path.name)
         os.replace(merged, out_path)
     return out_path
 
@@ -387,7 +392,7 @@ def _encode_aac(segment: AudioSegment, audio_out: Path, video_in: Path | None, v
         "-f", "s16le", "-ar", str(segment.frame_rate), "-ac", "2", "-i", "pipe:0",
     ]
     if video_in is not None:
-        cmd += ["-i", str(video_in)]
+        cmd += input_args(video_in, MP4_DEMUXERS)
     cmd += ["-map", "0:a", "-c:a", "aac", "-b:a", AAC_BITRATE, str(audio_out)]
     if video_in is not None:
         cmd += ["-map", "1:v:0", "-c:v", "copy", "-an", str(video_out)]
@@ -399,9 +404,23 @@ def _encode_aac(segment: AudioSegment, audio_out: Path, video_in: Path | None, v
         )
 
 
+def _merge(video: Path, audio: Path, out: Path, name: str) -> None:
+    """What moviepy's `ffmpeg_merge_video_audio` runs (both streams copied), with our demuxer
+    whitelist on each input: `video` may be the caller's own file."""
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        *input_args(audio, MP4_DEMUXERS), *input_args(video, MP4_DEMUXERS),
+        "-vcodec", "copy", "-acodec", "copy", str(out),
+    ]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        said = proc.stderr.decode(errors="replace").strip()[-300:]
+        raise VideoError(f"Could not add music to {name}: {said}", f"无法为 {name} 添加配乐：{said}")
+
+
 def _strip_audio(video_in: Path, video_out: Path) -> None:
     cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video_in),
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *input_args(video_in, MP4_DEMUXERS),
         "-map", "0:v:0", "-c:v", "copy", "-an", "-movflags", "+faststart", str(video_out),
     ]
     proc = subprocess.run(cmd, capture_output=True)

@@ -93,7 +93,7 @@ class VideoRequest:
     height: int | None = None
     width: int | None = None
     style: str = "none"
-    music: str | Path | None = None  # track id, audio file path, or None/"none"
+    music: str | Path | None = None  # track id (text, never read as a path), an upload as a Path, or None/"none"
     music_volume: float = 0.8
     upscale: bool = False
     interpolate: bool = False

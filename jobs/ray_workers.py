@@ -260,8 +260,8 @@ def _portable(request: VideoRequest) -> tuple[dict, VideoRequest]:
         else:
             files["image"] = (Path(image).suffix.lower()[:12] or ".png", Path(image).read_bytes())
     music = request.music
-    if music is not None and os.path.isabs(str(music)) and Path(str(music)).is_file():  # an upload, not a track id
-        files["music"] = (Path(str(music)).suffix.lower()[:12] or ".bin", Path(str(music)).read_bytes())
+    if isinstance(music, Path) and music.is_file():  # an upload (text is a track id, never a path)
+        files["music"] = (music.suffix.lower()[:12] or ".bin", music.read_bytes())
     video = request.video
     if video is not None and Path(str(video)).is_file():
         files["video"] = (Path(str(video)).suffix.lower()[:12] or ".mp4", Path(str(video)).read_bytes())

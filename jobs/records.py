@@ -38,7 +38,8 @@ def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_trac
     music = request.music
     record["music"] = None if music is None else str(music)
     record["music_upload"] = None
-    if music is not None and not is_track(music) and Path(str(music)).is_file():
+    # Only a Path is a file (an upload); text is a track id, never opened (cogvideo.music.resolve_music).
+    if isinstance(music, Path):
         record["music"] = None
         record["music_upload"] = _keep(music, folder, "music", data_dir) if copy else "(music)"
     return record
@@ -70,10 +71,19 @@ def _keep(source, folder: Path, stem: str, data_dir: Path) -> str:
         if not path.is_file():
             raise InvalidRequest(f"The uploaded {stem} file is missing; upload it again.",
                                  f"上传的{_KINDS_ZH.get(stem, '')}文件不见了，请重新上传。")
-        suffix = "".join(path.suffixes[-1:])[:12] or ".bin"
-        target = folder / f"{stem}{suffix.lower()}"
+        target = folder / f"{stem}{_sniffed_suffix(path, stem)}"
         shutil.copyfile(path, target)
     return target.relative_to(data_dir).as_posix()
+
+
+def _sniffed_suffix(path: Path, stem: str) -> str:
+    """The copy's extension from its bytes, never from the name the user gave it: ffmpeg picks a
+    demuxer by extension too, and `.m3u8` would make it a playlist that opens other files."""
+    from cogvideo.demux import sniff
+
+    if stem == "image":
+        return "".join(path.suffixes[-1:]).lower()[:12] or ".bin"  # Pillow reads pictures by content alone
+    return sniff(path, "video" if stem == "video" else "audio") or ".bin"
 
 
 def _find(data_dir: Path, relative: str, what_en: str, what_zh: str) -> Path:

@@ -142,8 +142,10 @@ def test_suggest_keeps_the_text_offline_for_chinese(handlers):
     assert outputs[-1] == "小男孩喝咖啡"
 
 
-def test_uploaded_music_is_used(handlers, tmp_path):
+def test_uploaded_music_is_used(handlers, tmp_path, monkeypatch):
     import subprocess
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the song is an upload Gradio made
 
     from cogvideo import media
 
@@ -156,6 +158,7 @@ def test_uploaded_music_is_used(handlers, tmp_path):
 
 
 def test_a_bad_music_file_is_refused_before_rendering(handlers, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the file is an upload Gradio made
     fake = tmp_path / "song.mp3"
     fake.write_text("not audio")
     rendered = []

@@ -66,6 +66,7 @@ print("finished", flush=True)
 
 MUSIC = """
 import sys
+from pathlib import Path
 from cogvideo import music
 real = music._encode_aac
 def encode_then_hang(*args):
@@ -74,7 +75,7 @@ def encode_then_hang(*args):
     import time
     time.sleep(600)
 music._encode_aac = encode_then_hang
-music.add_music(sys.argv[1], sys.argv[2], sys.argv[3])
+music.add_music(sys.argv[1], Path(sys.argv[2]), sys.argv[3])  # a file is a Path; text is a track id
 """
 
 

@@ -154,7 +154,7 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
     assert files == {"image": (".png", photo.read_bytes()), "music": (".wav", song.read_bytes())}
 
     service, pool = pools(StudioSpec("tiny"), count=1)
-    job = service.wait(service.submit(request("she smiles", mode="old_photo", image=str(photo), music=str(song)),
+    job = service.wait(service.submit(request("she smiles", mode="old_photo", image=str(photo), music=song),
                                       owner="a").id, timeout=300)
     assert job.status == SUCCEEDED, job.error_en
     out = service.workers[0].output_dir

@@ -387,7 +387,7 @@ class Handlers:
         if not video:
             raise gr.Error(pick(Text("Generate a video first, then change its music.", "请先生成视频，再更换配乐。"), lang))
         try:
-            return str(self.studio.change_music(video, music_file or music, volume))
+            return str(self.studio.change_music(video, gradio_upload(music_file) or music, volume))
         except Exception as exc:
             raise self._error(exc, lang) from None
 
@@ -672,6 +672,20 @@ def speed_text(accel, default_speed: str, lang: str) -> str:
     return " · " + " · ".join(parts)
 
 
+def gradio_upload(value: str | None) -> Path | str | None:
+    """A file Gradio received for this request (a path inside its upload folder) as a `Path`,
+    which the studio may read; any other value stays text, which the studio takes as a track id
+    and never opens (a named-API caller must not make the app open a server path)."""
+    if not value:
+        return None
+    from gradio.utils import get_upload_folder
+
+    path = Path(str(value)).resolve()
+    if path.is_relative_to(Path(get_upload_folder()).resolve()):
+        return path
+    return str(value)
+
+
 def build_request(
     mode: str,
     *,
@@ -704,7 +718,7 @@ def build_request(
         image=image,
         negative_prompt=negative_prompt or "",
         style=style or DEFAULTS.style,
-        music=music_file or music,
+        music=gradio_upload(music_file) or music,
         music_volume=music_volume,
         seed=_int(seed),
         num_inference_steps=_int(num_inference_steps),
