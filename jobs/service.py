@@ -27,6 +27,7 @@ from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
+from .estimate import Expected, WaitEstimator
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
@@ -99,6 +100,7 @@ class JobService:
         self._started = False
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
+        self._estimator = WaitEstimator(self)
 
     @property
     def data_dir(self) -> Path:
@@ -256,6 +258,11 @@ class JobService:
                 if left is not None and left <= 0:
                     raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
                 self._cond.wait(min(left, 0.5) if left is not None else 0.5)
+
+    def expected(self, job: Job) -> Expected:
+        """Its place in line and when it should start and finish, from this server's recent
+        render times (jobs/estimate.py); unknown parts are None."""
+        return self._estimator.expected(job)
 
     def counts(self) -> dict[str, int]:
         return {status: self.store.count(status) for status in (QUEUED, RUNNING)}
