@@ -38,6 +38,7 @@ PER_GROUP = 30  # newest jobs of a group used for its fit: the server's recent s
 MIN_GROUP = 2  # jobs a group needs before it answers alone; fewer: the coarser group answers
 SPREAD = 1.5  # largest / smallest work in a group before a line (overhead + rate) is fitted
 CACHE_S = 2.0  # the history is read again at most this often (pages poll several times a second)
+MEASURED = 0.02  # share of a render seen progressing before its own pace says how long it needs
 DEFAULT_FRAMES = 49  # frames of a request that left them to the model, when the model is not known
 
 
@@ -153,10 +154,13 @@ def fit_line(points: list[tuple[float, float]]) -> Callable[[float], float]:
     return lambda work: per_unit * work
 
 
-def time_left(duration: float | None, elapsed: float, fraction: float) -> float | None:
-    """Seconds a running job still needs. From its steps: elapsed / fraction done, the rest to go;
-    early on (few steps seen, the model still loading) leaning on the history's duration."""
+def time_left(duration: float | None, elapsed: float, fraction: float, rate: float | None = None) -> float | None:
+    """Seconds a running job still needs. From its steps: at `rate` (seconds per whole render,
+    measured between two looks at its progress) when known, else elapsed / fraction done, leaning
+    on the history's duration early on (elapsed then still holds the model's loading)."""
     fraction = min(1.0, max(0.0, fraction))
+    if rate is not None and fraction > 0:
+        return rate * (1 - fraction)
     from_history = None if duration is None else max(0.0, duration - elapsed)
     if fraction <= 0:
         return from_history
@@ -204,20 +208,22 @@ def history(store: JobStore, limit: int = HISTORY) -> Durations:
 
 
 def estimate(store: JobStore, job: Job, workers: list[Job | None], now: float,
-             durations: Durations | None = None) -> Expected:
+             durations: Durations | None = None, rates: dict[str, float] | None = None) -> Expected:
     """When `job` starts and finishes. `workers`: one entry per worker ready to take jobs, the
-    job it renders now (with live progress) or None when idle. `now`: the clock of the rows."""
+    job it renders now (with live progress) or None when idle. `now`: the clock of the rows.
+    `rates`: seconds per whole render of running jobs, where measured (see `WaitEstimator`)."""
     durations = history(store) if durations is None else durations
+    rates = rates or {}
+
+    def left(running: Job) -> float | None:
+        return time_left(durations.predict(running.request, running.mode), now - (running.started_at or now),
+                         running.progress, rates.get(running.id))
+
     if job.status == RUNNING:
-        duration = durations.predict(job.request, job.mode)
-        return Expected(None, 0.0, time_left(duration, now - (job.started_at or now), job.progress))
+        return Expected(None, 0.0, left(job))
     if job.status != QUEUED:
         return Expected()
-    busy_left = []
-    for running in workers:
-        if running is not None:
-            duration = durations.predict(running.request, running.mode)
-            busy_left.append(time_left(duration, now - (running.started_at or now), running.progress))
+    busy_left = [left(running) for running in workers if running is not None]
     queued = queued_in_order(store)
     ids = [job_id for job_id, _, _ in queued]
     if job.id not in ids:  # started or cancelled since it was read
@@ -249,6 +255,7 @@ class WaitEstimator:
         self._lock = threading.Lock()
         self._durations: Durations | None = None
         self._read_at = 0.0
+        self._first_look: dict[str, tuple[float, float]] = {}  # running job -> (clock, fraction) first seen
 
     def durations(self) -> Durations:
         with self._lock:
@@ -271,7 +278,24 @@ class WaitEstimator:
                 except Exception:  # finished and removed meanwhile: the worker is free
                     running = None
             workers.append(running if running is not None and running.status == RUNNING else None)
-        return estimate(self.service.store, job, workers, time.time(), self.durations())
+        running = [j for j in workers if j is not None] + ([job] if job.status == RUNNING else [])
+        return estimate(self.service.store, job, workers, time.time(), self.durations(), self._rates(running))
+
+    def _rates(self, running: list[Job]) -> dict[str, float]:
+        """Seconds per whole render of each running job, from its progress since this estimator
+        first saw it denoising: unlike its elapsed time, free of the model's loading before step 1."""
+        now, rates = time.monotonic(), {}
+        with self._lock:
+            looks = {j.id: self._first_look.get(j.id) for j in running}
+            for j in running:
+                first = looks[j.id]
+                if first is None or j.progress < first[1]:  # not seen yet, or a retry from the start
+                    if 0 < j.progress < 1:
+                        looks[j.id] = (now, j.progress)
+                elif j.progress - first[1] >= MEASURED and now > first[0]:
+                    rates[j.id] = (now - first[0]) / (j.progress - first[1])
+            self._first_look = {k: v for k, v in looks.items() if v is not None}
+        return rates
 
 
 # ---------------------------------------------------------------- words

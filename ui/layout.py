@@ -267,6 +267,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     with gr.Row():
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
+                    # Where a phone's eyes are after tapping Generate: place in line, expected wait, time left.
+                    wait_note = gr.Markdown(elem_classes="wait-note", elem_id=f"{spec.tab_id}-wait")
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
                     if spec.examples:
@@ -300,6 +302,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                concurrency_limit=None)
         private(event.success, show_used, info, [used_seed, final_prompt])
         private(event.then, handlers.status_line, None, status)  # the queue counts changed
+        generate.click(handlers.follow_note, mode, wait_note, api_visibility="private", concurrency_limit=None,
+                       show_progress="hidden")
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
