@@ -35,7 +35,7 @@ DEFAULTS = VideoRequest(prompt="")
 
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery
-NOTE_START_S = 60.0  # how long the wait note looks for its tab's job (the click may translate first)
+NOTE_START_S = 120.0  # how long the wait note looks for its tab's job (the click may translate first)
 NOTICE = Text("Notice", "提示")  # toast titles: Gradio's own ("Info", "Warning") are English on every page
 
 
@@ -56,6 +56,8 @@ class Handlers:
         self.templates = load_templates(styles=studio.styles)
         # The job each browser session follows on each tab, so that tab's Cancel reaches it.
         self._following: dict[str, str] = {}
+        # Wait notes being shown: session and tab -> (when Generate was clicked, the job shown).
+        self._noting: dict[str, tuple[float, str | None]] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -411,35 +413,36 @@ class Handlers:
             return
         gr.Info(pick(Text("Stopping…", "正在停止……"), lang), title=pick(NOTICE, lang))
 
-    async def follow_note(self, mode: str = "t2v", request: gr.Request = None):
-        """The note under the Generate button while this tab's job waits or renders: its place in
-        line and when it should start, then what it does and the time left. The progress bar on
-        the result cannot say it: Gradio writes "- 0.0%" beside any text on a bar."""
+    def note_start(self, mode: str = "t2v", request: gr.Request = None) -> gr.Timer:
+        """Generate was clicked: the wait note under it starts looking for the tab's job."""
         key = self._job_key(request, mode)
-        lang = self.lang(request)
-        deadline = time.monotonic() + NOTE_START_S
-        job_id, shown = None, None
-        while key:
-            # The click's other event submits the job (after any translation); a newer click's
-            # job takes over the note.
-            job_id = self._following.get(key) or job_id
-            if job_id is None:
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(FOLLOW_POLL_S)
-                continue
+        if key:
+            self._noting[key] = (time.monotonic(), None)
+        return gr.Timer(active=True)
+
+    def wait_note(self, mode: str = "t2v", request: gr.Request = None):
+        """The note under the Generate button while this tab's job waits or renders (a timer's
+        tick): its place in line and when it should start, then what it does and the time left.
+        The progress bar on the result cannot say it: Gradio writes "- 0.0%" beside the text of any
+        bar. Returns the note and the timer (stopped once the job has ended)."""
+        key = self._job_key(request, mode)
+        since, shown = self._noting.get(key, (0.0, None)) if key else (0.0, None)
+        # The click's other event submits the job (after any translation); a newer click's job
+        # takes over the note.
+        job_id = (self._following.get(key) if key else None) or shown
+        job = None
+        if job_id is not None:
             try:
                 job = self.service.get(job_id)
             except StudioError:
-                break
-            if job.finished and self._following.get(key) in (None, job_id):
-                break
-            text = "" if job.finished else f"⏳ {follow_text(job, lang, self.service.expected(job))[1]}"
-            if text != shown:
-                shown = text
-                yield text
-            await asyncio.sleep(FOLLOW_POLL_S)
-        yield ""
+                job = None
+        if job is None and job_id is None and time.monotonic() - since < NOTE_START_S:
+            return "", gr.skip()  # not submitted yet
+        if job is None or job.finished:
+            self._noting.pop(key, None)
+            return "", gr.Timer(active=False)
+        self._noting[key] = (since, job.id)
+        return f"⏳ {follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
 
     # ------------------------------------------------------------ my works
 

@@ -269,6 +269,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
                     # Where a phone's eyes are after tapping Generate: place in line, expected wait, time left.
                     wait_note = gr.Markdown(elem_classes="wait-note", elem_id=f"{spec.tab_id}-wait")
+                    note_timer = gr.Timer(1.0, active=False)
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
                     if spec.examples:
@@ -298,12 +299,14 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         inputs = [controls[name] for name in names]
         # Generation runs as a job of the job service, which keeps the one line for the GPU: these
         # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
+        # The wait note's timer first: on Gradio 6.31's page a listener of the same click wired after
+        # the generation started only once the video was done.
+        private(generate.click, handlers.note_start, mode, note_timer)
+        private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
         event = generate.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name,
                                concurrency_limit=None)
         private(event.success, show_used, info, [used_seed, final_prompt])
         private(event.then, handlers.status_line, None, status)  # the queue counts changed
-        generate.click(handlers.follow_note, mode, wait_note, api_visibility="private", concurrency_limit=None,
-                       show_progress="hidden")
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
