@@ -33,13 +33,19 @@ def close_toasts(page, timeout=30.0):
             pass  # it closed itself meanwhile
 
 
-def running(client, prompt, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        works = [w for w in client.predict(api_name="/my_works") if w["prompt"] == prompt]
-        if works and works[0]["status"] == "running":
-            return works[0]
-        time.sleep(0.3)
+def running(app, prompt, timeout=300):
+    """Wait until the job of `prompt` renders, reading the app's own database (as the CLI does)."""
+    from jobs import JobStore
+
+    store = JobStore(app.data_dir)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(job.user_prompt == prompt for job in store.list(status="running")):
+                return
+            time.sleep(0.3)
+    finally:
+        store.close()
     raise TimeoutError(f"{prompt!r} did not start")
 
 
@@ -55,7 +61,7 @@ def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app
     try:
         panel = page.locator("div[role=tabpanel]:visible").first
         panel.get_by_label("描述你想要的视频").fill("a snail waits its turn on a leaf")
-        running(client, slow[0])
+        running(app, slow[0])
         panel.get_by_role("button", name="🎬 生成视频").click()
         note = page.locator("#t2v-wait")
         # Second in line (or next, if the first slow job is done already on a fast machine).
@@ -68,11 +74,13 @@ def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app
         panel.get_by_role("button", name="取消", exact=True).click()
         page.get_by_test_id("toast-text").filter(has_text="已取消生成").first.wait_for(timeout=30_000)
         expect(note).not_to_contain_text("后开始", timeout=30_000)
-        close_toasts(page)  # alone, a toast shows its own title (a group shows its type)
+        close_toasts(page)
         panel.get_by_role("button", name="取消", exact=True).click()  # nothing of this tab is waiting now
         toast = page.get_by_test_id("toast-body").filter(has_text="没有可以取消的任务")
         toast.first.wait_for(timeout=30_000)
-        assert "提示" in toast.first.inner_text()  # the toast's title in the page's language, not "Info"
+        # Gradio 6.31's page heads every toast with its type ("Info") and shows no `title=`: the
+        # message itself is what speaks the page's language.
+        assert "这个标签页上没有正在排队或生成的视频" in toast.first.inner_text()
         page.wait_for_timeout(600)  # let the toast finish flying in before the picture
         shot(page, "wait-nothing-to-cancel-zh", full_page=False)
     finally:  # leave nothing rendering for the tests that come next
