@@ -433,8 +433,9 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
         description=(
             "The status of one of your video jobs (from generate_video): status is queued, running, "
             "succeeded, failed or cancelled; progress is the rendered fraction 0-1; position is the place in "
-            "line while queued (1 = next); video_url and cover_url are set once it succeeded; error explains a "
-            "failure. Only your own jobs are visible."
+            "line while queued (1 = next); expected_start_seconds and expected_finish_seconds estimate the wait "
+            "from this server's recent render times (null until it has some); video_url and cover_url are set "
+            "once it succeeded; error explains a failure. Only your own jobs are visible."
         ),
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
     )
@@ -447,7 +448,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
             job = await anyio.to_thread.run_sync(service.get, (job_id or "").strip(), principal.owner)
         except JobNotFound as exc:
             raise ToolError(_message(exc, _lang(request))) from None
-        return _view(job, _files_base(request, options))
+        return {**_view(job, _files_base(request, options)), **service.expected(job).fields()}
 
     @server.tool(
         title="List styles",

@@ -198,7 +198,9 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 
     @app.get(f"{PREFIX}/async-result/{{task_id}}", summary="A task's status and, when done, its video")
     async def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
-        return task(service.get(task_id, principal.owner), base_url(request, options), lang_of(request))
+        job = service.get(task_id, principal.owner)
+        # Beside Zhipu's fields: place in line and expected seconds to start and finish (None: unknown yet).
+        return {**task(job, base_url(request, options), lang_of(request)), **service.expected(job).fields()}
 
     # Not async: a cancel writes to the database, which may wait on a lock; never on the event loop.
     @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")

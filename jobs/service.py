@@ -27,6 +27,7 @@ from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
+from .estimate import Expected, WaitEstimator
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
@@ -107,6 +108,7 @@ class JobService:
         # full disk): shown to every face from memory, written by the housekeeper once it can.
         self._unwritten: dict[str, tuple[Job, str, dict]] = {}
         self._retry_at, self._retry_s = 0.0, 0.0  # the next try to write them, and the wait after a failure
+        self._estimator = WaitEstimator(self)
 
     @property
     def data_dir(self) -> Path:
@@ -276,6 +278,11 @@ class JobService:
                 if left is not None and left <= 0:
                     raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
                 self._cond.wait(min(left, 0.5) if left is not None else 0.5)
+
+    def expected(self, job: Job) -> Expected:
+        """Its place in line and when it should start and finish, from this server's recent
+        render times (jobs/estimate.py); unknown parts are None."""
+        return self._estimator.expected(job)
 
     def counts(self) -> dict[str, int]:
         return {status: self.store.count(status) for status in (QUEUED, RUNNING)}

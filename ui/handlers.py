@@ -23,6 +23,7 @@ from cogvideo import Studio, StudioError, VideoRequest
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
+from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
 from .i18n import request_lang
@@ -34,6 +35,9 @@ DEFAULTS = VideoRequest(prompt="")
 
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery
+NOTE_START_S = 120.0  # how long the wait note looks for its tab's job (the click may translate first)
+# Toast titles in the page's language (Gradio 6.31's page still heads a toast with its English type).
+NOTICE = Text("Notice", "提示")
 
 
 def _escape(message: str) -> str:
@@ -53,6 +57,8 @@ class Handlers:
         self.templates = load_templates(styles=studio.styles)
         # The job each browser session follows on each tab, so that tab's Cancel reaches it.
         self._following: dict[str, str] = {}
+        # Wait notes being shown: session and tab -> (when Generate was clicked, the job shown).
+        self._noting: dict[str, tuple[float, str | None]] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -114,7 +120,7 @@ class Handlers:
         try:
             while not job.finished:
                 if progress is not None:
-                    fraction, text = follow_text(job, lang)
+                    fraction, text = follow_text(job, lang, self.service.expected(job))
                     progress(fraction, desc=text)
                 if job.preview and job.preview != preview:
                     preview = job.preview
@@ -394,15 +400,50 @@ class Handlers:
     def cancel(self, mode: str = "t2v", request: gr.Request = None) -> None:
         """Stop the job this session follows on the tab of `mode` (queued: at once; rendering: at
         its next denoising step)."""
+        lang = self.lang(request)
         key = self._job_key(request, mode)
         job_id = self._following.get(key) if key else None
-        if job_id is None:
-            return
         try:
-            self.service.cancel(job_id, self.owner(request))
+            job = None if job_id is None else self.service.cancel(job_id, self.owner(request))
         except StudioError:
+            job = None
+        if job is None or job.status not in (CANCELLED, RUNNING):  # nothing was waiting or rendering here
+            gr.Info(pick(Text("Nothing to cancel: no video is being made on this tab.",
+                              "没有可以取消的任务：这个标签页上没有正在排队或生成的视频。"), lang),
+                    title=pick(NOTICE, lang))
             return
-        gr.Info(pick(Text("Stopping…", "正在停止……"), self.lang(request)))
+        gr.Info(pick(Text("Stopping…", "正在停止……"), lang), title=pick(NOTICE, lang))
+
+    def note_start(self, mode: str = "t2v", request: gr.Request = None) -> gr.Timer:
+        """Generate was clicked: the wait note under it starts looking for the tab's job."""
+        key = self._job_key(request, mode)
+        if key:
+            self._noting[key] = (time.monotonic(), None)
+        return gr.Timer(active=True)
+
+    def wait_note(self, mode: str = "t2v", request: gr.Request = None):
+        """The note under the Generate button while this tab's job waits or renders (a timer's
+        tick): its place in line and when it should start, then what it does and the time left.
+        The progress bar on the result cannot say it: Gradio writes "- 0.0%" beside the text of any
+        bar. Returns the note and the timer (stopped once the job has ended)."""
+        key = self._job_key(request, mode)
+        since, shown = self._noting.get(key, (0.0, None)) if key else (0.0, None)
+        # The click's other event submits the job (after any translation); a newer click's job
+        # takes over the note.
+        job_id = (self._following.get(key) if key else None) or shown
+        job = None
+        if job_id is not None:
+            try:
+                job = self.service.get(job_id)
+            except StudioError:
+                job = None
+        if job is None and job_id is None and time.monotonic() - since < NOTE_START_S:
+            return "", gr.skip()  # not submitted yet
+        if job is None or job.finished:
+            self._noting.pop(key, None)
+            return "", gr.Timer(active=False)
+        self._noting[key] = (since, job.id)
+        return f"⏳ {follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
 
     # ------------------------------------------------------------ live pages (ui/live.py)
 
@@ -447,9 +488,12 @@ class Handlers:
         return [public_summary(job) for job in self.service.works(self.owner(request))]
 
     def job_status(self, job_id: str = "", request: gr.Request = None) -> dict:
-        """One of the user's jobs: status, place in line, progress, and its files when done."""
+        """One of the user's jobs: status, place in line, progress, and its files when done; while
+        it waits or renders, `queue_position` and the expected seconds until it starts and ends
+        (`expected_start_seconds`, `expected_finish_seconds`: None until this server has history)."""
         try:
-            return public_summary(self.service.get(job_id, self.owner(request)))
+            job = self.service.get(job_id, self.owner(request))
+            return {**public_summary(job), **self.service.expected(job).fields()}
         except Exception as exc:
             raise self._error(exc, self.lang(request)) from None
 
@@ -757,17 +801,12 @@ def lane_name(lane: str, lang: str) -> str:
     return pick(Text(*LANE_NAMES.get(lane, (lane, lane))), lang)
 
 
-def follow_text(job: Job, lang: str) -> tuple[float, str]:
-    """Progress bar value and text for a job being followed (always a number: Gradio shows the
-    text only beside a bar)."""
-    lane = lane_name(job.lane, lang)
-    if job.status == QUEUED:
-        place = job.position or 1
-        if place == 1:
-            return 0.0, pick(Text(f"Next in line · {lane}", f"下一个就轮到你 · {lane}"), lang)
-        return 0.0, pick(Text(f"You are number {place} in line · {lane}", f"排队中：你是第 {place} 位 · {lane}"), lang)
-    message = pick(Text(job.message_en, job.message_zh), lang) or pick(Text("Starting…", "正在开始……"), lang)
-    return job.progress, f"{message} · {lane}"
+def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[float | None, str]:
+    """Progress bar value and text for a job being followed: its place in line and expected wait,
+    or its step and time left (jobs/estimate.py). A waiting job gets no bar (None): Gradio writes
+    "- 0.0%" beside the text of any bar, so the wait shows in the note under the button instead."""
+    text = pick(wait_text(job, expected or Expected(job.position)), lang)
+    return (None if job.status == QUEUED else job.progress), f"{text} · {lane_name(job.lane, lang)}"
 
 
 def caption(job: Job, lang: str) -> str:

@@ -269,6 +269,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
                     parts = live.tab_parts(spec.tab_id)  # a failure's reason stays here
+                    # Where a phone's eyes are after tapping Generate: place in line, expected wait, time left.
+                    wait_note = gr.Markdown(elem_classes="wait-note", elem_id=f"{spec.tab_id}-wait")
+                    note_timer = gr.Timer(1.0, active=False)
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
                     if spec.examples:
@@ -300,6 +303,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # Generation runs as a job of the job service, which keeps the one line for the GPU: these
         # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
         api_trigger.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name, concurrency_limit=None)
+        # The wait note's timer first: on Gradio 6.31's page a listener of the same click wired after
+        # the generation started only once the video was done.
+        private(generate.click, handlers.note_start, mode, note_timer)
+        private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
         # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
         # the same outputs also follow the tab's job after a reload.
         for event in live.wire_generation(handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,

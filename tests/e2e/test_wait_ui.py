@@ -1,0 +1,95 @@
+"""On a phone, in Chinese: a job waiting behind slow ones says its place in line and when it should
+start (learned from this server's finished jobs), never "0.0%"; Cancel with nothing to cancel says so."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_browser import ARTIFACTS, browser, shot  # noqa: F401  (browser is a fixture)
+
+PHONE = {"width": 390, "height": 844}
+
+
+def open_phone(browser, app, locale="zh-CN"):  # noqa: F811
+    context = browser.new_context(locale=locale, viewport=PHONE, is_mobile=True, has_touch=True,
+                                  extra_http_headers={"Accept-Language": locale})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app.url)
+    page.wait_for_selector("text=🎬", timeout=60_000)
+    return page
+
+
+def close_toasts(page, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while page.get_by_test_id("toast-close").count():
+        assert time.monotonic() < deadline, "the toasts did not close"
+        try:
+            page.get_by_test_id("toast-close").first.click(timeout=2_000)
+        except Exception:
+            pass  # it closed itself meanwhile
+
+
+def running(app, prompt, timeout=300):
+    """Wait until the job of `prompt` renders, reading the app's own database (as the CLI does)."""
+    from jobs import JobStore
+
+    store = JobStore(app.data_dir)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(job.user_prompt == prompt for job in store.list(status="running")):
+                return
+            time.sleep(0.3)
+    finally:
+        store.close()
+    raise TimeoutError(f"{prompt!r} did not start")
+
+
+def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app, client):  # noqa: F811
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_phone(browser, app)
+    # A finished job is the history the estimate learns from; two slow ones then fill the line.
+    client.predict(prompt="history for the estimate", num_inference_steps=2, num_frames=9, translate=False,
+                   api_name="/text_to_video")
+    slow = [f"slow job {i} ahead in line" for i in range(2)]
+    calls = [client.submit(prompt=prompt, num_inference_steps=150, num_frames=9, translate=False,
+                           api_name="/text_to_video") for prompt in slow]
+    try:
+        panel = page.locator("div[role=tabpanel]:visible").first
+        panel.get_by_label("描述你想要的视频").fill("a snail waits its turn on a leaf")
+        running(app, slow[0])
+        panel.get_by_role("button", name="🎬 生成视频").click()
+        note = page.locator("#t2v-wait")
+        # Second in line (or next, if the first slow job is done already on a fast machine).
+        expect(note).to_contain_text(re.compile(r"(排队中：你是第 2 位|下一个就轮到你) · 预计 \d+ (秒|分钟)后开始 · 普通通道"),
+                                     timeout=60_000)
+        assert "0.0%" not in page.locator("body").inner_text()
+        assert note.is_visible() and note.bounding_box()["width"] <= PHONE["width"]
+        shot(page, "wait-phone-zh", full_page=False)
+
+        panel.get_by_role("button", name="取消", exact=True).click()
+        page.get_by_test_id("toast-text").filter(has_text="已取消生成").first.wait_for(timeout=30_000)
+        expect(note).not_to_contain_text("后开始", timeout=30_000)
+        close_toasts(page)
+        panel.get_by_role("button", name="取消", exact=True).click()  # nothing of this tab is waiting now
+        toast = page.get_by_test_id("toast-body").filter(has_text="没有可以取消的任务")
+        toast.first.wait_for(timeout=30_000)
+        # Gradio 6.31's page heads every toast with its type ("Info") and shows no `title=`: the
+        # message itself is what speaks the page's language.
+        assert "这个标签页上没有正在排队或生成的视频" in toast.first.inner_text()
+        page.wait_for_timeout(600)  # let the toast finish flying in before the picture
+        shot(page, "wait-nothing-to-cancel-zh", full_page=False)
+    finally:  # leave nothing rendering for the tests that come next
+        for work in client.predict(api_name="/my_works"):
+            if work["prompt"] in slow and work["status"] in ("queued", "running"):
+                client.predict(job_id=work["job_id"], api_name="/cancel_job")
+        for call in calls:
+            try:
+                call.result(timeout=60)
+            except Exception:
+                pass  # a cancelled job's call ends without a video
+        page.context.close()
