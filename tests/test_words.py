@@ -127,8 +127,8 @@ def test_image_modes_ask_for_the_picture_before_anything_else(handlers, endpoint
     with _no_warnings() as seen:
         with pytest.raises(gr.Error) as error:
             asyncio.run(call())
-    assert "请先上传一张图片" in str(error.value) and error.value.title == "出错了"
     assert seen == []  # nothing about translation came first
+    assert "请先上传一张图片" in str(error.value) and error.value.title == "出错了"
 
 
 def test_details_are_a_table_in_the_pages_language(handlers):
@@ -145,7 +145,7 @@ def test_details_are_a_table_in_the_pages_language(handlers):
 def test_the_header_is_one_short_line_and_the_rest_is_folded(handlers):
     status = handlers.status_line(ZH)
     first, _, rest = status.partition("\n")
-    assert "模型" in first and "队列" in first and "通道" in first
+    assert "模型" in first and "排队" in first and "通道" in first
     assert "精度" not in first and "显存" not in first and len(first) < 120
     assert "<details" in rest and "<summary>系统信息</summary>" in rest and "精度" in rest
 

@@ -575,16 +575,18 @@ class Handlers:
         except StudioError:
             report = None
         chars = pick(Text(f"{len(prompt)} characters", f"{len(prompt)} 字"), lang)
-        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate:
-            chars += " · ⚠️ " + pick(words.NOT_TRANSLATED_SHORT, lang)
+        # Said before Generate, on its own line: with nothing to translate, the model gets this text as it is.
+        untranslated = ("  \n⚠️ " + pick(words.NOT_TRANSLATED_SHORT, lang)
+                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate else "")
         if report is None or report.tokens is None:
-            return chars
+            return chars + untranslated
         if report.over:
             return chars + " · " + pick(Text(
                 f"⚠️ {report.tokens}/{report.limit} tokens — the model reads only the first {report.limit}; the rest will be cut.",
                 f"⚠️ {report.tokens}/{report.limit} token——模型只读取前 {report.limit} 个，超出部分将被截断。",
-            ), lang)
-        return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"), lang)
+            ), lang) + untranslated
+        return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"),
+                                    lang) + untranslated
 
     def status_line(self, request: gr.Request = None) -> str:
         """The header: model, queue and the user's lane on one line; the machine's details

@@ -50,6 +50,9 @@ CSS = """
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
 footer {display: none !important;}
 #works-gallery .caption-label {white-space: normal; font-size: .8em;}
+#studio-status p {font-size: .9em; margin: 0;}
+#studio-status details {font-size: .8em; opacity: .8;}
+#studio-status summary {cursor: pointer;}
 """
 
 
@@ -433,8 +436,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     demo_loads = []  # (event function, outputs) to run when a page opens: the examples in its language
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="studio-status")
         private(demo.load, handlers.status_line, None, status)
+        private(demo.load, None, None, None, js=words.page_script(config.lang))  # Gradio's own English words
         # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
         # at its index among *all* children: a State between two tabs shifts the later ones, so a

@@ -199,8 +199,8 @@ def header_line(model: str, waiting: int, rendering: int, lane: str, system: str
     """One short line a phone shows whole (model, queue, the user's lane), then the machine's
     details (precision, memory policy, free memory...) folded away under "System"."""
     line = pick(Text(
-        f"**Model** {html.escape(model)} · **queue** {waiting} waiting, {rendering} rendering · **you** {lane}",
-        f"**模型** {html.escape(model)} · **队列** {waiting} 排队 / {rendering} 生成中 · **你的通道** {lane}",
+        f"**Model** {html.escape(model)} · {waiting} waiting · {rendering} rendering · {lane}",
+        f"**模型** {html.escape(model)} · 排队 {waiting} · 生成中 {rendering} · {lane}",
     ), lang)
     fold = pick(Text("System", "系统信息"), lang)
     return f"{line}\n\n<details class=\"system-fold\"><summary>{fold}</summary>\n\n{system}\n\n</details>"
@@ -215,3 +215,48 @@ def colorize_available(studio) -> bool:
     except Exception:  # a broken setting is the operator's to read in the log; the box says "not installed"
         log.exception("cannot tell whether the colorizer is installed")
         return False
+
+
+# ---------------------------------------------------------------- Gradio's own English on the page
+
+# Gradio 6.31 groups toasts by kind under a header it writes itself from the kind ("Warning",
+# "Error", "Info": the `title=` we pass is not shown), and its progress tracker writes "processing |"
+# and "queue: 1/2 |". A page that is not English gets them in Chinese, rewritten as they appear.
+_PAGE_WORDS = {"Warning": "注意", "Error": "出错了", "Info": "提示", "Success": "完成"}
+
+
+def page_script(forced: str | None) -> str:
+    """JavaScript for the page's load event: Gradio's English status words in Chinese on a page
+    that is not English (the browser's language, or --lang)."""
+    import json
+
+    english = "true" if forced == "en" else "false" if forced == "zh" else \
+        "(document.documentElement.lang || navigator.language || '').toLowerCase().startsWith('en')"
+    return """() => {
+  if (%s) return;
+  const titles = %s;
+  const fix = (node) => {
+    const text = node.data;
+    const bare = text.trim();
+    const parent = node.parentElement;
+    if (parent && parent.classList.contains("toast-title") && titles[bare]) {
+      node.data = text.replace(bare, titles[bare]);
+    } else if (bare === "processing |") {
+      node.data = text.replace("processing", "处理中");
+    } else if (/^queue: /.test(bare)) {
+      node.data = text.replace("queue: ", "排队 ");
+    }
+  };
+  const walk = (root) => {
+    if (root.nodeType === 3) { fix(root); return; }
+    const it = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = it.nextNode(); n; n = it.nextNode()) fix(n);
+  };
+  walk(document.body);
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") fix(r.target);
+      else r.addedNodes.forEach(walk);
+    }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}""" % (english, json.dumps(_PAGE_WORDS, ensure_ascii=False))
