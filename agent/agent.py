@@ -538,6 +538,11 @@ class PromptAgent:
             warning=Text(f"{err.en} An offline template was used instead.", f"{zh}已改用离线模板。"),
         )
 
+    def untranslatable_notice(self) -> Text | None:
+        """The warning `translate` gives when no model can translate (None when one can): the
+        operator's how-to, which a face logs and replaces with a plain sentence for people."""
+        return None if self.can_translate else self._cannot_translate()
+
     def _cannot_translate(self) -> Text:
         """Why nothing translates: the local model is missing offline, or only templates exist."""
         if self._local is not None:

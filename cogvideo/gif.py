@@ -67,15 +67,20 @@ class GifResult:
     height: int
     fps: float  # frames a second, as written: never more than the video's
     frames: int
+    asked_width: int | None = None  # the width asked for, when the video was narrower than it
 
     def size_text(self) -> tuple[str, str]:
-        """(en, zh) for the UI, e.g. "1.8 MB · 480×320 · 8 fps · 49 frames"."""
+        """(en, zh) for the UI, e.g. "1.8 MB · 480×320 · 8 fps · 49 frames", and why a GIF is
+        narrower than asked (a GIF is never wider than its video)."""
         size = _size_text(self.size_bytes)
         shape = f"{self.width}×{self.height}"
-        return (
-            f"{size} · {shape} · {self.fps:g} fps · {self.frames} frames",
-            f"{size} · {shape} · {self.fps:g} 帧/秒 · 共 {self.frames} 帧",
-        )
+        en = f"{size} · {shape} · {self.fps:g} fps · {self.frames} frames"
+        zh = f"{size} · {shape} · {self.fps:g} 帧/秒 · 共 {self.frames} 帧"
+        if self.asked_width and self.asked_width > self.width:
+            en += (f" · {self.width} px wide, not {self.asked_width}: the video itself is {self.width} px "
+                   "wide, and enlarging it would only blur it")
+            zh += f" · 宽 {self.width} 像素而非 {self.asked_width}：视频本身只有 {self.width} 像素宽，放大只会变模糊"
+        return en, zh
 
 
 def check_gif_options(width: object, fps: object) -> tuple[int, float]:
@@ -121,7 +126,7 @@ def export_gif(
     video, out_path = Path(video), Path(out_path)
     info = media.probe(video)
     # 2. Never more pixels or frames than the video has.
-    width = min(width, info.width)
+    asked, width = width, min(width, info.width)
     if info.fps > 0:
         fps = min(fps, info.fps)
     _check_buffer(video, info, width, fps)
@@ -139,6 +144,7 @@ def export_gif(
         height=int.from_bytes(header[8:10], "little"),
         fps=fps,
         frames=frames,
+        asked_width=asked if asked > width else None,
     )
 
 

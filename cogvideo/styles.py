@@ -200,8 +200,26 @@ def apply_style(style: Style, prompt: str, negative_prompt: str = "") -> tuple[s
     head, tail = style.prompt.split(PLACEHOLDER)
     if tail[:1] and tail[0] in _END_PUNCTUATION:
         body = body.rstrip(_END_PUNCTUATION + " ") or body
+    body = _mid_sentence(head, body)
     # str.replace-style splicing, never str.format: the user's text may contain braces.
     return head + body + tail, negative
+
+
+# Words that open a sentence and read lower-case inside one ("ink wash painting of the same scene").
+_OPENERS = {"a", "an", "the", "this", "that", "these", "those", "some", "two", "three", "my", "our",
+            "his", "her", "their", "its", "one", "several", "same"}
+
+
+def _mid_sentence(head: str, body: str) -> str:
+    """The user's text as the middle of the style's sentence: a capital opener ("The", "A") goes
+    lower-case; names and acronyms ("Paris", "NASA") stay."""
+    lead = head.rstrip()
+    if not lead or lead[-1] in ".!?:;\n":
+        return body
+    first = body.split(" ", 1)[0]
+    if first[:1].isupper() and first.lower() in _OPENERS:
+        return first.lower() + body[len(first):]
+    return body
 
 
 def _join_terms(*groups: str) -> str:

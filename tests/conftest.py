@@ -93,12 +93,12 @@ class RunningApp:
         self.output_dir = tmp / "outputs"
         self.data_dir = data_dir or tmp / "data"
         self.log_path = tmp / f"app-{self.port}.log"
-        env = dict(
+        env = {**dict(
             os.environ, HF_HUB_OFFLINE="1", OPENAI_BASE_URL=self.chat.url, OPENAI_API_KEY="test-key",
             PROMPT_AGENT_MODEL="test-model", PROMPT_AGENT_VISION_MODEL="test-vision",
             PROMPT_AGENT_TIMEOUT="5", DDCOLOR_WEIGHTS=str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
-            GRADIO_ANALYTICS_ENABLED="False", **(env or {}),
-        )
+            GRADIO_ANALYTICS_ENABLED="False",
+        ), **(env or {})}  # a test's own values win (no prompt model, no colorizer...)
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--model", "tiny", "--port", str(self.port),

@@ -26,6 +26,7 @@ from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
+from . import words
 from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
@@ -37,7 +38,6 @@ FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of m
 WORKS_SHOWN = 200  # covers in the works gallery
 NOTE_START_S = 120.0  # how long the wait note looks for its tab's job (the click may translate first)
 # Toast titles in the page's language (Gradio 6.31's page still heads a toast with its English type).
-NOTICE = Text("Notice", "提示")
 
 
 def _escape(message: str) -> str:
@@ -82,19 +82,16 @@ class Handlers:
 
     def _error(self, exc: Exception, lang: str) -> gr.Error:
         if isinstance(exc, (StudioError, AgentError)):
-            return gr.Error(_escape(pick(Text(exc.en, exc.zh or exc.en), lang)), print_exception=False)
+            return words.error(Text(exc.en, exc.zh or exc.en), lang)
         log.exception("unexpected failure")
-        return gr.Error(
-            pick(Text(
-                f"Something went wrong on the server ({type(exc).__name__}). The details are in the "
-                "server log; please try again or report it.",
-                f"服务器出错了（{type(exc).__name__}）。详细信息已写入服务器日志，请重试或反馈问题。",
-            ), lang),
-            print_exception=False,
-        )
+        return words.error(Text(
+            f"Something went wrong on the server ({type(exc).__name__}). The details are in the "
+            "server log; please try again or report it.",
+            f"服务器出错了（{type(exc).__name__}）。详细信息已写入服务器日志，请重试或反馈问题。",
+        ), lang)
 
     def _warn(self, text: Text, lang: str) -> None:
-        gr.Warning(_escape(pick(text, lang)))
+        words.warn(text, lang)
 
     @staticmethod
     def _job_key(request: gr.Request | None, mode: str) -> str | None:
@@ -138,8 +135,7 @@ class Handlers:
             self._warn(Text("Generation cancelled.", "已取消生成。"), lang)
             return None
         if job.status == FAILED:
-            raise gr.Error(_escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang)),
-                           print_exception=False)
+            raise words.error(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang)
         for notice in job.info.get("notices", []):
             self._warn(Text(notice["en"], notice["zh"]), lang)
         return without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
@@ -151,6 +147,9 @@ class Handlers:
         option is off, only templates exist, the translation failed) gets a warning, never silence.
         Here in the face, before the job: the studio and the engine know nothing of the agent."""
         lang = self.lang(request)
+        missing = words.missing_media(req)
+        if missing is not None:
+            raise words.error(missing, lang)
         foreign = {name: text for name, text in (("prompt", req.prompt), ("negative_prompt", req.negative_prompt))
                    if text.strip() and not is_english(text)}
         if not foreign:
@@ -171,11 +170,15 @@ class Handlers:
                 warnings.append(result.warning)
             if result.source == "llm":
                 changes[name] = result.text
+        untranslatable = self.agent.untranslatable_notice()
         for warning in warnings:
+            if warning == untranslatable:  # operator text: to the log; people get what the model will see
+                log.warning("prompt not translated: %s", warning.en)
+                warning = words.NOT_TRANSLATED
             self._warn(warning, lang)
         if "prompt" in changes:
-            gr.Info(_escape(pick(Text(f"Translated into English: {changes['prompt']}",
-                                      f"已翻译为英文：{changes['prompt']}"), lang)))
+            words.info(Text(f"Translated into English: {changes['prompt']}",
+                            f"已翻译为英文：{changes['prompt']}"), lang)
         return dataclasses.replace(req, **changes) if changes else req
 
     def _agent_progress(self, progress: gr.Progress | None, lang: str, toast: bool = True):
@@ -187,7 +190,7 @@ class Handlers:
             text = pick(message, lang)
             if toast and not told:
                 told.append(text)
-                gr.Info(_escape(text))
+                words.info(text, lang)
             if progress is not None:
                 progress(0.0 if fraction is None else fraction, desc=text)  # Gradio shows text only beside a bar
 
@@ -373,8 +376,8 @@ class Handlers:
         """The video as an animated GIF (表情包): the file, and its size and shape as text."""
         lang = self.lang(request)
         if not video:
-            raise gr.Error(pick(Text("Generate or open a video first, then make its GIF.",
-                                     "请先生成或打开一个视频，再导出 GIF。"), lang))
+            raise words.error(Text("Generate or open a video first, then make its GIF.",
+                                   "请先生成或打开一个视频，再导出 GIF。"), lang)
         try:
             result = self.studio.export_gif(video, _int(width), fps)
         except Exception as exc:
@@ -391,7 +394,7 @@ class Handlers:
     ):
         lang = self.lang(request)
         if not video:
-            raise gr.Error(pick(Text("Generate a video first, then change its music.", "请先生成视频，再更换配乐。"), lang))
+            raise words.error(Text("Generate a video first, then change its music.", "请先生成视频，再更换配乐。"), lang)
         try:
             return str(self.studio.change_music(video, gradio_upload(music_file) or music, volume))
         except Exception as exc:
@@ -408,11 +411,10 @@ class Handlers:
         except StudioError:
             job = None
         if job is None or job.status not in (CANCELLED, RUNNING):  # nothing was waiting or rendering here
-            gr.Info(pick(Text("Nothing to cancel: no video is being made on this tab.",
-                              "没有可以取消的任务：这个标签页上没有正在排队或生成的视频。"), lang),
-                    title=pick(NOTICE, lang))
+            words.info(Text("Nothing to cancel: no video is being made on this tab.",
+                            "没有可以取消的任务：这个标签页上没有正在排队或生成的视频。"), lang)
             return
-        gr.Info(pick(Text("Stopping…", "正在停止……"), lang), title=pick(NOTICE, lang))
+        words.info(Text("Stopping…", "正在停止……"), lang)
 
     def note_start(self, mode: str = "t2v", request: gr.Request = None) -> gr.Timer:
         """Generate was clicked: the wait note under it starts looking for the tab's job."""
@@ -558,7 +560,7 @@ class Handlers:
             self.service.delete(job_id, self.owner(request))
         except StudioError as exc:
             raise self._error(exc, lang) from None
-        gr.Info(pick(Text("Deleted.", "已删除。"), lang))
+        words.info(Text("Deleted.", "已删除。"), lang)
 
     # ------------------------------------------------------------ prompt agent
 
@@ -582,9 +584,8 @@ class Handlers:
         chosen = self.templates.get(template or "")
         if chosen is None:
             ids = ", ".join(self.templates)
-            raise gr.Error(_escape(pick(Text(f"Unknown template {template!r}; use one of: {ids}.",
-                                             f"没有模板 {template!r}；可选：{ids}。"), self.lang(request))),
-                           print_exception=False)
+            raise words.error(Text(f"Unknown template {template!r}; use one of: {ids}.",
+                                   f"没有模板 {template!r}；可选：{ids}。"), self.lang(request))
         values = {"prompt": fill_template(chosen, subject_of(subject, self.templates.values())),
                   "style": chosen.style, "music": chosen.music, "guidance_scale": chosen.guidance_scale}
         variants = self.studio.variants
@@ -627,7 +628,8 @@ class Handlers:
         if last is not None and last.source == "kept":
             yield original  # the user's text is never wiped
         if last is not None and last.warning is not None:
-            self._warn(last.warning, lang)
+            helper_off = last.source == "kept" and not self.agent.can_translate and not is_english(original)
+            self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
 
     def gloss_note(self, prompt: str, original: str = "", request: gr.Request = None) -> str:
         """Under the box, after "Help me write one": in Chinese, what the English prompt will show
@@ -651,16 +653,29 @@ class Handlers:
         except StudioError:
             report = None
         chars = pick(Text(f"{len(prompt)} characters", f"{len(prompt)} 字"), lang)
+        # Said before Generate, on its own line: with nothing to translate, the model gets this text as it is.
+        untranslated = ("  \n⚠️ " + pick(words.NOT_TRANSLATED_SHORT, lang)
+                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate else "")
         if report is None or report.tokens is None:
-            return chars
+            return chars + untranslated
         if report.over:
             return chars + " · " + pick(Text(
                 f"⚠️ {report.tokens}/{report.limit} tokens — the model reads only the first {report.limit}; the rest will be cut.",
                 f"⚠️ {report.tokens}/{report.limit} token——模型只读取前 {report.limit} 个，超出部分将被截断。",
-            ), lang)
-        return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"), lang)
+            ), lang) + untranslated
+        return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"),
+                                    lang) + untranslated
 
     def status_line(self, request: gr.Request = None) -> str:
+        """The header: model, queue and the user's lane on one line; the machine's details
+        (device, precision, memory, workers, speed-ups) in a closed "System" fold under it."""
+        lang = self.lang(request)
+        counts = self.service.counts()
+        lane = lane_name(self.service.users.lane_of(self.owner(request)), lang)
+        return words.header_line(self.studio.status().model, counts[QUEUED], counts[RUNNING], lane,
+                                 self.system_line(request), lang)
+
+    def system_line(self, request: gr.Request = None) -> str:
         lang = self.lang(request)
         s = self.studio.status()
         vram = "—" if s.free_vram_gib is None else f"{s.free_vram_gib} GiB"
@@ -816,8 +831,9 @@ def caption(job: Job, lang: str) -> str:
     elif job.status == RUNNING:
         status += f" {round(job.progress * 100)}%"
     when = time.strftime("%m-%d %H:%M", time.localtime(job.created_at))
-    text = " ".join(job.user_prompt.split())
-    return f"{status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
+    text = " ".join(job.user_prompt.split()) or pick(Text("(no prompt)", "（未填提示词）"), lang)
+    mode = pick(MODE_NAMES.get(job.mode, Text(job.mode, job.mode)), lang)
+    return f"{mode} · {status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
 
 
 def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> str:

@@ -17,8 +17,10 @@ from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGT
 
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .handlers import DEFAULTS, Handlers, gpu_task
+from . import words
 from .i18n import build_i18n
 from . import live
+from .examples import add_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assets" / "examples"
@@ -49,6 +51,9 @@ CSS = """
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
 footer {display: none !important;}
 #works-gallery .caption-label {white-space: normal; font-size: .8em;}
+#studio-status p {font-size: .9em; margin: 0;}
+#studio-status details {font-size: .8em; opacity: .8;}
+#studio-status summary {cursor: pointer;}
 """ + live.CSS
 
 
@@ -108,6 +113,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             return gr.skip(), gr.skip()
         return str(details.get("seed", "")), details.get("prompt")
 
+    def details_table(values, request: gr.Request):
+        return words.details_table(values, handlers.lang(request))
+
     def private(event_fn, *args, **kwargs):
         """A cheap UI-only event: not in the API, not queued."""
         return event_fn(*args, queue=False, api_visibility="private", **kwargs)
@@ -153,7 +161,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 label=i18n("frames"),
             )
             model = "—" if variant is None else (
-                f"{variant.name} · {variant.width}×{variant.height} · {variant.num_frames}f · {variant.fps} fps"
+                f"{variant.name} · {variant.width}×{variant.height} · {variant.fps} fps"  # frames: the slider above
             )
             gr.Textbox(value=model, label=i18n("model"), interactive=False)
         lora_scales = lora_panel()
@@ -251,7 +259,11 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                                                label=i18n("extensions"), info=i18n("extensions_info"))
                             controls["crossfade"] = gr.Checkbox(value=DEFAULTS.crossfade, label=i18n("crossfade"))
                     if spec.mode == "old_photo":
-                        controls["colorize"] = gr.Checkbox(value=True, label=i18n("colorize"))
+                        # Missing weights are said now, not after Generate: the box starts unticked and locked.
+                        can_colorize = words.colorize_available(handlers.studio)
+                        controls["colorize"] = gr.Checkbox(value=can_colorize, label=i18n("colorize"),
+                                                           interactive=can_colorize, elem_id="old-colorize",
+                                                           info=None if can_colorize else i18n("colorize_missing"))
                     template = None
                     if spec.mode == "i2v" and templates:
                         template = gr.Radio([(i18n(f"template.{t.id}"), t.id) for t in templates.values()], value=None,
@@ -275,9 +287,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     # Inside the Tab: see `tab_bar` below for why nothing may sit beside the tabs.
                     mode = gr.State(spec.mode)
                     if spec.examples:
-                        examples = gr.Examples(spec.examples, inputs=[c for c in (image, prompt) if c is not None],
-                                               label=i18n("examples"))
-                        examples.dataset.headers = []  # a table header would show untranslated keys
+                        add_examples(demo_loads, spec.mode, [c for c in (image, prompt) if c is not None],
+                                     i18n("examples"), config.lang)
                 with gr.Column(scale=6):
                     video = gr.Video(label=i18n("result"), autoplay=True, loop=True, buttons=["download"],
                                      interactive=False, height=420, elem_id=f"{spec.tab_id}-result")
@@ -293,7 +304,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
                     gif_panel(video, gif_api=first)
                     with gr.Accordion(i18n("details"), open=False):
-                        info = gr.JSON(label=i18n("details"))
+                        # The endpoint's JSON stays the API's value; people read it as a table.
+                        info = gr.JSON(label=i18n("details"), visible=False)
+                        info_table = gr.Markdown(elem_classes="details-table")
+                    private(info.change, details_table, info, info_table)
                     outputs.append(info)
                     api_trigger = gr.Button(visible=False)  # the named API's own event (see below)
 
@@ -433,12 +447,14 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         return extend, video, live.WorksParts(gallery, ids, header, selected, card, video, buttons)
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
+    demo_loads = []  # (event function, outputs) to run when a page opens: the examples in its language
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="studio-status")
         private(demo.load, handlers.status_line, None, status)
         page = live.page_parts()  # the header and My works keep up while jobs wait or render
         live_tabs: dict[str, tuple[dict, live.TabParts]] = {}
+        private(demo.load, None, None, None, js=words.page_script(config.lang))  # Gradio's own English words
         # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
         # at its index among *all* children: a State between two tabs shifts the later ones, so a
@@ -460,6 +476,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         for _, result, extend in built.values():
             private(extend.click, to_extend, result, [extend_source, tab_bar])
         private(works_extend[0].click, to_extend, works_extend[1], [extend_source, tab_bar])
+
+        for load_fn, load_outputs in demo_loads:
+            private(demo.load, load_fn, None, load_outputs)
 
         # Named API endpoints with no widgets of their own: the prompt agent (one finished
         # suggestion, no streaming) and the job service's views.

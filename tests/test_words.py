@@ -1,0 +1,200 @@
+"""The words a person reads (issue 21): toast titles in the page's language, one plain sentence
+when the prompt helper has no model (the operator's how-to in the log), the picture asked for
+first, the details as a table, a one-line header, captions, styles and GIF sizes that explain
+themselves. In-process: real handlers, a real job service and the tiny studio."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+import gradio as gr
+import pytest
+
+from agent import PromptAgent
+from cogvideo import media
+from cogvideo.gif import export_gif
+from cogvideo.styles import apply_style, get_style
+from ui import words
+from ui.handlers import Handlers, build_request, caption
+
+CHINESE = "一只小猫在窗台上晒太阳"
+OPERATOR_WORDS = re.compile(r"HF_HUB_OFFLINE|HF_HOME|PROMPT_AGENT|OPENAI|python -m|hf download")
+
+
+class FakeRequest:
+    def __init__(self, session_hash="s1", language="zh-CN,zh;q=0.9"):
+        self.session_hash = session_hash
+        self.headers = {"accept-language": language}
+
+
+ZH, EN = FakeRequest(), FakeRequest(language="en-US,en;q=0.9")
+
+
+@pytest.fixture()
+def service(studio, tmp_path):
+    from jobs import JobService, JobStore, LocalWorker
+
+    running = JobService(JobStore(tmp_path / "data"), [LocalWorker(studio)], poll_s=0.2).start()
+    yield running
+    running.close()
+
+
+@pytest.fixture()
+def handlers(studio, service):
+    return Handlers(studio, PromptAgent(), service)  # templates only: nothing translates
+
+
+def run(endpoint, *args, **kwargs):
+    return asyncio.run(endpoint(*args, **kwargs))
+
+
+def test_errors_carry_a_title_in_the_pages_language(handlers):
+    with pytest.raises(gr.Error) as zh:
+        handlers.export_gif(None, request=ZH)
+    assert zh.value.title == "出错了"
+    with pytest.raises(gr.Error) as en:
+        handlers.change_music(None, request=EN)
+    assert en.value.title != "Error" and en.value.title == "Something is wrong"
+    with pytest.raises(gr.Error) as unknown:
+        handlers.apply_template("no-such-template", "", request=ZH)
+    assert unknown.value.title == "出错了"
+
+
+def test_toast_titles_follow_the_language():
+    assert words.title("warning", "zh") == "注意" and words.title("info", "zh") == "提示"
+    assert words.title("warning", "en") == "Note"
+    assert "注意" in words.title("warning", "both") and "Note" in words.title("warning", "both")
+
+
+def test_help_me_write_one_with_chinese_and_no_model_says_one_plain_sentence(handlers, caplog):
+    with caplog.at_level(logging.WARNING, logger="cogvideo.app"), pytest.warns(UserWarning) as warned:
+        shown = list(handlers.suggest_stream(CHINESE, None, "t2v", "none", ZH))
+    assert shown[-1] == CHINESE  # the user's text stays in the box
+    [message] = [str(w.message) for w in warned]
+    assert message == words.HELPER_OFF.zh and "提示词助手暂未启用" in message
+    assert not OPERATOR_WORDS.search(message)
+    # The operator's how-to is in the log.
+    assert "python -m cogvideo download agent" in caplog.text
+
+
+def test_generate_with_chinese_and_no_translator_says_what_the_model_will_see(handlers, caplog):
+    with caplog.at_level(logging.WARNING, logger="cogvideo.app"), pytest.warns(UserWarning) as warned:
+        video, info = run(handlers.text_to_video, CHINESE, num_inference_steps=1, num_frames=9,
+                          request=ZH, progress=None)
+    messages = [str(w.message) for w in warned]
+    assert words.NOT_TRANSLATED.zh in messages
+    assert not any(OPERATOR_WORDS.search(m) for m in messages)
+    assert "python -m cogvideo download agent" in caplog.text
+    assert video.endswith(".mp4") and info["prompt"] == CHINESE  # rendered as typed, as it said
+
+
+def test_the_note_under_the_box_warns_before_generate(handlers):
+    note = handlers.prompt_note(CHINESE, "none", "t2v", ZH)
+    assert "本站暂无翻译助手" in note and not OPERATOR_WORDS.search(note)
+    assert "翻译助手" not in handlers.prompt_note("a cat on a windowsill", "none", "t2v", ZH)
+
+
+class _no_warnings:
+    """Records the UserWarnings (our toasts outside a page) raised inside it."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings(record=True)
+        self.seen = self._catch.__enter__()
+        warnings.simplefilter("always")
+        return self.seen
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+        self.seen[:] = [w for w in self.seen if issubclass(w.category, UserWarning)]
+        return False
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video", "old_photo"])
+def test_image_modes_ask_for_the_picture_before_anything_else(handlers, endpoint):
+    async def call():
+        result = getattr(handlers, endpoint)(None, CHINESE, request=ZH, progress=None)
+        if hasattr(result, "__anext__"):
+            async for _ in result:
+                pass
+        else:
+            await result
+
+    with _no_warnings() as seen:
+        with pytest.raises(gr.Error) as error:
+            asyncio.run(call())
+    assert seen == []  # nothing about translation came first
+    assert "请先上传一张图片" in str(error.value) and error.value.title == "出错了"
+
+
+def test_details_are_a_table_in_the_pages_language(handlers):
+    video, info = run(handlers.text_to_video, "a cat on a windowsill", num_inference_steps=1, num_frames=9,
+                      request=EN, progress=None)
+    table = words.details_table(info, "zh")
+    assert "| 种子 |" in table and "| 帧数 |" in table and "| 通道 |" in table
+    assert "null" not in table and "None" not in table
+    keys = re.findall(r"^\| ([^|]+) \|", table, flags=re.M)
+    assert not [k for k in keys if re.fullmatch(r"[a-z_ ]+", k.strip())], keys  # no English keys
+    assert "| Seed |" in words.details_table(info, "en")
+
+
+def test_the_header_is_one_short_line_and_the_rest_is_folded(handlers):
+    status = handlers.status_line(ZH)
+    first, _, rest = status.partition("\n")
+    assert "模型" in first and "排队" in first and "通道" in first
+    assert "精度" not in first and "显存" not in first and len(first) < 120
+    assert "<details" in rest and "<summary>系统信息</summary>" in rest and "精度" in rest
+
+
+def test_work_captions_name_the_mode_and_a_missing_prompt(handlers, studio, tmp_path):
+    from jobs.job import Job
+
+    request = build_request("old_photo", prompt="", image=str(_photo(tmp_path)), seed=1, num_inference_steps=1,
+                            guidance_scale=6, num_frames=9, style="none", music="none", music_volume=0.5,
+                            upscale=False, interpolate=False, colorize=False)
+    job = handlers.service.submit(request, "local")
+    assert isinstance(job, Job)
+    text = caption(job, "zh")
+    assert text.startswith("老照片 · ") and text.endswith("（未填提示词）")
+
+
+def _photo(tmp_path):
+    from tests.conftest import make_photo
+
+    path = tmp_path / "photo.png"
+    make_photo(96, 64).save(path)
+    return path
+
+
+def test_a_style_continues_the_sentence_in_lower_case(studio):
+    ink = get_style("ink-wash", studio.styles)
+    assert "ink wash painting of the same scene." in apply_style(ink, "The same scene")[0]
+    assert "of NASA rockets" in apply_style(ink, "NASA rockets")[0]
+
+
+def test_a_gif_narrower_than_asked_says_why(tmp_path):
+    import numpy as np
+
+    clip = media.encode_mp4(np.zeros((9, 96, 144, 3), np.uint8), 8, tmp_path / "clip.mp4")
+    result = export_gif(clip, tmp_path / "clip.gif", width=480)
+    en, zh = result.size_text()
+    assert result.width == 144
+    assert "视频本身只有 144 像素宽" in zh and "not 480" in en
+
+
+def test_colorizer_availability_is_a_file_check(studio, monkeypatch, tmp_path):
+    from cogvideo.colorize import Colorizer
+
+    class Holder:
+        colorizer = Colorizer(weights=tmp_path / "missing.pth")
+
+    assert words.colorize_available(Holder()) is False
+    (tmp_path / "here.pth").write_bytes(b"x")
+    Holder.colorizer = Colorizer(weights=tmp_path / "here.pth")
+    start = time.monotonic()
+    assert words.colorize_available(Holder()) is True
+    assert time.monotonic() - start < 1  # nothing loaded

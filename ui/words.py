@@ -1,0 +1,262 @@
+"""The words a person reads on the page, in their language: toast titles, the plain sentence when
+the prompt helper has no model, the video's details as a table, the header's short line.
+
+Gradio's toasts and its error pop-up carry an English title ("Warning", "Error", "Info") on every
+page unless given one: every toast of ours goes through `info`, `warn` or `error` here.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import gradio as gr
+
+from bilingual import Text, pick
+from cogvideo.speed import PRESETS
+from jobs.job import LANE_NAMES
+
+log = logging.getLogger("cogvideo.app")
+
+TITLES = {
+    "info": Text("Info", "提示"),
+    "warning": Text("Note", "注意"),
+    "error": Text("Something is wrong", "出错了"),
+}
+
+
+def title(kind: str, lang: str) -> str:
+    """The toast's title: one line, also for callers that sent no language ("both")."""
+    text = TITLES[kind]
+    return f"{text.zh} · {text.en}" if lang == "both" else pick(text, lang)
+
+
+def _shown(message: Text | str, lang: str) -> str:
+    # Toasts render HTML; our messages quote user values, which must show as text.
+    return html.escape(message if isinstance(message, str) else pick(message, lang), quote=False)
+
+
+def info(message: Text | str, lang: str) -> None:
+    gr.Info(_shown(message, lang), title=title("info", lang))
+
+
+def warn(message: Text | str, lang: str) -> None:
+    gr.Warning(_shown(message, lang), title=title("warning", lang))
+
+
+def error(message: Text | str, lang: str) -> gr.Error:
+    """An error to raise; the message is escaped here, so pass it unescaped."""
+    return gr.Error(_shown(message, lang), title=title("error", lang), print_exception=False)
+
+
+# ---------------------------------------------------------------- the prompt helper without a model
+
+HELPER_OFF = Text(
+    "The prompt helper is not set up on this studio, so it cannot rewrite or translate Chinese. "
+    "The video model reads English only: write your description in English (a short sentence is "
+    "enough), or leave the box empty and tap the button for an English idea.",
+    "提示词助手暂未启用，无法改写或翻译中文。视频模型只读得懂英文：请用英文描述（一句话就够），"
+    "或清空输入框再点“帮我想一条”，获取一条英文灵感。",
+)
+
+NOT_TRANSLATED = Text(
+    "Your description is not in English and this studio has no translator, so it goes to the model "
+    "as it is. The model reads English only: it will barely understand it, and the video will likely "
+    "not match. Write it in English for a video that does.",
+    "你的描述不是英文，而本站暂无翻译助手，会原样交给模型。模型只读得懂英文，几乎看不懂这段文字，"
+    "生成的视频多半与描述不符。想要贴合描述，请改用英文。",
+)
+
+NOT_TRANSLATED_SHORT = Text(
+    "no translator here: the model reads English only and will barely understand this; write in English.",
+    "本站暂无翻译助手：模型只读得懂英文，看不懂这段中文，视频多半与描述不符，请改用英文。",
+)
+
+PICTURE_FIRST = Text(
+    "Upload a picture first: image-to-video starts from your image.",
+    "请先上传一张图片：图生视频需要以图片作为第一帧。",
+)
+CLIP_FIRST = Text(
+    "Upload a video first (MP4, MOV or WebM, up to 60 s).",
+    "请先上传一段视频（MP4、MOV 或 WebM，最长 60 秒）。",
+)
+
+
+def helper_off(operator_detail: Text | None) -> Text:
+    """The plain sentence for a person; the operator's how-to (variables, commands) goes to the log."""
+    if operator_detail is not None:
+        log.warning("prompt helper cannot translate: %s", operator_detail.en)
+    return HELPER_OFF
+
+
+def missing_media(request) -> Text | None:
+    """What to upload, when an image or clip request has none: said before any translation or
+    other check, since nothing else matters until it is there."""
+    if request.mode in ("i2v", "old_photo") and not request.image:
+        return PICTURE_FIRST
+    if request.needs_video and not (request.video and str(request.video).strip()):
+        return CLIP_FIRST
+    return None
+
+
+# ---------------------------------------------------------------- the video's details
+
+_LABELS: dict[str, Text] = {
+    "job_id": Text("Job", "任务编号"),
+    "mode": Text("Mode", "模式"),
+    "lane": Text("Lane", "通道"),
+    "model": Text("Model", "模型"),
+    "prompt": Text("Prompt sent to the model", "交给模型的提示词"),
+    "user_prompt": Text("Your text", "你的输入"),
+    "negative_prompt": Text("Negative prompt", "反向提示词"),
+    "style": Text("Style", "风格"),
+    "seed": Text("Seed", "种子"),
+    "num_inference_steps": Text("Steps", "采样步数"),
+    "guidance_scale": Text("Guidance", "引导系数"),
+    "num_frames": Text("Frames", "帧数"),
+    "fps": Text("Frames per second", "帧率"),
+    "width": Text("Width (px)", "宽度（像素）"),
+    "height": Text("Height (px)", "高度（像素）"),
+    "duration": Text("Length (s)", "时长（秒）"),
+    "speed": Text("Speed", "生成速度"),
+    "music": Text("Music", "背景音乐"),
+    "upscale": Text("Upscaled", "超分"),
+    "interpolate": Text("Smooth motion", "流畅运动"),
+    "colorized": Text("Colorized", "已上色"),
+    "strength": Text("Strength", "转绘强度"),
+    "extensions": Text("Parts added", "续写段数"),
+    "video": Text("File", "文件"),
+    "timings": Text("Time per stage (s)", "各阶段用时（秒）"),
+    "total_s": Text("Total time (s)", "总用时（秒）"),
+    "loras": Text("LoRA", "LoRA"),
+    "prompt_tokens": Text("Prompt length (tokens)", "提示词长度（token）"),
+    "upscale_method": Text("Upscaled with", "超分方式"),
+    "parts": Text("Frames per part", "每段帧数"),
+}
+_STAGES = {"prepare": Text("prepare", "准备"), "render": Text("render", "生成"), "post": Text("post", "后期"),
+           "image": Text("picture", "图片"), "colorize": Text("colorize", "上色"), "clip": Text("clip", "读取视频"),
+           "encode": Text("encode", "编码"), "music": Text("music", "配乐")}
+_MODES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
+          "old_photo": Text("Old photo", "老照片"), "v2v": Text("Restyle", "视频转绘"),
+          "extend": Text("Extend", "续写")}
+_HIDDEN = {"notices", "cover", "colorized_image", "timings_en", "timings_zh"}
+
+
+def _value(key: str, value: Any, lang: str) -> str | None:
+    """A value as a person reads it; None: nothing worth a row (empty, unknown, null)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, bool):
+        return pick(Text("yes", "是") if value else Text("no", "否"), lang)
+    if key == "mode" and value in _MODES:
+        return pick(_MODES[value], lang)
+    if key == "lane" and value in LANE_NAMES:
+        return pick(Text(*LANE_NAMES[value]), lang)
+    if key == "music" and value == "none":
+        return pick(Text("none", "无"), lang)
+    if key == "speed" and value in PRESETS:
+        return pick(Text(PRESETS[value].name_en, PRESETS[value].name_zh), lang)
+    if key == "timings" and isinstance(value, dict):
+        parts = [f"{pick(_STAGES.get(k, Text(k, k)), lang)} {v:.1f}" for k, v in value.items()
+                 if isinstance(v, (int, float))]
+        return " · ".join(parts) or None
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        parts = [f"{k} {_value(k, v, lang)}" for k, v in value.items() if _value(k, v, lang) is not None]
+        return " · ".join(parts) or None
+    if isinstance(value, (list, tuple)):
+        parts = [str(_value(key, v, lang)) for v in value if _value(key, v, lang) is not None]
+        return ", ".join(parts) or None
+    return str(value)
+
+
+def details_table(info: dict | None, lang: str) -> str:
+    """The video's details (the generation endpoints' JSON, unchanged for API callers) as a
+    two-column Markdown table with labels in the page's language; empty fields are left out."""
+    if not info:
+        return ""
+    rows = []
+    for key, raw in info.items():
+        if key in _HIDDEN:
+            continue
+        value = _value(key, raw, lang)
+        if value is None:
+            continue
+        label = pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ")
+        cell = html.escape(value, quote=False).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| {label} | {cell} |")
+    if not rows:
+        return ""
+    head = pick(Text("| Item | Value |", "| 项目 | 内容 |"), lang)
+    return "\n".join([head, "|:--|:--|", *rows])
+
+
+# ---------------------------------------------------------------- the header
+
+def header_line(model: str, waiting: int, rendering: int, lane: str, system: str, lang: str) -> str:
+    """One short line a phone shows whole (model, queue, the user's lane), then the machine's
+    details (precision, memory policy, free memory...) folded away under "System"."""
+    line = pick(Text(
+        f"**Model** {html.escape(model)} · {waiting} waiting · {rendering} rendering · {lane}",
+        f"**模型** {html.escape(model)} · 排队 {waiting} · 生成中 {rendering} · {lane}",
+    ), lang)
+    fold = pick(Text("System", "系统信息"), lang)
+    return f"{line}\n\n<details class=\"system-fold\"><summary>{fold}</summary>\n\n{system}\n\n</details>"
+
+
+# ---------------------------------------------------------------- old photos
+
+def colorize_available(studio) -> bool:
+    """Whether the colorizer's weights are on this machine (a file check: nothing is loaded)."""
+    try:
+        return bool(studio.colorizer.available())
+    except Exception:  # a broken setting is the operator's to read in the log; the box says "not installed"
+        log.exception("cannot tell whether the colorizer is installed")
+        return False
+
+
+# ---------------------------------------------------------------- Gradio's own English on the page
+
+# Gradio 6.31 groups toasts by kind under a header it writes itself from the kind ("Warning",
+# "Error", "Info": the `title=` we pass is not shown), and its progress tracker writes "processing |"
+# and "queue: 1/2 |". A page that is not English gets them in Chinese, rewritten as they appear.
+_PAGE_WORDS = {"Warning": "注意", "Error": "出错了", "Info": "提示", "Success": "完成"}
+
+
+def page_script(forced: str | None) -> str:
+    """JavaScript for the page's load event: Gradio's English status words in Chinese on a page
+    that is not English (the browser's language, or --lang)."""
+    import json
+
+    english = "true" if forced == "en" else "false" if forced == "zh" else \
+        "(document.documentElement.lang || navigator.language || '').toLowerCase().startsWith('en')"
+    return """() => {
+  if (%s) return;
+  const titles = %s;
+  const fix = (node) => {
+    const text = node.data;
+    const bare = text.trim();
+    const parent = node.parentElement;
+    if (parent && parent.classList.contains("toast-title") && titles[bare]) {
+      node.data = text.replace(bare, titles[bare]);
+    } else if (bare === "processing |") {
+      node.data = text.replace("processing", "处理中");
+    } else if (/^queue: /.test(bare)) {
+      node.data = text.replace("queue: ", "排队 ");
+    }
+  };
+  const walk = (root) => {
+    if (root.nodeType === 3) { fix(root); return; }
+    const it = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = it.nextNode(); n; n = it.nextNode()) fix(n);
+  };
+  walk(document.body);
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "characterData") fix(r.target);
+      else r.addedNodes.forEach(walk);
+    }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}""" % (english, json.dumps(_PAGE_WORDS, ensure_ascii=False))
