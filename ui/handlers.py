@@ -37,7 +37,6 @@ DEFAULTS = VideoRequest(prompt="")
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery
 NOTE_START_S = 120.0  # how long the wait note looks for its tab's job (the click may translate first)
-# Toast titles in the page's language (Gradio 6.31's page still heads a toast with its English type).
 
 
 def _escape(message: str) -> str:
