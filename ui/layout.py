@@ -51,6 +51,11 @@ footer {display: none !important;}
 """
 
 
+def cleared_result(parts: list[gr.components.Component]) -> dict:
+    """Updates that empty a tab's result column (video, still, details, seed, final prompt)."""
+    return {part: (None if isinstance(part, (gr.Video, gr.Image, gr.JSON)) else "") for part in parts}
+
+
 @dataclass(frozen=True)
 class PageConfig:
     t2v: Variant | None
@@ -290,6 +295,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     with gr.Accordion(i18n("details"), open=False):
                         info = gr.JSON(label=i18n("details"))
                     outputs.append(info)
+        # What 复用设置 clears, so an old seed and prompt never sit beside new settings.
+        result_parts[spec.mode] = [*outputs, used_seed, final_prompt]
 
         # The handler's parameter names pick its inputs, so the API and the widgets cannot drift apart.
         names = [p for p in inspect.signature(spec.handler).parameters if p not in ("request", "progress")]
@@ -337,6 +344,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 [], video_key="extend_source"),
     ]
 
+    result_parts: dict[str, list[gr.components.Component]] = {}  # filled by generation_tab
+
     def works_tab(tab_controls: dict[str, dict[str, gr.components.Component]], tabs: gr.Tabs):
         """我的作品: the user's jobs as covers; open one to play, reuse, extend, cancel or delete it.
         Returns (its Extend button, its video), wired by the caller."""
@@ -381,6 +390,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             mode = values["mode"]
             controls = tab_controls[mode]
             updates = {tabs: gr.Tabs(selected=mode)}
+            updates.update(cleared_result(result_parts[mode]))
             for name, control in controls.items():
                 if name == "randomize":
                     updates[control] = values.get("seed", -1) == -1
@@ -411,6 +421,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                                            api_visibility="private")
         private(gallery.select, open_work, ids, [selected, video, card, *buttons])
         reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
+        reuse_outputs += [c for parts in result_parts.values() for c in parts]
         private(reuse.click, reuse_work, selected, reuse_outputs)
         # Queued, unlike the other works events: gr.Info("Deleted.") reaches the page only through the queue.
         delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
