@@ -20,6 +20,7 @@ from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import build_i18n
 
 ROOT = Path(__file__).resolve().parents[1]
+DELETE_CONFIRM_S = 5.0  # how long 🗑 删除 waits for its confirming second click
 EXAMPLES = ROOT / "assets" / "examples"
 
 T2V_EXAMPLES = [
@@ -371,6 +372,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
             ids = gr.State([])  # inside the Tab, like every component under `tab_bar` (see there)
             selected = gr.State("")
+            # 🗑 asks first: the first click arms it for the opened work (the button says 确定删除？),
+            # a second click within DELETE_CONFIRM_S deletes; the timer puts the button back.
+            armed = gr.State("")
+            disarm_timer = gr.Timer(DELETE_CONFIRM_S, active=False)
 
         def show_works(request: gr.Request):
             return handlers.works_gallery(request)
@@ -402,10 +407,21 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     updates[control] = values[name]
             return updates
 
-        def delete_work(job_id, request: gr.Request):
-            if job_id:
-                handlers.delete_work(job_id, request)
-            return ("", None, "", *[gr.update(interactive=False)] * 4, *handlers.works_gallery(request))
+        def delete_work(job_id, armed_id, request: gr.Request):
+            if not job_id:
+                return {}
+            if armed_id != job_id:
+                return {armed: job_id, delete: gr.Button(value=i18n("delete_confirm")),
+                        disarm_timer: gr.Timer(active=True)}
+            handlers.delete_work(job_id, request)
+            items, job_ids, text = handlers.works_gallery(request)
+            # selected_index=None: Gradio would otherwise outline the card that slid into its place.
+            return {selected: "", video: None, card: "", **{b: gr.update(interactive=False) for b in buttons},
+                    gallery: gr.Gallery(value=items, selected_index=None), ids: job_ids, header: text,
+                    **disarmed(), delete: gr.Button(value=i18n("delete"), interactive=False)}
+
+        def disarmed():
+            return {armed: "", delete: gr.Button(value=i18n("delete")), disarm_timer: gr.Timer(active=False)}
 
         def cancel_work(job_id, request: gr.Request):
             if not job_id:
@@ -424,8 +440,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         reuse_outputs += [c for parts in result_parts.values() for c in parts]
         private(reuse.click, reuse_work, selected, reuse_outputs)
         # Queued, unlike the other works events: gr.Info("Deleted.") reaches the page only through the queue.
-        delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
+        delete.click(delete_work, [selected, armed], [selected, video, card, *buttons, *listing, armed, disarm_timer],
                      api_visibility="private", concurrency_limit=None)
+        private(disarm_timer.tick, disarmed, None, [armed, delete, disarm_timer])
+        private(gallery.select, disarmed, None, [armed, delete, disarm_timer])
         private(stop.click, cancel_work, selected, [card, stop])
         return extend, video
 
