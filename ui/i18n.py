@@ -51,6 +51,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "refresh": ("🔄 Refresh", "🔄 刷新"),
     "reuse": ("♻️ Reuse settings", "♻️ 复用设置"),
     "delete": ("🗑 Delete", "🗑 删除"),
+    "delete_confirm": ("⚠️ Delete for good?", "⚠️ 确定删除？"),
     "prompt": ("Describe your video", "描述你想要的视频"),
     "prompt_placeholder": (
         "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",

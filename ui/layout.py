@@ -23,6 +23,7 @@ from . import live
 from .examples import add_examples
 
 ROOT = Path(__file__).resolve().parents[1]
+DELETE_CONFIRM_S = 5.0  # how long 🗑 删除 waits for its confirming second click
 EXAMPLES = ROOT / "assets" / "examples"
 
 T2V_EXAMPLES = [
@@ -55,6 +56,11 @@ footer {display: none !important;}
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
 """ + live.CSS
+
+
+def cleared_result(parts: list[gr.components.Component]) -> dict:
+    """Updates that empty a tab's result column (video, still, details, seed, final prompt)."""
+    return {part: (None if isinstance(part, (gr.Video, gr.Image, gr.JSON)) else "") for part in parts}
 
 
 @dataclass(frozen=True)
@@ -310,6 +316,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     private(info.change, details_table, info, info_table)
                     outputs.append(info)
                     api_trigger = gr.Button(visible=False)  # the named API's own event (see below)
+        # What 复用设置 clears, so an old seed and prompt never sit beside new settings.
+        result_parts[spec.mode] = [*outputs, used_seed, final_prompt]
 
         # The handler's parameter names pick its inputs, so the API and the widgets cannot drift apart.
         names = [p for p in inspect.signature(spec.handler).parameters if p not in ("request", "progress")]
@@ -365,6 +373,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 [], video_key="extend_source"),
     ]
 
+    result_parts: dict[str, list[gr.components.Component]] = {}  # filled by generation_tab
+
     def works_tab(tab_controls: dict[str, dict[str, gr.components.Component]], tabs: gr.Tabs):
         """我的作品: the user's jobs as covers; open one to play, reuse, extend, cancel or delete it.
         Returns (its Extend button, its video), wired by the caller."""
@@ -390,6 +400,10 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
             ids = gr.State([])  # inside the Tab, like every component under `tab_bar` (see there)
             selected = gr.State("")
+            # 🗑 asks first: the first click arms it for the opened work (the button says 确定删除？),
+            # a second click within DELETE_CONFIRM_S deletes; the timer puts the button back.
+            armed = gr.State("")
+            disarm_timer = gr.Timer(DELETE_CONFIRM_S, active=False)
 
         def show_works(request: gr.Request):
             return handlers.works_gallery(request)
@@ -409,6 +423,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             mode = values["mode"]
             controls = tab_controls[mode]
             updates = {tabs: gr.Tabs(selected=mode)}
+            updates.update(cleared_result(result_parts[mode]))
             for name, control in controls.items():
                 if name == "randomize":
                     updates[control] = values.get("seed", -1) == -1
@@ -420,10 +435,21 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     updates[control] = values[name]
             return updates
 
-        def delete_work(job_id, request: gr.Request):
-            if job_id:
-                handlers.delete_work(job_id, request)
-            return ("", None, "", *[gr.update(interactive=False)] * 4, *handlers.works_gallery(request))
+        def delete_work(job_id, armed_id, request: gr.Request):
+            if not job_id:
+                return {}
+            if armed_id != job_id:
+                return {armed: job_id, delete: gr.Button(value=i18n("delete_confirm")),
+                        disarm_timer: gr.Timer(active=True)}
+            handlers.delete_work(job_id, request)
+            items, job_ids, text = handlers.works_gallery(request)
+            # selected_index=None: Gradio would otherwise outline the card that slid into its place.
+            return {selected: "", video: None, card: "", **{b: gr.update(interactive=False) for b in buttons},
+                    gallery: gr.Gallery(value=items, selected_index=None), ids: job_ids, header: text,
+                    **disarmed(), delete: gr.Button(value=i18n("delete"), interactive=False)}
+
+        def disarmed():
+            return {armed: "", delete: gr.Button(value=i18n("delete")), disarm_timer: gr.Timer(active=False)}
 
         def cancel_work(job_id, request: gr.Request):
             if not job_id:
@@ -439,10 +465,13 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                                            api_visibility="private")
         private(gallery.select, open_work, ids, [selected, video, card, *buttons])
         reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
+        reuse_outputs += [c for parts in result_parts.values() for c in parts]
         private(reuse.click, reuse_work, selected, reuse_outputs)
         # Queued, unlike the other works events: gr.Info("Deleted.") reaches the page only through the queue.
-        delete.click(delete_work, selected, [selected, video, card, *buttons, *listing],
+        delete.click(delete_work, [selected, armed], [selected, video, card, *buttons, *listing, armed, disarm_timer],
                      api_visibility="private", concurrency_limit=None)
+        private(disarm_timer.tick, disarmed, None, [armed, delete, disarm_timer])
+        private(gallery.select, disarmed, None, [armed, delete, disarm_timer])
         private(stop.click, cancel_work, selected, [card, stop])
         return extend, video, live.WorksParts(gallery, ids, header, selected, card, video, buttons)
 

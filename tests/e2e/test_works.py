@@ -176,6 +176,7 @@ def test_delete_a_text_to_video_work_in_english(browser, app, client):  # noqa: 
     shot(page, "works-open-en")
 
     panel.get_by_role("button", name="🗑 Delete").click()
+    panel.get_by_role("button", name="⚠️ Delete for good?").click()  # it asks first
     page.get_by_test_id("toast-text").filter(has_text="Deleted.").first.wait_for()
     expect(item).to_have_count(0)
     expect(card).not_to_contain_text(prompt)
