@@ -15,12 +15,12 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
+from . import live, words
 from .components import OpenRadio, OpenSlider, UploadedImage
-from .handlers import DEFAULTS, Handlers, gpu_task
-from . import words
-from .i18n import build_i18n
-from . import live
 from .examples import add_examples
+from .handlers import DEFAULTS, Handlers, gpu_task
+from .i18n import build_i18n
+from .phone import PHONE_CSS, scroll_to, scroll_to_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 DELETE_CONFIRM_S = 5.0  # how long 🗑 删除 waits for its confirming second click
@@ -55,7 +55,7 @@ footer {display: none !important;}
 #studio-status p {font-size: .9em; margin: 0;}
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
-""" + live.CSS
+""" + live.CSS + PHONE_CSS
 
 
 def cleared_result(parts: list[gr.components.Component]) -> dict:
@@ -276,14 +276,15 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                             label=i18n("template"), info=i18n("template_info"),
                                             elem_id="i2v-templates")
                     prompt = gr.Textbox(value="", label=i18n("prompt"), placeholder=i18n(spec.placeholder_key),
-                                        lines=spec.prompt_lines, max_lines=12, max_length=20_000)
+                                        lines=spec.prompt_lines, max_lines=12, max_length=20_000,
+                                        elem_classes="prompt-box")
                     controls["prompt"] = prompt
                     note, gloss, suggest, restore, controls["translate"] = prompt_tools()
                     controls.update(settings(variant, spec.default_music))
                     wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
                         wire_templates(template, prompt, controls)
-                    with gr.Row():
+                    with gr.Row(elem_classes="generate-row"):
                         generate = gr.Button(i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(i18n("cancel"), variant="stop", scale=1)
                     parts = live.tab_parts(spec.tab_id)  # a failure's reason stays here
@@ -325,16 +326,22 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # Generation runs as a job of the job service, which keeps the one line for the GPU: these
         # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
         api_trigger.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name, concurrency_limit=None)
-        # The wait note's timer first: on Gradio 6.31's page a listener of the same click wired after
-        # the generation started only once the video was done.
+        # Every quick listener of Generate is declared before the generation event: Gradio 6.31's page
+        # ran those declared after it only once the video was done (or not at all).
+        # The wait note's timer.
         private(generate.click, handlers.note_start, mode, note_timer)
         private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
+        # Where the finger is: the progress (on the result) comes on screen, and the button stays
+        # disabled while this tab's job runs, so a second tap cannot silently make nothing.
+        private(generate.click, lambda *_: gr.update(interactive=False), None, generate,
+                js=scroll_to(f"#{spec.tab_id}-result"))
         # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
         # the same outputs also follow the tab's job after a reload.
         for event in live.wire_generation(handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,
                                           parts, page, clears=[image, template]):
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
+            private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
         live_tabs[spec.mode] = (controls, parts)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
@@ -391,7 +398,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                          fit_columns=False)
                 with gr.Column(scale=2):
                     video = gr.Video(label=i18n("result"), interactive=False, autoplay=True, loop=True,
-                                     buttons=["download"], height=300)
+                                     buttons=["download"], height=300, elem_id="works-player")
                     card = gr.Markdown(elem_id="work-details")
                     with gr.Row():
                         reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)
@@ -463,10 +470,12 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         for opened in (tab.select, refresh.click):
             private(opened, show_works, None, listing).then(handlers.status_line, None, status, queue=False,
                                                            api_visibility="private")
+        private(gallery.select, None, None, None, js=scroll_to("#works-player"))  # a phone stacks it below
         private(gallery.select, open_work, ids, [selected, video, card, *buttons])
         reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
         reuse_outputs += [c for parts in result_parts.values() for c in parts]
-        private(reuse.click, reuse_work, selected, reuse_outputs)
+        private(reuse.click, reuse_work, selected, reuse_outputs).then(
+            None, None, None, js=scroll_to_prompt(), queue=False, api_visibility="private")
         # Queued, unlike the other works events: gr.Info("Deleted.") reaches the page only through the queue.
         delete.click(delete_work, [selected, armed], [selected, video, card, *buttons, *listing, armed, disarm_timer],
                      api_visibility="private", concurrency_limit=None)
@@ -488,7 +497,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
         # at its index among *all* children: a State between two tabs shifts the later ones, so a
         # click overwrote the next tab's label (老照片 became 图生视频) or added a fifth tab.
-        with gr.Tabs() as tab_bar:
+        with gr.Tabs(overflow_behavior="wrap") as tab_bar:  # no tab hides behind "⋯" on a phone
             built = {spec.mode: generation_tab(spec, first=index == 0) for index, spec in enumerate(tabs)}
             tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
             works_extend = works_tab(tab_controls, tab_bar)

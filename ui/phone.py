@@ -1,0 +1,76 @@
+"""Phone first: the page's CSS for narrow screens and the small scripts that keep what the finger
+just did on screen (Gradio stays the face; this is theme and CSS, not a second front end)."""
+
+from __future__ import annotations
+
+PHONE = 640  # px: below this the columns stack and the phone rules apply
+
+PHONE_CSS = """
+/* Gradio's container clips with overflow:hidden, which makes it a scroll box: nothing inside can be
+   sticky to the viewport. Clipping (no scroll box) keeps the no-horizontal-scroll promise. */
+.gradio-container {overflow: visible !important; overflow-x: clip !important;}
+/* Every tab one tap away: the tab row wraps (overflow_behavior="wrap") instead of hiding tabs
+   behind a menu; on a phone the buttons are compact so six fit in two rows at 360 px. */
+.tab-container button {flex: 0 0 auto;}
+/* A slider's label keeps its words on one line: the number box moves below it rather than
+   squeezing the label to one character per line. */
+.head {flex-wrap: wrap; gap: 4px;}
+.head > label {flex: 1 0 auto; min-width: min(100%, 5em);}
+.head > label span {white-space: normal; word-break: keep-all;}
+/* Upload prompts and file names wrap instead of being clipped or overlapping the drop text. */
+.file-preview .filename {min-width: 4em; word-break: break-all; white-space: normal;}
+.wrap .or, .upload-text, .icon-wrap + span {white-space: normal;}
+.prompt-note p {overflow-wrap: anywhere;}
+.prompt-note {overflow: visible !important;}
+/* Generate and Cancel are one bar of one height. */
+.generate-row {align-items: stretch; flex-wrap: nowrap !important;}
+.generate-row > button {min-height: 56px; min-width: 0 !important;}
+/* 我的作品: the caption sits under its cover (never over it), status · date first, two lines. */
+#works-gallery .thumbnail-item {aspect-ratio: auto; height: auto; display: flex; flex-direction: column;}
+#works-gallery .thumbnail-item img, #works-gallery .thumbnail-item video {aspect-ratio: 4 / 3; height: auto;
+    flex: 0 0 auto; min-height: 0;}
+#works-gallery .thumbnail-item .caption-label {position: static; max-width: 100%; width: 100%; opacity: 1;
+    border: none; border-radius: 0; white-space: normal; display: -webkit-box; -webkit-line-clamp: 3;
+    -webkit-box-orient: vertical; overflow: hidden; line-height: 1.3;}
+#works-gallery .grid-container {grid-auto-rows: auto; grid-template-rows: none;}
+@media (max-width: 640px) {
+  .tab-container button {padding: 0 var(--size-2); font-size: var(--text-md);}
+  /* The Generate bar stays under the thumb while its tab's form scrolls by. */
+  .generate-row {position: sticky; bottom: 0; z-index: 30; background: var(--background-fill-primary);
+      padding: 8px 0 calc(8px + env(safe-area-inset-bottom)); box-shadow: 0 -6px 10px -6px rgba(0,0,0,.25);}
+  #works-gallery .grid-container {grid-template-columns: repeat(2, minmax(0, 1fr)) !important;}
+  #works-gallery .caption-label {font-size: .8em;}
+}
+"""
+
+
+def scroll_to(selector: str, *, then_prompt: bool = False) -> str:
+    """A click's `js=`: bring `selector` (the first visible match) on screen. It runs in the browser
+    before the event's Python, so it scrolls to where the progress and then the result will show.
+    On a phone (columns stacked) the element goes to the top; on a wide screen only as far as needed."""
+    return f"""() => {{
+      const pick = () => [...document.querySelectorAll({selector!r})].find(e => e.offsetParent !== null);
+      const go = () => {{
+        const el = pick(); if (!el) return;
+        const box = el.getBoundingClientRect();
+        if (box.top < 0 || box.top > innerHeight - 80)
+          el.scrollIntoView({{block: innerWidth < {PHONE} ? 'start' : 'nearest'}});
+      }};
+      // Again while the page settles: a focused box, a toast or the progress appearing can move it.
+      go(); for (const ms of [60, 200, 500, 1000]) setTimeout(go, ms);
+
+    }}"""
+
+
+def scroll_to_prompt() -> str:
+    """After ♻️ reuse: the tab switched, so wait a frame for it to show, then bring its prompt on screen."""
+    return """() => {
+      let tries = 0;
+      const go = () => {
+        const el = [...document.querySelectorAll('.prompt-box')].find(e => e.offsetParent !== null);
+        if (el) el.scrollIntoView({block: 'center'});
+        else if (tries++ < 20) setTimeout(go, 50);
+      };
+      setTimeout(go, 50);
+
+    }"""
