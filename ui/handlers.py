@@ -109,7 +109,12 @@ class Handlers:
                                           quota_key=self.quota_key(request))
         except Exception as exc:  # every failure becomes a message; the server keeps serving
             raise self._error(exc, lang) from None
-        key = self._job_key(request, req.mode)
+        async for update in self._follow(job, self._job_key(request, req.mode), lang, progress):
+            yield update
+
+    async def _follow(self, job: Job, key: str | None, lang: str, progress: gr.Progress | None):
+        """Follow `job` until it ends, as this tab's job (its Cancel reaches it): progress with the
+        place in line or the time left, the job when its preview changes, and once more finished."""
         if key:
             self._following[key] = job.id
         preview = None
@@ -457,26 +462,9 @@ class Handlers:
         """Follow a job submitted earlier (a reloaded page reattaching to it), like the Generate
         event follows its own: progress, the preview when it changes, and the job once finished.
         This tab's Cancel reaches it meanwhile."""
-        lang = self.lang(request)
         job = self.service.get(job_id, self.owner(request))
-        key = self._job_key(request, mode)
-        if key:
-            self._following[key] = job.id
-        preview = None
-        try:
-            while not job.finished:
-                if progress is not None:
-                    fraction, text = follow_text(job, lang)
-                    progress(fraction, desc=text)
-                if job.preview and job.preview != preview:
-                    preview = job.preview
-                    yield job
-                await asyncio.sleep(FOLLOW_POLL_S)
-                job = self.service.get(job.id)
-        finally:
-            if key and self._following.get(key) == job.id:
-                del self._following[key]
-        yield job
+        async for update in self._follow(job, self._job_key(request, mode), self.lang(request), progress):
+            yield update
 
     def finish_job(self, job: Job, request: gr.Request | None) -> dict | None:
         """A followed job's info once finished (None: cancelled); a failure raises its reason."""
