@@ -55,6 +55,19 @@ def open_page(browser, app, locale="zh-CN"):
     return page
 
 
+def open_sized(browser, app, width: int = 390, height: int = 844, locale: str = "zh-CN"):
+    """A page at a size: under 800 px wide it is a phone (touch, mobile), as a person holds one."""
+    phone = width < 800
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, is_mobile=phone,
+                                  has_touch=phone, device_scale_factor=1,
+                                  extra_http_headers={"Accept-Language": locale})
+    page = context.new_page()
+    page.set_default_timeout(PATIENCE_MS)
+    page.goto(app.url)
+    page.wait_for_selector("text=🎬")
+    return page
+
+
 def shot(page, name: str, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)

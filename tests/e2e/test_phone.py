@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ARTIFACTS, browser, shot, visible_tab, _wait_for_work  # noqa: F401
+from tests.e2e.test_browser import ARTIFACTS, browser, open_sized, shot, visible_tab, _wait_for_work  # noqa: F401
 from tests.e2e.test_works import FAST, cover, find_job, open_works, settled, unique
 
 ZH_TABS = ["文生视频", "图生视频", "老照片", "视频转绘", "视频续写", "我的作品"]
@@ -27,18 +27,6 @@ CRAMPED = """() => [...document.querySelectorAll('label, span, button, p, h1, h2
 
 IN_VIEW = """(el) => { const box = el.getBoundingClientRect();
     return box.height > 0 && box.top >= -1 && box.top < innerHeight - 40; }"""
-
-
-def phone_page(browser, app, width: int, height: int, locale: str):  # noqa: F811
-    phone = width < 800
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, is_mobile=phone,
-                                  has_touch=phone, device_scale_factor=1,
-                                  extra_http_headers={"Accept-Language": locale})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(app.url)
-    page.wait_for_selector("text=🎬", timeout=60_000)
-    return page
 
 
 def tap(page, locator) -> None:
@@ -60,7 +48,7 @@ def wait_in_view(page, locator, what: str, timeout: float = 15_000) -> None:
 
 @pytest.mark.parametrize("width,height,locale", SCREENS, ids=[f"{w}-{loc}" for w, _, loc in SCREENS])
 def test_every_tab_one_tap_away_and_nothing_cramped(browser, app, width, height, locale):  # noqa: F811
-    page = phone_page(browser, app, width, height, locale)
+    page = open_sized(browser, app, width, height, locale)
     try:
         names = ZH_TABS if locale == "zh-CN" else EN_TABS
         for name in names:
@@ -103,7 +91,7 @@ def test_tapping_generate_holds_the_button_until_the_job_ends(browser, app, clie
     busy_prompt = unique("keeps the worker busy for the phone")
     client.submit(prompt=busy_prompt, num_inference_steps=100, num_frames=33, api_name="/text_to_video")
     busy = _wait_for_work(client, busy_prompt)[0]
-    page = phone_page(browser, app, 390, 844, "zh-CN")
+    page = open_sized(browser, app)
     try:
         panel = visible_tab(page)
         panel.get_by_label("描述你想要的视频").fill(unique("a phone tap waits its turn"))
@@ -126,7 +114,7 @@ def test_a_tapped_work_opens_on_screen_and_reuse_shows_the_prompt(browser, app, 
     prompt = unique("a kite over a hill, seen on a phone")
     client.predict(prompt=prompt, api_name="/text_to_video", **FAST)
     find_job(client, prompt)
-    page = phone_page(browser, app, 390, 844, "zh-CN")
+    page = open_sized(browser, app)
     try:
         tap(page, page.get_by_role("tab", name="我的作品", exact=True))
         visible_tab(page).locator("#works-gallery button.thumbnail-item").first.wait_for()

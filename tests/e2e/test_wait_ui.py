@@ -8,19 +8,9 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ARTIFACTS, browser, shot  # noqa: F401  (browser is a fixture)
+from tests.e2e.test_browser import ARTIFACTS, browser, open_sized, shot  # noqa: F401  (browser is a fixture)
 
 PHONE = {"width": 390, "height": 844}
-
-
-def open_phone(browser, app, locale="zh-CN"):  # noqa: F811
-    context = browser.new_context(locale=locale, viewport=PHONE, is_mobile=True, has_touch=True,
-                                  extra_http_headers={"Accept-Language": locale})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(app.url)
-    page.wait_for_selector("text=🎬", timeout=60_000)
-    return page
 
 
 def close_toasts(page, timeout=30.0):
@@ -51,7 +41,7 @@ def running(app, prompt, timeout=300):
 
 def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app, client):  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
-    page = open_phone(browser, app)
+    page = open_sized(browser, app)
     # A finished job is the history the estimate learns from; two slow ones then fill the line.
     client.predict(prompt="history for the estimate", num_inference_steps=2, num_frames=9, translate=False,
                    api_name="/text_to_video")

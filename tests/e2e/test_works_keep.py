@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import browser, open_page, shot, visible_tab, wait_for_video  # noqa: F401
+from tests.e2e.test_browser import browser, open_page, open_sized, shot, visible_tab, wait_for_video  # noqa: F401
 from tests.e2e.test_works import FAST, assert_readable, cover, find_job, open_works, settled, unique
 
-PHONE = {"width": 390, "height": 844}
 
 
 def test_reuse_clears_the_old_result_in_chinese(browser, app, client):  # noqa: F811
@@ -40,16 +39,6 @@ def test_reuse_clears_the_old_result_in_chinese(browser, app, client):  # noqa: 
     page.context.close()
 
 
-def open_phone(browser, app, locale: str):  # noqa: F811
-    context = browser.new_context(locale=locale, viewport=PHONE, is_mobile=True, has_touch=True,
-                                  extra_http_headers={"Accept-Language": locale})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(app.url)
-    page.wait_for_selector("text=🎬", timeout=60_000)
-    return page
-
-
 def test_delete_asks_first_and_no_other_card_is_outlined_on_a_phone_in_english(browser, app, client):  # noqa: F811
     prompt, neighbour = unique("a kite to delete"), unique("a kite to keep")
     client.predict(prompt=neighbour, seed=5, api_name="/text_to_video", **FAST)
@@ -57,7 +46,7 @@ def test_delete_asks_first_and_no_other_card_is_outlined_on_a_phone_in_english(b
     job = find_job(client, prompt)
     video = app.output_dir / job["video"]
 
-    page = open_phone(browser, app, "en-US")
+    page = open_sized(browser, app, locale="en-US")
     panel = open_works_on_phone(page, "My works")
     item = cover(page, prompt)
     item.click()
