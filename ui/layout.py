@@ -15,6 +15,7 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
+from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import build_i18n
@@ -46,7 +47,6 @@ OLD_EXAMPLES = [
 CSS = """
 .generate-btn {min-height: 56px; font-size: 1.15em !important;}
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
-footer {display: none !important;}
 #works-gallery .caption-label {white-space: normal; font-size: .8em;}
 """
 
@@ -90,7 +90,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
     loras = handlers.studio.loras
-    i18n = build_i18n(config.lang, names)
+    i18n = build_i18n(config.lang, {**names, **API_LINK_TEXT})
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
     track_choices = [(i18n("music_none"), "none")] + [(i18n(f"track.{t.id}"), t.id) for t in tracks.values()]
     track_files = {t.id: str(t.file) for t in tracks.values()}
@@ -422,6 +422,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
         status = gr.Markdown()
+        api_links(i18n)
         private(demo.load, handlers.status_line, None, status)
         # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,
