@@ -15,6 +15,7 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
+from .api_info import translate_api_labels
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .handlers import DEFAULTS, Handlers, gpu_task
@@ -473,4 +474,5 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                          concurrency_limit=None)
 
     demo.i18n_table = i18n
+    translate_api_labels(demo, i18n)
     return demo
