@@ -287,6 +287,10 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
         auth_message=login_page_note(args.login_attempts) if auth and args.login_attempts > 0 else None,
         i18n=demo.i18n_table,
         css=_css(),
+        # The footer keeps only "Use via API": the page's API link (ui/api_link.py) opens it, and
+        # Gradio opens ?view=api only while that footer link exists.
+        footer_links=["api"],
+        head=api_link_head(),
         allowed_paths=[str(Path(args.output_dir).resolve()), str(ROOT / "assets"), str(ROOT / "ui" / "placeholders"),
                        str(service.data_dir / "inputs")],
         app_kwargs={"routes": api_routes(args, studio, service, agent),
@@ -328,6 +332,12 @@ def _checked_dir(path: str) -> Path:
     folder = Path(path).expanduser().resolve()
     check_writable(folder)
     return folder
+
+
+def api_link_head() -> str:
+    from ui.api_link import HEAD
+
+    return HEAD
 
 
 def _css() -> str:

@@ -50,6 +50,7 @@ from .bodies import KeyBeforeBody
 from .errors import ApiError, request_lang
 from .inputs import MAX_VIDEO_BYTES, image_from_url, video_from_url
 from .limits import RateLimiter
+from .swagger import add_offline_docs
 
 log = logging.getLogger("cogvideo.api")
 
@@ -137,7 +138,8 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
                   description="Zhipu-compatible video generation (text and image to video) on the open CogVideoX "
                               "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
                               "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    add_offline_docs(app)  # /docs, with Swagger UI from a package (FastAPI's loads it from a CDN)
     app.add_middleware(KeyBeforeBody, keys=keys, prefix=PREFIX)  # no key, no body read (api/bodies.py)
 
     # ------------------------------------------------------------ errors, in the platform's shape

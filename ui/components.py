@@ -12,6 +12,9 @@ class UploadedImage(gr.Image):
     truncated one) fails there with a generic message; our own intake names the problem instead.
     """
 
+    # Gradio names a template by its parent class ("Image" on the API page, not "Uploadedimage").
+    is_template = True
+
     def get_block_name(self) -> str:
         return "image"
 
@@ -28,6 +31,8 @@ class OpenSlider(gr.Slider):
     our function, and the studio's check names it in the caller's language (Gradio's own refusal
     is an English "Value 5 is greater than maximum value 1.0.")."""
 
+    is_template = True  # named "Slider" on the API page, not "Openslider"
+
     def get_block_name(self) -> str:
         return "slider"
 
@@ -37,6 +42,8 @@ class OpenSlider(gr.Slider):
 
 class OpenRadio(gr.Radio):
     """Radio choices that the page offers while API callers may send other values (checked by us)."""
+
+    is_template = True  # named "Radio" on the API page, not "Openradio"
 
     def get_block_name(self) -> str:
         return "radio"

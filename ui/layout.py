@@ -16,6 +16,8 @@ from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
 from . import live, words
+from .api_info import translate_api_labels
+from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
 from .handlers import DEFAULTS, Handlers, gpu_task
@@ -50,7 +52,6 @@ OLD_EXAMPLES = [
 CSS = """
 .generate-btn {min-height: 56px; font-size: 1.15em !important;}
 .prompt-note {opacity: .75; font-size: .9em; margin-top: -6px;}
-footer {display: none !important;}
 #works-gallery .caption-label {white-space: normal; font-size: .8em;}
 #studio-status p {font-size: .9em; margin: 0;}
 #studio-status details {font-size: .8em; opacity: .8;}
@@ -102,7 +103,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
     loras = handlers.studio.loras
-    i18n = build_i18n(config.lang, names)
+    i18n = build_i18n(config.lang, {**names, **API_LINK_TEXT})
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
     track_choices = [(i18n("music_none"), "none")] + [(i18n(f"track.{t.id}"), t.id) for t in tracks.values()]
     track_files = {t.id: str(t.file) for t in tracks.values()}
@@ -489,6 +490,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     with gr.Blocks(title="CogVideoX Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(i18n("header"))
         status = gr.Markdown(elem_id="studio-status")
+        api_links(i18n)
         private(demo.load, handlers.status_line, None, status)
         page = live.page_parts()  # the header and My works keep up while jobs wait or render
         live_tabs: dict[str, tuple[dict, live.TabParts]] = {}
@@ -547,4 +549,5 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                          concurrency_limit=None)
 
     demo.i18n_table = i18n
+    translate_api_labels(demo, i18n)
     return demo
