@@ -46,7 +46,9 @@ def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app
     client.predict(prompt="history for the estimate", num_inference_steps=2, num_frames=9, translate=False,
                    api_name="/text_to_video")
     slow = [f"slow job {i} ahead in line" for i in range(2)]
-    calls = [client.submit(prompt=prompt, num_inference_steps=150, num_frames=9, translate=False,
+    # 150 steps of 33 frames: tens of seconds each even on a quiet machine, so this tab's job is still
+    # waiting when the test cancels it.
+    calls = [client.submit(prompt=prompt, num_inference_steps=150, num_frames=33, translate=False,
                            api_name="/text_to_video") for prompt in slow]
     try:
         panel = page.locator("div[role=tabpanel]:visible").first
