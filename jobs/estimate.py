@@ -195,10 +195,10 @@ def line(busy_left: list[float | None], idle: int,
 
 def history(store: JobStore, limit: int = HISTORY) -> Durations:
     """The newest finished jobs of the store as samples."""
-    rows = store.execute(
+    rows = store.read(
         "SELECT mode, request, json_extract(info, '$.model'), started_at, finished_at FROM jobs "
         "WHERE status = ? AND started_at IS NOT NULL AND finished_at > started_at "
-        f"ORDER BY finished_at DESC LIMIT {int(limit)}", (SUCCEEDED,)).fetchall()
+        f"ORDER BY finished_at DESC LIMIT {int(limit)}", (SUCCEEDED,))
     samples = []
     for mode, request, model, started, finished in rows:
         record = json.loads(request)
@@ -238,10 +238,11 @@ def estimate(store: JobStore, job: Job, workers: list[Job | None], now: float,
 
 def queued_in_order(store: JobStore) -> list[tuple[str, str, dict]]:
     """(id, mode, request) of the queued jobs in the order the scheduler will start them: the
-    service stores each one's place (`scheduler.positions`: lanes and the fast-lane streak)."""
-    rows = store.execute(
+    service stores each one's place (`scheduler.positions`: lanes and the fast-lane streak). Read
+    on the read connection, whole under its lock: the writer's cursor is shared by every thread."""
+    rows = store.read(
         "SELECT id, mode, request FROM jobs WHERE status = ? ORDER BY position IS NULL, position, seq",
-        (QUEUED,)).fetchall()
+        (QUEUED,))
     return [(job_id, mode, json.loads(request)) for job_id, mode, request in rows]
 
 
