@@ -286,6 +286,11 @@ class JobStore:
             "SELECT id, lane, seq FROM jobs WHERE status = ? ORDER BY seq", (QUEUED,)
         ).fetchall()
 
+    def count_written(self, status: str, owner: str) -> int:
+        """`count` on the writer connection: the room check of a submit runs right after other
+        submits' inserts and must count them (the read connection lost that race under load)."""
+        return self.execute("SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner)).fetchone()[0]
+
     def count(self, status: str, owner: str | None = None) -> int:
         if owner is None:
             return self.read("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0]
