@@ -9,6 +9,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.e2e.test_browser import ARTIFACTS, browser, open_sized, shot  # noqa: F401  (browser is a fixture)
+from tests.e2e.test_works import cancel_leftovers
 
 PHONE = {"width": 390, "height": 844}
 
@@ -76,13 +77,6 @@ def test_a_job_behind_slow_ones_shows_its_place_and_wait_on_a_phone(browser, app
         assert "这个标签页上没有正在排队或生成的视频" in toast.first.inner_text()
         page.wait_for_timeout(600)  # let the toast finish flying in before the picture
         shot(page, "wait-nothing-to-cancel-zh", full_page=False)
-    finally:  # leave nothing rendering for the tests that come next
-        for work in client.predict(api_name="/my_works"):
-            if work["prompt"] in slow and work["status"] in ("queued", "running"):
-                client.predict(job_id=work["job_id"], api_name="/cancel_job")
-        for call in calls:
-            try:
-                call.result(timeout=60)
-            except Exception:
-                pass  # a cancelled job's call ends without a video
+    finally:
+        cancel_leftovers(client, slow, calls)
         page.context.close()

@@ -230,12 +230,18 @@ def test_a_waiting_job_shows_its_status_and_can_be_cancelled(browser, app, clien
         assert_readable(page)
         shot(page, "works-cancelled-zh")
         page.context.close()
-    finally:  # leave nothing rendering for the tests that come next
-        for work in client.predict(api_name="/my_works"):
-            if work["prompt"] in (ahead_prompt, prompt) and work["status"] in ("queued", "running"):
-                client.predict(job_id=work["job_id"], api_name="/cancel_job")
-        for call in calls:
-            try:
-                call.result(timeout=60)
-            except Exception:
-                pass  # a cancelled job's call ends without a video
+    finally:
+        cancel_leftovers(client, (ahead_prompt, prompt), calls)
+
+
+def cancel_leftovers(client, prompts, calls) -> None:
+    """Leave nothing rendering for the tests that come next: cancel the works of `prompts` still
+    waiting or rendering, then let their calls end."""
+    for work in client.predict(api_name="/my_works"):
+        if work["prompt"] in prompts and work["status"] in ("queued", "running"):
+            client.predict(job_id=work["job_id"], api_name="/cancel_job")
+    for call in calls:
+        try:
+            call.result(timeout=60)
+        except Exception:
+            pass  # a cancelled job's call ends without a video
