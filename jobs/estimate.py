@@ -8,7 +8,11 @@ only when a job starts. So:
 - `Durations` learns seconds per job from recent finished jobs, per (mode, speed, post-processing),
   falling back to coarser groups while a group has too few jobs; within a group a robust line
   (Theil-Sen: seconds = overhead + rate x work) carries the times over to other step and frame counts.
-- `time_left` says how long a running job still needs, from its steps done and its elapsed time.
+- `time_left` says how long a running job still needs, from its steps done and its elapsed time,
+  plus the time after its last step (decoding, post-processing, encoding), learned per frame.
+- `RenderClock` is what the service notes while a job renders: when its first and last denoising
+  steps were reported. A job's learned time runs from its first step, so the model's loading (and
+  compiling) on a fresh server's first job is not taught to every job after it.
 - `line` walks the queue in the scheduler's order over the ready workers (each free when its
   current job is expected to end) and says when each job starts and ends.
 - `WaitEstimator` gathers those from a `JobService` for the faces; `estimate` does the same from a
@@ -51,7 +55,8 @@ class Sample:
     post: str  # "u" upscale, "i" interpolate, both, or ""
     model: str
     work: float  # steps x frames x parts (x strength for a restyle)
-    seconds: float  # finished - started
+    seconds: float  # from the first denoising step on (`RenderClock`), else finished - started
+    tail: float | None = None  # seconds after the last denoising step, per frame (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,10 @@ class Expected:
 
 
 def _rounded(seconds: float | None) -> int | None:
-    return None if seconds is None else int(round(max(0.0, seconds)))
+    """Whole seconds; a wait that is not over is never shown as 0 (that reads "starting now")."""
+    if seconds is None:
+        return None
+    return max(1, int(round(seconds))) if seconds > 0 else 0
 
 
 # ---------------------------------------------------------------- what a job asks for
@@ -95,6 +103,14 @@ def _number(value, default):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else default
 
 
+def frames_of(record: dict, mode: str, model: str | None) -> float:
+    """Frames the job makes (x parts for an extension): what its time after the steps scales with."""
+    frames = _number(record.get("num_frames"), 0) or _default_frames(model)
+    if mode == "extend":
+        frames *= max(1, _number(record.get("extensions"), 1))
+    return float(frames)
+
+
 def _default_frames(model: str | None) -> int:
     from cogvideo.models import VARIANTS
 
@@ -115,6 +131,7 @@ class Durations:
             self.models.setdefault(s.mode, s.model)
         self.samples = [s for s in samples if self.models[s.mode] == s.model]
         self._fits: dict[tuple, Callable[[float], float] | None] = {}
+        self._tails: dict[tuple, float | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.samples)
@@ -129,6 +146,20 @@ class Durations:
             fit = self._fit(level)
             if fit is not None:
                 return fit(work)
+        return None
+
+    def tail(self, record: dict, mode: str) -> float | None:
+        """Seconds a request needs after its last denoising step (decode, post, encode), or None
+        while no finished job of its kind recorded it."""
+        frames = frames_of(record, mode, self.models.get(mode))
+        mode_, speed, post = group_of(record, mode)
+        for level in ((mode_, speed, post), (mode_, speed), (mode_,), ()):
+            if level not in self._tails:
+                group = [s.tail for s in self.samples
+                         if (s.mode, s.speed, s.post)[:len(level)] == level and s.tail is not None][:PER_GROUP]
+                self._tails[level] = statistics.median(group) if group else None
+            if self._tails[level] is not None:
+                return self._tails[level] * frames
         return None
 
     def _fit(self, level: tuple) -> Callable[[float], float] | None:
@@ -154,17 +185,21 @@ def fit_line(points: list[tuple[float, float]]) -> Callable[[float], float]:
     return lambda work: per_unit * work
 
 
-def time_left(duration: float | None, elapsed: float, fraction: float, rate: float | None = None) -> float | None:
+def time_left(duration: float | None, elapsed: float, fraction: float, rate: float | None = None,
+              tail: float | None = None) -> float | None:
     """Seconds a running job still needs. From its steps: at `rate` (seconds per whole render,
     measured between two looks at its progress) when known, else elapsed / fraction done, leaning
-    on the history's duration early on (elapsed then still holds the model's loading)."""
+    on the history's duration early on (elapsed then still holds the model's loading). `tail`: the
+    seconds after the last step (decode, post, encode), which the steps' pace does not see: with
+    every step done the job still has those ahead of it."""
     fraction = min(1.0, max(0.0, fraction))
+    after = tail or 0.0
     if rate is not None and fraction > 0:
-        return rate * (1 - fraction)
-    from_history = None if duration is None else max(0.0, duration - elapsed)
+        return rate * (1 - fraction) + after
+    from_history = None if duration is None else max(0.0, duration - after - elapsed) + after
     if fraction <= 0:
         return from_history
-    from_steps = elapsed * (1 - fraction) / fraction
+    from_steps = elapsed * (1 - fraction) / fraction + after
     if from_history is None:
         return from_steps
     return fraction * from_steps + (1 - fraction) * from_history
@@ -191,19 +226,57 @@ def line(busy_left: list[float | None], idle: int,
     return out
 
 
+# ---------------------------------------------------------------- what the service notes
+
+CLOCK = "render_clock"  # the key of `RenderClock.info` in a finished job's info
+
+
+class RenderClock:
+    """When a rendering job's first and last denoising steps were reported (wall clock, with the
+    share of the steps done). The time before the first step is the model's loading on a fresh
+    server (minutes), compiling, and reading the inputs: not the job's own render time."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, float] | None = None
+        self.last: tuple[float, float] | None = None
+
+    def step(self, now: float, fraction: float) -> None:
+        if self.first is None or fraction < self.first[1]:  # the first step, or a render from the start again
+            self.first = (now, fraction)
+        self.last = (now, fraction)
+
+    def info(self, finished: float) -> dict:
+        """{CLOCK: {"render_s", "tail_s"}} for the job's info: its time from the start of denoising
+        (the first step's share added back at the steps' pace) and after its last step; {} when the
+        steps said too little (one step, or none)."""
+        if self.first is None or self.last is None:
+            return {}
+        (t1, f1), (t2, f2) = self.first, self.last
+        if f2 <= f1 or t2 <= t1:
+            return {}
+        pace = (t2 - t1) / (f2 - f1)  # seconds per whole denoising
+        after = max(0.0, finished - t2)
+        return {CLOCK: {"render_s": round(pace * f2 + after, 3),
+                        "tail_s": round(max(0.0, after - pace * (1 - f2)), 3)}}
+
+
 # ---------------------------------------------------------------- from the store
 
 def history(store: JobStore, limit: int = HISTORY) -> Durations:
-    """The newest finished jobs of the store as samples."""
+    """The newest finished jobs of the store as samples: their time from the first denoising step
+    where the service noted it (`RenderClock`), else from the start (older records)."""
     rows = store.read(
-        "SELECT mode, request, json_extract(info, '$.model'), started_at, finished_at FROM jobs "
+        f"SELECT mode, request, json_extract(info, '$.model'), started_at, finished_at, "
+        f"json_extract(info, '$.{CLOCK}.render_s'), json_extract(info, '$.{CLOCK}.tail_s') FROM jobs "
         "WHERE status = ? AND started_at IS NOT NULL AND finished_at > started_at "
         f"ORDER BY finished_at DESC LIMIT {int(limit)}", (SUCCEEDED,))
     samples = []
-    for mode, request, model, started, finished in rows:
+    for mode, request, model, started, finished, render_s, tail_s in rows:
         record = json.loads(request)
+        seconds = render_s if isinstance(render_s, (int, float)) and render_s > 0 else finished - started
+        tail = tail_s / frames_of(record, mode, model) if isinstance(tail_s, (int, float)) else None
         samples.append(Sample(*group_of(record, mode), str(model or ""), work_of(record, mode, model),
-                              finished - started))
+                              seconds, tail))
     return Durations(samples)
 
 
@@ -217,7 +290,7 @@ def estimate(store: JobStore, job: Job, workers: list[Job | None], now: float,
 
     def left(running: Job) -> float | None:
         return time_left(durations.predict(running.request, running.mode), now - (running.started_at or now),
-                         running.progress, rates.get(running.id))
+                         running.progress, rates.get(running.id), durations.tail(running.request, running.mode))
 
     if job.status == RUNNING:
         return Expected(None, 0.0, left(job))

@@ -27,7 +27,7 @@ from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
-from .estimate import Expected, WaitEstimator
+from .estimate import Expected, RenderClock, WaitEstimator
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
@@ -66,6 +66,7 @@ class _Live:
     message_zh: str = ""
     preview: str | None = None
     written_at: float = 0.0
+    clock: RenderClock = dataclasses.field(default_factory=RenderClock)  # its steps' times, for the estimates
 
 
 class JobService:
@@ -424,9 +425,15 @@ class JobService:
         self._finish(
             job, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
             prompt=result.prompt, video=str(result.path), cover=str(result.cover) if result.cover else None,
-            info=result.info(),
+            info={**result.info(), **self._clock_info(job.id)},
         )
         log.info("job %s: done in %.1f s", job.id, sum(result.timings.values()))
+
+    def _clock_info(self, job_id: str) -> dict:
+        """When the job's denoising began and ended, for the wait estimates (`RenderClock`)."""
+        with self._cond:
+            live = self._live.get(job_id)
+        return live.clock.info(time.time()) if live is not None else {}
 
     def _lost(self, job: Job, exc: WorkerLost, cancel: threading.Event) -> None:
         """The worker went away mid-job: the job runs once more on any healthy worker (it keeps its
@@ -463,6 +470,7 @@ class JobService:
                 return
             if event.stage == "render" and event.fraction is not None:
                 live.progress = float(event.fraction)
+                live.clock.step(time.time(), live.progress)
             live.message_en, live.message_zh = event.en, event.zh
             live.preview = getattr(event, "preview", None) or live.preview
             due = now - live.written_at >= PROGRESS_WRITE_S or event.stage != "render"

@@ -140,7 +140,8 @@ _STAGES = {"prepare": Text("prepare", "准备"), "render": Text("render", "生�
 _MODES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
           "old_photo": Text("Old photo", "老照片"), "v2v": Text("Restyle", "视频转绘"),
           "extend": Text("Extend", "续写")}
-_HIDDEN = {"notices", "cover", "colorized_image", "timings_en", "timings_zh"}
+_HIDDEN = {"notices", "cover", "colorized_image", "timings_en", "timings_zh",
+           "render_clock"}  # the wait estimates' notes (jobs/estimate.py), not the video's
 
 
 def _value(key: str, value: Any, lang: str) -> str | None:
