@@ -245,10 +245,11 @@ class RenderClock:
             self.first = (now, fraction)
         self.last = (now, fraction)
 
-    def info(self, finished: float) -> dict:
-        """{CLOCK: {"render_s", "tail_s"}} for the job's info: its time from the start of denoising
-        (the first step's share added back at the steps' pace) and after its last step; {} when the
-        steps said too little (one step, or none)."""
+    def info(self, started: float | None, finished: float) -> dict:
+        """{CLOCK: {"render_s", "tail_s", "before_s"}} for the job's info: its time from the start
+        of denoising (the first step's share added back at the steps' pace), after its last step,
+        and before its denoising began (reading inputs; loading the model on a fresh server); {}
+        when the steps said too little (one step, or none)."""
         if self.first is None or self.last is None:
             return {}
         (t1, f1), (t2, f2) = self.first, self.last
@@ -256,24 +257,32 @@ class RenderClock:
             return {}
         pace = (t2 - t1) / (f2 - f1)  # seconds per whole denoising
         after = max(0.0, finished - t2)
-        return {CLOCK: {"render_s": round(pace * f2 + after, 3),
-                        "tail_s": round(max(0.0, after - pace * (1 - f2)), 3)}}
+        clock = {"render_s": round(pace * f2 + after, 3), "tail_s": round(max(0.0, after - pace * (1 - f2)), 3)}
+        if started is not None:
+            clock["before_s"] = round(max(0.0, t1 - pace * f1 - started), 3)
+        return {CLOCK: clock}
 
 
 # ---------------------------------------------------------------- from the store
 
 def history(store: JobStore, limit: int = HISTORY) -> Durations:
-    """The newest finished jobs of the store as samples: their time from the first denoising step
-    where the service noted it (`RenderClock`), else from the start (older records)."""
+    """The newest finished jobs of the store as samples. Where the service noted the steps
+    (`RenderClock`), a job's time is its render plus the usual time before denoising (the median of
+    the jobs: a fresh server's minutes of loading are one outlier among them); older records count
+    from the start."""
     rows = store.read(
         f"SELECT mode, request, json_extract(info, '$.model'), started_at, finished_at, "
-        f"json_extract(info, '$.{CLOCK}.render_s'), json_extract(info, '$.{CLOCK}.tail_s') FROM jobs "
+        f"json_extract(info, '$.{CLOCK}.render_s'), json_extract(info, '$.{CLOCK}.tail_s'), "
+        f"json_extract(info, '$.{CLOCK}.before_s') FROM jobs "
         "WHERE status = ? AND started_at IS NOT NULL AND finished_at > started_at "
         f"ORDER BY finished_at DESC LIMIT {int(limit)}", (SUCCEEDED,))
+    befores = [row[7] for row in rows if isinstance(row[7], (int, float))]
+    before = statistics.median(befores) if len(befores) >= MIN_GROUP else 0.0
     samples = []
-    for mode, request, model, started, finished, render_s, tail_s in rows:
+    for mode, request, model, started, finished, render_s, tail_s, _ in rows:
         record = json.loads(request)
-        seconds = render_s if isinstance(render_s, (int, float)) and render_s > 0 else finished - started
+        clocked = isinstance(render_s, (int, float)) and render_s > 0
+        seconds = min(render_s + before, finished - started) if clocked else finished - started
         tail = tail_s / frames_of(record, mode, model) if isinstance(tail_s, (int, float)) else None
         samples.append(Sample(*group_of(record, mode), str(model or ""), work_of(record, mode, model),
                               seconds, tail))

@@ -425,15 +425,15 @@ class JobService:
         self._finish(
             job, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
             prompt=result.prompt, video=str(result.path), cover=str(result.cover) if result.cover else None,
-            info={**result.info(), **self._clock_info(job.id)},
+            info={**result.info(), **self._clock_info(job)},
         )
         log.info("job %s: done in %.1f s", job.id, sum(result.timings.values()))
 
-    def _clock_info(self, job_id: str) -> dict:
+    def _clock_info(self, job: Job) -> dict:
         """When the job's denoising began and ended, for the wait estimates (`RenderClock`)."""
         with self._cond:
-            live = self._live.get(job_id)
-        return live.clock.info(time.time()) if live is not None else {}
+            live = self._live.get(job.id)
+        return live.clock.info(job.started_at, time.time()) if live is not None else {}
 
     def _lost(self, job: Job, exc: WorkerLost, cancel: threading.Event) -> None:
         """The worker went away mid-job: the job runs once more on any healthy worker (it keeps its

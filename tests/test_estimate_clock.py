@@ -115,8 +115,8 @@ def test_a_wait_under_half_a_second_is_not_shown_as_zero():
 
 def test_the_clock_adds_back_the_first_step_and_keeps_the_time_after_the_last():
     clock = RenderClock()
-    assert clock.info(10.0) == {}  # no steps: nothing learned (the row's own times are used)
-    clock.step(100.0, 0.02)  # step 1 of 50 reported after the loading
-    assert clock.info(105.0) == {}  # one step says no pace
+    assert clock.info(0.0, 10.0) == {}  # no steps: nothing learned (the row's own times are used)
+    clock.step(100.0, 0.02)  # step 1 of 50 reported after 99 s of loading
+    assert clock.info(0.0, 105.0) == {}  # one step says no pace
     clock.step(149.0, 1.0)  # 49 steps in 49 s: 50 s per whole denoising
-    assert clock.info(155.0) == {CLOCK: {"render_s": 56.0, "tail_s": 6.0}}
+    assert clock.info(0.0, 155.0) == {CLOCK: {"render_s": 56.0, "tail_s": 6.0, "before_s": 99.0}}
