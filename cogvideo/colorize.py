@@ -133,6 +133,7 @@ class Colorizer(SpandrelModel):
     what_en, what_zh = "DDColor colorization", "DDColor 上色模型"
     fallback_en = "Meanwhile you can animate the photo as it is (turn colorization off)."
     fallback_zh = "在此之前，可以关闭上色，直接让照片动起来。"
+    feature_en, feature_zh = "Colorizing", "黑白照片上色"
 
     def __init__(
         self, weights: str | Path | None = None, device: str = "cpu", input_size: int = MODEL_INPUT_SIZE

@@ -109,6 +109,7 @@ class Upscaler(SpandrelModel):
     what_en, what_zh = "Real-ESRGAN upscaler", "Real-ESRGAN 超分模型"
     fallback_en = "Meanwhile videos are upscaled with Lanczos instead."
     fallback_zh = "在此之前，视频将改用 Lanczos 放大。"
+    feature_en, feature_zh = "Upscaling", "超分辨率放大"
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", tile: int = 256) -> None:
         if tile < 0 or 0 < tile < 32:

@@ -10,11 +10,22 @@ from bilingual import Text
 
 
 class StudioError(Exception):
-    """Base class: `text` says what went wrong and what to do next (`zh` defaults to `en`)."""
+    """Base class: `text` says what went wrong and what to do next (`zh` defaults to `en`).
+    `shown`, where set: the plain sentence for people when `text` is for the operator (it names a
+    folder, a setting or a command); the job service logs `text` and shows `shown`."""
 
-    def __init__(self, en: str, zh: str | None = None):
+    shown: Text | None = None
+
+    def __init__(self, en: str, zh: str | None = None, shown: Text | None = None):
         super().__init__(en)
         self.text = Text(en, zh or en)
+        if shown is not None:
+            self.shown = shown
+
+    @property
+    def for_people(self) -> Text:
+        """What a person using the studio (page, REST, MCP) is told."""
+        return self.shown or self.text
 
     @property
     def en(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import hashlib
+import logging
 import math
 import os
 import secrets
@@ -28,6 +29,8 @@ from .speed import DEFAULT_SPEED
 from .engine import Engine, EngineStatus, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
 from .gpu_share import GpuShare
+
+log = logging.getLogger("cogvideo.studio")
 
 MODES = ("t2v", "i2v", "old_photo", "v2v", "extend")
 # The task (pipeline) behind each mode: restyling runs the text-to-video model from a noised copy
@@ -496,8 +499,10 @@ class Studio:
             post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
                              upscaler=upscaler)
         except ModelFileError as exc:
-            # A broken upscaler file must not cost the user the video they waited for.
-            run.notices.append(exc.text)
+            # A broken upscaler file must not cost the user the video they waited for. The file's
+            # name and setting are for the log; the notice says it plainly.
+            log.warning("%s", exc.en)
+            run.notices.append(exc.for_people)
             post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
                              method="lanczos")
         self._park(upscaler)

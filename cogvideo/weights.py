@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from bilingual import Text
+
 from .errors import ModelFileError, WeightsMissing
 from .models import GiB
 
@@ -108,6 +110,8 @@ class SpandrelModel:
     what_zh: ClassVar[str]  # ... "DDColor 上色模型"
     fallback_en: ClassVar[str]  # what the studio does meanwhile, without the weights
     fallback_zh: ClassVar[str]
+    feature_en: ClassVar[str]  # what people miss, in the sentence they are shown: "Colorizing" ...
+    feature_zh: ClassVar[str]  # ... "黑白照片上色"
 
     def __init__(self, weights: str | Path | None, device: str) -> None:
         self.weights = weights
@@ -183,10 +187,24 @@ class SpandrelModel:
     def _load_descriptor(self):
         raise NotImplementedError
 
+    def unavailable(self, missing: bool = True) -> Text:
+        """The plain sentence people see when the weights are missing (or broken): no path, no
+        setting, no command (those stay in the error's own text, for the log and the operator)."""
+        if missing:
+            return Text(f"{self.feature_en} isn't installed on this server; ask whoever runs it.",
+                        f"这台服务器没有安装{self.feature_zh}功能，请联系管理员。")
+        return Text(f"{self.feature_en} isn't working on this server right now; ask whoever runs it.",
+                    f"这台服务器的{self.feature_zh}功能暂时无法使用，请联系管理员。")
+
     def _loaded(self):
         """The spandrel descriptor, loaded on first use and on its device (call with the lock held)."""
         if self._descriptor is None:
-            self._descriptor = self._load_descriptor()
+            try:
+                self._descriptor = self._load_descriptor()
+            except (WeightsMissing, ModelFileError) as exc:
+                if exc.shown is None:
+                    exc.shown = self.unavailable(isinstance(exc, WeightsMissing))
+                raise
         # Back from `park()`: a no-op when the model is already on its device.
         self._descriptor.to(self.device)
         return self._descriptor
@@ -206,13 +224,19 @@ class SpandrelModel:
 
 # ---------------------------------------------------------------- the video model's weights
 
+# What people see when the video model's weights are missing (the operator's detail is logged).
+MODEL_MISSING = Text("The video model isn't installed on this server yet; ask whoever runs it.",
+                     "这台服务器还没有安装视频模型，请联系管理员。")
+
+
 def weights_missing(variant: Variant, reason: str, reason_zh: str) -> WeightsMissing:
     return WeightsMissing(
         f"The weights of {variant.name} ({variant.repo_id}, ~{variant.disk_gib:.0f} GB) are not on "
         f"this machine and cannot be downloaded ({reason}). On a machine with internet run "
         f"`python -m cogvideo download {variant.name}` (or `hf download {variant.repo_id}`), or "
         "pass --model with the path of a downloaded folder.",
-        f"本机没有 {variant.name}（{variant.repo_id}，约 {variant.disk_gib:.0f} GB）的权重，且无法下载"
+        shown=MODEL_MISSING,
+        zh=f"本机没有 {variant.name}（{variant.repo_id}，约 {variant.disk_gib:.0f} GB）的权重，且无法下载"
         f"（{reason_zh}）。请在联网的机器上运行 `python -m cogvideo download {variant.name}`"
         f"（或 `hf download {variant.repo_id}`），或用 --model 指向已下载的文件夹。",
     )

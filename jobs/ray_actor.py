@@ -147,7 +147,7 @@ class VideoWorker:
 
             ("started", identity) · ("event", ProgressEvent, preview bytes | None)* ·
             then ("chunk", "video" | "cover", bytes)* and ("result", VideoResult),
-            or ("cancelled",), or ("error", en, zh, load_failed), or ("crash", type name, traceback).
+            or ("cancelled",), or ("error", en, zh, load_failed, shown (en, zh) | None), or ("crash", type name, traceback).
         """
         self.job_id, self.since = job_id, time.time()
         folder = self.workdir / "inputs" / job_id
@@ -227,7 +227,8 @@ class VideoWorker:
             load_failed = request.task not in self.loaded and not isinstance(exc, InvalidRequest)
             if load_failed:
                 self.error, self.state = (exc.en, exc.zh), BROKEN
-            events.put(("error", exc.en, exc.zh, load_failed))
+            shown = exc.shown and (exc.shown.en, exc.shown.zh)  # what people see, where `text` is the operator's
+            events.put(("error", exc.en, exc.zh, load_failed, shown))
         except BaseException as exc:  # a bug: the head logs the traceback and fails the job
             events.put(("crash", type(exc).__name__, traceback.format_exc()))
         finally:

@@ -32,6 +32,7 @@ from typing import Callable
 import ray
 from ray.exceptions import ActorDiedError, GetTimeoutError, RayError, RayTaskError
 
+from bilingual import Text
 from cogvideo import Studio, VideoRequest, VideoResult
 from cogvideo.errors import Cancelled, StudioError
 from cogvideo.media import PART_MARK, unique_video_path
@@ -62,8 +63,12 @@ class WorkerCannotLoad(JobError):
     others take the line."""
 
     def __init__(self, worker: str, en: str, zh: str):
+        # The reason names what is missing where (folders, commands): the log and the workers
+        # list keep it; people are told what happened, and whom to ask.
         super().__init__(f"The worker {worker} could not load the model: {en}",
-                         f"工作进程 {worker} 无法加载模型：{zh}")
+                         f"工作进程 {worker} 无法加载模型：{zh}",
+                         Text("A video worker of this server could not load the model; ask whoever runs it.",
+                              "这台服务器的一个视频生成进程无法加载模型，请联系管理员。"))
 
 
 class RemoteFailure(Exception):
@@ -214,12 +219,12 @@ class RayWorker:
                 elif kind == "cancelled":
                     raise Cancelled()
                 elif kind == "error":
-                    _, en, zh, load_failed = item
+                    _, en, zh, load_failed, shown = (*item, None)[:5]
                     if load_failed:
                         with self._lock:
                             self._park(en)
                         raise WorkerCannotLoad(self.name, en, zh)
-                    raise StudioError(en, zh)
+                    raise StudioError(en, zh, Text(*shown) if shown else None)
                 elif kind == "crash":
                     log.error("job %s: failed on worker %s:\n%s", job_id, self.name, item[2])
                     raise RemoteFailure(item[1], self.name)

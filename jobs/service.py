@@ -410,7 +410,7 @@ class JobService:
         except StudioError as exc:
             if isinstance(exc, DiskFull):
                 log.error("job %s: the disk under %s is full", job.id, exc.folder or self.data_dir)
-            self._fail(job, exc.en, exc.zh)
+            self._fail_for_people(job, exc)
             return
         except OSError as exc:
             if is_disk_full(exc):
@@ -456,6 +456,14 @@ class JobService:
     def _fail(self, job: Job, en: str, zh: str) -> None:
         self._finish(job, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
         log.info("job %s: failed: %s", job.id, en)
+
+    def _fail_for_people(self, job: Job, exc: StudioError) -> None:
+        """Fail with the sentence people are shown; the operator's detail (a folder, a setting, how
+        to install) goes to the log. Page, 我的作品, REST and MCP all read the job's error."""
+        shown = exc.for_people
+        if shown is not exc.text:
+            log.warning("job %s: %s | %s", job.id, exc.en, exc.zh)
+        self._fail(job, shown.en, shown.zh)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
         log.error("job %s: unexpected failure", job.id, exc_info=exc)
