@@ -206,3 +206,24 @@ def test_a_failed_jobs_reason_stays_on_its_tab_until_the_next_action(browser, si
     expect(page.get_by_text("错误", exact=True)).to_have_count(0)
     shot(page, "live-failed-cleared-zh")
     page.context.close()
+
+
+def test_a_missing_colorizer_is_one_plain_sentence_on_an_english_phone(browser, signed_app, tmp_path):  # noqa: F811
+    gray = tmp_path / "grandparents.png"
+    make_photo(320, 240, mode="L").convert("RGB").save(gray)
+    page = new_page(browser, signed_app, "en-US", phone=True, user="alice")
+    press(page, page.get_by_role("tab", name="Old photo", exact=True), phone=True)
+    panel = visible_tab(page)
+    panel.locator("input[type=file]").first.set_input_files(str(gray))
+    expect(panel.locator("img").first).to_be_visible()
+    press(page, panel.get_by_role("button", name="🎬 Generate video"), phone=True)
+
+    outcome = panel.locator("#old_photo-outcome")
+    expect(outcome).to_contain_text("Colorizing isn't installed on this server; ask whoever runs it.",
+                                    timeout=120_000)
+    reason = outcome.inner_text()
+    assert "DDColor" not in reason and "DDCOLOR" not in reason, reason
+    assert_plain(reason.replace("\n", " "))
+    outcome.scroll_into_view_if_needed()
+    shot(page, "live-colorizer-missing-en-phone")
+    page.context.close()
