@@ -75,3 +75,38 @@ def test_again_respects_the_owner_and_the_cap(studio, tmp_path):
         worker.gate.set()
         service.close()
         store.close()
+
+
+def test_the_page_says_a_refusal_in_its_language_and_make_one_like_this_clears_the_seed(studio, tmp_path):
+    import gradio as gr
+
+    from agent import PromptAgent
+    from tests.test_handlers import FakeRequest
+    from ui.handlers import Handlers
+
+    store = JobStore(tmp_path / "data")
+    worker = GatedWorker(studio)
+    service = JobService(store, [worker], max_queue=8, max_queue_per_user=1, poll_s=0.1).start()
+    handlers = Handlers(studio, PromptAgent(), service)
+    try:
+        worker.gate.set()
+        first = service.wait(service.submit(VideoRequest(prompt="a lantern", seed=31, **FAST)).id, timeout=300)
+        worker.gate.clear()
+        values = handlers.like_values(first.id, FakeRequest(language="zh-CN"))
+        assert values["prompt"] == "a lantern" and values["seed"] == -1 and values["mode"] == "t2v"
+        made = handlers.again(first.id, FakeRequest(language="zh-CN"))
+        assert made.request["prompt"] == "a lantern" and made.request["seed"] not in (-1, 31)
+        with pytest.raises(gr.Error) as zh:
+            handlers.again(first.id, FakeRequest(language="zh-CN"))
+        assert "你已有 1 个视频" in zh.value.message and zh.value.title == "出错了"
+        with pytest.raises(gr.Error) as en:
+            handlers.again(first.id, FakeRequest(language="en-US"))
+        assert "You already have 1 video" in en.value.message
+        with pytest.raises(gr.Error) as gone:
+            handlers.again("no-such-job", FakeRequest(language="zh-CN"))
+        assert "找不到任务" in gone.value.message
+        service.cancel(made.id)
+    finally:
+        worker.gate.set()
+        service.close()
+        store.close()
