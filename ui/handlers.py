@@ -541,6 +541,20 @@ class Handlers:
         values["seed"] = job.seed if job.seed is not None else values.get("seed", -1)
         return values
 
+    def like_values(self, job_id: str, request: gr.Request = None) -> dict:
+        """做同款 (make one like this): the job's settings with the seed back to random."""
+        return {**self.reuse_values(job_id, request), "seed": DEFAULTS.seed}
+
+    def again(self, job_id: str, request: gr.Request = None) -> Job:
+        """再来一次 (again): the job's settings with a new seed, as a new job of the caller's, in
+        their lane and under their cap like any Generate."""
+        from jobs.again import submit_again
+
+        try:
+            return submit_again(self.service, job_id, self.owner(request), quota_key=self.quota_key(request))
+        except Exception as exc:
+            raise self._error(exc, self.lang(request)) from None
+
     def delete_work(self, job_id: str, request: gr.Request = None) -> None:
         lang = self.lang(request)
         try:

@@ -15,7 +15,7 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
-from . import live, words
+from . import again, live, words
 from .api_info import translate_api_labels
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
@@ -300,6 +300,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 with gr.Column(scale=6):
                     video = gr.Video(label=i18n("result"), autoplay=True, loop=True, buttons=["download"],
                                      interactive=False, height=420, elem_id=f"{spec.tab_id}-result")
+                    again_button, like_button = again.result_buttons(i18n, spec.tab_id)  # 再来一次 · 做同款
                     outputs = [video]
                     if spec.mode == "old_photo":
                         still = gr.Image(label=i18n("colorized"), type="pil", interactive=False,
@@ -338,12 +339,16 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 js=scroll_to(f"#{spec.tab_id}-result"))
         # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
         # the same outputs also follow the tab's job after a reload.
-        for event in live.wire_generation(handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,
-                                          parts, page, clears=[image, template]):
+        followed = live.wire_generation(handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,
+                                        parts, page, clears=[image, template])
+        for event in followed:
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
             private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
         live_tabs[spec.mode] = (controls, parts)
+        again_tabs[spec.mode] = again.ResultTab(spec.mode, spec.tab_id, controls, parts, result_parts[spec.mode],
+                                                note_timer, generate, again_button, like_button)
+        again.wire_result(handlers, again_tabs[spec.mode], info, followed, page)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
         apply_music.click(
@@ -402,7 +407,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                      buttons=["download"], height=300, elem_id="works-player")
                     card = gr.Markdown(elem_id="work-details")
                     with gr.Row():
-                        reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)
+                        reuse = gr.Button(i18n("reuse"), variant="primary", interactive=False)  # 做同款
+                        again_work = gr.Button(i18n("again"), interactive=False, elem_id="works-again")
                         extend = gr.Button(i18n("extend_this"), interactive=False, elem_id="works-extend")
                         stop = gr.Button(i18n("cancel"), interactive=False)
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
@@ -427,7 +433,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         def reuse_work(job_id, request: gr.Request):
             if not job_id:
                 return {}
-            values = handlers.reuse_values(job_id, request)
+            values = handlers.like_values(job_id, request)  # 做同款: the settings, a random seed
             mode = values["mode"]
             controls = tab_controls[mode]
             updates = {tabs: gr.Tabs(selected=mode)}
@@ -483,6 +489,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(disarm_timer.tick, disarmed, None, [armed, delete, disarm_timer])
         private(gallery.select, disarmed, None, [armed, delete, disarm_timer])
         private(stop.click, cancel_work, selected, [card, stop])
+        again.wire_works(handlers, again_work, selected, card, tabs, again_tabs, page)
         return extend, video, live.WorksParts(gallery, ids, header, selected, card, video, buttons)
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
@@ -494,6 +501,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(demo.load, handlers.status_line, None, status)
         page = live.page_parts()  # the header and My works keep up while jobs wait or render
         live_tabs: dict[str, tuple[dict, live.TabParts]] = {}
+        again_tabs: dict[str, again.ResultTab] = {}
         private(demo.load, None, None, None, js=words.page_script(config.lang))  # Gradio's own English words
         # Only gr.Tab may be a direct child of gr.Tabs, even an invisible gr.State. Gradio's frontend
         # lists the tab labels from the Tab children alone but registers each Tab, when first shown,

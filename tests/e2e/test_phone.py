@@ -131,7 +131,7 @@ def test_a_tapped_work_opens_on_screen_and_reuse_shows_the_prompt(browser, app, 
         expect(page.locator("#work-details")).to_contain_text(prompt)
         wait_in_view(page, page.locator("#works-player"), "player")
         shot(page, "phone-works-open", full_page=False)
-        tap(page, visible_tab(page).get_by_role("button", name="♻️ 复用设置"))
+        tap(page, visible_tab(page).get_by_role("button", name="♻️ 做同款"))
         expect(page.get_by_role("tab", name="文生视频", exact=True)).to_have_attribute("aria-selected", "true")
         box = visible_tab(page).get_by_label("描述你想要的视频")
         expect(box).to_have_value(prompt)

@@ -96,7 +96,7 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     assert_caption_in_view(item)
     expect(item.locator("img")).to_have_attribute("src", re.compile(r"\.jpg$"))  # the real cover
     # Before a work is opened, nothing can be reused, extended, cancelled or deleted.
-    for name in ("♻️ 复用设置", "➕ 续写这个视频", "取消", "🗑 删除"):
+    for name in ("♻️ 做同款", "➕ 续写这个视频", "取消", "🗑 删除"):
         expect(panel.get_by_role("button", name=name, exact=True)).to_be_disabled()
 
     item.click()
@@ -109,7 +109,7 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     style_row = card.locator("p").filter(has_text="风格")
     assert "动漫" in style_row.inner_text() or "anime" in style_row.inner_text(), style_row.inner_text()
     assert wait_for_video(page, panel) > 0
-    expect(panel.get_by_role("button", name="♻️ 复用设置")).to_be_enabled()
+    expect(panel.get_by_role("button", name="♻️ 做同款")).to_be_enabled()
     expect(panel.get_by_role("button", name="取消", exact=True)).to_be_disabled()  # finished: nothing to stop
     expect(panel.get_by_role("button", name="🗑 删除")).to_be_enabled()
     assert_readable(page)
@@ -124,7 +124,7 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     page.get_by_role("tab", name="我的作品", exact=True).click()
     expect(card).to_contain_text(prompt)
 
-    panel.get_by_role("button", name="♻️ 复用设置").click()
+    panel.get_by_role("button", name="♻️ 做同款").click()
     expect(page.get_by_role("tab", name="图生视频", exact=True)).to_have_attribute("aria-selected", "true")
     expect(page.get_by_role("tab", name="我的作品", exact=True)).to_have_attribute("aria-selected", "false")
     i2v = visible_tab(page)
@@ -139,10 +139,9 @@ def test_open_and_reuse_an_image_to_video_work_in_chinese(browser, app, client, 
     assert image.evaluate("el => [el.naturalWidth, el.naturalHeight]") == [320, 200]
 
     i2v.get_by_text("高级设置", exact=True).click()
-    seed = i2v.get_by_label("种子（-1 为随机）")
-    expect(seed).to_have_value("4242")
-    expect(seed).to_be_editable()
-    expect(i2v.get_by_label("每次随机种子")).not_to_be_checked()
+    # 做同款 makes one like it, not the same one: the seed goes back to random.
+    expect(i2v.get_by_label("种子（-1 为随机）")).to_have_value("-1")
+    expect(i2v.get_by_label("每次随机种子")).to_be_checked()
     expect(i2v.get_by_label("number input for 采样步数")).to_have_value("2")
     expect(i2v.get_by_label("range slider for 采样步数")).to_have_value("2")
     expect(i2v.get_by_label("number input for 帧数")).to_have_value("9")
@@ -181,7 +180,7 @@ def test_delete_a_text_to_video_work_in_english(browser, app, client):  # noqa: 
     expect(item).to_have_count(0)
     expect(card).not_to_contain_text(prompt)
     expect(panel.locator("video")).to_have_count(0)
-    for name in ("♻️ Reuse settings", "Cancel", "🗑 Delete"):
+    for name in ("♻️ Make one like this", "Cancel", "🗑 Delete"):
         expect(panel.get_by_role("button", name=name, exact=True)).to_be_disabled()
     assert all(j["job_id"] != job["job_id"] for j in client.predict(api_name="/my_works"))
     assert not video.exists() and not still.exists()

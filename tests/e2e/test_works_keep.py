@@ -26,7 +26,7 @@ def test_reuse_clears_the_old_result_in_chinese(browser, app, client):  # noqa: 
     panel = open_works(page, "我的作品")
     cover(page, prompt).click()
     expect(page.locator("#work-details")).to_contain_text(prompt)
-    panel.get_by_role("button", name="♻️ 复用设置").click()
+    panel.get_by_role("button", name="♻️ 做同款").click()
     expect(page.get_by_role("tab", name="文生视频", exact=True)).to_have_attribute("aria-selected", "true")
     t2v = visible_tab(page)
     expect(t2v.get_by_label("描述你想要的视频")).to_have_value(prompt)
