@@ -545,12 +545,11 @@ class Engine:
         plan = speed.plan(job.speed, pipe, model=variant.name, steps=job.num_inference_steps,
                           guidance_scale=job.guidance_scale)
         if self._cache_keys.get(id(transformer)) != plan.key:
-            if transformer.is_cache_enabled:
-                transformer.disable_cache()
+            speed.disable(transformer)
             if plan.config is not None:
-                transformer.enable_cache(plan.config)
+                speed.enable(transformer, plan.config)
             self._cache_keys[id(transformer)] = plan.key
-        if transformer.is_cache_enabled:
+        if speed.enabled(transformer):
             transformer._reset_stateful_cache()
         if plan.reason_en and on_notice:
             on_notice(plan.reason_en, plan.reason_zh)

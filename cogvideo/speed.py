@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, get_args
 
 from .errors import InvalidRequest
 
@@ -88,8 +88,26 @@ PRESETS: dict[str, SpeedPreset] = {
                       "attention_weight_callback": _constant_weight},
             fallback="balanced",
         ),
+        SpeedPreset(
+            id="lean", name_en="Lean", name_zh="轻快",
+            help_en="Skips the whole model on steps where the video barely changes (TeaCache): "
+                    "about 1.3× faster in published CogVideoX1.5 tests with nearly the same video, and "
+                    "it needs almost no extra graphics memory, so it also runs where Balanced and Fast do not fit.",
+            help_zh="在画面几乎不变的步骤跳过整个模型（TeaCache）：公开的 CogVideoX1.5 测试中约快 1.3 倍、画面几乎不变，"
+                    "且几乎不占额外显存，在放不下“均衡”和“速度优先”的显卡上也能用。",
+            method="teacache",
+            # The authors' mildest published setting (0.1: "1.3x" on CogVideoX1.5); a third-party
+            # measurement at that speed-up kept PSNR 36.3 dB, SSIM 0.954 against the uncached
+            # video (docs/speed.md).
+            settings={"threshold": 0.1},
+        ),
     )
 }
+
+# The ids as a type, for the faces' schemas (REST, MCP); kept equal to PRESETS.
+SpeedId = Literal["quality", "balanced", "fast", "lean"]
+if set(get_args(SpeedId)) != set(PRESETS):
+    raise RuntimeError("SpeedId must list exactly the ids of PRESETS")
 
 # Quality is the default: no caching method has published parity with the uncached model on
 # CogVideoX (docs/speed.md), and the default must not visibly lose quality.
@@ -106,7 +124,8 @@ def check_speed(speed: object) -> str:
     if not isinstance(speed, str) or speed.strip().lower() not in PRESETS:
         raise InvalidRequest(
             f"speed={speed!r} is not a speed preset: use one of {', '.join(PRESETS)}.",
-            f"速度档位 {speed!r} 无效，可选：{', '.join(PRESETS)}（质量优先 / 均衡 / 速度优先）。",
+            f"速度档位 {speed!r} 无效，可选：{', '.join(PRESETS)}"
+            f"（{' / '.join(p.name_zh for p in PRESETS.values())}）。",
         )
     return speed.strip().lower()
 
@@ -146,6 +165,10 @@ def plan(preset_id: str, pipe, *, model: str, steps: int, guidance_scale: float)
             settings = {**settings, "mag_ratios": ratios, "num_inference_steps": steps}
     if method is None:
         return CachePlan(key=(None,), config=None, reason_en=reason[0], reason_zh=reason[1])
+    if method == "teacache":
+        from . import teacache
+
+        settings = {**settings, "coefficients": teacache.coefficients_for(model)}
     key = (method, steps if method == "mag" else None, tuple(sorted((k, repr(v)) for k, v in settings.items())))
     return CachePlan(key=key, config=_config(method, settings, pipe), reason_en=reason[0], reason_zh=reason[1])
 
@@ -158,6 +181,11 @@ def _fallback(preset: SpeedPreset) -> tuple[str | None, dict]:
 
 
 def _config(method: str, settings: dict, pipe):
+    if method == "teacache":
+        from . import teacache
+
+        # The render's step count, known once the pipeline has set its schedule (v2v runs fewer).
+        return teacache.TeaCacheConfig(total_steps=lambda: getattr(pipe, "_num_timesteps", None), **settings)
     from diffusers.hooks import (FasterCacheConfig, FirstBlockCacheConfig, MagCacheConfig,
                                  PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig)
 
@@ -179,6 +207,30 @@ def _config(method: str, settings: dict, pipe):
     if method == "mag":
         return MagCacheConfig(**settings)
     raise ValueError(f"unknown caching method {method!r}")
+
+
+def enable(transformer, config) -> None:
+    """Turn a plan's cache on: diffusers' own methods through `enable_cache`, ours directly."""
+    from . import teacache
+
+    if isinstance(config, teacache.TeaCacheConfig):
+        teacache.apply(transformer, config)
+    else:
+        transformer.enable_cache(config)
+
+
+def disable(transformer) -> None:
+    from . import teacache
+
+    teacache.remove(transformer)
+    if transformer.is_cache_enabled:
+        transformer.disable_cache()
+
+
+def enabled(transformer) -> bool:
+    from . import teacache
+
+    return transformer.is_cache_enabled or teacache.applied(transformer)
 
 
 # ---------------------------------------------------------------- MagCache calibration
