@@ -114,6 +114,41 @@ if set(get_args(SpeedId)) != set(PRESETS):
 DEFAULT_SPEED = "quality"
 
 
+# GPU memory a preset's cache adds beside the model, in GiB, per model size (docs/speed.md,
+# section 8). 5B is measured (H200, 720×480, 49 frames: Balanced +8.6, Fast +16.0); 2B and 1.5 are
+# scaled from it by tokens × hidden size; Lean is estimated from its two residuals. Offload does not
+# move these: they sit on the GPU in every offload mode.
+CACHE_GIB: dict[str, dict[str, float]] = {
+    "cogvideox-2b": {"balanced": 3.8, "fast": 7.2, "lean": 0.2},
+    "cogvideox-5b": {"balanced": 8.6, "fast": 16.0, "lean": 0.4},
+    "cogvideox1.5-5b": {"balanced": 22.0, "fast": 41.0, "lean": 1.0},
+}
+
+
+def cache_gib(preset_id: str, variant) -> float:
+    return CACHE_GIB.get(variant.family, {}).get(preset_id, 0.0)
+
+
+def fits(preset_id: str, variant, offload: str, budget_gib: float | None) -> bool:
+    """Whether the model in this offload mode and the preset's cache fit in `budget_gib` (None: no
+    limit known, e.g. the CPU)."""
+    if budget_gib is None or cache_gib(preset_id, variant) == 0:
+        return True  # no cache: it needs what Quality needs, and the offload mode answers for that
+    return variant.vram_gib.get(offload, float("inf")) + cache_gib(preset_id, variant) <= budget_gib
+
+
+def too_big(preset_id: str, variant, card_gib: float, fitting: list[str]) -> InvalidRequest:
+    """The refusal for a preset whose cache does not fit beside the model on this card."""
+    preset, extra = PRESETS[preset_id], cache_gib(preset_id, variant)
+    others = [PRESETS[p] for p in fitting]
+    return InvalidRequest(
+        f"{preset.name_en} needs about {extra:g} GB more graphics memory than this card "
+        f"(about {card_gib:.0f} GB) can spare. Choose {' or '.join(p.name_en for p in others)} instead.",
+        f"“{preset.name_zh}”需要额外约 {extra:g} GB 显存，这块显卡（约 {card_gib:.0f} GB）放不下。"
+        f"请改用{'或'.join('“' + p.name_zh + '”' for p in others)}。",
+    )
+
+
 def names(lang: str = "en") -> list[tuple[str, str]]:
     """(label, id) pairs for a choice widget."""
     zh = lang.startswith("zh")
