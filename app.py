@@ -119,7 +119,7 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     from cogvideo.lora import parse_loras
 
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention,
-                    loras=parse_loras(args.lora))
+                    loras=parse_loras(args.lora), speed=args.speed, vram_gib=args.vram_gib)
     engine.check_loras()  # a missing or wrong-size LoRA stops the start, with the reason
     studio = Studio(engine, args.output_dir, default_speed=args.speed)
     pool = None
@@ -132,7 +132,8 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
-    page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed)
+    page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed,
+                      speeds=tuple(engine.fitting_speeds()))
     return build_demo(handlers, page), studio, service, agent, pool
 
 
@@ -148,7 +149,7 @@ def start_ray_workers(args: argparse.Namespace, studio: Studio, data_dir: Path):
             f"--workers ray 需要 Ray（{exc}）：pip install -r requirements.txt",
         ) from None
     spec = StudioSpec(model=args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
-                      attention=args.attention, speed=args.speed, loras=tuple(args.lora))
+                      attention=args.attention, speed=args.speed, loras=tuple(args.lora), vram_gib=args.vram_gib)
     return RayWorkers.start(spec, studio, args.output_dir, address=args.ray_address, count=args.worker_count,
                             object_store=args.ray_object_store, dashboard=args.ray_dashboard,
                             label=f"{socket.gethostname()}:{data_dir}", data_dir=data_dir)

@@ -38,6 +38,7 @@ from cogvideo import Studio, VideoRequest
 from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.errors import DiskFull, InvalidRequest, StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
+from cogvideo.speed import SpeedId
 from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
@@ -98,7 +99,7 @@ class VideoGenerationBody(BaseModel):
     off_peak: bool | None = None
     movement_amplitude: str | None = None
     # Ours, beyond Zhipu's fields:
-    speed: Literal["quality", "balanced", "fast"] | None = Field(
+    speed: SpeedId | None = Field(
         None, description="our speed preset (docs/speed.md); wins over `quality` when both are sent")
     negative_prompt: str | None = None
     seed: int | None = Field(None, description="-1 or absent: random; the seed used is reported")

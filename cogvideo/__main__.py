@@ -89,13 +89,23 @@ def add_speed_arguments(parser: argparse.ArgumentParser, env=lambda name, defaul
 
     parser.add_argument("--speed", default=env("STUDIO_SPEED", DEFAULT_SPEED), choices=list(PRESETS),
                         help="quality (every step in full; default), balanced (reuses attention between "
-                             "steps) or fast (also reuses the unconditional pass); see docs/speed.md")
+                             "steps), fast (also reuses the unconditional pass) or lean (skips steps that barely "
+                             "change; almost no extra memory); see docs/speed.md. With --offload auto the "
+                             "offload mode is chosen so this preset's cache fits too")
+    parser.add_argument("--vram-gib", type=float, default=_float_or_none(env("STUDIO_VRAM_GIB", None)),
+                        metavar="GIB",
+                        help="treat the GPU as having this much memory (another program shares it); "
+                             "--offload auto and the speed presets offered are sized for it")
     parser.add_argument("--compile", action="store_true", default=env("STUDIO_COMPILE", "") == "1",
                         help="torch.compile each transformer block (GPU only; the first video compiles)")
     parser.add_argument("--fp8", action="store_true", default=env("STUDIO_FP8", "") == "1",
                         help="fp8 matmuls in the transformer (torchao; GPUs with compute capability 8.9+)")
     parser.add_argument("--attention", default=env("STUDIO_ATTENTION", "native"), choices=ATTENTION_BACKENDS,
                         help="attention kernel: native (PyTorch SDPA), sage, flash, flash_3 where installed")
+
+
+def _float_or_none(value) -> float | None:
+    return None if value in (None, "") else float(value)
 
 
 def add_lora_argument(parser: argparse.ArgumentParser, env=lambda name, default: default) -> None:
@@ -149,7 +159,8 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         speed=args.speed,
     )
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8,
-                    attention=args.attention, loras=parse_loras(args.lora))
+                    attention=args.attention, loras=parse_loras(args.lora), speed=args.speed,
+                    vram_gib=args.vram_gib)
     engine.check_loras()
     if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)

@@ -149,6 +149,8 @@ class Engine:
         fp8: bool = False,
         attention: str = "native",
         loras: "Sequence[LoraSpec]" = (),
+        speed: str = "quality",
+        vram_gib: float | None = None,
     ):
         if offload not in models.OFFLOAD_MODES:
             raise InvalidRequest(
@@ -175,6 +177,15 @@ class Engine:
         self._cache_keys: dict[int, tuple] = {}  # id(transformer) -> the cache plan enabled on it
         self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
         self.loras: tuple[LoraSpec, ...] = tuple(loras)
+        # `auto` sizes for this preset's cache too; presets whose cache cannot fit are refused.
+        from .speed import check_speed
+
+        self._sized_for = check_speed(speed)
+        # The card's memory as the operator caps it (another program shares it; the bench emulates
+        # a smaller card). None: what the accelerator reports free.
+        self._vram_cap_gib = vram_gib
+        self._card_gib: float | None = None
+        self._budget_gib: float | None = None
         self._lora_files: list | None = None  # checked LoRA files, once `check_loras` ran
 
     # ------------------------------------------------------------ what and where
@@ -205,14 +216,47 @@ class Engine:
         """The memory policy in force. `auto` is decided once, from the free memory before loading:
         deciding again at a task switch would see our own pipeline's memory and mix modes."""
         if self._resolved_offload is None:
-            if self.device.type == "cpu":
-                self._resolved_offload = "none"
-            elif self._requested_offload != "auto":
-                self._resolved_offload = self._requested_offload
-            else:
-                biggest = max(self.variants.values(), key=lambda v: v.vram_gib.get("none", 0))
-                self._resolved_offload = models.choose_offload(free_vram_bytes(self.device), biggest)
+            from .speed import cache_gib
+
+            free = None if self.device.type == "cpu" else free_vram_bytes(self.device)
+            if self._vram_cap_gib is not None:
+                cap = self._vram_cap_gib * models.GiB
+                free = cap if free is None else min(free, cap)
+            self._card_gib = None if free is None else free / models.GiB
+            self._budget_gib = None if free is None else self._card_gib * models.HEADROOM
+            biggest = self._biggest()
+            planned = models.choose_offload(free, biggest, extra_gib=cache_gib(self._sized_for, biggest))
+            if self._requested_offload != "auto":
+                planned = self._requested_offload
+            self._planned_offload = planned  # what a GPU of this size runs: the presets are sized for it
+            self._resolved_offload = "none" if self.device.type == "cpu" else planned
         return self._resolved_offload
+
+    def _planned(self) -> str:
+        """The offload mode a GPU of this size runs (on the CPU too, where nothing is offloaded)."""
+        self.offload
+        return self._planned_offload
+
+    def _biggest(self) -> Variant:
+        return max(self.variants.values(), key=lambda v: v.vram_gib.get("none", 0))
+
+    def check_speed_fits(self, preset_id: str) -> None:
+        """Refuse, in both languages, a speed preset whose cache does not fit beside the model in the
+        offload mode in force (the mode is fixed once loaded; presets switch per video)."""
+        from . import speed
+
+        self.offload  # resolves the budget
+        biggest = self._biggest()
+        if not speed.fits(preset_id, biggest, self._planned_offload, self._budget_gib):
+            raise speed.too_big(preset_id, biggest, self._card_gib, self.fitting_speeds())
+
+    def fitting_speeds(self) -> list[str]:
+        """The presets that fit on this card, in their order."""
+        from . import speed
+
+        self.offload
+        return [p for p in speed.PRESETS
+                if speed.fits(p, self._biggest(), self._planned_offload, self._budget_gib)]
 
     def status(self) -> EngineStatus:
         free = free_vram_bytes(self.device) if self.device.type != "cpu" else None
@@ -545,12 +589,11 @@ class Engine:
         plan = speed.plan(job.speed, pipe, model=variant.name, steps=job.num_inference_steps,
                           guidance_scale=job.guidance_scale)
         if self._cache_keys.get(id(transformer)) != plan.key:
-            if transformer.is_cache_enabled:
-                transformer.disable_cache()
+            speed.disable(transformer)
             if plan.config is not None:
-                transformer.enable_cache(plan.config)
+                speed.enable(transformer, plan.config)
             self._cache_keys[id(transformer)] = plan.key
-        if transformer.is_cache_enabled:
+        if speed.enabled(transformer):
             transformer._reset_stateful_cache()
         if plan.reason_en and on_notice:
             on_notice(plan.reason_en, plan.reason_zh)

@@ -247,8 +247,14 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def choose_offload(free_vram_bytes: int | None, variant: Variant, headroom: float = 0.9) -> str:
-    """The fastest offload mode whose approximate peak fits in free accelerator memory.
+# The share of free accelerator memory a plan may fill (the rest: fragmentation, other processes).
+HEADROOM = 0.9
+
+
+def choose_offload(free_vram_bytes: int | None, variant: Variant, headroom: float = HEADROOM,
+                   extra_gib: float = 0.0) -> str:
+    """The fastest offload mode whose approximate peak, plus `extra_gib` that stays on the GPU in
+    every mode (a speed preset's cache), fits in free accelerator memory.
 
     `None` means no accelerator: the pipeline runs on CPU, where offload hooks cannot work.
     """
@@ -256,7 +262,7 @@ def choose_offload(free_vram_bytes: int | None, variant: Variant, headroom: floa
         return "none"
     budget = free_vram_bytes * headroom / GiB
     for mode in OFFLOAD_LADDER:
-        if variant.vram_gib.get(mode, float("inf")) <= budget:
+        if variant.vram_gib.get(mode, float("inf")) + extra_gib <= budget:
             return mode
     return "sequential"
 

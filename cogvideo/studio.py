@@ -698,7 +698,7 @@ class Studio:
                 f"music_volume={volume!r} must be between 0 and 1.",
                 f"音量 {volume!r} 必须在 0 到 1 之间。",
             )
-        speed.check_speed(request.speed or self.default_speed)
+        self.engine.check_speed_fits(speed.check_speed(request.speed or self.default_speed))
         num_frames = variant.num_frames if request.num_frames is None else request.num_frames
         num_frames = models.check_frames(variant, num_frames)
         height, width = models.check_size(variant, request.height, request.width)

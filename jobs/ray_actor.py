@@ -45,6 +45,7 @@ class StudioSpec:
     attention: str = "native"
     speed: str = DEFAULT_SPEED
     loras: tuple[str, ...] = ()  # --lora values: each worker machine finds the files at these paths (or the Hub)
+    vram_gib: float | None = None  # --vram-gib: each worker sizes its card as if it had this much
 
     def build(self, output_dir: Path, index: int) -> Studio:
         """The worker's studio; nothing is loaded yet (the first job, or `preload`, loads it)."""
@@ -52,7 +53,8 @@ class StudioSpec:
         from cogvideo.lora import parse_loras
 
         engine = Engine(self.model, offload=self.offload, compile=self.compile, fp8=self.fp8,
-                        attention=self.attention, loras=parse_loras(list(self.loras)))
+                        attention=self.attention, loras=parse_loras(list(self.loras)), speed=self.speed,
+                        vram_gib=self.vram_gib)
         return Studio(engine, output_dir, default_speed=self.speed)
 
 

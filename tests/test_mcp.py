@@ -171,7 +171,7 @@ def test_tools_are_listed_with_their_schemas(server):
     assert {k: props[k].get("default") for k in ("image", "style", "music", "speed", "wait")} == {
         "image": None, "style": "none", "music": "none", "speed": None, "wait": True}
     speed_enums = [option.get("enum") for option in props["speed"].get("anyOf", [props["speed"]])]
-    assert ["quality", "balanced", "fast"] in speed_enums and props["wait"]["type"] == "boolean"
+    assert ["quality", "balanced", "fast", "lean"] in speed_enums and props["wait"]["type"] == "boolean"
     assert "data:image/png;base64" in props["image"]["description"] and "calm" in props["music"]["description"]
     assert "ctx" not in props
     assert "progress" in tools["generate_video"].description and "job_status" in tools["generate_video"].description

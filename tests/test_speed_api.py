@@ -24,6 +24,7 @@ def studio(tmp_path_factory):
     ({"quality": "quality"}, "quality"),
     ({"quality": "speed"}, "fast"),  # Zhipu's "speed" is our Fast preset
     ({"speed": "balanced"}, "balanced"),
+    ({"speed": "lean"}, "lean"),  # TeaCache (issue 22)
     ({"speed": "balanced", "quality": "speed"}, "balanced"),  # ours wins when both are sent
 ])
 def test_zhipu_quality_maps_to_our_presets(studio, fields, expected):

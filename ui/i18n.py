@@ -100,8 +100,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "speed": ("Speed", "生成速度"),
     "speed_info": (
         "Quality computes every step in full. Balanced and Fast reuse work between neighbouring steps "
-        "(Fast: about 1.6× in its authors' CogVideoX tests); small details may differ.",
-        "质量优先：每一步完整计算。均衡和速度优先会复用相邻步骤的计算（速度优先在作者的 CogVideoX 测试中约快 1.6 倍），细节可能略有不同。",
+        "(Fast: about 1.6× in its authors' CogVideoX tests); Lean skips steps that barely change and needs "
+        "almost no extra graphics memory. Small details may differ.",
+        "质量优先：每一步完整计算。均衡和速度优先会复用相邻步骤的计算（速度优先在作者的 CogVideoX 测试中约快 1.6 倍）；"
+        "轻快会跳过几乎没有变化的步骤，几乎不占额外显存。细节可能略有不同。",
     ),
     "interpolate": ("Smooth motion (2× frame rate)", "流畅运动（2 倍帧率）"),
     "result": ("Your video", "生成结果"),

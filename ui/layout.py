@@ -21,7 +21,7 @@ from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
 from .handlers import DEFAULTS, Handlers, gpu_task
-from .i18n import build_i18n
+from .i18n import TEXT, build_i18n
 from .phone import PHONE_CSS, scroll_to, scroll_to_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,7 @@ class PageConfig:
     i2v: Variant | None
     lang: str | None  # forced UI language, or None to follow the browser
     speed: str = DEFAULT_SPEED  # the speed preset the page starts with (--speed)
+    speeds: tuple[str, ...] = tuple(PRESETS)  # the presets whose cache fits on this card
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,24 @@ class TabSpec:
         return MODE_TASKS[self.mode]
 
 
+def speed_fit_info(speeds: tuple[str, ...]) -> tuple[str, str]:
+    """The speed choice's help: what the presets do, and which this card cannot hold and why."""
+    en, zh = TEXT["speed_info"]
+    hidden = [PRESETS[p] for p in PRESETS if p not in speeds]
+    if not hidden:
+        return en, zh
+    return (en + f" {' and '.join(p.name_en for p in hidden)} need more graphics memory than this card "
+                 "has, so they are not offered here.",
+            zh + f"“{'”和“'.join(p.name_zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
+
+
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     from cogvideo.music import load_tracks
     styles = handlers.studio.styles
     tracks = load_tracks()
     names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in styles.values()}
     names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
+    names["speed_fit_info"] = speed_fit_info(config.speeds)
     names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
@@ -141,8 +154,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                interactive=False, scale=2)
             music_file = gr.File(label=i18n("music_upload"), file_types=["audio"], scale=1, height=90)
         private(music.change, track_files.get, music, preview)
-        speed = gr.Radio([(i18n(f"speed.{p.id}"), p.id) for p in PRESETS.values()], value=config.speed,
-                         label=i18n("speed"), info=i18n("speed_info"))
+        speed = gr.Radio([(i18n(f"speed.{p}"), p) for p in config.speeds],
+                         value=config.speed if config.speed in config.speeds else DEFAULT_SPEED,
+                         label=i18n("speed"), info=i18n("speed_fit_info"))
         with gr.Row():
             upscale = gr.Checkbox(value=False, label=i18n("upscale"))
             interpolate = gr.Checkbox(value=False, label=i18n("interpolate"))

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from tests.e2e.test_browser import browser, open_page, shot, visible_tab, wait_for_video  # noqa: F401
 
 LABELS = {
-    "zh-CN": ("生成速度", ["质量优先", "均衡", "速度优先"], "描述你想要的视频", "🎬 生成视频", "详情"),
-    "en-US": ("Speed", ["Quality", "Balanced", "Fast"], "Describe your video", "🎬 Generate video", "Details"),
+    "zh-CN": ("生成速度", ["质量优先", "均衡", "速度优先", "轻快"], "描述你想要的视频", "🎬 生成视频", "详情"),
+    "en-US": ("Speed", ["Quality", "Balanced", "Fast", "Lean"], "Describe your video", "🎬 Generate video", "Details"),
 }
 
 
