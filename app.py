@@ -280,6 +280,7 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
     from api.signin import login_page_note
 
     auth = sign_in(service, adhoc)
+    _patient_self_check()
     demo.launch(
         server_name=args.host,
         server_port=args.port,
@@ -339,6 +340,31 @@ def api_link_head() -> str:
     from ui.api_link import HEAD
 
     return HEAD
+
+
+def _patient_self_check(deadline_s: float = 60.0) -> None:
+    """Gradio's launch asks its own server for the page once, with a 3 s timeout, and on a timeout
+    stops the start ("When localhost is not accessible, a shareable link must be created"). On a
+    loaded machine (a busy GPU host, CI) the first answer can take longer: keep asking until a
+    deadline instead, so only a server that really cannot be reached stops the start."""
+    import time
+
+    import httpx
+    from gradio import networking
+
+    def url_ok(url: str) -> bool:
+        end = time.monotonic() + deadline_s
+        while True:
+            try:
+                if httpx.head(url, timeout=10, verify=False).status_code in (200, 301, 302, 303, 307, 308, 401):
+                    return True
+            except (httpx.TimeoutException, httpx.ConnectError):
+                pass
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.5)
+
+    networking.url_ok = url_ok
 
 
 def _css() -> str:
