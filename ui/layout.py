@@ -308,8 +308,12 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     used_seed = gr.Textbox(value="", label=i18n("used_seed"), interactive=False)
                     final_prompt = gr.Textbox(label=i18n("final_prompt"), lines=3, interactive=False)
                     with gr.Row():
-                        apply_music = gr.Button(i18n("apply_music"), size="sm")
+                        apply_music = gr.Button(i18n("apply_music"), size="sm", elem_id=f"{spec.tab_id}-apply-music")
                         extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
+                    # 换配乐 is kept in My works: a new work beside the original, or in its place.
+                    keep_music_as = gr.Radio([(i18n("keep_music_new"), "new"), (i18n("keep_music_replace"), "replace")],
+                                             value="new", label=i18n("keep_music_as"),
+                                             elem_id=f"{spec.tab_id}-keep-music")
                     gif_panel(video, gif_api=first)
                     with gr.Accordion(i18n("details"), open=False):
                         # The endpoint's JSON stays the API's value; people read it as a table.
@@ -346,10 +350,17 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         live_tabs[spec.mode] = (controls, parts)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
+        # The named API's change_music stays a download (its own event); the page's button keeps the
+        # swap as a work of the job its result's details name.
+        if first:
+            api_trigger.click(
+                handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
+                video, api_name="change_music", concurrency_limit=2, concurrency_id="music",
+            )
         apply_music.click(
-            handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
-            video, api_name="change_music" if first else None,
-            api_visibility="public" if first else "private", concurrency_limit=2, concurrency_id="music",
+            handlers.keep_music, [info, controls["music"], controls["music_volume"], controls["music_file"],
+                                  keep_music_as],
+            [video, info], api_visibility="private", concurrency_limit=2, concurrency_id="music",
         )
         return controls, video, extend
 
