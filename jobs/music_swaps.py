@@ -132,7 +132,7 @@ def _in_place(store, job: Job, swapped: Path, music, volume: float, made: list[P
     request.update(_music_record(music, volume, data_dir, job.id, made, fresh=True))
     video = _move_in(swapped, Path(job.video).parent, made)
     info = dict(job.info or {})
-    info.update(video=str(video), music=_music_info(request, data_dir))
+    info.update(video=str(video), music=_music_info(request, data_dir), music_changed=True)
     with store.transaction() as db:
         changed = db.execute(
             "UPDATE jobs SET video = ?, request = ?, info = ? WHERE id = ? AND owner = ? AND status = ? AND video = ?",

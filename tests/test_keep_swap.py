@@ -124,7 +124,7 @@ def test_replacing_the_original_swaps_its_file_and_music_in_place(service, studi
     # The row records the upload, kept in the job's own inputs (not the caller's file).
     assert kept.request["music"] is None and kept.request["music_upload"].startswith(f"inputs/{original.id}/")
     assert (service.data_dir / kept.request["music_upload"]).read_bytes() == song.read_bytes()
-    assert kept.info["video"] == str(video)
+    assert kept.info["video"] == str(video) and kept.info["music_changed"] and "swapped_from" not in kept.info
     # The new sound is the song's, not the old track's: a swap of the original with the song again
     # (same clip, same volume) makes the same audio.
     again = studio.change_music(video, song, 0.8)

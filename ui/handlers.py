@@ -871,8 +871,22 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
     ]
     if job.status == FAILED:
         rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang))))
+    swapped_from = (job.info or {}).get("swapped_from")  # a music swap kept: as a new work, or in place
+    if swapped_from or (job.info or {}).get("music_changed"):
+        rows.append((pick(Text("New music", "换配乐"), lang), _music_name(request, lang) + (
+            pick(Text(f" · from work {swapped_from[:8]}", f" · 原作品 {swapped_from[:8]}"), lang) if swapped_from else "")))
     lines = [f"**{name}**: {value}" for name, value in rows]
     return "  \n".join(lines) + f"\n\n<small>ID {job.id}</small>"
+
+
+def _music_name(request: dict, lang: str) -> str:
+    """The music a job's request names, as people call it: a track's name, their own upload, or none."""
+    from cogvideo.music import load_tracks
+
+    if request.get("music_upload"):
+        return pick(Text("your own music", "自己上传的音乐"), lang)
+    track = load_tracks().get(str(request.get("music") or "none"))
+    return pick(track.name, lang) if track else pick(Text("no music", "无音乐"), lang)
 
 
 MODE_NAMES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),

@@ -307,13 +307,14 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         outputs.append(still)
                     used_seed = gr.Textbox(value="", label=i18n("used_seed"), interactive=False)
                     final_prompt = gr.Textbox(label=i18n("final_prompt"), lines=3, interactive=False)
-                    with gr.Row():
-                        apply_music = gr.Button(i18n("apply_music"), size="sm", elem_id=f"{spec.tab_id}-apply-music")
-                        extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
-                    # 换配乐 is kept in My works: a new work beside the original, or in its place.
+                    # 换配乐 is kept in My works: a new work beside the original, or in its place. The
+                    # choice sits above the button, so a phone shows it before the tap.
                     keep_music_as = gr.Radio([(i18n("keep_music_new"), "new"), (i18n("keep_music_replace"), "replace")],
                                              value="new", label=i18n("keep_music_as"),
                                              elem_id=f"{spec.tab_id}-keep-music")
+                    with gr.Row():
+                        apply_music = gr.Button(i18n("apply_music"), size="sm", elem_id=f"{spec.tab_id}-apply-music")
+                        extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
                     gif_panel(video, gif_api=first)
                     with gr.Accordion(i18n("details"), open=False):
                         # The endpoint's JSON stays the API's value; people read it as a table.
