@@ -21,7 +21,7 @@ from cogvideo import media
 from cogvideo.music import change_music
 from tests.e2e.test_browser import browser, shot, visible_tab, wait_for_video  # noqa: F401
 from tests.e2e.test_live import new_page, press
-from tests.e2e.test_works import assert_readable, cover, find_job, settled, unique
+from tests.e2e.test_works import FAST, assert_readable, cover, find_job, open_works, settled, unique
 
 ZH = dict(prompt="描述你想要的视频", advanced="高级设置", steps="采样步数", frames="帧数", generate="🎬 生成视频",
           music="背景音乐", swap="🎵 为当前视频换配乐", new="另存为新作品", replace="替换原作品", works="我的作品")
@@ -134,4 +134,28 @@ def test_a_swap_with_nothing_made_says_so_in_chinese(browser, app):  # noqa: F81
     panel = visible_tab(page)
     panel.get_by_role("button", name=ZH["swap"]).click()
     expect(page.get_by_test_id("toast-text").filter(has_text="请先生成视频，再更换配乐。").first).to_be_visible()
+    page.context.close()
+
+
+def test_an_opened_work_gets_new_music_kept_as_a_new_work(browser, app, client, tmp_path):  # noqa: F811
+    prompt = unique("a tram turns a corner")
+    client.predict(prompt=prompt, music="none", api_name="/text_to_video", **FAST)
+    original = find_job(client, prompt)
+    page = new_page(browser, app, "zh-CN")
+    works = open_works(page, ZH["works"])
+    open_card(page, prompt, 0)
+    expect(page.locator("#work-details")).to_contain_text(prompt)
+    _, before = played_file(page, app, tmp_path, "before.mp4")
+    works.locator("#works-music").get_by_text(ZH["swap"]).first.click()  # the closed section opens
+    works.locator("#works-music").get_by_label(ZH["music"]).click()
+    page.get_by_role("option", name="史诗", exact=True).click()
+    works.locator("#works-apply-music").click()
+    page.get_by_test_id("toast-text").filter(has_text="已另存为新作品").first.wait_for(timeout=300_000)
+    expect(cover(page, prompt)).to_have_count(2)
+    expect(page.locator("#work-details")).to_contain_text(f"换配乐: 史诗 · 原作品 {original['job_id'][:8]}")
+    played, _ = played_file(page, app, tmp_path, "epic.mp4", before)  # the player was given the new work
+    expected = change_music(app.output_dir / original["video"], "epic", tmp_path / "expected.mp4", volume=0.8)
+    assert pcm(played) == pcm(expected)
+    assert_readable(page)
+    shot(page, "keep-swap-opened-work-desktop-zh")
     page.context.close()
