@@ -24,7 +24,7 @@ import pytest
 from cogvideo import VideoRequest, downloads, media
 from cogvideo.errors import DiskFull
 from jobs import JobNotFound, JobService, JobStore, LocalWorker
-from jobs.job import SUCCEEDED
+from jobs.job import CANCELLED, SUCCEEDED
 from jobs.music_swaps import NEW_WORK, REPLACE, NotSwappable, keep_swap, swap_music
 from tests.test_disk_and_lock import fill
 
@@ -146,13 +146,15 @@ def test_only_the_owner_can_swap_and_only_a_finished_work(service, studio):
         swap_music(service, studio, original.id, "bob", "upbeat", 0.8)
     with pytest.raises(JobNotFound):
         swap_music(service, studio, "../../etc/passwd", "alice", "upbeat", 0.8)
-    failed = service.submit(VideoRequest(prompt="x", **FAST), owner="alice")
-    service.cancel(failed.id, "alice")
-    service.wait(failed.id, timeout=300)
-    if service.get(failed.id).status != SUCCEEDED:
-        with pytest.raises(NotSwappable) as caught:
-            swap_music(service, studio, failed.id, "alice", "upbeat", 0.8)
-        assert "无法更换配乐" in caught.value.zh
+    # A job queued behind a render is cancelled at once: it never gets a video.
+    ahead = service.submit(VideoRequest(prompt="ahead", **FAST), owner="alice")
+    cancelled = service.submit(VideoRequest(prompt="x", **FAST), owner="alice")
+    service.cancel(cancelled.id, "alice")
+    assert service.wait(cancelled.id, timeout=300).status == CANCELLED
+    with pytest.raises(NotSwappable) as caught:
+        swap_music(service, studio, cancelled.id, "alice", "upbeat", 0.8)
+    assert "无法更换配乐" in caught.value.zh
+    service.wait(ahead.id, timeout=300)
     assert [job.owner for job in service.works("alice")] and not service.works("bob")
     assert not list((studio.output_dir / downloads.SWAP_FOLDER).glob("*.mp4"))
 
