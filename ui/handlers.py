@@ -404,6 +404,36 @@ class Handlers:
         except Exception as exc:
             raise self._error(exc, lang) from None
 
+    def keep_music(
+        self,
+        info: dict | None,
+        music: str = "none",
+        volume: float = DEFAULTS.music_volume,
+        music_file: str | None = None,
+        keep: str = "new",
+        request: gr.Request = None,
+    ):
+        """换配乐 on a tab's result, kept in My works: as a new work ("new") or in place of the
+        original ("replace"). The result's details name its job; the video and details of the work
+        that holds the new music come back."""
+        from jobs.music_swaps import KEEP_CHOICES, swap_music
+
+        lang = self.lang(request)
+        job_id = info.get("job_id") if isinstance(info, dict) else None
+        if not job_id:
+            raise words.error(Text("Generate a video first, then change its music.", "请先生成视频，再更换配乐。"), lang)
+        if keep not in KEEP_CHOICES:
+            raise words.error(Text(f"keep={keep!r}: choose “new” (save as a new work) or “replace” (replace the original).",
+                                   f"keep={keep!r}：请选择“new”（另存为新作品）或“replace”（替换原作品）。"), lang)
+        try:
+            job = swap_music(self.service, self.studio, str(job_id), self.owner(request),
+                             gradio_upload(music_file) or music, volume, keep)
+        except Exception as exc:
+            raise self._error(exc, lang) from None
+        words.info(Text("Saved as a new work in My works.", "已另存为新作品，可在“我的作品”中查看。") if job.id != job_id
+                   else Text("The music of this work was replaced.", "已替换原作品的配乐。"), lang)
+        return job.video, without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
+
     def cancel(self, mode: str = "t2v", request: gr.Request = None) -> None:
         """Stop the job this session follows on the tab of `mode` (queued: at once; rendering: at
         its next denoising step)."""
@@ -855,8 +885,22 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
     ]
     if job.status == FAILED:
         rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang))))
+    swapped_from = (job.info or {}).get("swapped_from")  # a music swap kept: as a new work, or in place
+    if swapped_from or (job.info or {}).get("music_changed"):
+        rows.append((pick(Text("New music", "换配乐"), lang), _music_name(request, lang) + (
+            pick(Text(f" · from work {swapped_from[:8]}", f" · 原作品 {swapped_from[:8]}"), lang) if swapped_from else "")))
     lines = [f"**{name}**: {value}" for name, value in rows]
     return "  \n".join(lines) + f"\n\n<small>ID {job.id}</small>"
+
+
+def _music_name(request: dict, lang: str) -> str:
+    """The music a job's request names, as people call it: a track's name, their own upload, or none."""
+    from cogvideo.music import load_tracks
+
+    if request.get("music_upload"):
+        return pick(Text("your own music", "自己上传的音乐"), lang)
+    track = load_tracks().get(str(request.get("music") or "none"))
+    return pick(track.name, lang) if track else pick(Text("no music", "无音乐"), lang)
 
 
 MODE_NAMES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),

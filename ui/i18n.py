@@ -96,6 +96,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "music_preview": ("Preview", "试听"),
     "volume": ("Music volume", "音乐音量"),
     "apply_music": ("🎵 Apply music to this video", "🎵 为当前视频换配乐"),
+    "keep_music_as": ("Keep the video with the new music", "换配乐后的视频"),
+    "keep_music_new": ("Save as a new work", "另存为新作品"),
+    "keep_music_replace": ("Replace the original", "替换原作品"),
     "upscale": ("Upscale to 1440p (2×)", "超分到 1440p（2 倍）"),
     "speed": ("Speed", "生成速度"),
     "speed_info": (

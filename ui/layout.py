@@ -9,6 +9,7 @@ from typing import Callable
 
 import gradio as gr
 
+from bilingual import Text
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
@@ -322,8 +323,13 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         outputs.append(still)
                     used_seed = gr.Textbox(value="", label=i18n("used_seed"), interactive=False)
                     final_prompt = gr.Textbox(label=i18n("final_prompt"), lines=3, interactive=False)
+                    # 换配乐 is kept in My works: a new work beside the original, or in its place. The
+                    # choice sits above the button, so a phone shows it before the tap.
+                    keep_music_as = gr.Radio([(i18n("keep_music_new"), "new"), (i18n("keep_music_replace"), "replace")],
+                                             value="new", label=i18n("keep_music_as"),
+                                             elem_id=f"{spec.tab_id}-keep-music")
                     with gr.Row():
-                        apply_music = gr.Button(i18n("apply_music"), size="sm")
+                        apply_music = gr.Button(i18n("apply_music"), size="sm", elem_id=f"{spec.tab_id}-apply-music")
                         extend = gr.Button(i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
                     gif_panel(video, gif_api=first)
                     with gr.Accordion(i18n("details"), open=False):
@@ -365,10 +371,17 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         again.wire_result(handlers, again_tabs[spec.mode], info, followed, page)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
+        # The named API's change_music stays a download (its own event); the page's button keeps the
+        # swap as a work of the job its result's details name.
+        if first:
+            api_trigger.click(
+                handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
+                video, api_name="change_music", concurrency_limit=2, concurrency_id="music",
+            )
         apply_music.click(
-            handlers.change_music, [video, controls["music"], controls["music_volume"], controls["music_file"]],
-            video, api_name="change_music" if first else None,
-            api_visibility="public" if first else "private", concurrency_limit=2, concurrency_id="music",
+            handlers.keep_music, [info, controls["music"], controls["music_volume"], controls["music_file"],
+                                  keep_music_as],
+            [video, info], api_visibility="private", concurrency_limit=2, concurrency_id="music",
         )
         return controls, video, extend
 
@@ -426,6 +439,13 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                         extend = gr.Button(i18n("extend_this"), interactive=False, elem_id="works-extend")
                         stop = gr.Button(i18n("cancel"), interactive=False)
                         delete = gr.Button(i18n("delete"), variant="stop", interactive=False)
+                    # 换配乐 on an opened work, kept as the generation tabs keep it.
+                    with gr.Accordion(i18n("apply_music"), open=False, elem_id="works-music"):
+                        work_music = gr.Dropdown(track_choices, value="none", label=i18n("music"))
+                        work_keep_as = gr.Radio([(i18n("keep_music_new"), "new"),
+                                                 (i18n("keep_music_replace"), "replace")],
+                                                value="new", label=i18n("keep_music_as"))
+                        work_swap = gr.Button(i18n("apply_music"), size="sm", elem_id="works-apply-music")
             ids = gr.State([])  # inside the Tab, like every component under `tab_bar` (see there)
             selected = gr.State("")
             # 🗑 asks first: the first click arms it for the opened work (the button says 确定删除？),
@@ -479,6 +499,18 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         def disarmed():
             return {armed: "", delete: gr.Button(value=i18n("delete")), disarm_timer: gr.Timer(active=False)}
 
+        def swap_work_music(job_id, music, keep, request: gr.Request):
+            if not job_id:
+                raise words.error(Text("Open a finished work first, then change its music.",
+                                       "请先打开一个已完成的作品，再更换配乐。"), handlers.lang(request))
+            video_file, info = handlers.keep_music({"job_id": job_id}, music, DEFAULTS.music_volume, None, keep, request)
+            kept = info["job_id"]
+            items, job_ids, text = handlers.works_gallery(request)
+            _, card_text, _ = handlers.open_work(kept, request)
+            index = job_ids.index(kept) if kept in job_ids else None
+            return {selected: kept, video: video_file, card: card_text, ids: job_ids, header: text,
+                    gallery: gr.Gallery(value=items, selected_index=index), **disarmed()}
+
         def cancel_work(job_id, request: gr.Request):
             if not job_id:
                 return gr.skip(), gr.skip()
@@ -504,6 +536,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(gallery.select, disarmed, None, [armed, delete, disarm_timer])
         private(stop.click, cancel_work, selected, [card, stop])
         again.wire_works(handlers, again_work, selected, card, tabs, again_tabs, page)
+        work_swap.click(swap_work_music, [selected, work_music, work_keep_as],
+                        [selected, video, card, *listing, armed, delete, disarm_timer], api_visibility="private",
+                        concurrency_limit=2, concurrency_id="music")
         return extend, video, live.WorksParts(gallery, ids, header, selected, card, video, buttons)
 
     # Gradio's own copies of uploads and results: checked hourly, removed after a day.
