@@ -1,0 +1,269 @@
+"""Every GPU row in one short device run: memory per model and offload mode, time per speed preset,
+compile + fp8, the 1.5 sizes, image-to-video and restyle, and smaller cards emulated by capping.
+
+A lent GPU machine has minutes, no internet and no weights: the models are built at their published
+sizes with random weights (`bench/gpu.py`), straight on the GPU (initialising 10 B parameters on
+the CPU would take minutes). Sections run in order of what the README most needs, each under the
+time left; a section that fails or would not finish in time leaves a row saying so, and the rest go
+on. Rows are appended to bench/results.md with the card's name.
+
+    python bench/device_kit.py                  # on the GPU machine (budget: 540 s)
+    python bench/device_kit.py --tiny           # anywhere, on the tiny models: keeps the kit working
+
+Before a device run, `bench/device_wheels.sh` puts the wheels the GPU machine may lack into
+`bench/wheels/` (carried with the run): the kit installs them from there, offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WHEELS = Path(__file__).with_name("wheels")
+RESULTS = Path(__file__).with_name("results.md")
+MODELS = ("2b", "5b", "5b-i2v", "1.5-5b", "1.5-5b-i2v")
+CAPS_GIB = (24, 16, 12)
+
+
+def install_carried_wheels() -> None:
+    """Offline installs of what the device machine lacks (nothing to do when the folder is absent)."""
+    wheels = sorted(WHEELS.glob("*.whl")) if WHEELS.is_dir() else []
+    if wheels:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                        *map(str, wheels)], check=False)
+
+
+@dataclass
+class Kit:
+    tiny: bool
+    budget_s: float
+    steps: int
+    started: float = field(default_factory=time.monotonic)
+    rows: list[dict] = field(default_factory=list)
+
+    def left(self) -> float:
+        return self.budget_s - (time.monotonic() - self.started)
+
+    def model(self, name: str) -> str:
+        if not self.tiny:
+            return name
+        return "tiny-i2v" if name.endswith("i2v") else "tiny"
+
+    def note(self, section: str, what: str, outcome: str) -> None:
+        self.rows.append({"section": section, "what": what, "outcome": outcome})
+        print(f"[{section}] {what}: {outcome}", flush=True)
+
+
+def _pipeline(kit: Kit, name: str):
+    import torch
+
+    from cogvideo import models, tiny
+    from cogvideo.engine import accelerator, torch_dtype
+
+    variant = models.VARIANTS[name]
+    if variant.repo_id is None:
+        return tiny.build_pipeline(variant.task)
+    import gpu  # bench/gpu.py: the published configs
+
+    device = accelerator()
+    dtype = torch_dtype(variant.dtype, device)
+    original = gpu.random_init
+
+    def on_device(module: torch.nn.Module) -> torch.nn.Module:
+        module.to_empty(device=device)
+        with torch.no_grad():
+            for param in module.parameters():
+                param.normal_(0.0, 0.02)
+            for buffer in module.buffers():
+                if buffer.is_floating_point():
+                    buffer.zero_()
+        return module.to("cpu")  # the engine's memory policy places it
+
+    gpu.random_init = on_device
+    try:
+        return gpu.build_full_size(name, dtype)
+    finally:
+        gpu.random_init = original
+
+
+def _render(kit: Kit, name: str, offload: str = "none", speed: str = "quality", steps: int = 2,
+            size: tuple[int, int] | None = None, task: str | None = None, pipe=None, **engine_kwargs) -> dict:
+    """One render through our Engine; time, steps and peak memory."""
+    import torch
+    from PIL import Image
+
+    from cogvideo import models
+    from cogvideo.engine import Engine, RenderJob
+
+    variant = models.VARIANTS[name]
+    engine = Engine(name, offload=offload, speed=speed, **engine_kwargs)
+    engine.adopt(variant.task, pipe if pipe is not None else _pipeline(kit, name))
+    height, width = size or (variant.height, variant.width)
+    image = Image.new("RGB", (width, height), (120, 90, 60)) if variant.task == "i2v" else None
+    task = task or variant.task
+    video = [Image.new("RGB", (width, height), (60, 90, 120))] * variant.num_frames if task == "v2v" else None
+    job = RenderJob(task=task, prompt="a boat on a calm lake at sunset, the camera slowly pans", negative_prompt="",
+                    image=image, num_frames=variant.num_frames, num_inference_steps=steps, guidance_scale=6.0,
+                    seed=1, height=height, width=width, speed=speed, video=video, strength=0.6)
+    cuda = engine.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    engine.render(job)
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated() / models.GiB if cuda else None
+    return {"seconds": seconds, "per_step": seconds / steps, "peak_gib": peak, "offload": engine.offload}
+
+
+def _row(result: dict) -> str:
+    peak = "-" if result["peak_gib"] is None else f"{result['peak_gib']:.1f} GiB"
+    return f"{result['seconds']:.1f} s ({result['per_step']:.2f} s/step incl. decode), peak {peak}, offload {result['offload']}"
+
+
+def _section(kit: Kit, name: str, estimate_s: float, items: list[tuple[str, callable]]) -> None:
+    for what, run in items:
+        if kit.left() < estimate_s:
+            kit.note(name, what, "skipped: not enough device time left")
+            continue
+        try:
+            kit.note(name, what, run())
+        except Exception as exc:  # a row that says why, and the kit goes on
+            kit.note(name, what, f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+        finally:
+            _free()
+
+
+def _free() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def memory(kit: Kit) -> None:
+    """Peak memory for every model × offload mode, 2 steps each."""
+    items = []
+    for name in MODELS:
+        for offload in ("none", "model", "group", "sequential"):
+            items.append((f"{name} offload {offload}",
+                          lambda n=name, o=offload: _row(_render(kit, kit.model(n), offload=o))))
+    _section(kit, "memory", 20 if kit.tiny else 45, items)
+
+
+def presets(kit: Kit) -> None:
+    """Time per speed preset on 5B over a schedule long enough for the caches to act."""
+    from cogvideo.speed import PRESETS
+
+    name = kit.model("5b")
+    pipe = [None]
+
+    def run(preset: str, extras: dict) -> str:
+        if pipe[0] is None:
+            pipe[0] = _pipeline(kit, name)
+        return _row(_render(kit, name, speed=preset, steps=kit.steps, pipe=pipe[0], **extras))
+
+    items = [(f"5b {p}", lambda p=p: run(p, {})) for p in PRESETS]
+    # compile and fp8 change the transformer for good: last, on a pipeline of their own
+    items += [(f"5b {p} compile+fp8+sage", lambda p=p: run(p, {"compile": True, "fp8": True, "attention": "sage"}))
+              for p in ("quality", "lean")]
+    _section(kit, "presets", 30 if kit.tiny else 90, items)
+
+
+def sizes(kit: Kit) -> None:
+    """The 1.5 sizes, image-to-video and restyle."""
+    items = [
+        ("1.5-5b t2v 1360×768", lambda: _row(_render(kit, kit.model("1.5-5b")))),
+        ("1.5-5b-i2v portrait 768×1360", lambda: _row(_render(kit, kit.model("1.5-5b-i2v"),
+                                                               size=(1360, 768) if not kit.tiny else (144, 96)))),
+        ("5b-i2v (image to video, and each part of extend)", lambda: _row(_render(kit, kit.model("5b-i2v")))),
+        ("5b restyle (v2v, strength 0.6)", lambda: _row(_render(kit, kit.model("5b"), task="v2v", steps=4))),
+    ]
+    _section(kit, "sizes", 20 if kit.tiny else 60, items)
+
+
+def caps(kit: Kit) -> None:
+    """Smaller cards: the process capped at 24, 16 and 12 GiB; `--offload auto` must pick a mode
+    that renders there with each preset it offers."""
+    import torch
+
+    from cogvideo.engine import Engine
+
+    def run(cap: int, preset: str) -> str:
+        name = kit.model("5b")
+        if torch.cuda.is_available():
+            total = torch.cuda.get_device_properties(0).total_memory / 2**30
+            torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total))
+        try:
+            sized = Engine(name, vram_gib=cap, speed=preset)
+            offered, planned = sized.fitting_speeds(), sized._planned()
+            if preset not in offered:
+                return f"not offered (offered: {', '.join(offered)})"
+            return f"auto plans {planned}; " + _row(_render(kit, name, offload="auto", speed=preset, vram_gib=cap))
+        finally:
+            if torch.cuda.is_available():
+                torch.cuda.set_per_process_memory_fraction(1.0)
+
+    items = [(f"{cap} GiB card, 5b {preset}", lambda c=cap, p=preset: run(c, p))
+             for cap in CAPS_GIB for preset in ("quality", "lean", "fast")]
+    _section(kit, "caps", 20 if kit.tiny else 60, items)
+
+
+def write(kit: Kit, path: Path) -> None:
+    import torch
+
+    card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (tiny models: checks the kit only)"
+    lines = ["", f"## bench/device_kit.py, {dt.date.today().isoformat()}, {card}", "",
+             f"Random weights at the published sizes; {kit.steps} steps for the preset rows, 2 for the others. "
+             f"Run took {time.monotonic() - kit.started:.0f} s.", "",
+             "| section | what | outcome |", "|---|---|---|"]
+    lines += [f"| {r['section']} | {r['what']} | {r['outcome']} |" for r in kit.rows]
+    if not path.exists():
+        path.write_text("# Benchmark results\n")
+    with path.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+SECTIONS = {"memory": memory, "presets": presets, "sizes": sizes, "caps": caps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="the tiny models on whatever device is here")
+    parser.add_argument("--budget", type=float, default=540, help="seconds for all sections (default 540)")
+    parser.add_argument("--steps", type=int, default=None, help="steps of the preset rows (default 50; tiny 6)")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    install_carried_wheels()
+    sys.path.append(str(Path(__file__).parent))  # bench/gpu.py, after our own packages (bench/agent.py!)
+    from cogvideo.engine import accelerator
+
+    if not args.tiny and accelerator() is None:
+        print("No GPU here: run with --tiny to check the kit on the tiny models.", file=sys.stderr)
+        return 2
+    kit = Kit(tiny=args.tiny, budget_s=args.budget, steps=args.steps or (6 if args.tiny else 50))
+    for name in args.only:
+        SECTIONS[name](kit)
+    if not args.no_write:
+        write(kit, args.results)
+    failed = [r for r in kit.rows if r["outcome"].startswith("failed")]
+    print(f"done: {len(kit.rows)} rows, {len(failed)} failed, {time.monotonic() - kit.started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
