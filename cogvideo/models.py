@@ -66,7 +66,8 @@ class Variant:
     # DPM only: "for DDIM scheduler, it should be False").
     scheduler: str = "ddim"  # "ddim" | "dpm"
     dynamic_cfg: bool = False
-    # The sizes the model offers, as published (one line each; the first is the page's default).
+    # The sizes the model offers, as published (one line each; the first is its own size above, the
+    # page's default and that of API callers who name none).
     # A family with several sizes (Wan: 832×480 and 480×832) lists them here and the page's aspect
     # ratio choice appears; a flexible model also accepts other sizes by its rules above.
     sizes: tuple[Size, ...] = ()
@@ -91,9 +92,10 @@ class Variant:
         return self.task == "i2v" and self.flexible_size
 
 
-# The tiny test models take any multiple of 16; they offer three shapes so that tests exercise the
-# page's aspect ratio choice (small: their output is noise, and decoding time grows with the area).
-TINY_SIZES = (Size("16:9", 80, 144), Size("9:16", 144, 80), Size("1:1", 96, 96))
+# The tiny test models take any multiple of 16; they offer their own size and three common shapes so
+# that tests exercise the page's aspect ratio choice (small: their output is noise, and decoding
+# time grows with the area).
+TINY_SIZES = (Size("3:2", 96, 144), Size("16:9", 80, 144), Size("9:16", 144, 80), Size("1:1", 96, 96))
 
 VARIANTS: dict[str, Variant] = {
     v.name: v

@@ -27,8 +27,12 @@ def test_each_model_offers_its_published_sizes():
     # 1.5 image-to-video follows the picture; its shapes by name keep the 768 short side.
     assert all(min(w, h) == 768 and max(w, h) <= 1360 for _, w, h in shapes("1.5-5b-i2v"))
     assert models.VARIANTS["1.5-5b-i2v"].follows_picture
-    # The tiny models: three small shapes, so tests exercise the choice.
-    assert shapes("tiny") == [("16:9", 144, 80), ("9:16", 80, 144), ("1:1", 96, 96)]
+    # The tiny models: their own size and three small shapes, so tests exercise the choice.
+    assert shapes("tiny") == [("3:2", 144, 96), ("16:9", 144, 80), ("9:16", 80, 144), ("1:1", 96, 96)]
+    # The first is each model's own size: the page's default, and the named API's.
+    for variant in models.VARIANTS.values():
+        first = models.offered_sizes(variant)[0]
+        assert (first.height, first.width) == (variant.height, variant.width)
     assert [aspect.offers_choice(models.VARIANTS[n]) for n in ("tiny", "tiny-i2v", "5b", "1.5-5b", "1.5-5b-i2v")] \
         == [True, False, False, False, False]
 
@@ -61,7 +65,7 @@ def test_flexible_models_name_their_shapes_when_a_size_is_refused():
 
 def test_a_family_of_several_sizes_plugs_in_with_one_line_per_size():
     # Wan 2.1 (480P) as its authors publish it: 832×480 and 480×832, nothing else.
-    wan = dataclasses.replace(models.VARIANTS["5b"], name="wan-like", height=480, width=832,
+    wan = dataclasses.replace(models.VARIANTS["5b"], name="wan-like", height=480, width=832, label="Wan",
                               sizes=(Size("16:9", 480, 832), Size("9:16", 832, 480)))
     assert models.check_size(wan, 832, 480) == (832, 480)
     assert models.size_for_ratio(wan, "9:16") == Size("9:16", 832, 480)
@@ -94,7 +98,7 @@ def test_a_stored_size_gives_the_choice_back():
     assert aspect.requested_size(tiny, "9:16") == (144, 80)
     assert aspect.requested_size(tiny, "") == (None, None)
     assert aspect.reuse_value(tiny, 144, 80) == "9:16"
-    assert aspect.reuse_value(tiny, None, None) == "16:9"  # the model's own size: the first shape
+    assert aspect.reuse_value(tiny, None, None) == "3:2"  # the model's own size
     assert aspect.reuse_value(models.VARIANTS["5b"], None, None) == ""  # no choice on the page
 
 
