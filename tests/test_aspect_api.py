@@ -1,5 +1,6 @@
 """Aspect ratio through the API faces, against `python app.py --model tiny`: REST with Zhipu's own
-SDK (`zai-sdk`: `size` and `aspect_ratio`), and the named API with gradio_client."""
+SDK (`zai-sdk`: `size` and `aspect_ratio`), MCP with the `mcp` client, and the named API with
+gradio_client."""
 
 from __future__ import annotations
 
@@ -78,3 +79,13 @@ def test_the_named_api_takes_aspect_ratio_last(server):
     names = [p["parameter_name"] for p in client.view_api(return_format="dict", print_info=False)
              ["named_endpoints"]["/text_to_video"]["parameters"]]
     assert names[-1] == "aspect_ratio" and names[:2] == ["prompt", "negative_prompt"]
+
+
+def test_mcp_generate_video_takes_aspect_ratio(server, tmp_path):
+    from tests.test_mcp import call, text_of
+
+    made, refused = call(server, "alice", ("generate_video", {"prompt": "a tall lighthouse", "aspect_ratio": "9:16"}),
+                         ("generate_video", {"prompt": "x", "aspect_ratio": "4:3"}))
+    assert not made.is_error, text_of(made)
+    assert size_of(made.structured_content["video_url"], tmp_path) == (80, 144)
+    assert refused.is_error and "'4:3'" in text_of(refused) and "80×144 (9:16)" in text_of(refused)
