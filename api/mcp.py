@@ -259,9 +259,12 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
         wait: Annotated[bool, Field(description=(
             "true (default): return when the video is done, with progress notifications. false: return the "
             "job id immediately and follow it with job_status."))] = True,
+        aspect_ratio: Annotated[str | None, Field(description=(
+            "A shape the loaded model offers by name, e.g. '9:16' for phones; a refusal lists the model's sizes. "
+            "Default: the model's own size (image-to-video: the picture's shape where the model follows it)."))] = None,
     ) -> dict[str, Any]:
         body = VideoGenerationBody(prompt=prompt, image_url=image or None, style=style or "none",
-                                   music=music or "none", speed=speed)
+                                   music=music or "none", speed=speed, aspect_ratio=aspect_ratio or None)
         return await run_job(ctx, body, wait)
 
     async def run_job(ctx: Context, body: VideoGenerationBody, wait: bool) -> dict[str, Any]:

@@ -89,13 +89,15 @@ class VideoGenerationBody(BaseModel):
         None, description="Zhipu's trade-off: 'quality' runs every step in full, 'speed' is our Fast preset "
                           "(absent: the server's --speed)")
     with_audio: bool | None = Field(None, description="lay the style's suggested music track under the video")
-    size: str | None = Field(None, description="WIDTHxHEIGHT, e.g. 720x480")
+    size: str | None = Field(None, description="WIDTHxHEIGHT, one the loaded model renders, e.g. 720x480 (a refusal "
+                                               "lists them)")
     fps: int | None = Field(None, description="the model's fps, or twice it (frame interpolation)")
     duration: int | None = Field(None, description="seconds; the model's frame limits apply")
     request_id: str | None = Field(None, max_length=128, description="idempotency key: the same id gives the same job")
     user_id: str | None = None
     style: str | None = Field(None, description="style preset id (GET the list from the UI or `python -m cogvideo styles`)")
-    aspect_ratio: str | None = None
+    aspect_ratio: str | None = Field(None, description="a shape the loaded model offers by name, e.g. 16:9 or 9:16 "
+                                                       "(a refusal lists them); size wins when both agree")
     off_peak: bool | None = None
     movement_amplitude: str | None = None
     # Ours, beyond Zhipu's fields:
@@ -281,6 +283,8 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                                   f"{variant.width}x{variant.height}.",
                           f"size {body.size!r} 的格式应为 宽x高，例如 {variant.width}x{variant.height}。")
         values["width"], values["height"] = int(match.group(1)), int(match.group(2))
+    if body.aspect_ratio is not None and body.aspect_ratio.strip():
+        _size_by_ratio(body.aspect_ratio, variant, values)
     if body.fps is not None and body.fps not in (variant.fps, 2 * variant.fps):
         raise invalid("fps", f"fps={body.fps} is not possible; use {variant.fps} (the model's) or {2 * variant.fps} "
                              "(frame interpolation).",
@@ -455,6 +459,24 @@ def base_url(request: Request, options: ApiOptions) -> str:
     proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
     host = request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
     return f"{proto}://{host.split(',')[0].strip()}{root}"
+
+
+def _size_by_ratio(ratio: str, variant, values: dict) -> None:
+    """Zhipu's `aspect_ratio` ("9:16") as the loaded model's size of that shape, into `values`; a
+    `size` sent beside it must be that size."""
+    from cogvideo.models import size_for_ratio, sizes_text
+
+    try:
+        size = size_for_ratio(variant, ratio)
+    except InvalidRequest as exc:
+        raise invalid("aspect_ratio", exc.en, exc.zh) from None
+    if "width" in values and (values["width"], values["height"]) != (size.width, size.height):
+        raise invalid("aspect_ratio", f"size {values['width']}x{values['height']} is not aspect_ratio {ratio!r} "
+                                      f"({size.width}x{size.height} with {variant.name}): send one of them. "
+                                      f"Sizes: {sizes_text(variant)}.",
+                      f"size {values['width']}x{values['height']} 与画面比例 {ratio!r} 不符（{variant.name} 的 "
+                      f"{ratio} 为 {size.width}x{size.height}）：请只提供其中一个。可选尺寸：{sizes_text(variant)}。")
+    values["width"], values["height"] = size.width, size.height
 
 
 def invalid(field: str, en: str, zh: str) -> ApiError:

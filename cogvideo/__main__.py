@@ -322,7 +322,7 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
                 f"{variant.name} 是图生视频模型：请用 --image 指定一张与日常使用相似的图片。",
             )
         picture = media.load_image(args.image)
-        if variant.flexible_size:
+        if models.sizes_follow_input(variant):
             height, width = models.size_for_picture(variant, picture.width, picture.height)
         image = media.fit_image(picture, width, height)
     if variant.repo_id is None:

@@ -24,6 +24,26 @@ OFFLOAD_LADDER = ("none", "model", "group", "sequential")
 
 
 @dataclass(frozen=True)
+class Size:
+    """One size a model renders, as its authors publish it. `ratio` is the shape's common name
+    ("16:9" for Wan's 832×480 too, as its authors call it); the page names the choice by it."""
+
+    ratio: str
+    height: int
+    width: int
+
+    @property
+    def orientation(self) -> str:
+        """"landscape", "portrait" or "square": the page's word for the shape (横屏, 竖屏, 方形)."""
+        if self.width == self.height:
+            return "square"
+        return "landscape" if self.width > self.height else "portrait"
+
+    def text(self) -> str:
+        return f"{self.width}×{self.height} ({self.ratio})"
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     repo_id: str | None  # None: built in code (tiny)
@@ -46,6 +66,11 @@ class Variant:
     # DPM only: "for DDIM scheduler, it should be False").
     scheduler: str = "ddim"  # "ddim" | "dpm"
     dynamic_cfg: bool = False
+    # The sizes the model offers, as published (one line each; the first is its own size above, the
+    # page's default and that of API callers who name none).
+    # A family with several sizes (Wan: 832×480 and 480×832) lists them here and the page's aspect
+    # ratio choice appears; a flexible model also accepts other sizes by its rules above.
+    sizes: tuple[Size, ...] = ()
     vram_gib: dict[str, float] = field(default_factory=dict)  # offload mode -> approx. peak GiB
     disk_gib: float = 0.0
     label: str = ""
@@ -60,6 +85,17 @@ class Variant:
     def nearest_frames(self, num_frames: int) -> int:
         return min(self.allowed_frames(), key=lambda n: (abs(n - num_frames), n))
 
+    @property
+    def follows_picture(self) -> bool:
+        """Image-to-video that takes its shape from the picture when no size is asked for
+        (CogVideoX1.5-I2V: short side 768, the long side as the picture's)."""
+        return self.task == "i2v" and self.flexible_size
+
+
+# The tiny test models take any multiple of 16; they offer their own size and three common shapes so
+# that tests exercise the page's aspect ratio choice (small: their output is noise, and decoding
+# time grows with the area).
+TINY_SIZES = (Size("3:2", 96, 144), Size("16:9", 80, 144), Size("9:16", 144, 80), Size("1:1", 96, 96))
 
 VARIANTS: dict[str, Variant] = {
     v.name: v
@@ -68,6 +104,7 @@ VARIANTS: dict[str, Variant] = {
             name="2b", repo_id="THUDM/CogVideoX-2b", task="t2v", family="cogvideox-2b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
             dtype="float16", max_tokens=226, flexible_size=False,
+            sizes=(Size("3:2", 480, 720),),
             vram_gib={"none": 18.0, "model": 12.5, "group": 6.0, "sequential": 4.0},
             disk_gib=13.0, label="CogVideoX-2B · text to video · 720×480 · 6 s",
         ),
@@ -75,6 +112,7 @@ VARIANTS: dict[str, Variant] = {
             name="5b", repo_id="THUDM/CogVideoX-5b", task="t2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
             dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
+            sizes=(Size("3:2", 480, 720),),
             vram_gib={"none": 24.0, "model": 21.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B · text to video · 720×480 · 6 s",
         ),
@@ -82,6 +120,7 @@ VARIANTS: dict[str, Variant] = {
             name="5b-i2v", repo_id="THUDM/CogVideoX-5b-I2V", task="i2v", family="cogvideox-5b",
             height=480, width=720, num_frames=49, fps=8, frame_step=8, max_frames=49,
             dtype="bfloat16", max_tokens=226, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
+            sizes=(Size("3:2", 480, 720),),
             vram_gib={"none": 24.0, "model": 21.0, "group": 8.0, "sequential": 5.0},
             disk_gib=21.0, label="CogVideoX-5B-I2V · image to video · 720×480 · 6 s",
         ),
@@ -89,6 +128,7 @@ VARIANTS: dict[str, Variant] = {
             name="1.5-5b", repo_id="THUDM/CogVideoX1.5-5B", task="t2v", family="cogvideox1.5-5b",
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
             dtype="bfloat16", max_tokens=224, flexible_size=False, scheduler="dpm", dynamic_cfg=True,
+            sizes=(Size("16:9", 768, 1360),),  # the model card: 1360×768 only
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
             disk_gib=31.0, label="CogVideoX1.5-5B · text to video · 1360×768 · 5–10 s",
         ),
@@ -98,20 +138,22 @@ VARIANTS: dict[str, Variant] = {
             height=768, width=1360, num_frames=81, fps=16, frame_step=16, max_frames=161,
             dtype="bfloat16", max_tokens=224, flexible_size=True, short_side=768, scheduler="dpm",
             dynamic_cfg=True,
+            # Follows the picture; these are the shapes an API caller may also ask for by name.
+            sizes=(Size("16:9", 768, 1360), Size("9:16", 1360, 768), Size("1:1", 768, 768)),
             vram_gib={"none": 40.0, "model": 24.0, "group": 12.0, "sequential": 10.0},
             disk_gib=31.0, label="CogVideoX1.5-5B-I2V · image to video · short side 768, long side up to 1360 · 5–10 s",
         ),
         Variant(
             name="tiny", repo_id=None, task="t2v", family="tiny",
             height=96, width=144, num_frames=9, fps=8, frame_step=8, max_frames=33,
-            dtype="float32", max_tokens=226, flexible_size=True,
+            dtype="float32", max_tokens=226, flexible_size=True, sizes=TINY_SIZES,
             vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
             label="tiny · random weights for tests and UI try-outs (output is noise)",
         ),
         Variant(
             name="tiny-i2v", repo_id=None, task="i2v", family="tiny",
             height=96, width=144, num_frames=9, fps=8, frame_step=8, max_frames=33,
-            dtype="float32", max_tokens=226, flexible_size=True,
+            dtype="float32", max_tokens=226, flexible_size=True, sizes=TINY_SIZES,
             vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
             label="tiny-i2v · random weights for tests and UI try-outs (output is noise)",
         ),
@@ -198,39 +240,93 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
     width = variant.width if width in (None, 0) else width
     if (height, width) == (variant.height, variant.width):
         return height, width
+    if any((size.height, size.width) == (height, width) for size in variant.sizes):
+        return height, width
     if not variant.flexible_size:
+        allowed = sizes_text(variant)
         raise InvalidRequest(
-            f"{variant.name} renders only at {variant.width}×{variant.height}; got {width}×{height}. "
-            "Leave height and width empty; of the CogVideoX models only 1.5-5b-i2v renders other sizes "
-            "(it follows the picture's shape).",
-            f"{variant.name} 只支持 {variant.width}×{variant.height}，收到 {width}×{height}。"
-            "请不要设置宽高；CogVideoX 中只有 1.5-5b-i2v 支持其他尺寸（按图片比例）。",
+            f"{variant.name} renders only at {allowed}; got {width}×{height}. Use "
+            f"{'that size' if len(variant.sizes) < 2 else 'one of them'} or leave height and width empty; "
+            "of the CogVideoX models only 1.5-5b-i2v renders other sizes (it follows the picture's shape).",
+            f"{variant.name} 只支持 {allowed}，收到 {width}×{height}。请改用{'该' if len(variant.sizes) < 2 else '其中一种'}"
+            "尺寸或不设置宽高；CogVideoX 中只有 1.5-5b-i2v 支持其他尺寸（按图片比例）。",
         )
     for side_name, side in (("height", height), ("width", width)):
         if not isinstance(side, int) or isinstance(side, bool) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:
             raise InvalidRequest(
-                f"{side_name}={side!r} must be a multiple of {SIDE_STEP} between {MIN_SIDE} and {MAX_SIDE}.",
-                f"{side_name}={side!r} 必须是 {SIDE_STEP} 的倍数，且在 {MIN_SIDE} 到 {MAX_SIDE} 之间。",
+                f"{side_name}={side!r} must be a multiple of {SIDE_STEP} between {MIN_SIDE} and {MAX_SIDE}. "
+                f"{variant.name}'s sizes: {sizes_text(variant)}.",
+                f"{side_name}={side!r} 必须是 {SIDE_STEP} 的倍数，且在 {MIN_SIDE} 到 {MAX_SIDE} 之间。"
+                f"{variant.name} 的可选尺寸：{sizes_text(variant)}。",
             )
     if variant.short_side is not None:
         short, long = min(height, width), max(height, width)
         if short != variant.short_side or not variant.short_side <= long <= MAX_SIDE:
             raise InvalidRequest(
                 f"{variant.name} needs the short side to be {variant.short_side} and the long side between "
-                f"{variant.short_side} and {MAX_SIDE} (multiples of {SIDE_STEP}); got {width}×{height}. "
-                "Leave height and width empty to follow the picture's shape.",
+                f"{variant.short_side} and {MAX_SIDE} (multiples of {SIDE_STEP}), e.g. {sizes_text(variant)}; "
+                f"got {width}×{height}. Leave height and width empty to follow the picture's shape.",
                 f"{variant.name} 要求短边为 {variant.short_side}、长边在 {variant.short_side} 到 {MAX_SIDE} 之间"
-                f"（{SIDE_STEP} 的倍数），收到 {width}×{height}。不设置宽高时将按图片比例自动选择。",
+                f"（{SIDE_STEP} 的倍数），例如 {sizes_text(variant)}；收到 {width}×{height}。不设置宽高时将按图片比例自动选择。",
             )
     return height, width
+
+
+def offered_sizes(variant: Variant) -> tuple[Size, ...]:
+    """The sizes a variant offers by name: its declared ones, or its native size alone."""
+    if variant.sizes:
+        return variant.sizes
+    return (Size(_ratio_name(variant.width, variant.height), variant.height, variant.width),)
+
+
+def sizes_text(variant: Variant) -> str:
+    """"720×480 (3:2)" or "144×80 (16:9), 80×144 (9:16), 96×96 (1:1)": for messages."""
+    return ", ".join(size.text() for size in offered_sizes(variant))
+
+
+def size_for_ratio(variant: Variant, ratio: str) -> Size:
+    """The variant's size of the shape named `ratio` ("9:16"), or a refusal naming those it has."""
+    key = str(ratio).strip().replace("：", ":")
+    for size in offered_sizes(variant):
+        if size.ratio == key:
+            return size
+    allowed = sizes_text(variant)
+    raise InvalidRequest(
+        f"aspect_ratio={ratio!r} is not offered by {variant.name}; it renders {allowed}.",
+        f"{variant.name} 不支持画面比例 {ratio!r}；可选尺寸：{allowed}。",
+    )
+
+
+def ratio_of(variant: Variant, height: int | None, width: int | None) -> str | None:
+    """The name of a request's shape among the variant's sizes (None: the native size, or one the
+    variant accepts but does not offer by name)."""
+    for size in offered_sizes(variant):
+        if (size.height, size.width) == (height, width):
+            return size.ratio
+    return None
+
+
+def _ratio_name(width: int, height: int) -> str:
+    divisor = math.gcd(width, height) or 1
+    return f"{width // divisor}:{height // divisor}"
+
+
+def sizes_follow_input(variant: Variant) -> bool:
+    """Whether a picture or clip without a requested size picks the render size (else: native)."""
+    return variant.flexible_size or len(variant.sizes) > 1
 
 
 def size_for_picture(variant: Variant, picture_width: int, picture_height: int) -> tuple[int, int]:
     """(height, width) for image-to-video from a picture, when the caller gave no size.
 
     A model with a fixed short side keeps it and follows the picture's aspect on the long side,
-    within its bounds; other flexible models take the native size, turned for a portrait picture.
+    within its bounds; other flexible models take the native size, turned for a portrait picture;
+    a model of fixed sizes takes the one nearest the picture's shape.
     """
+    if not variant.flexible_size:  # a family of fixed sizes (Wan: 832×480, 480×832): the nearest shape
+        aspect = max(1, picture_width) / max(1, picture_height)
+        nearest = min(offered_sizes(variant), key=lambda size: abs(math.log(size.width / size.height / aspect)))
+        return nearest.height, nearest.width
     portrait = picture_height > picture_width
     if variant.short_side is None:
         long_side, short_side = max(variant.height, variant.width), min(variant.height, variant.width)

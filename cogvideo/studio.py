@@ -399,7 +399,7 @@ class Studio:
                                          "照片已上色，正在生成视频…", preview=str(colorized_path)))
             run.lap("colorize")
             run.check_cancel()
-        if variant.flexible_size and request.height is None and request.width is None:
+        if models.sizes_follow_input(variant) and request.height is None and request.width is None:
             height, width = models.size_for_picture(variant, image.width, image.height)
         return media.fit_image(image, width, height), colorized_path, height, width
 
@@ -412,7 +412,7 @@ class Studio:
         from . import clips
 
         info = clips.probe_clip(request.video)
-        if variant.flexible_size and request.height is None and request.width is None:
+        if models.sizes_follow_input(variant) and request.height is None and request.width is None:
             height, width = models.size_for_picture(variant, info.width, info.height)
         run.report(ProgressEvent("load", None, "Reading the video…", "正在读取视频…"))
         if request.mode == "extend":

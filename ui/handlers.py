@@ -26,7 +26,7 @@ from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
-from . import words
+from . import aspect, words
 from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
@@ -228,14 +228,17 @@ class Handlers:
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
         lora_scales: dict | None = None,
+        aspect_ratio: str = "",
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
+        """`aspect_ratio`: a shape the model offers ("9:16"); empty: the model's own size."""
+        height, width = self._size_for("t2v", aspect_ratio, request)
         req = build_request(
             "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file, speed=speed, lora_scales=lora_scales,
+            music_file=music_file, speed=speed, lora_scales=lora_scales, height=height, width=width,
         )
         return await self._generate(req, bool(translate), request, progress)
 
@@ -257,16 +260,29 @@ class Handlers:
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
         lora_scales: dict | None = None,
+        aspect_ratio: str = "",
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
+        """`aspect_ratio`: a shape the model offers ("9:16"), the picture cropped to it; empty: the
+        model's own size (or the picture's shape, for a model that follows it)."""
+        height, width = self._size_for("i2v", aspect_ratio, request)
         req = build_request(
             "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
-            music_file=music_file, speed=speed, lora_scales=lora_scales,
+            music_file=music_file, speed=speed, lora_scales=lora_scales, height=height, width=width,
         )
         return await self._generate(req, bool(translate), request, progress)
+
+    def _size_for(self, task: str, aspect_ratio: str | None, request: gr.Request | None):
+        """(height, width) of a named shape for the model of `task` (ui/aspect.py), or a message."""
+        if not aspect_ratio:
+            return None, None
+        try:
+            return aspect.requested_size(self.studio.variant(task), aspect_ratio)
+        except StudioError as exc:
+            raise self._error(exc, self.lang(request)) from None
 
     async def old_photo(
         self,
@@ -569,6 +585,9 @@ class Handlers:
         values["music_file"] = str(self.service.data_dir / upload) if upload else None
         values["music"] = values.get("music") or "none"
         values["seed"] = job.seed if job.seed is not None else values.get("seed", -1)
+        # The page's shape choice back from the stored size (tabs without the choice ignore it).
+        variant = self.studio.variants.get("i2v" if job.mode == "i2v" else "t2v")
+        values["aspect_ratio"] = aspect.reuse_value(variant, values.get("height"), values.get("width"))
         return values
 
     def like_values(self, job_id: str, request: gr.Request = None) -> dict:
@@ -799,6 +818,8 @@ def build_request(
     extensions: float = DEFAULTS.extensions,
     crossfade: bool = DEFAULTS.crossfade,
     lora_scales: dict | None = None,
+    height: int | None = None,
+    width: int | None = None,
 ) -> VideoRequest:
     """The studio request from an endpoint's values: Gradio sends numbers as floats and empty
     boxes as None; an uploaded music file wins over the track choice."""
@@ -823,6 +844,8 @@ def build_request(
         extensions=_int(extensions),
         crossfade=bool(crossfade),
         lora_scales=_scales(lora_scales),
+        height=height,
+        width=width,
     )
 
 

@@ -18,6 +18,7 @@ from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGT
 
 from . import again, live, words
 from .api_info import translate_api_labels
+from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
@@ -117,6 +118,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
     loras = handlers.studio.loras
+    names.update(aspect_names({"t2v": config.t2v, "i2v": config.i2v}))
     i18n = build_i18n(config.lang, {**names, **API_LINK_TEXT})
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
     track_choices = [(i18n("music_none"), "none")] + [(i18n(f"track.{t.id}"), t.id) for t in tracks.values()]
@@ -296,6 +298,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                         elem_classes="prompt-box")
                     controls["prompt"] = prompt
                     note, gloss, suggest, restore, controls["translate"] = prompt_tools()
+                    if spec.mode in ASPECT_MODES:  # 画面比例, or why the model offers no choice
+                        controls["aspect_ratio"] = aspect_control(variant, spec.task, spec.tab_id, i18n)
                     controls.update(settings(variant, spec.default_music))
                     wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
