@@ -146,6 +146,8 @@ def test_new_parameters_come_last_on_each_generation_endpoint(studio, service):
     handlers = handlers_with(studio, service, PromptAgent())
     for endpoint in (handlers.text_to_video, handlers.image_to_video, handlers.old_photo):
         names = [name for name in inspect.signature(endpoint).parameters if name not in ("request", "progress")]
+        if endpoint != handlers.old_photo:  # then the count of variations (tests/test_variations_ui.py)
+            assert names.pop() == "variations"
         assert names[-3:] == ["speed", "translate", "lora_scales"]
         assert inspect.signature(endpoint).parameters["translate"].default is True
         assert inspect.signature(endpoint).parameters["lora_scales"].default is None
@@ -153,7 +155,10 @@ def test_new_parameters_come_last_on_each_generation_endpoint(studio, service):
     demo = build_demo(handlers, PageConfig(t2v=engine.variant("t2v"), i2v=engine.variant("i2v"), lang=None))
     info = demo.get_api_info()["named_endpoints"]
     for name in ("/text_to_video", "/image_to_video", "/old_photo", "/video_to_video", "/extend_video"):
-        translate, scales = info[name]["parameters"][-2:]
+        params = info[name]["parameters"]
+        if params[-1]["parameter_name"] == "variations":
+            assert name in ("/text_to_video", "/image_to_video") and params.pop()["parameter_default"] == 1
+        translate, scales = params[-2:]
         assert translate["parameter_name"] == "translate" and translate["parameter_default"] is True
         assert scales["parameter_name"] == "lora_scales"
     boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Checkbox) and b.value is True]

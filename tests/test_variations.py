@@ -3,11 +3,14 @@ disk, the tiny model rendering), each counted against the caller's share of the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import gradio as gr
 import pytest
 
 from cogvideo import VideoRequest
 from cogvideo.studio import MAX_SEED
-from jobs import JobService, JobStore
+from jobs import JobService, JobStore, LocalWorker
 from jobs.errors import TooManyJobs
 from jobs.job import SUCCEEDED
 from jobs.variations import MAX_VARIATIONS, BadVariations, allowance, submit_variations
@@ -100,4 +103,63 @@ def test_a_count_outside_one_to_four_is_refused_in_both_languages_before_any_job
         assert service.works("alice") == []
     finally:
         worker.gate.set()
+        service.close()
+
+
+# ---------------------------------------------------------------- the page's handler (in-process)
+
+
+class Progress:
+    """Records what the page's progress bar would show."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def __call__(self, fraction=None, desc=None, **_):
+        self.texts.append(desc or "")
+
+
+def test_the_text_to_video_endpoint_makes_three_variations_and_lists_them(studio, store):
+    from tests.test_prompt_helper import FakeRequest, run
+    from agent import PromptAgent
+    from ui import variations as many
+    from ui.handlers import Handlers
+
+    service = JobService(store, [LocalWorker(studio)], max_queue=8, max_queue_per_user=0, poll_s=0.1).start()
+    try:
+        handlers = Handlers(studio, PromptAgent(), service)
+        progress = Progress()
+        video, info = run(handlers.text_to_video, "a red boat", seed=100, num_inference_steps=1, num_frames=9,
+                          variations=3, request=FakeRequest(), progress=progress)
+        runs = info["variations"]
+        assert [r["seed"] for r in runs] == [100, 101, 102] and {r["status"] for r in runs} == {SUCCEEDED}
+        assert info["seed"] == 100 and video == service.get(runs[0]["job_id"]).video
+        assert any(text.startswith("0/3 完成 · ") for text in progress.texts)  # "k/N done" while following
+        gallery = many.shown(handlers, info, FakeRequest())
+        assert gallery.visible is True
+        assert [item["caption"] for item in gallery.value] == ["种子 100", "种子 101", "种子 102"]
+        assert [item["video"]["orig_name"] for item in gallery.value] == [
+            Path(service.get(r["job_id"]).video).name for r in runs]
+        assert len(service.works("local")) == 3
+        # A count beyond four is refused before any job, in the caller's language.
+        with pytest.raises(gr.Error, match="生成数量 5 必须是 1 到 4 之间的整数"):
+            run(handlers.text_to_video, "a red boat", variations=5, request=FakeRequest(), progress=None)
+        assert len(service.works("local")) == 3
+    finally:
+        service.close()
+
+
+def test_a_run_larger_than_the_share_left_submits_what_fits_and_says_so(studio, store):
+    from tests.test_prompt_helper import FakeRequest, run
+    from agent import PromptAgent
+    from ui.handlers import Handlers
+
+    service = JobService(store, [LocalWorker(studio)], max_queue=8, max_queue_per_user=2, poll_s=0.1).start()
+    try:
+        handlers = Handlers(studio, PromptAgent(), service)
+        with pytest.warns(UserWarning, match="只够 2 个"):
+            _, info = run(handlers.text_to_video, "a red boat", seed=7, num_inference_steps=1, num_frames=9,
+                          variations=3, request=FakeRequest(), progress=None)
+        assert [r["seed"] for r in info["variations"]] == [7, 8]
+    finally:
         service.close()

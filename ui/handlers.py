@@ -58,6 +58,8 @@ class Handlers:
         self._following: dict[str, str] = {}
         # Wait notes being shown: session and tab -> (when Generate was clicked, the job shown).
         self._noting: dict[str, tuple[float, str | None]] = {}
+        # Variations followed on a tab: session and tab -> every job of the run (ui/variations.py).
+        self._batches: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -201,8 +203,16 @@ class Handlers:
         return report
 
     async def _generate(self, req: VideoRequest, translate: bool, request: gr.Request | None,
-                        progress: gr.Progress | None):
+                        progress: gr.Progress | None, variations=1):
+        from . import variations as many
+
+        try:
+            count = many.count_of(variations)
+        except StudioError as exc:
+            raise self._error(exc, self.lang(request)) from None
         req = await self._in_english(req, translate, request, progress)
+        if count > 1:
+            return await many.generate(self, req, count, request, progress)
         job = None
         async for job in self._submit_and_follow(req, request, progress):
             pass
@@ -228,16 +238,19 @@ class Handlers:
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
         lora_scales: dict | None = None,
+        variations: int = 1,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
+        """`variations` (1-4): that many videos with seeds seed, seed+1, …; the first is returned and
+        the info lists all (`variations`: job id, seed, status)."""
         req = build_request(
             "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed, lora_scales=lora_scales,
         )
-        return await self._generate(req, bool(translate), request, progress)
+        return await self._generate(req, bool(translate), request, progress, variations)
 
     async def image_to_video(
         self,
@@ -257,16 +270,18 @@ class Handlers:
         speed: str | None = DEFAULTS.speed,
         translate: bool = True,
         lora_scales: dict | None = None,
+        variations: int = 1,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
+        """`variations`: as on text_to_video."""
         req = build_request(
             "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, num_frames=num_frames,
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed, lora_scales=lora_scales,
         )
-        return await self._generate(req, bool(translate), request, progress)
+        return await self._generate(req, bool(translate), request, progress, variations)
 
     async def old_photo(
         self,
@@ -414,6 +429,12 @@ class Handlers:
             job = None if job_id is None else self.service.cancel(job_id, self.owner(request))
         except StudioError:
             job = None
+        for other in self._batches.get(key, []) if key else []:  # the tab's other variations too
+            try:
+                if other != job_id:
+                    self.service.cancel(other, self.owner(request))
+            except StudioError:
+                pass
         if job is None or job.status not in (CANCELLED, RUNNING):  # nothing was waiting or rendering here
             words.info(Text("Nothing to cancel: no video is being made on this tab.",
                             "没有可以取消的任务：这个标签页上没有正在排队或生成的视频。"), lang)

@@ -16,6 +16,7 @@ from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
 from . import live, words
+from . import variations as many
 from .api_info import translate_api_labels
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
@@ -102,6 +103,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
+    names.update(many.TEXT)
     loras = handlers.studio.loras
     i18n = build_i18n(config.lang, {**names, **API_LINK_TEXT})
     style_choices = [(i18n(f"style.{s.id}"), s.id) for s in styles.values()]
@@ -282,6 +284,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     controls["prompt"] = prompt
                     note, gloss, suggest, restore, controls["translate"] = prompt_tools()
                     controls.update(settings(variant, spec.default_music))
+                    if "variations" in inspect.signature(spec.handler).parameters:
+                        controls["variations"] = many.control(i18n)
                     wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
                         wire_templates(template, prompt, controls)
@@ -301,6 +305,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     video = gr.Video(label=i18n("result"), autoplay=True, loop=True, buttons=["download"],
                                      interactive=False, height=420, elem_id=f"{spec.tab_id}-result")
                     outputs = [video]
+                    shelf = many.gallery(spec.tab_id, i18n) if "variations" in controls else None
                     if spec.mode == "old_photo":
                         still = gr.Image(label=i18n("colorized"), type="pil", interactive=False,
                                          buttons=["download"], height=240, format="png")
@@ -331,6 +336,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # ran those declared after it only once the video was done (or not at all).
         # The wait note's timer.
         private(generate.click, handlers.note_start, mode, note_timer)
+        if shelf is not None:  # 生成数量: the gallery of a run, the count offered (ui/variations.py)
+            many.wire(handlers, demo_loads, controls["variations"], shelf, generate, info)
         private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
         # Where the finger is: the progress (on the result) comes on screen, and the button stays
         # disabled while this tab's job runs, so a second tap cannot silently make nothing.
@@ -343,6 +350,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
             private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
+            if shelf is not None:  # the user's share of the line is back
+                private(event.then, many.chooser(handlers), controls["variations"],
+                        controls["variations"])
         live_tabs[spec.mode] = (controls, parts)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)
