@@ -26,6 +26,7 @@ from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
+from . import variations as many
 from . import words
 from .i18n import request_lang
 
@@ -204,8 +205,6 @@ class Handlers:
 
     async def _generate(self, req: VideoRequest, translate: bool, request: gr.Request | None,
                         progress: gr.Progress | None, variations=1):
-        from . import variations as many
-
         try:
             count = many.count_of(variations)
         except StudioError as exc:
@@ -466,11 +465,14 @@ class Handlers:
                 job = None
         if job is None and job_id is None and time.monotonic() - since < NOTE_START_S:
             return "", gr.skip()  # not submitted yet
+        if job is not None and job.finished:  # a run of variations: its next job takes the note
+            job = many.next_in_run(self, key) or job
         if job is None or job.finished:
             self._noting.pop(key, None)
             return "", gr.Timer(active=False)
         self._noting[key] = (since, job.id)
-        return f"⏳ {follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
+        prefix = many.done_prefix(self, key, self.lang(request))  # "1/3 完成 · " during a run of variations
+        return f"⏳ {prefix}{follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
 
     # ------------------------------------------------------------ live pages (ui/live.py)
 

@@ -40,7 +40,7 @@ def control(i18n) -> gr.Radio:
 
 def gallery(tab_id: str, i18n) -> gr.Gallery:
     """The finished variations under the tab's player; hidden until a run of two or more ends."""
-    return gr.Gallery(label=i18n("variations_gallery"), columns=4, height="auto", visible=False,
+    return gr.Gallery(label=i18n("variations_gallery"), columns=4, height=190, visible=False,
                       allow_preview=True, object_fit="contain", elem_id=f"{tab_id}-variations",
                       fit_columns=False)
 
@@ -75,6 +75,32 @@ def choices(handlers, current=1, request: gr.Request = None):
     why = note(service.max_queue_per_user, left, lang)
     return gr.Radio(choices=list(range(1, top + 1)), value=value,
                     info=why or pick(Text(*TEXT["variations_info"]), lang))
+
+
+def done_prefix(handlers, key: str | None, lang: str) -> str:
+    """"1/3 done · " for the wait note while the tab follows a run of variations (else empty)."""
+    ids = handlers._batches.get(key) if key else None
+    if not ids:
+        return ""
+    done = 0
+    for job_id in ids:
+        try:
+            done += handlers.service.get(job_id).finished
+        except Exception:  # deleted meanwhile: it will not be made
+            done += 1
+    return pick(DONE_COUNT, lang).format(done=done, total=len(ids)) + " · "
+
+
+def next_in_run(handlers, key: str | None):
+    """The first unfinished job of the run of variations the tab follows, or None."""
+    for job_id in (handlers._batches.get(key) or []) if key else []:
+        try:
+            job = handlers.service.get(job_id)
+        except Exception:
+            continue
+        if not job.finished:
+            return job
+    return None
 
 
 def fewer_text(submitted: int, asked: int) -> Text:
