@@ -163,3 +163,13 @@ def test_a_run_larger_than_the_share_left_submits_what_fits_and_says_so(studio, 
         assert [r["seed"] for r in info["variations"]] == [7, 8]
     finally:
         service.close()
+
+
+def test_the_control_says_why_it_offers_fewer_than_four():
+    from ui.variations import note
+
+    assert note(0, MAX_VARIATIONS, "zh") == ""  # uncapped: all four, nothing to explain
+    assert "只能有 1 个" in note(1, 1, "zh") and "one variation" in note(1, 1, "en")
+    assert "最多 2 个" in note(2, 2, "zh")
+    assert "你已有 2 个视频" in note(3, 1, "zh") and "up to 1 more" in note(3, 1, "en")
+    assert "名额已用完" in note(3, 0, "zh")

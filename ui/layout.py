@@ -57,7 +57,7 @@ CSS = """
 #studio-status p {font-size: .9em; margin: 0;}
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
-""" + live.CSS + PHONE_CSS
+""" + live.CSS + PHONE_CSS + many.CSS
 
 
 def cleared_result(parts: list[gr.components.Component]) -> dict:

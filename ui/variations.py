@@ -29,6 +29,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "variations_gallery": ("All variations", "全部视频"),
 }
 
+# Four covers in a row even on a phone (Gradio's grid wants 100 px each), the seed never cut off.
+CSS = """
+[id$="-variations"] .grid-container {grid-template-columns: repeat(var(--grid-cols), minmax(60px, 1fr));
+  grid-auto-rows: auto; grid-template-rows: none; gap: 6px;}
+[id$="-variations"] .caption-label {max-width: 100%; white-space: normal; font-size: .75em;}
+"""
+
 DONE_COUNT = Text("{done}/{total} done", "{done}/{total} 完成")
 
 
@@ -105,9 +112,9 @@ def next_in_run(handlers, key: str | None):
 
 def fewer_text(submitted: int, asked: int) -> Text:
     return Text(f"Only {submitted} of the {asked} variations fit in your share of the line, so {submitted} were "
-                f"submitted. Wait for them to finish to make more.",
+                f"submitted. Make more once your videos in line have finished.",
                 f"你的排队名额只够 {submitted} 个，所以只提交了 {submitted} 个（共选了 {asked} 个）。"
-                "等它们完成后可以再生成。")
+                "等排队中的视频完成后可以再生成。")
 
 
 async def generate(handlers, req, count, request: gr.Request | None, progress: gr.Progress | None):

@@ -13,7 +13,7 @@ from jobs import JobStore
 from jobs.job import SUCCEEDED
 from tests.conftest import RunningApp
 from tests.e2e.test_browser import RENDER_MS, browser, open_sized, shot, visible_tab  # noqa: F401
-from tests.e2e.test_works import unique
+from tests.e2e.test_works import cancel_leftovers, unique
 
 ZH = dict(prompt="描述你想要的视频", advanced="高级设置", steps="采样步数", frames="帧数", generate="🎬 生成视频",
           count="生成数量", done="/3 完成", seed="种子", used_seed="实际种子")
@@ -46,7 +46,8 @@ def offered(panel) -> list[str]:
     """The counts the control offers, in order."""
     control = panel.locator(".variations-count")
     control.locator("input[type=radio]").first.wait_for()
-    return [label.inner_text().strip() for label in control.locator("label").all()]
+    # One read in the page: the load event may replace the choices between two reads.
+    return control.evaluate("el => [...el.querySelectorAll('label')].map((label) => label.innerText.trim())")
 
 
 def wait_offered(page, panel, counts: list[str], timeout_s: float = 60.0) -> None:
@@ -131,12 +132,12 @@ def test_a_run_larger_than_the_share_left_submits_what_fits_and_says_so(browser,
     slow = unique("a slow job sent from elsewhere")
     call = client.submit(prompt=slow, num_inference_steps=150, num_frames=33, translate=False,
                          api_name="/text_to_video")
+    prompt = unique("a kite over the sea")
     try:
         deadline = time.monotonic() + 120
         while not jobs_of(capped_app, slow):
             assert time.monotonic() < deadline, "the slow job was not submitted"
             time.sleep(0.2)
-        prompt = unique("a kite over the sea")
         panel.get_by_label(ZH["prompt"]).fill(prompt)
         panel.locator(".variations-count").get_by_label("2", exact=True).click()
         panel.get_by_role("button", name=ZH["generate"]).click()
@@ -144,11 +145,17 @@ def test_a_run_larger_than_the_share_left_submits_what_fits_and_says_so(browser,
         toast.first.wait_for()
         shot(page, "variations-fewer-zh", full_page=False)
         assert len(jobs_of(capped_app, prompt)) == 1
+        # Reloaded while its job waits: the tab reattaches to it and offers only what is left.
+        page.reload()
+        page.wait_for_selector("text=🎬")
+        panel = visible_tab(page)
+        wait_offered(page, panel, ["1"])
+        expect(panel.get_by_label(ZH["prompt"])).to_have_value(prompt)
+        panel.locator(".variations-count").scroll_into_view_if_needed()
+        shot(page, "variations-reloaded-zh", full_page=False)
     finally:
-        for job in jobs_of(capped_app, slow) + jobs_of(capped_app, prompt):
-            client.predict(job_id=job.id, api_name="/cancel_job")
-        call.cancel()
-    # After the jobs end the page offers its whole share again.
+        cancel_leftovers(client, [slow, prompt], [call])
+    # After the followed job ends the page offers its whole share again.
     wait_offered(page, panel, ["1", "2"], timeout_s=RENDER_MS / 1000)
     expect(panel.locator(".variations-count")).to_contain_text("本站每人同时最多 2 个")
     page.context.close()
