@@ -29,11 +29,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "variations_gallery": ("All variations", "全部视频"),
 }
 
-# Four covers in a row even on a phone (Gradio's grid wants 100 px each), the seed never cut off.
+# A short strip under the player (Gradio's gallery keeps 450 px and 100 px rows): four covers in a
+# row, two on a phone so the ten-digit seed is never cut off.
 CSS = """
 [id$="-variations"] .grid-container {grid-template-columns: repeat(var(--grid-cols), minmax(60px, 1fr));
   grid-auto-rows: auto; grid-template-rows: none; gap: 6px;}
-[id$="-variations"] .caption-label {max-width: 100%; white-space: normal; font-size: .75em;}
+[id$="-variations"] .thumbnail-item {height: auto;}
+[id$="-variations"] .grid-wrap {min-height: 0 !important; overflow-y: auto;}
+@media (max-width: 640px) {[id$="-variations"] .grid-container {grid-template-columns: repeat(2, minmax(0, 1fr));}}
+[id$="-variations"] .caption-label {max-width: 100%; font-size: .7em; padding: 1px 4px;}
 """
 
 DONE_COUNT = Text("{done}/{total} done", "{done}/{total} 完成")
@@ -47,7 +51,7 @@ def control(i18n) -> gr.Radio:
 
 def gallery(tab_id: str, i18n) -> gr.Gallery:
     """The finished variations under the tab's player; hidden until a run of two or more ends."""
-    return gr.Gallery(label=i18n("variations_gallery"), columns=4, height=190, visible=False,
+    return gr.Gallery(label=i18n("variations_gallery"), columns=4, height="auto", visible=False,
                       allow_preview=True, object_fit="contain", elem_id=f"{tab_id}-variations",
                       fit_columns=False)
 
