@@ -154,6 +154,13 @@ def test_a_run_larger_than_the_share_left_submits_what_fits_and_says_so(browser,
         panel.locator(".variations-count").scroll_into_view_if_needed()
         shot(page, "variations-reloaded-zh", full_page=False)
     finally:
+        # The slow job first, until it has ended: the page looks at its share when its own job ends.
+        for job in jobs_of(capped_app, slow):
+            client.predict(job_id=job.id, api_name="/cancel_job")
+        deadline = time.monotonic() + 300
+        while not all(job.finished for job in jobs_of(capped_app, slow)):
+            assert time.monotonic() < deadline, "the slow job did not stop"
+            time.sleep(0.2)
         cancel_leftovers(client, [slow, prompt], [call])
     # After the followed job ends the page offers its whole share again.
     wait_offered(page, panel, ["1", "2"], timeout_s=RENDER_MS / 1000)
