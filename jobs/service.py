@@ -285,6 +285,12 @@ class JobService:
         render times (jobs/estimate.py); unknown parts are None."""
         return self._estimator.expected(job)
 
+    def active_count(self, owner: str, quota_key: str | None = None) -> int:
+        """The jobs counted against the caller's share of the line (`max_queue_per_user`): the
+        owner's waiting and rendering ones, or those submitted with `quota_key`."""
+        with self._cond:
+            return self._active(owner, quota_key)
+
     def counts(self) -> dict[str, int]:
         return {status: self.store.count(status) for status in (QUEUED, RUNNING)}
 

@@ -146,7 +146,8 @@ def test_new_parameters_come_last_on_each_generation_endpoint(studio, service):
     handlers = handlers_with(studio, service, PromptAgent())
     for endpoint in (handlers.text_to_video, handlers.image_to_video, handlers.old_photo):
         names = [name for name in inspect.signature(endpoint).parameters if name not in ("request", "progress")]
-        # Inputs added later (the aspect ratio) come after these, so positional callers keep working.
+        # Inputs added later (the aspect ratio, the count of variations) come after these, so
+        # positional callers keep working.
         assert names[names.index("speed"):names.index("lora_scales") + 1] == ["speed", "translate", "lora_scales"]
         assert inspect.signature(endpoint).parameters["translate"].default is True
         assert inspect.signature(endpoint).parameters["lora_scales"].default is None
@@ -154,11 +155,14 @@ def test_new_parameters_come_last_on_each_generation_endpoint(studio, service):
     demo = build_demo(handlers, PageConfig(t2v=engine.variant("t2v"), i2v=engine.variant("i2v"), lang=None))
     info = demo.get_api_info()["named_endpoints"]
     for name in ("/text_to_video", "/image_to_video", "/old_photo", "/video_to_video", "/extend_video"):
-        translate, scales = [p for p in info[name]["parameters"] if p["parameter_name"] != "aspect_ratio"][-2:]
+        translate, scales = [p for p in info[name]["parameters"]
+                             if p["parameter_name"] not in ("aspect_ratio", "variations")][-2:]
         assert translate["parameter_name"] == "translate" and translate["parameter_default"] is True
         assert scales["parameter_name"] == "lora_scales"
-    for name in ("/text_to_video", "/image_to_video"):  # then the aspect ratio (ui/aspect.py)
-        assert info[name]["parameters"][-1]["parameter_name"] == "aspect_ratio"
+    for name in ("/text_to_video", "/image_to_video"):  # then the aspect ratio, then the variations
+        aspect, count = info[name]["parameters"][-2:]
+        assert (aspect["parameter_name"], count["parameter_name"], count["parameter_default"]) == (
+            "aspect_ratio", "variations", 1)
     boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Checkbox) and b.value is True]
     assert sum("translate" in str(box.label) for box in boxes) == 5  # one per generation tab, on
 

@@ -27,6 +27,7 @@ from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
 
 from . import aspect, words
+from . import variations as many
 from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
@@ -58,6 +59,8 @@ class Handlers:
         self._following: dict[str, str] = {}
         # Wait notes being shown: session and tab -> (when Generate was clicked, the job shown).
         self._noting: dict[str, tuple[float, str | None]] = {}
+        # Variations followed on a tab: session and tab -> every job of the run (ui/variations.py).
+        self._batches: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -201,8 +204,14 @@ class Handlers:
         return report
 
     async def _generate(self, req: VideoRequest, translate: bool, request: gr.Request | None,
-                        progress: gr.Progress | None):
+                        progress: gr.Progress | None, variations=1):
+        try:
+            count = many.count_of(variations)
+        except StudioError as exc:
+            raise self._error(exc, self.lang(request)) from None
         req = await self._in_english(req, translate, request, progress)
+        if count > 1:
+            return await many.generate(self, req, count, request, progress)
         job = None
         async for job in self._submit_and_follow(req, request, progress):
             pass
@@ -229,10 +238,13 @@ class Handlers:
         translate: bool = True,
         lora_scales: dict | None = None,
         aspect_ratio: str = "",
+        variations: int = 1,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
-        """`aspect_ratio`: a shape the model offers ("9:16"); empty: the model's own size."""
+        """`aspect_ratio`: a shape the model offers ("9:16"); empty: the model's own size.
+        `variations` (1-4): that many videos with seeds seed, seed+1, …; the first is returned and
+        the info lists all (`variations`: job id, seed, status)."""
         height, width = self._size_for("t2v", aspect_ratio, request)
         req = build_request(
             "t2v", prompt=prompt, negative_prompt=negative_prompt, seed=seed,
@@ -240,7 +252,7 @@ class Handlers:
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed, lora_scales=lora_scales, height=height, width=width,
         )
-        return await self._generate(req, bool(translate), request, progress)
+        return await self._generate(req, bool(translate), request, progress, variations)
 
     async def image_to_video(
         self,
@@ -261,11 +273,13 @@ class Handlers:
         translate: bool = True,
         lora_scales: dict | None = None,
         aspect_ratio: str = "",
+        variations: int = 1,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ):
         """`aspect_ratio`: a shape the model offers ("9:16"), the picture cropped to it; empty: the
-        model's own size (or the picture's shape, for a model that follows it)."""
+        model's own size (or the picture's shape, for a model that follows it). `variations`: as on
+        text_to_video."""
         height, width = self._size_for("i2v", aspect_ratio, request)
         req = build_request(
             "i2v", image=image, prompt=prompt, negative_prompt=negative_prompt, seed=seed,
@@ -273,7 +287,7 @@ class Handlers:
             style=style, music=music, music_volume=music_volume, upscale=upscale, interpolate=interpolate,
             music_file=music_file, speed=speed, lora_scales=lora_scales, height=height, width=width,
         )
-        return await self._generate(req, bool(translate), request, progress)
+        return await self._generate(req, bool(translate), request, progress, variations)
 
     def _size_for(self, task: str, aspect_ratio: str | None, request: gr.Request | None):
         """(height, width) of a named shape for the model of `task` (ui/aspect.py), or a message."""
@@ -460,6 +474,12 @@ class Handlers:
             job = None if job_id is None else self.service.cancel(job_id, self.owner(request))
         except StudioError:
             job = None
+        for other in self._batches.get(key, []) if key else []:  # the tab's other variations too
+            try:
+                if other != job_id:
+                    self.service.cancel(other, self.owner(request))
+            except StudioError:
+                pass
         if job is None or job.status not in (CANCELLED, RUNNING):  # nothing was waiting or rendering here
             words.info(Text("Nothing to cancel: no video is being made on this tab.",
                             "没有可以取消的任务：这个标签页上没有正在排队或生成的视频。"), lang)
@@ -491,11 +511,14 @@ class Handlers:
                 job = None
         if job is None and job_id is None and time.monotonic() - since < NOTE_START_S:
             return "", gr.skip()  # not submitted yet
+        if job is not None and job.finished:  # a run of variations: its next job takes the note
+            job = many.next_in_run(self, key) or job
         if job is None or job.finished:
             self._noting.pop(key, None)
             return "", gr.Timer(active=False)
         self._noting[key] = (since, job.id)
-        return f"⏳ {follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
+        prefix = many.done_prefix(self, key, self.lang(request))  # "1/3 完成 · " during a run of variations
+        return f"⏳ {prefix}{follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
 
     # ------------------------------------------------------------ live pages (ui/live.py)
 

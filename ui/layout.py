@@ -17,6 +17,7 @@ from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
 from . import again, live, words
+from . import variations as many
 from .api_info import translate_api_labels
 from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
@@ -58,7 +59,7 @@ CSS = """
 #studio-status p {font-size: .9em; margin: 0;}
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
-""" + live.CSS + PHONE_CSS
+""" + live.CSS + PHONE_CSS + many.CSS
 
 
 def cleared_result(parts: list[gr.components.Component]) -> dict:
@@ -117,6 +118,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in tracks.values()})
     templates = handlers.templates
     names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in templates.values()})
+    names.update(many.TEXT)
     loras = handlers.studio.loras
     names.update(aspect_names({"t2v": config.t2v, "i2v": config.i2v}))
     i18n = build_i18n(config.lang, {**names, **API_LINK_TEXT})
@@ -301,6 +303,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                     if spec.mode in ASPECT_MODES:  # 画面比例, or why the model offers no choice
                         controls["aspect_ratio"] = aspect_control(variant, spec.task, spec.tab_id, i18n)
                     controls.update(settings(variant, spec.default_music))
+                    if "variations" in inspect.signature(spec.handler).parameters:
+                        controls["variations"] = many.control(i18n)
                     wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
                         wire_templates(template, prompt, controls)
@@ -321,6 +325,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                      interactive=False, height=420, elem_id=f"{spec.tab_id}-result")
                     again_button, like_button = again.result_buttons(i18n, spec.tab_id)  # 再来一次 · 做同款
                     outputs = [video]
+                    shelf = many.gallery(spec.tab_id, i18n) if "variations" in controls else None
                     if spec.mode == "old_photo":
                         still = gr.Image(label=i18n("colorized"), type="pil", interactive=False,
                                          buttons=["download"], height=240, format="png")
@@ -356,6 +361,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # ran those declared after it only once the video was done (or not at all).
         # The wait note's timer.
         private(generate.click, handlers.note_start, mode, note_timer)
+        if shelf is not None:  # 生成数量: the gallery of a run, the count offered (ui/variations.py)
+            many.wire(handlers, demo_loads, controls["variations"], shelf, generate, info)
         private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
         # Where the finger is: the progress (on the result) comes on screen, and the button stays
         # disabled while this tab's job runs, so a second tap cannot silently make nothing.
@@ -369,6 +376,9 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
             private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
+            if shelf is not None:  # the user's share of the line is back
+                private(event.then, many.chooser(handlers), controls["variations"],
+                        controls["variations"])
         live_tabs[spec.mode] = (controls, parts)
         again_tabs[spec.mode] = again.ResultTab(spec.mode, spec.tab_id, controls, parts, result_parts[spec.mode],
                                                 note_timer, generate, again_button, like_button)
