@@ -15,7 +15,7 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
-from . import live, words
+from . import busy, live, words
 from .api_info import translate_api_labels
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
@@ -331,7 +331,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         # ran those declared after it only once the video was done (or not at all).
         # The wait note's timer.
         private(generate.click, handlers.note_start, mode, note_timer)
-        private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
+        # Its ticks also write the job's state on the button (ui/busy.py), after a reload too.
+        busy.wire(handlers, mode, note_timer, wait_note, generate, i18n("generate"), parts.attach)
         # Where the finger is: the progress (on the result) comes on screen, and the button stays
         # disabled while this tab's job runs, so a second tap cannot silently make nothing.
         private(generate.click, lambda *_: gr.update(interactive=False), None, generate,
@@ -342,7 +343,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                                           parts, page, clears=[image, template]):
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
-            private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
+            private(event.then, lambda: gr.update(interactive=True, value=i18n("generate")), None, generate)  # see above
         live_tabs[spec.mode] = (controls, parts)
         # Queued so that its "Stopping…" toast reaches the page (toasts travel through the queue).
         cancel.click(handlers.cancel, mode, None, api_visibility="private", concurrency_limit=None)

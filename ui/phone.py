@@ -35,8 +35,8 @@ PHONE_CSS = """
 /* A note beside a control (the style's description, the GIF's size): the note's pull-up towards the
    box above (for the note under the prompt) lifted its first line out of the row, where it was cut
    off; beside a control it starts at the row's top and drops below the control when narrow. */
-.row > .block.prompt-note {margin-top: 0 !important; min-width: min(12em, 100%) !important;
-    flex: 1 1 12em;}
+.row > .block.prompt-note {margin-top: 0 !important;}
+.row > .block.prompt-note:has(p) {min-width: min(12em, 100%) !important; flex: 1 1 12em;}
 .row > .block.prompt-note .prose.prompt-note {margin-top: 0;}
 /* Beside a file, the note (the GIF's size and why) goes under it: the file's name keeps the width. */
 .row:has(> .block .file-preview-holder) > .block.prompt-note {flex-basis: 100%;}
@@ -46,6 +46,10 @@ PHONE_CSS = """
 /* Generate and Cancel are one bar of one height. */
 .generate-row {align-items: stretch; flex-wrap: nowrap !important;}
 .generate-row > button {min-height: 56px; min-width: 0 !important;}
+/* While its job waits or renders, Generate carries the job's state ("生成中 45%", ui/busy.py):
+   opaque (Gradio's half-transparent disabled button let the form show through the sticky bar). */
+.generate-row > .generate-btn[disabled] {opacity: 1; filter: none; color: var(--body-text-color);
+    background: var(--button-secondary-background-fill); border-color: var(--button-secondary-border-color);}
 /* 我的作品: the caption sits under its cover (never over it), status · date first, two lines. */
 #works-gallery .thumbnail-item {aspect-ratio: auto; height: auto; display: flex; flex-direction: column;}
 #works-gallery .thumbnail-item img, #works-gallery .thumbnail-item video {aspect-ratio: 4 / 3; height: auto;
