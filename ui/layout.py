@@ -15,7 +15,8 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
-from . import busy, live, words
+from . import live, words
+from . import busy  # the Generate button as a mini progress
 from .api_info import translate_api_labels
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
