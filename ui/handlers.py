@@ -520,6 +520,17 @@ class Handlers:
         prefix = many.done_prefix(self, key, self.lang(request))  # "1/3 完成 · " during a run of variations
         return f"⏳ {prefix}{follow_text(job, self.lang(request), self.service.expected(job))[1]}", gr.skip()
 
+    def noted_job(self, mode: str = "t2v", request: gr.Request = None) -> Job | None:
+        """The job this tab's wait note follows (see `wait_note`), or None before it is submitted."""
+        key = self._job_key(request, mode)
+        job_id = (self._following.get(key) if key else None) or self._noting.get(key, (0.0, None))[1]
+        if job_id is None:
+            return None
+        try:
+            return self.service.get(job_id)
+        except StudioError:
+            return None
+
     # ------------------------------------------------------------ live pages (ui/live.py)
 
     def unfinished_jobs(self, request: gr.Request | None, mine_only: bool = True) -> list[Job]:

@@ -23,6 +23,7 @@ from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
+from . import busy  # the Generate button as a mini progress
 from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import TEXT, build_i18n
 from .phone import PHONE_CSS, scroll_to, scroll_to_prompt
@@ -363,7 +364,8 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         private(generate.click, handlers.note_start, mode, note_timer)
         if shelf is not None:  # 生成数量: the gallery of a run, the count offered (ui/variations.py)
             many.wire(handlers, demo_loads, controls["variations"], shelf, generate, info)
-        private(note_timer.tick, handlers.wait_note, mode, [wait_note, note_timer], show_progress="hidden")
+        # Its ticks also write the job's state on the button (ui/busy.py), after a reload too.
+        busy.wire(handlers, mode, note_timer, wait_note, generate, i18n("generate"), parts.attach)
         # Where the finger is: the progress (on the result) comes on screen, and the button stays
         # disabled while this tab's job runs, so a second tap cannot silently make nothing.
         private(generate.click, lambda *_: gr.update(interactive=False), None, generate,
@@ -375,7 +377,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
         for event in followed:
             private(event.success, show_used, info, [used_seed, final_prompt])
             private(event.then, handlers.status_line, None, status)  # the queue counts changed
-            private(event.then, lambda: gr.update(interactive=True), None, generate)  # see above
+            private(event.then, lambda: gr.update(interactive=True, value=i18n("generate")), None, generate)  # see above
             if shelf is not None:  # the user's share of the line is back
                 private(event.then, many.chooser(handlers), controls["variations"],
                         controls["variations"])

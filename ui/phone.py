@@ -19,12 +19,37 @@ PHONE_CSS = """
 .head > label span {white-space: normal; word-break: keep-all;}
 /* Upload prompts and file names wrap instead of being clipped or overlapping the drop text. */
 .file-preview .filename {min-width: 4em; word-break: break-all; white-space: normal;}
+/* A small file upload (the music): its label floats over the drop area, so a label of two lines
+   covered "Drop File Here"; as a line of its own above it, and with the drop area as tall as its
+   three lines of text, nothing overlaps or is cut off ("点击上传"). */
+.block:has(> button.upload-container) > label[data-testid=block-label].float {position: static;
+    max-width: 100%; white-space: normal; margin: 0 0 var(--size-1) 0;}
+.block > button.upload-container {height: auto !important; min-height: 90px;}
+.block > button.upload-container [data-testid=upload-text] {min-height: 0; padding: var(--size-2) 0;}
+.block > button.upload-container .icon-wrap {margin-bottom: var(--size-1);}
+/* A file's whole name (the GIF): Gradio ellipsises the stem on one line and keeps 8rem for the
+   size, which at a phone's width left "2….gif". The name wraps; the size takes what it needs. */
+.file-preview .filename .stem {white-space: normal; overflow: visible; text-overflow: clip; min-width: 0;}
+.file-preview .filename .ext {align-self: flex-end;}
+.file-preview .download {min-width: 0; width: 6.5em;}
+/* A note beside a control (the style's description, the GIF's size): the note's pull-up towards the
+   box above (for the note under the prompt) lifted its first line out of the row, where it was cut
+   off; beside a control it starts at the row's top and drops below the control when narrow. */
+.row > .block.prompt-note {margin-top: 0 !important;}
+.row > .block.prompt-note:has(p) {min-width: min(12em, 100%) !important; flex: 1 1 12em;}
+.row > .block.prompt-note .prose.prompt-note {margin-top: 0;}
+/* Beside a file, the note (the GIF's size and why) goes under it: the file's name keeps the width. */
+.row:has(> .block .file-preview-holder) > .block.prompt-note {flex-basis: 100%;}
 .wrap .or, .upload-text, .icon-wrap + span {white-space: normal;}
 .prompt-note p {overflow-wrap: anywhere;}
 .prompt-note {overflow: visible !important;}
 /* Generate and Cancel are one bar of one height. */
 .generate-row {align-items: stretch; flex-wrap: nowrap !important;}
 .generate-row > button {min-height: 56px; min-width: 0 !important;}
+/* While its job waits or renders, Generate carries the job's state ("生成中 45%", ui/busy.py):
+   opaque (Gradio's half-transparent disabled button let the form show through the sticky bar). */
+.generate-row > .generate-btn[disabled] {opacity: 1; filter: none; color: var(--body-text-color);
+    background: var(--button-secondary-background-fill); border-color: var(--button-secondary-border-color);}
 /* 我的作品: the caption sits under its cover (never over it), status · date first, two lines. */
 #works-gallery .thumbnail-item {aspect-ratio: auto; height: auto; display: flex; flex-direction: column;}
 #works-gallery .thumbnail-item img, #works-gallery .thumbnail-item video {aspect-ratio: 4 / 3; height: auto;

@@ -179,8 +179,10 @@ def test_no_untranslated_labels_after_upload(browser, app, tmp_path):
 
 def test_a_waiting_job_shows_its_place_in_line(browser, app, client):
     """While another job renders, the progress bar says where this one stands, then Cancel stops it."""
-    client.submit(prompt="keeps the worker busy", num_inference_steps=100, num_frames=33, api_name="/text_to_video")
+    # The page opens first: a job of this address running when it loads is reattached to its tab
+    # (ui/live.py), whose Generate then shows that job's progress instead of taking a new one.
     page = open_page(browser, app, "zh-CN")
+    client.submit(prompt="keeps the worker busy", num_inference_steps=100, num_frames=33, api_name="/text_to_video")
     busy = _wait_for_work(client, "keeps the worker busy")[0]
     try:
         panel = visible_tab(page)
