@@ -16,14 +16,13 @@ from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
-from . import again, live, words
+from . import again, busy, live, words  # busy: the Generate button as a mini progress
 from . import variations as many
 from .api_info import translate_api_labels
 from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
-from . import busy  # the Generate button as a mini progress
 from .handlers import DEFAULTS, Handlers, gpu_task
 from .i18n import TEXT, build_i18n
 from .phone import PHONE_CSS, scroll_to, scroll_to_prompt
