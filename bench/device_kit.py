@@ -77,14 +77,7 @@ def _pipeline(kit: Kit, name: str):
     original = gpu.random_init
 
     def on_device(module: torch.nn.Module) -> torch.nn.Module:
-        module.to_empty(device=device)
-        with torch.no_grad():
-            for param in module.parameters():
-                param.normal_(0.0, 0.02)
-            for buffer in module.buffers():
-                if buffer.is_floating_point():
-                    buffer.zero_()
-        return module.to("cpu")  # the engine's memory policy places it
+        return original(module, device).to("cpu")  # the engine's memory policy places it
 
     gpu.random_init = on_device
     try:

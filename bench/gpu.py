@@ -58,9 +58,9 @@ SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linea
 SCHEDULERS = {name: dict(SCHEDULER, snr_shift_scale=3.0 if name == "2b" else 1.0) for name in TRANSFORMERS}
 
 
-def random_init(module: torch.nn.Module) -> torch.nn.Module:
+def random_init(module: torch.nn.Module, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Materialize a meta-built module with small random values (cheap, and never NaN)."""
-    module.to_empty(device="cpu")
+    module.to_empty(device=device)
     with torch.no_grad():
         for param in module.parameters():
             param.normal_(0.0, 0.02)
