@@ -69,8 +69,11 @@ class Expected:
 
     def fields(self) -> dict:
         """The JSON fields every face adds beside its own (REST, MCP, the named API)."""
-        return {"queue_position": self.position, "expected_start_seconds": _rounded(self.start_s),
-                "expected_finish_seconds": _rounded(self.finish_s)}
+        start, finish = _rounded(self.start_s), _rounded(self.finish_s)
+        if start is not None and finish is not None and self.finish_s > self.start_s:
+            finish = max(finish, start + 1)  # a job that takes any time ends after it starts
+        return {"queue_position": self.position, "expected_start_seconds": start,
+                "expected_finish_seconds": finish}
 
 
 def _rounded(seconds: float | None) -> int | None:

@@ -64,7 +64,7 @@ def test_unsupported_sizes_get_a_400_listing_the_allowed_ones(server):
     assert status == 400 and "is not aspect_ratio '9:16'" in message and allowed in message
 
 
-def test_the_named_api_takes_aspect_ratio_last(server):
+def test_the_named_api_takes_aspect_ratio_after_the_older_inputs(server):
     from gradio_client import Client
 
     client = Client(server.url, verbose=False)
@@ -78,7 +78,8 @@ def test_the_named_api_takes_aspect_ratio_last(server):
     assert (media.probe(video).width, media.probe(video).height) == (144, 96)
     names = [p["parameter_name"] for p in client.view_api(return_format="dict", print_info=False)
              ["named_endpoints"]["/text_to_video"]["parameters"]]
-    assert names[-1] == "aspect_ratio" and names[:2] == ["prompt", "negative_prompt"]
+    # then the count of variations, added after it (tests/test_variations.py)
+    assert names[-2:] == ["aspect_ratio", "variations"] and names[:2] == ["prompt", "negative_prompt"]
 
 
 def test_mcp_generate_video_takes_aspect_ratio(server, tmp_path):

@@ -131,3 +131,12 @@ def test_the_line_and_the_words():
                                                                          "约 1 小时 23 分钟"]
     assert [pick(duration_text(s), "en") for s in (3, 44, 90, 5000)] == ["a few seconds", "about 40 s",
                                                                          "about 2 min", "about 1 h 23 min"]
+
+
+def test_a_job_that_takes_any_time_is_never_shown_ending_when_it_starts():
+    """Both ends are rounded to whole seconds: a short job starting in 1.6 s and ending at 2.2 s
+    once read start 2, finish 2 (tests/test_wait_api.py saw it on a loaded machine)."""
+    assert Expected(1, 1.6, 2.2).fields() == {"queue_position": 1, "expected_start_seconds": 2,
+                                              "expected_finish_seconds": 3}
+    assert Expected(1, 10.0, 70.4).fields()["expected_finish_seconds"] == 70
+    assert Expected(None, 0.0, 0.0).fields()["expected_finish_seconds"] == 0

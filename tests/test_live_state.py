@@ -75,7 +75,7 @@ def test_a_failure_on_the_page_becomes_text_in_the_tab_not_a_raise(studio, tmp_p
             asyncio.run(handlers.text_to_video("a cat", num_inference_steps=0, request=PageRequest(), progress=None))
         # Gradio passes every parameter by position, the request among them.
         args = ["a cat", "", -1, 0, 6.0, None, "none", "none", 0.8, False, False, None, "quality", True, None,
-                PageRequest(), None]
+                "", 1, PageRequest(), None]
         *_, last = collect(page_generate(*args))
         video, info, outcome, notice = last
         assert video == gr.skip() and info == gr.skip()

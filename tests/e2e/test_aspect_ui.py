@@ -16,10 +16,10 @@ from tests.e2e.test_works import FAST, cover, find_job, open_works, unique
 WORDS = {
     "zh-CN": dict(title="画面比例", portrait="9:16 竖屏 · 80×144", own="3:2 横屏 · 144×96", prompt="描述你想要的视频",
                   generate="🎬 生成视频", i2v="图生视频", follows="画面比例跟随你上传的图片", works="我的作品",
-                  reuse="♻️ 复用设置", t2v="文生视频"),
+                  reuse="♻️ 做同款", t2v="文生视频"),
     "en-US": dict(title="Aspect ratio", portrait="9:16 portrait · 80×144", own="3:2 landscape · 144×96",
                   prompt="Describe your video", generate="🎬 Generate video", i2v="Image to video",
-                  follows="The video takes the shape of your picture", works="My works", reuse="♻️ Reuse settings",
+                  follows="The video takes the shape of your picture", works="My works", reuse="♻️ Make one like this",
                   t2v="Text to video"),
 }
 SCREENS = [(1366, 900, "zh-CN"), (390, 844, "zh-CN"), (1366, 900, "en-US"), (390, 844, "en-US")]
