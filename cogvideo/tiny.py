@@ -7,9 +7,17 @@ Dimensions follow diffusers' own CogVideoX tests; see DESIGN.md for the constrai
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+
 import torch
 
 SEED = 0
+# Seconds each denoising step of a tiny model takes at least (default 0: as fast as the CPU goes).
+# A tiny render ends in seconds; a try-out of the queue, or a test that reloads a page mid-job,
+# needs one that lasts like a GPU's.
+STEP_S_ENV = "STUDIO_TINY_STEP_S"
 
 # A small Unigram vocabulary so real prompts tokenize into word pieces: special tokens, the
 # word-boundary marker, common prompt words, then single characters as a fallback.
@@ -92,10 +100,25 @@ def shared_components() -> dict:
     }
 
 
+def _step_seconds() -> float:
+    value = os.environ.get(STEP_S_ENV, "").strip()
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        logging.getLogger("cogvideo").warning("%s=%r is not a number of seconds; the tiny model runs at full speed",
+                                              STEP_S_ENV, value)
+        return 0.0
+
+
 def build_pipeline(task: str = "t2v", shared: dict | None = None):
     """A tiny pipeline for `task`; pass `shared` to reuse another pipeline's components."""
     from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline
 
     components = dict(shared) if shared is not None else shared_components()
     cls = CogVideoXImageToVideoPipeline if task == "i2v" else CogVideoXPipeline
-    return cls(transformer=_transformer(task), **components)
+    transformer = _transformer(task)
+    step_s = _step_seconds()
+    if step_s > 0:
+        # One transformer call per step (guidance batches both halves into it).
+        transformer.register_forward_pre_hook(lambda module, args: time.sleep(step_s))
+    return cls(transformer=transformer, **components)

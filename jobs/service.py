@@ -333,7 +333,7 @@ class JobService:
         here, whoever finished them: a worker, a cancel from the CLI, a delete)."""
         if quota_key is None:
             ended = sum(1 for job, _, _ in list(self._unwritten.values()) if job.owner == owner)
-            return self.store.count_written(QUEUED, owner) + self.store.count_written(RUNNING, owner) - ended
+            return self.store.count_written((QUEUED, RUNNING), owner) - ended
         with self._cond:
             mine = [job_id for job_id, key in self._quota_keys.items() if key == quota_key]
             active = 0

@@ -286,10 +286,14 @@ class JobStore:
             "SELECT id, lane, seq FROM jobs WHERE status = ? ORDER BY seq", (QUEUED,)
         ).fetchall()
 
-    def count_written(self, status: str, owner: str) -> int:
-        """`count` on the writer connection: the room check of a submit runs right after other
-        submits' inserts and must count them (the read connection lost that race under load)."""
-        return self.execute("SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner)).fetchone()[0]
+    def count_written(self, statuses: tuple[str, ...], owner: str) -> int:
+        """The owner's jobs in any of `statuses`, on the writer connection: the room check of a
+        submit runs right after other submits' inserts and must count them (the read connection
+        lost that race under load). One statement: a job claimed between two counts (queued, then
+        running) was counted twice."""
+        marks = ", ".join("?" * len(statuses))
+        return self.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks}) AND owner = ?",
+                            (*statuses, owner)).fetchone()[0]
 
     def count(self, status: str, owner: str | None = None) -> int:
         if owner is None:

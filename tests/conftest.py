@@ -138,9 +138,22 @@ AGENT_REPLY = (
 )
 
 
+SLOW_STEP_S = 0.25
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     running = RunningApp(tmp_path_factory.mktemp("app"))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="session")
+def slow_app(tmp_path_factory):
+    """An app of its own whose tiny model takes at least SLOW_STEP_S a step, for the tests that act
+    while a job still renders (a reload mid-job): the plain tiny model finishes 150 steps in about
+    3 s, sooner than a page reloads on a busy machine. No other test's job waits or renders here."""
+    running = RunningApp(tmp_path_factory.mktemp("slow-app"), env={"STUDIO_TINY_STEP_S": str(SLOW_STEP_S)})
     yield running
     running.close()
 

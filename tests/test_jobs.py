@@ -386,6 +386,29 @@ def test_parallel_submits_from_one_user_get_exactly_their_share(capped, store):
     assert store.count(QUEUED, "carol") + store.count(RUNNING, "carol") == 2
 
 
+def test_a_job_being_claimed_is_counted_once_in_its_owners_share(studio, store):
+    """The share counts waiting and rendering jobs in one read: a job claimed between two reads
+    (waiting, then rendering) was counted twice, and a run of variations got one job too few."""
+    service = JobService(store, [LocalWorker(studio)], max_queue_per_user=2)  # not started: no worker claims
+    job = store.insert(Job(id="j1", owner="dana", lane="standard", mode="t2v", request={}, status=QUEUED,
+                           created_at=time.time()))
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            store.claim(job.id, "w")
+            store.requeue(job.id, count_attempt=False)
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        seen = {service.active_count("dana") for _ in range(3000)}
+    finally:
+        stop.set()
+        flipper.join()
+    assert seen == {1}
+
+
 def test_cancel_a_queued_job_and_a_running_one(gated, studio):
     service, worker = gated
     running = service.submit(request("running", num_inference_steps=150), owner="a")

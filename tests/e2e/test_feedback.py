@@ -170,12 +170,12 @@ def test_after_generate_the_progress_then_the_result_are_on_screen(browser, app,
         page.context.close()
 
 
-def test_the_button_shows_the_job_again_after_a_reload(browser, app):  # noqa: F811
+def test_the_button_shows_the_job_again_after_a_reload(browser, slow_app):  # noqa: F811
     """Reload mid-job: the reattached tab's Generate says 生成中 N% again, and comes back when the
-    job ends. The job is long (150 steps of 33 frames) so a quiet machine cannot finish it during
-    the reload; the test ends it by cancelling."""
+    job ends. The job lasts (150 steps at the slow app's pace: 37 s or more) so the reload cannot
+    outlive it; the test ends it by cancelling."""
     words = WORDS["zh-CN"]
-    page = open_sized(browser, app, 390, 844, "zh-CN")
+    page = open_sized(browser, slow_app, 390, 844, "zh-CN")
     try:
         panel = visible_tab(page)
         panel.get_by_label(words["prompt"]).fill("a lantern drifting over a night river")

@@ -2,7 +2,8 @@
 My works and the header keep up by themselves, a background tab learns that its job ended, and a
 failure's reason stays on its tab.
 
-Slow jobs are many denoising steps on the tiny CPU model; nothing here is mocked but the tab's
+Slow jobs are many denoising steps of the tiny CPU model at a GPU-like pace (at least SLOW_STEP_S a
+step: the plain tiny model ends before a page has reloaded); nothing here is mocked but the tab's
 visibility: headless Chromium reports every page visible (bring_to_front, a minimized window and
 a frozen page all still read "visible"), so the test tells the page it went to the background
 through the same document properties and event a browser uses.
@@ -18,24 +19,25 @@ from gradio_client import Client
 from playwright.sync_api import expect
 
 from jobs import JobStore, Users
-from tests.conftest import RunningApp, make_photo
+from tests.conftest import SLOW_STEP_S, RunningApp, make_photo
 from tests.e2e.test_browser import ARTIFACTS, browser, shot, visible_tab, wait_for_video  # noqa: F401
 from tests.e2e.test_works import cover, unique
 from tests.test_shown_errors import assert_plain
 
-SLOW_STEPS = "100"  # with 33 frames: 15 s or more on the tiny CPU model
+SLOW_STEPS = "100"  # 25 s or more at the slow apps' pace (the plain tiny model: a few seconds)
 PROGRESS = {"zh-CN": "普通通道", "en-US": "standard lane"}  # the progress line names the lane
 
 
 @pytest.fixture(scope="module")
 def signed_app(tmp_path_factory):
     """An app with sign-in (alice) whose colorizer weights are gone: the file is removed after the
-    start, before the first old photo loads it, as when an operator's download went missing."""
+    start, before the first old photo loads it, as when an operator's download went missing. Its
+    tiny model keeps the slow app's pace, so a job still renders when the watching page looks."""
     tmp = tmp_path_factory.mktemp("live-app")
     store = JobStore(tmp / "data")
     Users(store).add("alice", password="alice-password")
     store.close()
-    running = RunningApp(tmp, data_dir=tmp / "data")
+    running = RunningApp(tmp, data_dir=tmp / "data", env={"STUDIO_TINY_STEP_S": str(SLOW_STEP_S)})
     (tmp / "ddcolor.pth").unlink()
     yield running
     running.close()
@@ -83,10 +85,10 @@ EN = dict(prompt="Describe your video", advanced="Advanced settings", steps="Den
 
 
 @pytest.mark.parametrize("locale, phone", [("zh-CN", False), ("en-US", True)], ids=["zh-desktop", "en-phone"])
-def test_a_reloaded_tab_finds_its_job_again(browser, app, locale, phone):  # noqa: F811
+def test_a_reloaded_tab_finds_its_job_again(browser, slow_app, locale, phone):  # noqa: F811
     lang = ZH if locale == "zh-CN" else EN
     prompt = unique("a snail climbs a very tall stalk of grass")
-    page = new_page(browser, app, locale, phone)
+    page = new_page(browser, slow_app, locale, phone)
     panel = start_slow_job(page, prompt, lang, phone)
     result = panel.locator("#t2v-result")
     expect(result).to_contain_text(PROGRESS[locale], timeout=60_000)
