@@ -1,5 +1,6 @@
 """Every GPU row in one short device run: memory per model and offload mode, time per speed preset,
-compile + fp8, the 1.5 sizes, image-to-video and restyle, and smaller cards emulated by capping.
+compile + fp8, each attention kernel against PyTorch's, the 1.5 sizes, image-to-video and restyle,
+and smaller cards emulated by capping.
 
 A lent GPU machine has minutes, no internet and no weights: the models are built at their published
 sizes with random weights (`bench/gpu.py`), straight on the GPU (initialising 10 B parameters on
@@ -214,6 +215,72 @@ def caps(kit: Kit) -> None:
     _section(kit, "caps", 20 if kit.tiny else 60, items)
 
 
+# Our bound for a kernel to count as giving the same output as PyTorch's attention on random bf16
+# inputs (SageAttention quantises Q and K to int8, so it is never bit-equal).
+SAME_COSINE, SAME_MEAN_ABS = 0.999, 1e-2
+
+
+def attention(kit: Kit) -> None:
+    """Each attention kernel against PyTorch's on one 5B-sized attention call (2 × 48 heads of 64,
+    226 text + 17,550 video tokens: 720×480, 49 frames): the difference, and the time per call."""
+    import functools
+
+    import torch
+    from diffusers.models.attention_dispatch import AttentionBackendName, dispatch_attention_fn
+
+    from cogvideo.attention import sage1_kernel
+
+    cuda = torch.cuda.is_available()
+    device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
+    shape = (2, 226 + 17_550, 48, 64) if not kit.tiny else (2, 226 + 64, 4, 64)
+
+    def pytorch(q, k, v):  # (B, S, H, D) in and out, like the kernels
+        return torch.nn.functional.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (q, k, v))).transpose(1, 2)
+
+    def timed(kernel, q, k, v) -> tuple[torch.Tensor, float]:
+        out = kernel(q, k.clone(), v)  # a clone each call: SageAttention smooths K in place
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(5):
+            kernel(q, k.clone(), v)
+        if cuda:
+            torch.cuda.synchronize()
+        return out, (time.perf_counter() - start) / 5 * 1000
+
+    def run(kernel) -> str:
+        if kernel is None:
+            return "not run: not installed here"
+        if not cuda and kernel is not pytorch_dispatch:
+            return "not run: needs an NVIDIA GPU"
+        torch.manual_seed(0)
+        q, k, v = (torch.randn(shape, device=device, dtype=dtype) for _ in range(3))
+        reference, reference_ms = timed(pytorch, q, k, v)
+        out, ms = timed(kernel, q, k, v)
+        diff = (out.float() - reference.float())
+        cosine = torch.nn.functional.cosine_similarity(out.float().flatten(), reference.float().flatten(), dim=0).item()
+        mean = diff.abs().mean().item()
+        same = "same output" if cosine >= SAME_COSINE and mean <= SAME_MEAN_ABS else "DIFFERENT output"
+        return (f"{same} (cosine {cosine:.5f}, mean |Δ| {mean:.2e}, max |Δ| {diff.abs().max().item():.2e}); "
+                f"{ms:.1f} ms/call vs PyTorch {reference_ms:.1f} ms")
+
+    def dispatcher(name: str):
+        from diffusers.models.attention_dispatch import _check_attention_backend_requirements
+
+        try:
+            _check_attention_backend_requirements(AttentionBackendName(name))
+        except RuntimeError:
+            return None
+        return functools.partial(dispatch_attention_fn, backend=AttentionBackendName(name))
+
+    pytorch_dispatch = dispatcher("native")
+    items = [("native through the dispatcher", lambda: run(pytorch_dispatch)),
+             ("sage 1.x, called directly", lambda: run(sage1_kernel())),
+             ("sage 2 through the dispatcher", lambda: run(dispatcher("sage"))),
+             ("flash through the dispatcher", lambda: run(dispatcher("flash")))]
+    _section(kit, "attention", 5 if kit.tiny else 20, items)
+
+
 def write(kit: Kit, path: Path) -> None:
     import torch
 
@@ -229,7 +296,7 @@ def write(kit: Kit, path: Path) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-SECTIONS = {"memory": memory, "presets": presets, "sizes": sizes, "caps": caps}
+SECTIONS = {"memory": memory, "presets": presets, "attention": attention, "sizes": sizes, "caps": caps}
 
 
 def main(argv: list[str] | None = None) -> int:

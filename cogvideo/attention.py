@@ -6,12 +6,17 @@ processor does the same math but hands the attention to diffusers' `dispatch_att
 knows every kernel. `use_attention` installs it and falls back to native, with a reason the status
 line can show, when the asked-for kernel is not installed or cannot run on this GPU.
 
+SageAttention from the package index is 1.0.6 (Triton kernels, nothing to build), which the
+dispatcher refuses (it takes 2.1.1 or newer, built from source): then the processor calls that
+package's `sageattn` itself.
+
 torch and diffusers are imported inside functions: the CLI reads `ATTENTION_BACKENDS` for its
 choices at start-up and must not pay for them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -51,6 +56,10 @@ _KERNELS: dict[str, _Kernel] = {
                        "build FlashAttention 3 from the hopper/ folder of Dao-AILab/flash-attention",
                        "9.x (Hopper)", lambda cap: cap[0] == 9),
 }
+
+
+# SageAttention 1.x's head sizes (sageattention/core.py asserts them); every CogVideoX uses 64.
+SAGE1_HEAD_DIMS = (64, 96, 128)
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,10 @@ class DispatchCogVideoXAttnProcessor:
     _attention_backend = None
     _parallel_config = None
 
-    def __init__(self, backend: str | None = None):
+    def __init__(self, backend: str | None = None, kernel: Callable | None = None):
+        # `kernel(q, k, v)` in the (B, S, heads, head_dim) layout, called instead of the dispatcher
+        # when there is no mask (CogVideoX passes none): SageAttention 1.x, which it refuses.
+        self._kernel = kernel
         if backend is not None:
             from diffusers.models.attention_dispatch import AttentionBackendName
 
@@ -144,11 +156,15 @@ class DispatchCogVideoXAttnProcessor:
             if not attn.is_cross_attention:
                 key[:, text_seq_length:] = apply_rotary_emb(key[:, text_seq_length:], image_rotary_emb, sequence_dim=1)
 
-        # 6. Attention through the dispatcher (looked up on the module so a wrapper can count it).
-        hidden_states = attention_dispatch.dispatch_attention_fn(
-            query, key, value, attn_mask=attention_mask, dropout_p=0.0, is_causal=False,
-            backend=self._attention_backend, parallel_config=self._parallel_config,
-        )
+        # 6. Attention through the direct kernel, or the dispatcher (looked up on the module so a
+        # wrapper can count it).
+        if self._kernel is not None and attention_mask is None:
+            hidden_states = self._kernel(query, key, value)
+        else:
+            hidden_states = attention_dispatch.dispatch_attention_fn(
+                query, key, value, attn_mask=attention_mask, dropout_p=0.0, is_causal=False,
+                backend=self._attention_backend, parallel_config=self._parallel_config,
+            )
         hidden_states = hidden_states.flatten(2, 3)
 
         # 7. Output projection and dropout, then split back into (video, text).
@@ -218,6 +234,28 @@ def _kernel_installed(kernel: _Kernel) -> bool:
     return True
 
 
+def sage1_kernel() -> Callable | None:
+    """SageAttention 1.x's `sageattn` for the (B, S, heads, head_dim) layout, or None when the
+    installed package is not 1.x (or there is none, or no Triton)."""
+    import importlib.metadata
+    import importlib.util
+
+    if importlib.util.find_spec("sageattention") is None or importlib.util.find_spec("triton") is None:
+        return None
+    try:
+        version = importlib.metadata.version("sageattention")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if not version.startswith("1."):
+        return None
+    try:
+        from sageattention import sageattn
+    except Exception:  # Triton that does not load here (no driver, a mismatched build)
+        return None
+    # It subtracts the keys' mean in place (smooth_k): the keys are this call's own tensor.
+    return functools.partial(sageattn, tensor_layout="NHD", is_causal=False)
+
+
 def _cuda_capability(transformer: CogVideoXTransformer3DModel) -> tuple[int, int] | None:
     import torch
 
@@ -235,7 +273,22 @@ def use_attention(transformer: CogVideoXTransformer3DModel, backend: str) -> Att
     Call it after `fuse_qkv_projections()` if you fuse: fusing installs diffusers' own processor.
     """
     installed = backend in _KERNELS and _kernel_installed(_KERNELS[backend])
-    choice = choose_backend(backend, installed=installed, capability=_cuda_capability(transformer),
-                            dtype=transformer.dtype)
-    transformer.set_attn_processor(DispatchCogVideoXAttnProcessor(choice.backend))
+    kernel = sage1_kernel() if backend == "sage" and not installed else None
+    choice = choose_backend(backend, installed=installed or kernel is not None,
+                            capability=_cuda_capability(transformer), dtype=transformer.dtype)
+    if kernel is None or choice.backend != backend:
+        transformer.set_attn_processor(DispatchCogVideoXAttnProcessor(choice.backend))
+        return choice
+    head_dim = transformer.config.attention_head_dim
+    if head_dim not in SAGE1_HEAD_DIMS:
+        choice = AttentionChoice(
+            backend, "native",
+            f"sage attention 1.x takes heads of {', '.join(map(str, SAGE1_HEAD_DIMS))} (this model's: {head_dim}); "
+            "using PyTorch attention",
+            f"sage 注意力 1.x 仅支持 {'、'.join(map(str, SAGE1_HEAD_DIMS))} 维的注意力头（此模型为 {head_dim}），"
+            "改用 PyTorch 注意力",
+        )
+        transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native"))
+        return choice
+    transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native", kernel=kernel))
     return choice

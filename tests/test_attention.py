@@ -176,3 +176,78 @@ def test_import_is_light():
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.strip().endswith("False")
+
+
+def nhd_reference(query, key, value):
+    """SageAttention's math without its int8 quantisation, in its (B, S, heads, head_dim) layout:
+    what the direct path must compute, on a machine with no CUDA for the real kernel."""
+    out = torch.nn.functional.scaled_dot_product_attention(*(x.transpose(1, 2) for x in (query, key, value)))
+    return out.transpose(1, 2)
+
+
+def test_a_direct_kernel_gets_the_same_video_as_the_stock_processor(pipes, dispatch_calls):
+    transformer = pipes["t2v"].transformer
+    transformer.set_attn_processor(CogVideoXAttnProcessor2_0())
+    expected = _render_latents(pipes["t2v"], "t2v")
+    shapes = []
+
+    def kernel(query, key, value):
+        shapes.append(tuple(query.shape))
+        return nhd_reference(query, key, value)
+
+    transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native", kernel=kernel))
+    try:
+        got = _render_latents(pipes["t2v"], "t2v")
+    finally:
+        transformer.set_attn_processor(CogVideoXAttnProcessor2_0())
+    assert (got - expected).abs().max().item() <= 1e-5
+    assert dispatch_calls == []  # every attention went to the kernel
+    heads = transformer.config.num_attention_heads
+    assert shapes and {s[0] for s in shapes} == {2} and {s[2:] for s in shapes} == {(heads, 8)}  # B, S, H, D
+
+
+def test_sageattention_1_from_the_package_index_is_found_and_called_directly():
+    """The index's 1.0.6 is refused by diffusers' dispatcher but found by ours, in the NHD layout."""
+    from importlib.metadata import version
+
+    from cogvideo.attention import sage1_kernel
+
+    assert version("sageattention").startswith("1.")  # requirements-dev.txt pins it
+    with pytest.raises(RuntimeError, match="sageattention>=2.1.1"):
+        attention_dispatch._check_attention_backend_requirements(AttentionBackendName.SAGE)
+    kernel = sage1_kernel()
+    assert kernel.func.__module__ == "sageattention.core"
+    assert kernel.keywords == {"tensor_layout": "NHD", "is_causal": False}
+
+
+def small_transformer(head_dim: int):
+    from diffusers import CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    return CogVideoXTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=head_dim, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=8,
+    ).to(torch.bfloat16).eval()
+
+
+def test_sage_1_runs_where_its_gpu_dtype_and_head_size_allow(monkeypatch):
+    from cogvideo import attention
+
+    monkeypatch.setattr(attention, "_cuda_capability", lambda transformer: (8, 9))  # an RTX 4090
+    calls = []
+    monkeypatch.setattr(attention, "sage1_kernel", lambda: lambda q, k, v: calls.append(q.shape) or nhd_reference(q, k, v))
+
+    # Heads of 64, as every CogVideoX has: the processor calls the kernel.
+    transformer = small_transformer(64)
+    choice = use_attention(transformer, "sage")
+    assert (choice.backend, choice.fell_back) == ("sage", False)
+    with torch.inference_mode():
+        transformer(hidden_states=torch.randn(1, 3, 4, 4, 4, dtype=torch.bfloat16),
+                    encoder_hidden_states=torch.randn(1, 8, 32, dtype=torch.bfloat16), timestep=torch.tensor([10]))
+    assert calls and calls[0][2:] == (2, 64)
+
+    # Heads it has no kernel for: native, and the reason in both languages.
+    choice = use_attention(small_transformer(32), "sage")
+    assert choice.backend == "native" and "heads of 64, 96, 128 (this model's: 32)" in choice.en
+    assert "此模型为 32" in choice.zh
