@@ -1,6 +1,6 @@
 """Every GPU row in one short device run: memory per model and offload mode, time per speed preset,
 compile + fp8, each attention kernel against PyTorch's, the 1.5 sizes, image-to-video and restyle,
-and smaller cards emulated by capping.
+smaller cards emulated by capping, Real-ESRGAN to 1440p, a LoRA on 5B and one Ray worker per GPU.
 
 A lent GPU machine has minutes, no internet and no weights: the models are built at their published
 sizes with random weights (`bench/gpu.py`), straight on the GPU (initialising 10 B parameters on
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -188,6 +189,114 @@ def sizes(kit: Kit) -> None:
     _section(kit, "sizes", 20 if kit.tiny else 60, items)
 
 
+def _random_lora(transformer, path: Path, rank: int) -> Path:
+    """A LoRA file for every attention projection of `transformer` (diffusers' key names), small
+    random values: its cost is the shapes, not the values."""
+    import torch
+    from safetensors.torch import save_file
+
+    config = transformer.config
+    width = config.num_attention_heads * config.attention_head_dim
+    generator = torch.Generator().manual_seed(0)
+    tensors = {}
+    for block in range(config.num_layers):
+        for layer in ("to_q", "to_k", "to_v", "to_out.0"):
+            key = f"transformer.transformer_blocks.{block}.attn1.{layer}"
+            tensors[f"{key}.lora_A.weight"] = torch.randn(rank, width, generator=generator).half() * 0.01
+            tensors[f"{key}.lora_B.weight"] = torch.randn(width, rank, generator=generator).half() * 0.01
+    save_file(tensors, path)
+    return path
+
+
+def extras(kit: Kit) -> None:
+    """Real-ESRGAN ×2 to 1440p on 49 frames, a rank-64 LoRA on 5B, and one Ray worker per GPU."""
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from cogvideo.lora import LoraSpec
+
+    cuda = torch.cuda.is_available()
+    folder = Path(tempfile.mkdtemp(prefix="device-kit-"))
+
+    def esrgan() -> str:
+        from spandrel.architectures.ESRGAN import ESRGAN
+
+        from cogvideo.enhance import Upscaler
+
+        count, height, width = (49, 480, 720) if not kit.tiny else (9, 96, 144)
+        blocks, filters = (23, 64) if not kit.tiny else (1, 8)
+        weights = folder / "RealESRGAN_x2plus_random.pth"
+        torch.manual_seed(0)  # RealESRGAN_x2plus: pixel-unshuffle by 2, then the x4 RRDBNet
+        torch.save(ESRGAN(in_nc=12, out_nc=3, num_filters=filters, num_blocks=blocks, scale=4,
+                          shuffle_factor=2).state_dict(), weights)
+        frames = np.random.default_rng(0).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+        upscaler = Upscaler(weights=weights, device="cuda" if cuda else "cpu")
+        upscaler.upscale(frames[:1])  # load and warm up
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        out = upscaler.upscale(frames)
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        peak = f", peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else ""
+        return (f"{count} frames {width}×{height} -> {out.shape[2]}×{out.shape[1]} in {seconds:.1f} s "
+                f"({seconds / count:.2f} s/frame, tile {upscaler.tile}){peak}")
+
+    def lora() -> str:
+        name = kit.model("5b")
+        pipe = _pipeline(kit, name)
+        path = _random_lora(pipe.transformer, folder / "random_lora.safetensors", rank=64 if not kit.tiny else 4)
+        row = _row(_render(kit, name, pipe=pipe, loras=(LoraSpec(str(path)),)))
+        return f"adapters {', '.join(pipe.get_active_adapters()) or 'NONE LOADED'}; {row}"
+
+    def ray_per_gpu() -> str:
+        try:
+            import ray
+        except ImportError:
+            return "not run: ray is not installed here"
+        from cogvideo import VideoRequest
+        from cogvideo.engine import Engine
+        from cogvideo.studio import Studio
+        from jobs import JobService, JobStore
+        from jobs.ray_workers import RayWorkers, StudioSpec
+
+        head = Studio(Engine("tiny"), folder / "outputs")
+        # Ray's workers put the driver's folder first on their path: from the project's root they
+        # import our `jobs` package, not bench/jobs.py beside this script.
+        here = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            # One per GPU where there are GPUs; on a machine without (the --tiny check) one on the CPU.
+            pool = RayWorkers.start(StudioSpec("tiny"), head, folder / "outputs", label="device-kit",
+                                    count=None if cuda else 1, say=lambda text: None)
+        finally:
+            os.chdir(here)
+        service = JobService(JobStore(folder / "data"), pool.workers, poll_s=0.05).start()
+        try:
+            start = time.perf_counter()
+            job = service.submit(VideoRequest(prompt="a boat", num_inference_steps=2, num_frames=9, seed=1))
+            while not service.get(job.id).finished:
+                if time.perf_counter() - start > 300:
+                    return "failed: the job did not end in 300 s"
+                time.sleep(0.2)
+            job = service.get(job.id)
+            gpus = int(ray.cluster_resources().get("GPU", 0))
+            return (f"{len(pool.workers)} worker(s) for {gpus} GPU(s) ({', '.join(w.name for w in pool.workers)}); "
+                    f"a tiny job {job.status} on {job.worker} in {time.perf_counter() - start:.1f} s")
+        finally:
+            service.close()
+            pool.shutdown()
+
+    items = [("Real-ESRGAN x2 to 1440p, 49 frames" if not kit.tiny else "Real-ESRGAN x2, 9 tiny frames", esrgan),
+             ("5b with a rank-64 LoRA on every attention projection" if not kit.tiny else "tiny with a LoRA", lora),
+             ("one Ray worker per GPU", ray_per_gpu)]
+    _section(kit, "extras", 20 if kit.tiny else 60, items)
+
+
 def caps(kit: Kit) -> None:
     """Smaller cards: the process capped at 24, 16 and 12 GiB; `--offload auto` must pick a mode
     that renders there with each preset it offers."""
@@ -296,7 +405,8 @@ def write(kit: Kit, path: Path) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-SECTIONS = {"memory": memory, "presets": presets, "attention": attention, "sizes": sizes, "caps": caps}
+SECTIONS = {"memory": memory, "presets": presets, "attention": attention, "sizes": sizes, "caps": caps,
+            "extras": extras}
 
 
 def main(argv: list[str] | None = None) -> int:

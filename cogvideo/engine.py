@@ -371,11 +371,13 @@ class Engine:
             self.loras, self._lora_files = (), []
 
     def adopt(self, task: str, pipeline) -> None:
-        """Use a pipeline built elsewhere (benchmarks, scripts) under this engine's memory policy."""
+        """Use a pipeline built elsewhere (benchmarks, scripts) under this engine's memory policy,
+        with its LoRAs."""
         with self._lock:
             variant = self.variant(task)
             pipeline.set_progress_bar_config(disable=True)
             self._prepare(pipeline, variant)
+            self._load_loras(pipeline)
             self._pipes[task] = pipeline
             self._active = None
             self._place(task)

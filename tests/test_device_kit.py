@@ -16,12 +16,14 @@ def test_the_device_kit_runs_every_section_on_the_tiny_models(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = results.read_text()
     assert "## bench/device_kit.py" in table and "CPU (tiny models" in table
-    for section in ("memory", "presets", "attention", "sizes", "caps"):
+    for section in ("memory", "presets", "attention", "sizes", "caps", "extras"):
         assert f"| {section} |" in table, section
     assert "| memory | 1.5-5b-i2v offload sequential |" in table
     assert "| presets | 5b lean |" in table and "| caps | 12 GiB card, 5b fast |" in table
     assert "| attention | native through the dispatcher | same output" in table
     assert "| attention | sage 1.x, called directly | not run: needs an NVIDIA GPU |" in table
+    assert "| extras | tiny with a LoRA | adapters random_lora;" in table
+    assert "a tiny job succeeded on" in table  # through a real Ray worker
     assert "failed" not in table and "skipped" not in table
 
 
