@@ -23,7 +23,7 @@ from cogvideo import Studio, StudioError
 from cogvideo.engine import Engine
 from cogvideo.models import OFFLOAD_MODES
 from jobs import DataDirLock, JobService, default_data_dir
-from jobs.cli import duration
+from cli.operator import duration
 
 ROOT = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 200 * 2**20  # one uploaded file (Gradio's max_file_size)
@@ -98,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ray-dashboard", action="store_true", default=env("STUDIO_RAY_DASHBOARD", "") == "1",
                         help="with an embedded Ray: also start Ray's dashboard (needed by `ray list actors`; about "
                              "1 GB more memory) (or env STUDIO_RAY_DASHBOARD=1)")
-    from cogvideo.__main__ import add_lora_argument, add_speed_arguments
+    from cli.main import add_lora_argument, add_speed_arguments
 
     add_speed_arguments(parser, env)
     add_lora_argument(parser, env)  # env STUDIO_LORAS: comma-separated

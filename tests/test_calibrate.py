@@ -8,7 +8,7 @@ import math
 import pytest
 
 from cogvideo import speed
-from cogvideo.__main__ import main
+from cli.main import main
 from cogvideo.engine import Engine, RenderJob
 
 STEPS = 12  # MagCache keeps the first 20 % (3 steps) computed; the rest may be skipped

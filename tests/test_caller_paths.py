@@ -262,7 +262,7 @@ def test_a_handler_opens_music_only_from_gradios_upload_folder(studio, tmp_path,
 def test_the_cli_reads_the_operators_own_file_and_text_stays_a_track_id(tmp_path):
     """The CLI runs on the operator's machine in its own process, with no store: a file it is given
     is theirs (a Path). A name that is not a file, and not a track, is an unknown track."""
-    from cogvideo.__main__ import _music_argument
+    from cli.main import _music_argument
 
     song = tmp_path / "song.wav"
     song.write_bytes(b"RIFF")

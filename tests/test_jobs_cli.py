@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cogvideo.__main__ import main
+from cli.main import main
 from jobs import JobService, JobStore, LocalWorker, Users
 from jobs.job import CANCELLED, RUNNING, SUCCEEDED
 

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from cogvideo.__main__ import main
+from cli.main import main
 from jobs import ApiKey, ApiKeyError, ApiKeys, JobStore, Principal, UserError, Users
 
 jwt = pytest.importorskip("jwt")

@@ -14,12 +14,12 @@ import re
 import sys
 import time
 
-from .errors import UserError
-from .job import LANES, STANDARD, STATUSES
-from .keys import ApiKeys
-from .service import DAY, prune_jobs
-from .store import JobStore, default_data_dir
-from .users import Users
+from jobs.errors import UserError
+from jobs.job import LANES, STANDARD, STATUSES
+from jobs.keys import ApiKeys
+from jobs.service import DAY, prune_jobs
+from jobs.store import JobStore, default_data_dir
+from jobs.users import Users
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY, "": DAY}
@@ -282,7 +282,7 @@ def keys_revoke(store: JobStore, args, lang: str) -> int:
 
 def workers_list(args, lang: str) -> int:
     """Ask every VideoWorker on the cluster what it does (Ray's dashboard is not needed)."""
-    from .ray_workers import list_workers
+    from jobs.ray_workers import list_workers
 
     rows = list_workers(args.ray_address)
     if args.json:
@@ -307,13 +307,13 @@ def workers_list(args, lang: str) -> int:
 
 
 def _stamp(stamp: float | None) -> str | None:
-    from .job import _iso
+    from jobs.job import _iso
 
     return _iso(stamp)
 
 
 def _job(store: JobStore, job_id: str):
-    from .errors import JobNotFound
+    from jobs.errors import JobNotFound
 
     job = store.get(job_id)
     if job is None:
