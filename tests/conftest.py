@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -163,3 +165,33 @@ def client(app):
     from gradio_client import Client
 
     return Client(app.url, verbose=False)
+
+
+# A test that starts another process (the app, a browser, Ray, the CLI, a script) is slow: it
+# carries the `slow` mark, so `python -m pytest -m "not slow"` runs the rest in minutes. Found from
+# the source of the test and of every fixture it uses, so a new test is marked without anyone
+# remembering to.
+STARTS_A_PROCESS = re.compile(r"RunningApp\(|subprocess\.|RayWorkers\.start|ray\.init\(|chromium|Popen\(")
+
+
+def _starts_a_process(function) -> bool:
+    try:
+        return bool(STARTS_A_PROCESS.search(inspect.getsource(function)))
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    verdicts: dict = {}
+
+    def slow(function) -> bool:
+        if function not in verdicts:
+            verdicts[function] = _starts_a_process(function)
+        return verdicts[function]
+
+    for item in items:
+        functions = [getattr(item, "function", None)]
+        for definitions in item._fixtureinfo.name2fixturedefs.values():
+            functions += [definition.func for definition in definitions]
+        if any(slow(f) for f in functions if f is not None):
+            item.add_marker(pytest.mark.slow)
