@@ -57,7 +57,7 @@ from cogvideo import Studio
 from cogvideo.errors import StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
 from cogvideo.speed import SpeedId
-from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
+from cogvideo.request import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
 from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal

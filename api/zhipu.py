@@ -39,7 +39,7 @@ from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.errors import DiskFull, InvalidRequest, StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.speed import SpeedId
-from cogvideo.studio import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
+from cogvideo.request import CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
@@ -59,7 +59,6 @@ PREFIX = "/paas/v4"
 # Zhipu's model names: all served by the model family this studio runs.
 ZHIPU_MODELS = ("cogvideox", "cogvideox-2", "cogvideox-3", "cogvideox-flash")
 SIZE = re.compile(r"^\s*(\d{2,5})\s*[x×*]\s*(\d{2,5})\s*$")
-CLIP_MODES = ("v2v", "extend")
 # A finished video's GIF, as the files route names it: video-480w-8fps.gif (made by the gif route).
 GIF_NAME = re.compile(r"^video-\d{1,5}w-\d{1,3}(\.\d{1,6})?fps\.gif$")
 # GIFs encode on the CPU in the web server's threads: at most this many at once (the UI's limit too).

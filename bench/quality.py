@@ -27,7 +27,7 @@ import torch  # noqa: E402
 
 from cogvideo import media, models, speed  # noqa: E402
 from cogvideo.engine import Engine, RenderJob  # noqa: E402
-from cogvideo.studio import VideoRequest  # noqa: E402
+from cogvideo.request import VideoRequest  # noqa: E402
 
 PROMPTS = (
     "a boat drifts on a calm lake at sunset, the camera slowly pans along the shore",

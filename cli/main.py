@@ -138,7 +138,8 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     from tqdm.auto import tqdm
 
     from cogvideo.engine import Engine
-    from cogvideo.studio import Studio, VideoRequest
+    from cogvideo.request import VideoRequest
+    from cogvideo.studio import Studio
 
     from cogvideo.lora import parse_loras
 
@@ -301,7 +302,7 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
     from cogvideo import media, speed
     from cogvideo.engine import Engine, RenderJob
     from cogvideo.errors import InvalidRequest
-    from cogvideo.studio import MAX_STEPS, VideoRequest
+    from cogvideo.request import MAX_STEPS, VideoRequest
 
     # 1. Check inputs before loading anything: the ratios are for one step count, the app's range.
     steps = VideoRequest.num_inference_steps if args.steps is None else args.steps

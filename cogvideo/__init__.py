@@ -4,6 +4,7 @@ Never imports gradio or openai; the faces (app.py, the CLI) call `Studio.generat
 """
 
 from .errors import StudioError
-from .studio import ProgressEvent, Studio, VideoRequest, VideoResult
+from .request import VideoRequest
+from .studio import ProgressEvent, Studio, VideoResult
 
 __all__ = ["ProgressEvent", "Studio", "StudioError", "VideoRequest", "VideoResult"]

@@ -29,22 +29,22 @@ from .speed import DEFAULT_SPEED
 from .engine import Engine, EngineStatus, RenderJob
 from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
 from .gpu_share import GpuShare
+from .request import (
+    CROSSFADE_FRAMES,
+    MAX_EXTENSIONS,
+    MAX_GUIDANCE,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_STRENGTH,
+    MIN_STRENGTH,
+    MODE_TASKS,
+    MODES,
+    VideoRequest,
+)
 
 log = logging.getLogger("cogvideo.studio")
 
-MODES = ("t2v", "i2v", "old_photo", "v2v", "extend")
-# The task (pipeline) behind each mode: restyling runs the text-to-video model from a noised copy
-# of the clip; extending runs image-to-video from each part's last frame.
-MODE_TASKS = {"t2v": "t2v", "i2v": "i2v", "old_photo": "i2v", "v2v": "t2v", "extend": "i2v"}
-MIN_STRENGTH, MAX_STRENGTH = 0.1, 1.0
-MAX_EXTENSIONS = 4
-# Extend with crossfade: the first frames of each new part fade in from the join frame.
-CROSSFADE_FRAMES = 4
-MAX_SEED = 2**32 - 1
-MAX_STEPS = 150
-MAX_GUIDANCE = 30.0
-# Far above any useful prompt; bounds tokenizer work on pasted novels.
-MAX_PROMPT_CHARS = 20_000
 OLD_PHOTO_DEFAULT_PROMPT = (
     "The old photograph comes to life: the people in it breathe, blink and smile softly, "
     "with gentle natural movements; subtle light flicker, a slow push-in of the camera, "
@@ -81,40 +81,6 @@ class ProgressEvent:
     en: str
     zh: str
     preview: str | None = None  # a file the face may show before the video (the colorized still)
-
-
-@dataclass(frozen=True)
-class VideoRequest:
-    prompt: str
-    mode: str = "t2v"
-    image: Image.Image | str | Path | None = None
-    negative_prompt: str = ""
-    num_frames: int | None = None  # None: the variant's default
-    num_inference_steps: int = 50
-    guidance_scale: float = 6.0
-    seed: int = -1  # -1: a random seed, reported back
-    height: int | None = None
-    width: int | None = None
-    style: str = "none"
-    music: str | Path | None = None  # track id (text, never read as a path), an upload as a Path, or None/"none"
-    music_volume: float = 0.8
-    upscale: bool = False
-    interpolate: bool = False
-    colorize: bool = True  # old-photo mode only
-    speed: str | None = None  # a preset of cogvideo/speed.py (quality, balanced, fast); None: the studio's default
-    video: str | Path | None = None  # "v2v" and "extend": the clip to restyle or to continue
-    strength: float = 0.7  # "v2v": how far from the clip (0.1 keeps it, 1.0 keeps only its layout and motion)
-    extensions: int = 1  # "extend": parts to add, each one clip long
-    crossfade: bool = False  # "extend": fade each part in over a few frames instead of a cut
-    lora_scales: dict[str, float] | None = None  # LoRA name -> scale; None: each LoRA's --lora scale
-
-    @property
-    def task(self) -> str:
-        return MODE_TASKS.get(self.mode, "t2v")
-
-    @property
-    def needs_video(self) -> bool:
-        return self.mode in ("v2v", "extend")
 
 
 @dataclass(frozen=True)

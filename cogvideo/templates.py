@@ -22,6 +22,7 @@ from bilingual import Text
 
 from .errors import StudioError
 from .presets import by_id, entry_error, read_entries
+from .request import MAX_GUIDANCE
 
 DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "presets" / "templates.json"
 PLACEHOLDER = "{subject}"
@@ -186,8 +187,6 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
             f"'num_frames' must be null (the model's default) or a positive whole number, got {num_frames!r}",
             f"'num_frames' 必须是 null（模型默认）或正整数，当前为 {num_frames!r}",
         )
-    from .studio import MAX_GUIDANCE  # here, not at the top: the studio may import this module
-
     guidance = entry["guidance_scale"]
     if (
         isinstance(guidance, bool) or not isinstance(guidance, (int, float))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cogvideo import VideoRequest
-from cogvideo.studio import MAX_SEED
+from cogvideo.request import MAX_SEED
 
 from .job import Job
 from .records import from_record

@@ -15,7 +15,7 @@ import dataclasses
 import secrets
 
 from cogvideo import VideoRequest
-from cogvideo.studio import MAX_SEED
+from cogvideo.request import MAX_SEED
 
 from .errors import JobError, QueueFull, TooManyJobs
 from .job import LOCAL_OWNER, Job

@@ -10,7 +10,7 @@ import pytest
 from cogvideo import media, models
 from cogvideo.errors import InvalidRequest
 from cogvideo.models import Size
-from cogvideo.studio import VideoRequest
+from cogvideo.request import VideoRequest
 from ui import aspect
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from cogvideo import media
 from cogvideo.errors import Cancelled, InvalidRequest, VideoError
-from cogvideo.studio import MAX_EXTENSIONS, VideoRequest
+from cogvideo.request import MAX_EXTENSIONS, VideoRequest
 
 # The tiny model: 144×96 at 8 fps, 9 frames a part (frame_step 8: 8N+1 frames).
 WIDTH, HEIGHT, FPS, PART = 144, 96, 8, 9

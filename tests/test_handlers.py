@@ -178,7 +178,7 @@ def test_nan_and_infinities_get_our_message(handlers, field, value):
 
 
 def test_the_sliders_allow_exactly_the_studios_limits(handlers):
-    from cogvideo.studio import MAX_GUIDANCE, MAX_STEPS
+    from cogvideo.request import MAX_GUIDANCE, MAX_STEPS
     from ui.layout import PageConfig, build_demo
 
     engine = handlers.studio.engine

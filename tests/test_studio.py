@@ -7,7 +7,7 @@ import pytest
 from cogvideo import media
 from cogvideo.colorize import Colorizer
 from cogvideo.errors import Cancelled, InvalidRequest
-from cogvideo.studio import VideoRequest
+from cogvideo.request import VideoRequest
 
 
 def request(**kwargs):

@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from cogvideo import VideoRequest
-from cogvideo.studio import MAX_SEED
+from cogvideo.request import MAX_SEED
 from jobs import JobService, JobStore, LocalWorker
 from jobs.errors import TooManyJobs
 from jobs.job import SUCCEEDED

@@ -20,6 +20,7 @@ from agent import AgentError, PromptAgent
 from agent.clean import is_english
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
+from cogvideo.request import DEFAULTS
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
@@ -32,8 +33,6 @@ from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
 
-# The one source of defaults for every generation parameter (the sliders, the CLI and the API's too).
-DEFAULTS = VideoRequest(prompt="")
 
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery

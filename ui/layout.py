@@ -14,7 +14,7 @@ from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
-from cogvideo.studio import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
+from cogvideo.request import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
 
 from . import again, busy, live, words  # busy: the Generate button as a mini progress
 from . import variations as many
