@@ -57,7 +57,7 @@ from cogvideo import Studio
 from cogvideo.errors import StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
 from cogvideo.speed import SpeedId
-from cogvideo.request import MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
+from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
 from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
@@ -249,7 +249,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
             "Optional first frame for image-to-video: a data URL (data:image/png;base64,...) or plain base64 "
             "of a PNG/JPEG/WebP, up to 20 MB. Default: none (text-to-video)."))] = None,
         style: Annotated[str, Field(description=(
-            "Style preset id from list_styles, e.g. 'cinematic' or 'anime'. Default 'none' (no preset)."))] = "none",
+            "Style preset id from list_styles, e.g. 'cinematic' or 'anime'. Default 'none' (no preset)."))] = DEFAULTS.style,
         music: Annotated[str, Field(description=music_help)] = "none",
         speed: Annotated[SpeedId | None, Field(description=(
             "'quality' computes every denoising step in full; 'balanced' reuses attention between steps; "
@@ -316,9 +316,9 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
             "What the restyled video shows, in English (e.g. 'the same street as a watercolor painting'). May be "
             "empty when a style is given: then the clip's own content, in that style."))] = "",
         strength: Annotated[float, Field(description=(
-            f"How far from the clip, {MIN_STRENGTH} to {MAX_STRENGTH}: low keeps colours and details, 1.0 keeps "
-            "only the layout and motion. Default 0.7."))] = 0.7,
-        style: Annotated[str, Field(description=style_help)] = "none",
+            f"How far from the clip, {MIN_STRENGTH} to {MAX_STRENGTH}: low keeps colours and details, "
+            f"{MAX_STRENGTH} keeps only the layout and motion. Default {DEFAULTS.strength}."))] = DEFAULTS.strength,
+        style: Annotated[str, Field(description=style_help)] = DEFAULTS.style,
         music: Annotated[str, Field(description=music_help)] = "none",
         speed: Annotated[SpeedId | None, Field(description=speed_help)] = None,
         wait: Annotated[bool, Field(description=wait_help)] = True,
@@ -345,11 +345,11 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
         ctx: Context,
         extensions: Annotated[int, Field(description=(
             f"How many parts to add, 1 to {MAX_EXTENSIONS}; each adds one clip of the model's length. "
-            "Default 1."))] = 1,
+            f"Default {DEFAULTS.extensions}."))] = DEFAULTS.extensions,
         crossfade: Annotated[bool, Field(description=(
             "true: fade each new part in over a few frames (hides a jump in colour or light); false (default): "
-            "a straight join."))] = False,
-        style: Annotated[str, Field(description=style_help)] = "none",
+            "a straight join."))] = DEFAULTS.crossfade,
+        style: Annotated[str, Field(description=style_help)] = DEFAULTS.style,
         music: Annotated[str, Field(description=music_help)] = "none",
         speed: Annotated[SpeedId | None, Field(description=speed_help)] = None,
         wait: Annotated[bool, Field(description=wait_help)] = True,

@@ -39,7 +39,7 @@ from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.errors import DiskFull, InvalidRequest, StudioError
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.speed import SpeedId
-from cogvideo.request import CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
+from cogvideo.request import CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
@@ -317,7 +317,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
     if music is None and body.with_audio:
         from cogvideo.styles import get_style
 
-        music = get_style(body.style or "none", studio.styles).music or ("nostalgic" if mode == "old_photo" else "calm")
+        music = get_style(body.style or "none", studio.styles).music or (OLD_PHOTO_MUSIC if mode == "old_photo" else "calm")
     values["music"] = music or "none"
     _check_track(values["music"])
     # 4. The files, last: decoding is the costly part.

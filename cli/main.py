@@ -13,6 +13,7 @@ from bilingual import Text, pick
 
 from cogvideo import models
 from cogvideo.errors import StudioError
+from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_VOLUME, MIN_VOLUME
 
 
 def _lang(args: argparse.Namespace) -> str:
@@ -32,10 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--old-photo", action="store_true", help="colorize a black-and-white --image, then animate it")
     gen.add_argument("--no-colorize", action="store_true", help="with --old-photo: animate the photo as it is")
     gen.add_argument("--video", help="restyle this clip (video to video; MP4/MOV/WebM up to 60 s)")
-    gen.add_argument("--strength", type=float, default=0.7,
+    gen.add_argument("--strength", type=float, default=DEFAULTS.strength,
                      help="with --video: 0.1 stays close to the clip, 1.0 keeps only its layout and motion")
     gen.add_argument("--extend", metavar="VIDEO", help="continue this video from its last frame (image to video)")
-    gen.add_argument("--extensions", type=int, default=1, help="with --extend: parts to add (1-4)")
+    gen.add_argument("--extensions", type=int, default=DEFAULTS.extensions,
+                     help=f"with --extend: parts to add (1-{MAX_EXTENSIONS})")
     gen.add_argument("--crossfade", action="store_true", help="with --extend: fade each new part in")
     gen.add_argument("--gif", action="store_true", help="also write an animated GIF beside the MP4")
     gen.add_argument("--gif-width", type=int, default=480, help="GIF width in pixels (480 or 720 suggested)")
@@ -43,18 +45,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="GIF frame rate (at most 15; default 8, never more than the video's)")
     add_lora_argument(gen)
     gen.add_argument("--model", default="5b", help="variant name or local folder (see `models`)")
-    gen.add_argument("--negative-prompt", default="")
+    gen.add_argument("--negative-prompt", default=DEFAULTS.negative_prompt)
     gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for 1.0 models, 16N+1 for 1.5)")
-    gen.add_argument("--num-inference-steps", type=int, default=50)
-    gen.add_argument("--guidance-scale", type=float, default=6.0)
-    gen.add_argument("--seed", type=int, default=-1, help="-1 picks a random seed and prints it")
+    gen.add_argument("--num-inference-steps", type=int, default=DEFAULTS.num_inference_steps)
+    gen.add_argument("--guidance-scale", type=float, default=DEFAULTS.guidance_scale)
+    gen.add_argument("--seed", type=int, default=DEFAULTS.seed, help="-1 picks a random seed and prints it")
     gen.add_argument("--height", type=int)
     gen.add_argument("--width", type=int)
     gen.add_argument("--offload", default="auto", choices=models.OFFLOAD_MODES)
     add_speed_arguments(gen)
-    gen.add_argument("--style", default="none", help="style preset id (see `styles`)")
+    gen.add_argument("--style", default=DEFAULTS.style, help="style preset id (see `styles`)")
     gen.add_argument("--music", default="none", help="track id (see `tracks`), an audio file, or none")
-    gen.add_argument("--music-volume", type=float, default=0.8, help="0..1")
+    gen.add_argument("--music-volume", type=float, default=DEFAULTS.music_volume,
+                     help=f"{MIN_VOLUME:g}..{MAX_VOLUME:g}")
     gen.add_argument("--upscale", action="store_true", help="2× resolution (720×480 -> 1440×960)")
     gen.add_argument("--interpolate", action="store_true", help="2× frame rate for smoother motion")
     gen.add_argument("--output-dir", default=os.environ.get("COGVIDEO_OUTPUT_DIR", "outputs"))

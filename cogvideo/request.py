@@ -67,3 +67,5 @@ class VideoRequest:
 
 # Every default in one place: a face reads `DEFAULTS.num_inference_steps`, never a literal 50.
 DEFAULTS = VideoRequest(prompt="")
+# Where a mode differs: an old photo comes alive to the nostalgic track unless the caller picks one.
+OLD_PHOTO_MUSIC = "nostalgic"

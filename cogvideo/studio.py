@@ -31,6 +31,7 @@ from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileEr
 from .gpu_share import GpuShare
 from .request import (
     CROSSFADE_FRAMES,
+    DEFAULTS,
     MAX_EXTENSIONS,
     MAX_GUIDANCE,
     MAX_PROMPT_CHARS,
@@ -615,10 +616,11 @@ class Studio:
             strength = request.strength
             if not models._is_number(strength) or not MIN_STRENGTH <= strength <= MAX_STRENGTH:
                 raise InvalidRequest(
-                    f"strength={strength!r} must be between {MIN_STRENGTH} and {MAX_STRENGTH} (0.1 stays close "
-                    "to the clip, 1.0 keeps only its layout and motion; 0.7 is the default).",
-                    f"转绘强度 {strength!r} 必须在 {MIN_STRENGTH} 到 {MAX_STRENGTH} 之间（0.1 贴近原视频，1.0 只保留"
-                    "构图和动作；默认 0.7）。",
+                    f"strength={strength!r} must be between {MIN_STRENGTH} and {MAX_STRENGTH} ({MIN_STRENGTH} stays "
+                    f"close to the clip, {MAX_STRENGTH} keeps only its layout and motion; {DEFAULTS.strength} is the "
+                    "default).",
+                    f"转绘强度 {strength!r} 必须在 {MIN_STRENGTH} 到 {MAX_STRENGTH} 之间（{MIN_STRENGTH} 贴近原视频，"
+                    f"{MAX_STRENGTH} 只保留构图和动作；默认 {DEFAULTS.strength}）。",
                 )
             steps = request.num_inference_steps
             if isinstance(steps, int) and 1 <= steps <= MAX_STEPS and int(steps * strength) < 1:
@@ -643,14 +645,15 @@ class Studio:
         steps = request.num_inference_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
             raise InvalidRequest(
-                f"num_inference_steps={steps!r} must be a whole number from 1 to {MAX_STEPS} (50 is the default).",
-                f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 50）。",
+                f"num_inference_steps={steps!r} must be a whole number from 1 to {MAX_STEPS} "
+                f"({DEFAULTS.num_inference_steps} is the default).",
+                f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 {DEFAULTS.num_inference_steps}）。",
             )
         guidance = request.guidance_scale
         if not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
             raise InvalidRequest(
-                f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} (6 is the default).",
-                f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 6）。",
+                f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} ({DEFAULTS.guidance_scale:g} is the default).",
+                f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 {DEFAULTS.guidance_scale:g}）。",
             )
         seed = request.seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not (seed == -1 or 0 <= seed <= MAX_SEED):

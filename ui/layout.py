@@ -14,7 +14,9 @@ from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
-from cogvideo.request import MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS
+from cogvideo.request import (
+    MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC,
+)
 
 from . import again, busy, live, words  # busy: the Generate button as a mini progress
 from . import variations as many
@@ -421,7 +423,7 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                 I2V_EXAMPLES, image_key="first_frame"),
         TabSpec("tab_old", "old_photo", "old_photo", handlers.old_photo, "old_photo", "old_prompt_placeholder",
                 OLD_EXAMPLES, image_key="old_image",
-                default_music="nostalgic" if "nostalgic" in tracks else "none"),
+                default_music=OLD_PHOTO_MUSIC if OLD_PHOTO_MUSIC in tracks else "none"),
         TabSpec("tab_v2v", "v2v", "v2v", handlers.video_to_video, "video_to_video", "v2v_prompt_placeholder",
                 [], video_key="restyle_source"),
         TabSpec("tab_extend", "extend", "extend", handlers.extend_video, "extend_video", "extend_prompt_placeholder",
