@@ -15,7 +15,8 @@ from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.models import Variant
 from cogvideo.speed import DEFAULT_SPEED, PRESETS
 from cogvideo.request import (
-    MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC,
+    MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MAX_VOLUME, MIN_STRENGTH, MIN_VOLUME, MODE_TASKS,
+    OLD_PHOTO_MUSIC,
 )
 
 from . import again, busy, live, words  # busy: the Generate button as a mini progress
@@ -150,12 +151,12 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
     def settings(variant: Variant | None, default_music: str) -> dict[str, gr.components.Component]:
         """Style, music, enhancement and advanced controls, keyed by the handler parameter they feed."""
         with gr.Row():
-            style = gr.Dropdown(style_choices, value="none", label=i18n("style"), scale=2)
+            style = gr.Dropdown(style_choices, value=DEFAULTS.style, label=i18n("style"), scale=2)
             style_note = gr.Markdown(elem_classes="prompt-note")
         private(style.change, style_help, style, style_note)
         with gr.Row(equal_height=True):
             music = gr.Dropdown(track_choices, value=default_music, label=i18n("music"), scale=2)
-            music_volume = OpenSlider(0, 1, value=DEFAULTS.music_volume, step=0.05, label=i18n("volume"), scale=1)
+            music_volume = OpenSlider(MIN_VOLUME, MAX_VOLUME, value=DEFAULTS.music_volume, step=0.05, label=i18n("volume"), scale=1)
         with gr.Row(equal_height=True):
             preview = gr.Audio(value=track_files.get(default_music), label=i18n("music_preview"),
                                interactive=False, scale=2)
@@ -165,12 +166,12 @@ def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
                          value=config.speed if config.speed in config.speeds else DEFAULT_SPEED,
                          label=i18n("speed"), info=i18n("speed_fit_info"))
         with gr.Row():
-            upscale = gr.Checkbox(value=False, label=i18n("upscale"))
-            interpolate = gr.Checkbox(value=False, label=i18n("interpolate"))
+            upscale = gr.Checkbox(value=DEFAULTS.upscale, label=i18n("upscale"))
+            interpolate = gr.Checkbox(value=DEFAULTS.interpolate, label=i18n("interpolate"))
         with gr.Accordion(i18n("advanced"), open=False):
-            negative_prompt = gr.Textbox(value="", label=i18n("negative_prompt"), lines=2)
+            negative_prompt = gr.Textbox(value=DEFAULTS.negative_prompt, label=i18n("negative_prompt"), lines=2)
             with gr.Row():
-                seed = gr.Number(value=-1, precision=0, label=i18n("seed"), interactive=False)
+                seed = gr.Number(value=DEFAULTS.seed, precision=0, label=i18n("seed"), interactive=False)
                 randomize = gr.Checkbox(value=True, label=i18n("randomize"))
             private(randomize.change,
                     lambda random_seed: gr.update(value=-1, interactive=False) if random_seed
