@@ -181,17 +181,27 @@ def _starts_a_process(function) -> bool:
         return False
 
 
+def _helpers(function) -> list:
+    """The functions and classes of the test's own module that `function` uses by name (one level:
+    run_cli, RayApp...)."""
+    names = getattr(getattr(function, "__code__", None), "co_names", ())
+    module = getattr(function, "__globals__", {})
+    return [module[name] for name in names
+            if (inspect.isfunction(module.get(name)) or inspect.isclass(module.get(name)))
+            and module[name].__module__ == function.__module__]
+
+
 def pytest_collection_modifyitems(config, items):
     verdicts: dict = {}
 
     def slow(function) -> bool:
         if function not in verdicts:
-            verdicts[function] = _starts_a_process(function)
+            verdicts[function] = _starts_a_process(function) or any(map(_starts_a_process, _helpers(function)))
         return verdicts[function]
 
     for item in items:
         functions = [getattr(item, "function", None)]
         for definitions in item._fixtureinfo.name2fixturedefs.values():
             functions += [definition.func for definition in definitions]
-        if any(slow(f) for f in functions if f is not None):
+        if any(slow(f) for f in functions if f is not None) or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)

@@ -120,6 +120,7 @@ def test_out_of_memory_names_the_next_offload_level(monkeypatch):
     assert "--offload model" in err.value.en and "--offload model" in err.value.zh
 
 
+@pytest.mark.slow  # a minute of hammering, in process
 def test_counting_tokens_never_disturbs_a_render_encoding_its_prompt(tiny_engine):
     """The live prompt note counts tokens on every keystroke while other users' videos render.
 
