@@ -225,6 +225,44 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
     music_help = ("Background music laid under the video: 'none' (default, silent) or a track id"
                   + (f" ({tracks})." if tracks else "."))
 
+    run_job = _job_runner(service, studio, options)
+    _generate_tool(server, run_job, music_help)
+    _clip_tools(server, run_job, music_help)
+    _service_tools(server, service, studio, agent, options)
+    return McpEndpoint(server, keys, RateLimiter(options.rate_limit))
+
+
+def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
+    """The tools' way to run a job: submit the body as the caller's, and with `wait` follow it."""
+
+    async def run_job(ctx: Context, body: VideoGenerationBody, wait: bool) -> dict[str, Any]:
+        """Submit `body` as the caller's job; with `wait`, follow it to the end with progress."""
+        principal, request = _caller(ctx)
+        lang = _lang(request)
+
+        def submit() -> Job:
+            with contextlib.ExitStack() as scratch:  # a clip's temporary file, until the service copied it
+                video_request = to_video_request(body, studio, options.allow_url_fetch, scratch)
+                return service.submit(video_request, owner=principal.owner, api_key=principal.key_id)
+
+        try:
+            job = await anyio.to_thread.run_sync(submit)
+        except (ApiError, StudioError) as exc:
+            raise ToolError(_message(exc, lang)) from None
+        log.info("MCP: job %s submitted by key %s (%s)", job.id, principal.key_id, principal.owner)
+        if wait:
+            job = await _follow(service, job, principal.owner, ctx)
+            if job.status in (FAILED, CANCELLED):
+                en = job.error_en or "The job was cancelled."
+                zh = job.error_zh or "任务已取消。"
+                raise ToolError(f"Job {job.id} {job.status}: " + errors.message(en, zh, lang))
+        return _view(job, _files_base(request, options))
+
+    return run_job
+
+
+def _generate_tool(server: MCPServer, run_job, music_help: str) -> None:
+    """generate_video: text or a picture to video."""
     @server.tool(
         title="Generate a video",
         description=(
@@ -267,29 +305,9 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
                                    music=music or "none", speed=speed, aspect_ratio=aspect_ratio or None)
         return await run_job(ctx, body, wait)
 
-    async def run_job(ctx: Context, body: VideoGenerationBody, wait: bool) -> dict[str, Any]:
-        """Submit `body` as the caller's job; with `wait`, follow it to the end with progress."""
-        principal, request = _caller(ctx)
-        lang = _lang(request)
 
-        def submit() -> Job:
-            with contextlib.ExitStack() as scratch:  # a clip's temporary file, until the service copied it
-                video_request = to_video_request(body, studio, options.allow_url_fetch, scratch)
-                return service.submit(video_request, owner=principal.owner, api_key=principal.key_id)
-
-        try:
-            job = await anyio.to_thread.run_sync(submit)
-        except (ApiError, StudioError) as exc:
-            raise ToolError(_message(exc, lang)) from None
-        log.info("MCP: job %s submitted by key %s (%s)", job.id, principal.key_id, principal.owner)
-        if wait:
-            job = await _follow(service, job, principal.owner, ctx)
-            if job.status in (FAILED, CANCELLED):
-                en = job.error_en or "The job was cancelled."
-                zh = job.error_zh or "任务已取消。"
-                raise ToolError(f"Job {job.id} {job.status}: " + errors.message(en, zh, lang))
-        return _view(job, _files_base(request, options))
-
+def _clip_tools(server: MCPServer, run_job, music_help: str) -> None:
+    """restyle_video and extend_video: a clip in, a video out."""
     clip_help = (
         "The clip: a data URL (data:video/mp4;base64,...) or plain base64 of an MP4, MOV, WebM or MKV file, up to "
         f"{MAX_VIDEO_BYTES // 2**20} MB, 60 s and 4096 px a side.")
@@ -358,6 +376,9 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
                                    crossfade=crossfade, style=style or "none", music=music or "none", speed=speed)
         return await run_job(ctx, body, wait)
 
+
+def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent, options: ApiOptions) -> None:
+    """export_gif, suggest_prompt, job_status and list_styles."""
     @server.tool(
         title="Export a GIF",
         description=(
@@ -469,8 +490,6 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
              "description_zh": s.description_zh, "music": s.music}
             for s in studio.styles.values()
         ]
-
-    return McpEndpoint(server, keys, RateLimiter(options.rate_limit))
 
 
 # ---------------------------------------------------------------- helpers

@@ -8,21 +8,29 @@ one that cannot run here is left off with the reason, shown in the status line, 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
-
-    from .engine import Acceleration
 
 log = logging.getLogger("cogvideo")
 
 FP8_MIN_CAPABILITY = (8, 9)  # Ada and Hopper: the first GPUs with fp8 tensor cores
 
 
-def apply(transformer: "torch.nn.Module", wants: "Acceleration", device: "torch.device") -> "Acceleration":
-    from .engine import Acceleration
+@dataclass(frozen=True)
+class Acceleration:
+    """What the engine does to the transformer beyond the model itself, and why not more."""
 
+    compile: bool = False
+    fp8: bool = False
+    attention: str = "native"
+    notes_en: tuple[str, ...] = ()
+    notes_zh: tuple[str, ...] = ()
+
+
+def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.device") -> Acceleration:
     notes_en: list[str] = []
     notes_zh: list[str] = []
     on_gpu = device.type == "cuda"

@@ -15,6 +15,8 @@ import numpy as np
 from PIL import Image
 
 from . import models
+from .acceleration import Acceleration
+from .callbacks import StatusCallback, StepCallback
 from .errors import Cancelled, InvalidRequest, OutOfMemory
 from .models import Variant
 from .weights import fetch_weights
@@ -31,9 +33,6 @@ SHARED_COMPONENTS = ("tokenizer", "text_encoder", "vae", "scheduler")
 # restyling a clip runs the text-to-video model from a noised copy of the clip.
 DERIVED_TASKS = {"v2v": "t2v"}
 
-# (message_en, message_zh, fraction or None): loading and download progress for the caller.
-StatusCallback = Callable[[str, str, "float | None"], None]
-StepCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -56,17 +55,6 @@ class RenderJob:
     video: list[Image.Image] | None = None
     strength: float = 1.0
     lora_scales: dict[str, float] | None = None  # adapter name -> scale; missing names: their default
-
-
-@dataclass(frozen=True)
-class Acceleration:
-    """What the engine does to the transformer beyond the model itself, and why not more."""
-
-    compile: bool = False
-    fp8: bool = False
-    attention: str = "native"
-    notes_en: tuple[str, ...] = ()
-    notes_zh: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from . import models
 from .errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from .engine import StatusCallback
+    from .callbacks import StatusCallback
 
 MIN_SCALE, MAX_SCALE = 0.0, 2.0  # the UI slider's range; 1 is the LoRA as trained
 DEFAULT_SCALE = 1.0

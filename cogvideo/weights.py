@@ -21,7 +21,7 @@ from .models import GiB
 if TYPE_CHECKING:
     from spandrel import ModelDescriptor
 
-    from .engine import StatusCallback
+    from .callbacks import StatusCallback
     from .models import Variant
 
 

@@ -49,3 +49,44 @@ def test_every_import_points_down():
 
 def test_the_command_keeps_its_name():
     assert imported_packages(ROOT / "cogvideo" / "__main__.py") == {"cli"}
+
+
+def test_no_function_is_longer_than_a_reader_can_hold():
+    """150 lines at most, nested functions counted in their parent (issue 23): a long build reads as
+    named steps instead."""
+    long = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if {".git", "test-artifacts"} & set(path.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 150:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, long
+
+
+def test_the_engines_modules_import_each_other_without_a_circle():
+    """Within cogvideo/ too, imports point one way (those for type checking only count as well)."""
+    package = ROOT / "cogvideo"
+    names = {path.stem for path in package.glob("*.py")}
+    uses: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("cogvideo."):
+                found.add(node.module.split(".")[1])
+        uses[path.stem] = found & names - {path.stem}
+
+    def circle_from(start: str, path: list[str]) -> list[str] | None:
+        for used in sorted(uses[path[-1]]):
+            if used == start:
+                return path + [start]
+            if used not in path:
+                found = circle_from(start, path + [used])
+                if found:
+                    return found
+        return None
+
+    circles = [" -> ".join(c) for c in (circle_from(name, [name]) for name in sorted(names)) if c]
+    assert not circles, circles

@@ -249,7 +249,7 @@ def test_the_benchmark_configs_are_the_published_ones_and_load_into_diffusers(mo
 
 
 def test_the_status_line_names_the_speed_and_why_a_speed_up_is_off():
-    from cogvideo.engine import Acceleration
+    from cogvideo.acceleration import Acceleration
     from ui.handlers import speed_text
 
     accel = Acceleration(notes_en=("fp8: off (needs an NVIDIA GPU)",), notes_zh=("fp8：未启用（需要 NVIDIA 显卡）",))
