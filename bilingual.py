@@ -29,3 +29,13 @@ def pick(text: Text, lang: str) -> str:
     if lang == "both":
         return text.zh if text.zh == text.en else f"{text.zh}\n{text.en}"
     return text.zh if lang.startswith("zh") else text.en
+
+
+def lang_of(accept_language: str | None) -> str:
+    """The language to answer in, from an Accept-Language header: "en" for an English first choice,
+    "zh" for any other (the product's language, also for languages we lack), and "both" when the
+    caller sent none (scripts), so a developer can read either. The one parser of the header."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    if not first:
+        return "both"
+    return "en" if first.startswith("en") else "zh"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
+from bilingual import lang_of
+
 # Zhipu's codes
 AUTH_FAILED = "1000"  # missing, unknown or revoked key
 MODEL_NOT_FOUND = "1211"
@@ -42,11 +44,7 @@ def message(en: str, zh: str, lang: str) -> str:
     return f"{zh} / {en}"
 
 
-def request_lang(accept_language: str | None) -> str:
-    first = (accept_language or "").split(",")[0].strip().lower()
-    if not first:
-        return "both"
-    return "en" if first.startswith("en") else "zh"
+request_lang = lang_of  # the API's name for the one parser (bilingual.py)
 
 
 def http_error(status: int, method: str, path: str) -> ApiError:

@@ -1,5 +1,7 @@
 """The one bilingual text type and the one way to pick a language."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from bilingual import Text, pick
@@ -18,3 +20,18 @@ def test_both_languages_are_always_filled(en, zh):
     with pytest.raises(ValueError, match="both languages"):
         Text(en, zh)
     assert pick(Text("", ""), "both") == ""  # nothing to say, in either language
+
+
+@pytest.mark.parametrize("header, lang", [
+    ("en-GB,en;q=0.9", "en"), ("EN", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("zh-TW", "zh"),
+    ("fr-FR,fr", "zh"),  # a language we lack: the product's own
+    ("", "both"), (None, "both"), (" , en", "both"),  # no first choice: a script, both languages
+])
+def test_the_one_accept_language_parser(header, lang):
+    from api.errors import request_lang
+    from bilingual import lang_of
+    from ui.i18n import request_lang as page_lang
+
+    assert lang_of(header) == lang
+    assert request_lang(header) == lang  # the REST API's and MCP's name for it
+    assert page_lang(SimpleNamespace(headers={"accept-language": header or ""})) == lang

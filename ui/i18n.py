@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from bilingual import lang_of
+
 # key: (English, 中文). Keys must not collide with Gradio's own translation namespaces ("image",
 # "audio", "video", "upload", ...): the browser would show an object instead of our text.
 TEXT: dict[str, tuple[str, str]] = {
@@ -150,7 +152,4 @@ def request_lang(request: gr.Request | None, forced: str | None = None) -> str:
             header = request.headers.get("accept-language", "") or ""
         except AttributeError:
             header = ""
-    first = header.split(",")[0].strip().lower()
-    if not first:
-        return "both"
-    return "en" if first.startswith("en") else "zh"
+    return lang_of(header)
