@@ -39,7 +39,6 @@ from .request import (
     MAX_STEPS,
     MAX_STRENGTH,
     MIN_STRENGTH,
-    MODE_TASKS,
     MODES,
     VideoRequest,
 )

@@ -24,7 +24,6 @@ from jobs import JobService, JobStore
 from jobs.errors import WorkersUnavailable
 from jobs.job import FAILED, RUNNING, SUCCEEDED
 from tests.conftest import make_photo, make_tiny_ddcolor
-from tests.test_jobs import wait_until
 from tests.ray_support import OBJECT_STORE, require_ray, unavailable
 
 FAST = dict(num_inference_steps=2, num_frames=9)
@@ -165,7 +164,8 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
     # The worker keeps nothing: its scratch folder is emptied once the result has gone out (right
     # after the head has it, so a busy machine may show the head the result first).
     scratch = Path(tempfile.gettempdir()) / f"{pool.namespace}-worker-1"
-    wait_until(lambda: not list((scratch / "inputs").iterdir()) and not list((scratch / "outputs").glob("*.*")), 60)
+    wait_until(lambda: not list((scratch / "inputs").iterdir()) and not list((scratch / "outputs").glob("*.*")), 60,
+               "an empty scratch folder")
     service.close()
     pool.shutdown()
     assert not scratch.exists()  # and a worker that leaves takes its folder with it

@@ -20,8 +20,8 @@ from agent import AgentError, PromptAgent
 from agent.clean import is_english
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
-from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
 from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
+from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
 from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
@@ -32,7 +32,6 @@ from . import variations as many
 from .i18n import request_lang
 
 log = logging.getLogger("cogvideo.app")
-
 
 FOLLOW_POLL_S = 0.3  # how often a page following a job looks at it (a read of memory and one row)
 WORKS_SHOWN = 200  # covers in the works gallery
