@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import subprocess
 import sys
 import time
@@ -221,16 +220,13 @@ def extras(kit: Kit) -> None:
     folder = Path(tempfile.mkdtemp(prefix="device-kit-"))
 
     def esrgan() -> str:
-        from spandrel.architectures.ESRGAN import ESRGAN
+        from upscale import save_random_x2plus  # bench/upscale.py
 
         from cogvideo.enhance import Upscaler
 
         count, height, width = (49, 480, 720) if not kit.tiny else (9, 96, 144)
         blocks, filters = (23, 64) if not kit.tiny else (1, 8)
-        weights = folder / "RealESRGAN_x2plus_random.pth"
-        torch.manual_seed(0)  # RealESRGAN_x2plus: pixel-unshuffle by 2, then the x4 RRDBNet
-        torch.save(ESRGAN(in_nc=12, out_nc=3, num_filters=filters, num_blocks=blocks, scale=4,
-                          shuffle_factor=2).state_dict(), weights)
+        weights = save_random_x2plus(folder / "RealESRGAN_x2plus_random.pth", blocks, filters)
         frames = np.random.default_rng(0).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
         upscaler = Upscaler(weights=weights, device="cuda" if cuda else "cpu")
         upscaler.upscale(frames[:1])  # load and warm up
@@ -265,25 +261,14 @@ def extras(kit: Kit) -> None:
         from jobs.ray_workers import RayWorkers, StudioSpec
 
         head = Studio(Engine("tiny"), folder / "outputs")
-        # Ray's workers put the driver's folder first on their path: from the project's root they
-        # import our `jobs` package, not bench/jobs.py beside this script.
-        here = os.getcwd()
-        os.chdir(ROOT)
-        try:
-            # One per GPU where there are GPUs; on a machine without (the --tiny check) one on the CPU.
-            pool = RayWorkers.start(StudioSpec("tiny"), head, folder / "outputs", label="device-kit",
-                                    count=None if cuda else 1, say=lambda text: None)
-        finally:
-            os.chdir(here)
+        # One per GPU where there are GPUs; on a machine without (the --tiny check) one on the CPU.
+        pool = RayWorkers.start(StudioSpec("tiny"), head, folder / "outputs", label="device-kit",
+                                count=None if cuda else 1, say=lambda text: None)
         service = JobService(JobStore(folder / "data"), pool.workers, poll_s=0.05).start()
         try:
             start = time.perf_counter()
             job = service.submit(VideoRequest(prompt="a boat", num_inference_steps=2, num_frames=9, seed=1))
-            while not service.get(job.id).finished:
-                if time.perf_counter() - start > 300:
-                    return "failed: the job did not end in 300 s"
-                time.sleep(0.2)
-            job = service.get(job.id)
+            job = service.wait(job.id, timeout=300)
             gpus = int(ray.cluster_resources().get("GPU", 0))
             return (f"{len(pool.workers)} worker(s) for {gpus} GPU(s) ({', '.join(w.name for w in pool.workers)}); "
                     f"a tiny job {job.status} on {job.worker} in {time.perf_counter() - start:.1f} s")
@@ -419,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     install_carried_wheels()
-    sys.path.append(str(Path(__file__).parent))  # bench/gpu.py, after our own packages (bench/agent.py!)
+    sys.path.append(str(Path(__file__).parent))  # bench/gpu.py
     from cogvideo.engine import accelerator
 
     if not args.tiny and accelerator() is None:

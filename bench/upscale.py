@@ -137,23 +137,30 @@ def bench_lanczos(repeat: int) -> float:
     return med["ours_frames"] / med["plain_frames"]
 
 
+def save_random_x2plus(path: Path, blocks: int = 23, filters: int = 64) -> Path:
+    """RealESRGAN_x2plus's architecture with random weights (speed and memory do not depend on the
+    values): pixel-unshuffle by 2 (12 input channels), then the x4 RRDBNet -> 2x overall. Fewer
+    blocks and filters make a small one for CPU checks."""
+    import torch
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(0)
+    torch.save(ESRGAN(in_nc=12, out_nc=3, num_filters=filters, num_blocks=blocks, scale=4,
+                      shuffle_factor=2).state_dict(), path)
+    return path
+
+
 def bench_gpu(frames_to_time: int, write: bool) -> None:
     import torch
 
     if not torch.cuda.is_available():
         print("--gpu: no CUDA GPU here, skipping the Real-ESRGAN timing.")
         return
-    from spandrel.architectures.ESRGAN import ESRGAN
-
     card = torch.cuda.get_device_name(0)
     frames = make_clip(frames_to_time + 2)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "RealESRGAN_x2plus_random.pth"
-        # RealESRGAN_x2plus: pixel-unshuffle by 2 (12 input channels), then the x4 RRDBNet -> 2× overall.
-        torch.manual_seed(0)
-        torch.save(ESRGAN(in_nc=12, out_nc=3, num_filters=64, num_blocks=23, scale=4, shuffle_factor=2).state_dict(),
-                   weights)
+        weights = save_random_x2plus(Path(tmp) / "RealESRGAN_x2plus_random.pth")
         for tile in (256, 0):
             upscaler = Upscaler(weights=weights, device="cuda", tile=tile)
             upscaler.upscale(frames[:2])  # warm-up: load, cuDNN autotuning

@@ -90,3 +90,11 @@ def test_the_engines_modules_import_each_other_without_a_circle():
 
     circles = [" -> ".join(c) for c in (circle_from(name, [name]) for name in sorted(names)) if c]
     assert not circles, circles
+
+
+def test_no_script_is_named_like_one_of_our_packages():
+    """A script's folder comes first on its path (and on its Ray workers'): bench/jobs.py was
+    imported as the `jobs` package there."""
+    clashes = [path.relative_to(ROOT).as_posix() for folder in ("bench", "scripts")
+               for path in (ROOT / folder).glob("*.py") if path.stem in BELOW]
+    assert not clashes, clashes

@@ -163,7 +163,7 @@ def test_a_5b_pipeline_gets_the_dpm_scheduler_with_the_hub_config(engine, monkey
 
     from cogvideo import tiny
 
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # only for this test: bench/agent.py shadows agent/
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # bench/gpu.py
     import gpu
 
     pipe = tiny.build_pipeline("t2v")
@@ -226,7 +226,7 @@ def test_the_benchmark_configs_are_the_published_ones_and_load_into_diffusers(mo
     import torch
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
 
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # only for this test: bench/agent.py shadows agent/
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # bench/gpu.py
     import gpu
 
     for name, config in gpu.TRANSFORMERS.items():

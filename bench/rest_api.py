@@ -4,7 +4,7 @@ running, and 200 concurrent status polls while a job renders.
 
 Targets: REST overhead <= 50 ms per job; poll p99 <= 100 ms. Prints the overhead last.
 
-    python bench/api.py [--jobs 20]
+    python bench/rest_api.py [--jobs 20]
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ overhead = the client's total time - the server's handling time, i.e. what the a
 downscaling and JPEG-encoding the picture, base64 and JSON, the HTTP round trip on loopback,
 parsing and cleaning the answer. The baseline is the same call with no picture (text only).
 
-    python bench/agent.py [--runs 15] [--latency-ms 20] [--size 1024]
+    python bench/prompt_agent.py [--runs 15] [--latency-ms 20] [--size 1024]
 
 The last line is `median overhead: X ms` (target: <= 50 ms).
 
-    python bench/agent.py --local [--model tiny] [--runs 5]
+    python bench/prompt_agent.py --local [--model tiny] [--runs 5]
 
 runs the local backend (PROMPT_AGENT_LOCAL_MODEL, default Qwen/Qwen3-VL-2B-Instruct; `tiny` works
 on any CPU) on a T2V idea and on a 1024-px picture, and prints the load time, time to first token
@@ -28,9 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is itself named agent.py: put the repository root first so `import agent` finds the
-# package, not this script's folder.
-sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 
 from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 

@@ -7,7 +7,7 @@
 2. Listing 10,000 jobs of one user among 20,000 (target <= 50 ms with the owner index), and the
    200 newest (what the works tab shows).
 
-    python bench/jobs.py [--runs 9] [--steps 2]
+    python bench/job_service.py [--runs 9] [--steps 2]
 """
 
 from __future__ import annotations
