@@ -96,10 +96,14 @@ class WorkCounter:
         self.first_call = None
 
 
+def _job(preset: str, steps: int) -> RenderJob:
+    return RenderJob(task="t2v", prompt="a boat on a calm lake at sunset, the camera slowly pans",
+                     negative_prompt="", image=None, num_frames=FRAMES, num_inference_steps=steps,
+                     guidance_scale=6.0, seed=1, height=HEIGHT, width=WIDTH, speed=preset)
+
+
 def render(engine: Engine, preset: str, steps: int, counter: WorkCounter) -> dict:
-    job = RenderJob(task="t2v", prompt="a boat on a calm lake at sunset, the camera slowly pans",
-                    negative_prompt="", image=None, num_frames=FRAMES, num_inference_steps=steps,
-                    guidance_scale=6.0, seed=1, height=HEIGHT, width=WIDTH, speed=preset)
+    job = _job(preset, steps)
     notices: list[str] = []
     counter.reset()
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -140,10 +144,7 @@ def kept_between_steps(engine: Engine, preset: str, steps: int) -> int:
         if index == total // 2 and not seen:
             seen.append(_live_tensor_bytes())
 
-    job = RenderJob(task="t2v", prompt="a boat on a calm lake at sunset, the camera slowly pans",
-                    negative_prompt="", image=None, num_frames=FRAMES, num_inference_steps=steps,
-                    guidance_scale=6.0, seed=1, height=HEIGHT, width=WIDTH, speed=preset)
-    engine.render(job, on_step=on_step)
+    engine.render(_job(preset, steps), on_step=on_step)
     return seen[0] - before
 
 
