@@ -68,14 +68,26 @@ def start_slow_job(page, prompt: str, lang: dict, phone: bool = False):
     panel = visible_tab(page)
     panel.get_by_label(lang["prompt"]).fill(prompt)
     press(page, panel.get_by_text(lang["advanced"], exact=True), phone)
-    steps = panel.get_by_label(f"number input for {lang['steps']}")
-    steps.fill(SLOW_STEPS)
-    steps.press("Enter")
-    frames = panel.get_by_label(f"number input for {lang['frames']}")
-    frames.fill("33")
-    frames.press("Enter")
+    set_slider(panel, lang["steps"], SLOW_STEPS)
+    set_slider(panel, lang["frames"], "33")
     press(page, panel.get_by_role("button", name=lang["generate"]), phone)
     return panel
+
+
+def set_slider(panel, label: str, value: str) -> None:
+    """Type a value into a slider's number box and wait until the slider itself holds it: a busy
+    page can drop a fill made while it still renders, and a job would then run with the default."""
+    number = panel.get_by_label(f"number input for {label}")
+    slider = panel.get_by_label(f"range slider for {label}")
+    for _ in range(3):
+        number.fill(value)
+        number.press("Enter")
+        try:
+            expect(slider).to_have_value(value, timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    expect(slider).to_have_value(value, timeout=1)
 
 
 ZH = dict(prompt="描述你想要的视频", advanced="高级设置", steps="采样步数", frames="帧数", generate="🎬 生成视频",
