@@ -20,8 +20,8 @@ from pathlib import Path
 
 from agent import AgentError, PromptAgent
 from cogvideo import Studio, StudioError
-from cogvideo.engine import Engine
-from cogvideo.models import OFFLOAD_MODES
+from cogvideo.engine.models import OFFLOAD_MODES
+from cogvideo.engine.render import Engine
 from jobs import DataDirLock, JobService, default_data_dir
 from cli.operator import duration
 
@@ -116,7 +116,7 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
-    from cogvideo.lora import parse_loras
+    from cogvideo.engine.lora import parse_loras
 
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention,
                     loras=parse_loras(args.lora), speed=args.speed, vram_gib=args.vram_gib)

@@ -68,7 +68,7 @@ Progress = Callable[[Text, "float | None"], None]
 
 class GpuShare(Protocol):
     """What the host app tells the local model about the GPU it shares with the video model
-    (cogvideo.gpu_share.GpuShare). The agent never imports the engine: it only asks."""
+    (cogvideo.engine.gpu_share.GpuShare). The agent never imports the engine: it only asks."""
 
     device: str | None  # "cuda:0"; None: no accelerator, the model stays on the CPU
     rendering: bool  # a video is being made now: keep off the GPU

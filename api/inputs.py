@@ -16,8 +16,8 @@ base64 are always accepted. URLs are fetched only when the server was started wi
   read in pieces and abandoned as soon as it passes `max_bytes` (a Content-Length over it is
   refused before any body is read).
 
-A picture is decoded by `cogvideo.media.load_image`, a clip is written to a file and checked by
-`cogvideo.clips.probe_clip`, so the messages about unreadable, damaged, too small or too long
+A picture is decoded by `cogvideo.media.codec.load_image`, a clip is written to a file and checked by
+`cogvideo.media.clips.probe_clip`, so the messages about unreadable, damaged, too small or too long
 files are the same as for uploads in the studio. Every error is an `ImageURLError` (an
 `ImageError`) or a `VideoURLError` (a `VideoError`), both `InvalidRequest`s, with English and
 Chinese messages that name the field.
@@ -42,7 +42,7 @@ from urllib.parse import urljoin, urlsplit
 from PIL import Image
 
 from cogvideo.errors import ImageError, VideoError
-from cogvideo.media import load_image
+from cogvideo.media.codec import load_image
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # decoded bytes, for base64/data URLs and fetched files
 MAX_VIDEO_BYTES = 100 * 1024 * 1024  # the same for a clip (the studio then allows 60 s, 4096 px)
@@ -194,10 +194,10 @@ def video_from_url(
 
     The file is written to `folder` (the caller removes it) as `clip.<ext>`, the extension
     sniffed from the bytes (MP4, MOV, WebM, Matroska, AVI), else from the data URL's type. Its
-    header is then checked like an upload's (`cogvideo.clips.probe_clip`: a video stream, at most
+    header is then checked like an upload's (`cogvideo.media.clips.probe_clip`: a video stream, at most
     60 s and 4096 px). Arguments as for `image_from_url`. Raises `VideoURLError` (a `VideoError`).
     """
-    from cogvideo.clips import probe_clip
+    from cogvideo.media.clips import probe_clip
 
     data, media_type = file_bytes(VIDEO, value, allow_fetch, timeout, max_bytes, _allow_loopback_for_tests)
     path = Path(folder) / f"clip{video_suffix(data[:64], media_type)}"

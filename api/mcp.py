@@ -54,9 +54,9 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from cogvideo import Studio
+from cogvideo.engine.speed import SpeedId
 from cogvideo.errors import StudioError
-from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
-from cogvideo.speed import SpeedId
+from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
 from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
 from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
@@ -212,7 +212,7 @@ def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:
 
 def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = ApiOptions()) -> McpEndpoint:
     """The MCP endpoint over the job service; `agent` is a `PromptAgent` (for suggest_prompt)."""
-    from cogvideo.music import load_tracks
+    from cogvideo.media.music import load_tracks
 
     keys = ApiKeys(service.store)
     # The SDK logs "Terminating session: None" at INFO for every stateless request: noise in the app's log.
@@ -438,7 +438,7 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
         def suggest():
             style_name = None
             if style and style != "none":
-                from cogvideo.styles import get_style
+                from cogvideo.catalogues.styles import get_style
 
                 style_name = get_style(style, studio.styles).name_en
             return agent.suggest(idea or "", None, mode, style_name)

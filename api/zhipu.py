@@ -35,10 +35,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogvideo import Studio, VideoRequest
-from cogvideo.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
+from cogvideo.engine.speed import SpeedId
 from cogvideo.errors import DiskFull, InvalidRequest, StudioError
-from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
-from cogvideo.speed import SpeedId
+from cogvideo.media.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
+from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.request import CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
@@ -315,7 +315,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
         values["speed"] = body.speed or ZHIPU_QUALITY[body.quality]
     music = body.music
     if music is None and body.with_audio:
-        from cogvideo.styles import get_style
+        from cogvideo.catalogues.styles import get_style
 
         music = get_style(body.style or "none", studio.styles).music or (OLD_PHOTO_MUSIC if mode == "old_photo" else "calm")
     values["music"] = music or "none"
@@ -343,7 +343,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
 def _check_track(music: str) -> None:
     """Music here is a track id (or "none"): text the studio never reads as a path, refused
     before any file is decoded, with the ids to choose from."""
-    from cogvideo.music import resolve_music
+    from cogvideo.media.music import resolve_music
 
     try:
         resolve_music(music)
@@ -463,7 +463,7 @@ def base_url(request: Request, options: ApiOptions) -> str:
 def _size_by_ratio(ratio: str, variant, values: dict) -> None:
     """Zhipu's `aspect_ratio` ("9:16") as the loaded model's size of that shape, into `values`; a
     `size` sent beside it must be that size."""
-    from cogvideo.models import size_for_ratio, sizes_text
+    from cogvideo.engine.models import size_for_ratio, sizes_text
 
     try:
         size = size_for_ratio(variant, ratio)

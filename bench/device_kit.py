@@ -65,8 +65,8 @@ class Kit:
 def _pipeline(kit: Kit, name: str):
     import torch
 
-    from cogvideo import models, tiny
-    from cogvideo.engine import accelerator, torch_dtype
+    from cogvideo.engine import models, tiny
+    from cogvideo.engine.render import accelerator, torch_dtype
 
     variant = models.VARIANTS[name]
     if variant.repo_id is None:
@@ -93,8 +93,8 @@ def _render(kit: Kit, name: str, offload: str = "none", speed: str = "quality", 
     import torch
     from PIL import Image
 
-    from cogvideo import models
-    from cogvideo.engine import Engine, RenderJob
+    from cogvideo.engine import models
+    from cogvideo.engine.render import Engine, RenderJob
 
     variant = models.VARIANTS[name]
     engine = Engine(name, offload=offload, speed=speed, **engine_kwargs)
@@ -159,7 +159,7 @@ def memory(kit: Kit) -> None:
 
 def presets(kit: Kit) -> None:
     """Time per speed preset on 5B over a schedule long enough for the caches to act."""
-    from cogvideo.speed import PRESETS
+    from cogvideo.engine.speed import PRESETS
 
     name = kit.model("5b")
     pipe = [None]
@@ -214,7 +214,7 @@ def extras(kit: Kit) -> None:
     import numpy as np
     import torch
 
-    from cogvideo.lora import LoraSpec
+    from cogvideo.engine.lora import LoraSpec
 
     cuda = torch.cuda.is_available()
     folder = Path(tempfile.mkdtemp(prefix="device-kit-"))
@@ -222,7 +222,7 @@ def extras(kit: Kit) -> None:
     def esrgan() -> str:
         from upscale import save_random_x2plus  # bench/upscale.py
 
-        from cogvideo.enhance import Upscaler
+        from cogvideo.media.enhance import Upscaler
 
         count, height, width = (49, 480, 720) if not kit.tiny else (9, 96, 144)
         blocks, filters = (23, 64) if not kit.tiny else (1, 8)
@@ -255,7 +255,7 @@ def extras(kit: Kit) -> None:
         except ImportError:
             return "not run: ray is not installed here"
         from cogvideo import VideoRequest
-        from cogvideo.engine import Engine
+        from cogvideo.engine.render import Engine
         from cogvideo.studio import Studio
         from jobs import JobService, JobStore
         from jobs.ray_workers import RayWorkers, StudioSpec
@@ -287,7 +287,7 @@ def caps(kit: Kit) -> None:
     that renders there with each preset it offers."""
     import torch
 
-    from cogvideo.engine import Engine
+    from cogvideo.engine.render import Engine
 
     def run(cap: int, preset: str) -> str:
         name = kit.model("5b")
@@ -322,7 +322,7 @@ def attention(kit: Kit) -> None:
     import torch
     from diffusers.models.attention_dispatch import AttentionBackendName, dispatch_attention_fn
 
-    from cogvideo.attention import sage1_kernel
+    from cogvideo.engine.attention import sage1_kernel
 
     cuda = torch.cuda.is_available()
     device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     install_carried_wheels()
     sys.path.append(str(Path(__file__).parent))  # bench/gpu.py
-    from cogvideo.engine import accelerator
+    from cogvideo.engine.render import accelerator
 
     if not args.tiny and accelerator() is None:
         print("No GPU here: run with --tiny to check the kit on the tiny models.", file=sys.stderr)

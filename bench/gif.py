@@ -4,7 +4,7 @@ Clip: 49 frames of 720×480 at 8 fps, like CogVideoX output: a soft sunset sky w
 a textured ground panning 6 px a frame, and a shaded ball crossing it; H.264 from `encode_mp4`.
 Second row: the same clip upscaled to 1440×960 (the studio's 2× Lanczos output), GIF 480 wide.
 
-ours  = cogvideo.gif.export_gif(clip, out, width=480): 8 fps (the clip's own rate), Lanczos,
+ours  = cogvideo.media.gif.export_gif(clip, out, width=480): 8 fps (the clip's own rate), Lanczos,
         palette from a sample (every 2nd frame, half size), Bayer dithering (scale 3)
 plain = ffmpeg -i in.mp4 -vf "fps=10,scale=480:-1:flags=lanczos,split[a][b];[a]palettegen[p];
         [b][p]paletteuse" out.gif
@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageSequence  # noqa: E402
 
-from cogvideo import media  # noqa: E402
-from cogvideo.gif import export_gif  # noqa: E402
+from cogvideo.media import codec  # noqa: E402
+from cogvideo.media.gif import export_gif  # noqa: E402
 
 FRAMES, HEIGHT, WIDTH, FPS = 49, 480, 720, 8
 GIF_WIDTH = 480
@@ -93,7 +93,7 @@ def ours(clip: Path, out: Path) -> None:
 
 def plain(clip: Path, out: Path, fps: int = 10) -> None:
     graph = f"fps={fps},scale={GIF_WIDTH}:-1:flags=lanczos,split[a][b];[a]palettegen[p];[b][p]paletteuse"
-    subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip), "-vf", graph,
+    subprocess.run([codec.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip), "-vf", graph,
                     str(out)], check=True, capture_output=True)
 
 
@@ -133,7 +133,7 @@ def compare(name: str, clip: Path, folder: Path, runs: int) -> dict[str, float]:
             spent = timed(fn, clip, folder / f"{side}.gif")
             if round_:  # round 0 warms the disk cache and imports
                 times[side].append(spent)
-    source = media.read_frames(clip)
+    source = codec.read_frames(clip)
     row = {f"{side}_s": statistics.median(wall for wall, _ in values) for side, values in times.items()}
     row |= {f"{side}_cpu": statistics.median(used for _, used in values) for side, values in times.items()}
     row |= {f"{side}_mib": (folder / f"{side}.gif").stat().st_size / 2**20 for side in sides}
@@ -159,12 +159,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frames = make_clip()
-        clip = media.encode_mp4(frames, FPS, folder / "clip.mp4")
+        clip = codec.encode_mp4(frames, FPS, folder / "clip.mp4")
         main_row = compare(f"{WIDTH}×{HEIGHT}, {FRAMES} frames", clip, folder, args.runs)
-        big = media.encode_mp4(frames, FPS, folder / "big.mp4", filters=[f"scale={2 * WIDTH}:{2 * HEIGHT}:flags=lanczos"])
+        big = codec.encode_mp4(frames, FPS, folder / "big.mp4", filters=[f"scale={2 * WIDTH}:{2 * HEIGHT}:flags=lanczos"])
         compare(f"{2 * WIDTH}×{2 * HEIGHT} (2× Lanczos)", big, folder, args.runs)
         if args.worst_case:
-            gradients = media.encode_mp4(make_gradients(), FPS, folder / "gradients.mp4")
+            gradients = codec.encode_mp4(make_gradients(), FPS, folder / "gradients.mp4")
             compare(f"{WIDTH}×{HEIGHT} full-colour gradients", gradients, folder, args.runs)
     print(f"CPU ratio ours/plain: {main_row['ours_cpu'] / main_row['plain_cpu']:.2f}")
     print(f"ratio ours/plain: {main_row['ours_s'] / main_row['plain_s']:.2f}")

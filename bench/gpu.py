@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from cogvideo import models, tiny  # noqa: E402
-from cogvideo.engine import Engine, RenderJob, accelerator, torch_dtype  # noqa: E402
+from cogvideo.engine import models  # noqa: E402
+from cogvideo.engine import tiny  # noqa: E402
+from cogvideo.engine.render import Engine, RenderJob, accelerator, torch_dtype  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results.md")
 
@@ -190,7 +191,7 @@ def append_rows(rows: list[dict], path: Path = RESULTS) -> None:
 
 
 def main() -> None:
-    from cogvideo.speed import PRESETS
+    from cogvideo.engine.speed import PRESETS
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", nargs="+", default=["5b"], choices=list(TRANSFORMERS) + ["tiny", "tiny-i2v"])

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cogvideo import Studio, VideoRequest  # noqa: E402
-from cogvideo.engine import Engine  # noqa: E402
+from cogvideo.engine.render import Engine  # noqa: E402
 from jobs import JobService, JobStore, LocalWorker  # noqa: E402
 
 

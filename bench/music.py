@@ -3,7 +3,7 @@
 Clip: 6 s of 720×480 at 8 fps (49 frames of a moving gradient), H.264 like the studio's output.
 Music: a 20 s 48 kHz stereo WAV (a song is longer than a clip).
 
-ours  = cogvideo.music.add_music: bounded decode, fit (trim), fades, loudness, volume, AAC
+ours  = cogvideo.media.music.add_music: bounded decode, fit (trim), fades, loudness, volume, AAC
         encode, stream-copy mux through moviepy's ffmpeg_merge_video_audio
 plain = ffmpeg -i v.mp4 -i a.wav -c:v copy -c:a aac -shortest out.mp4  (no fades, no levels)
 
@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cogvideo.media import encode_mp4, ffmpeg_exe  # noqa: E402
-from cogvideo.music import add_music, resolve_music  # noqa: E402
+from cogvideo.media.codec import encode_mp4, ffmpeg_exe  # noqa: E402
+from cogvideo.media.music import add_music, resolve_music  # noqa: E402
 
 
 def make_clip(path: Path) -> None:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from cogvideo.engine import Engine, RenderJob  # noqa: E402
+from cogvideo.engine.render import Engine, RenderJob  # noqa: E402
 
 
 def main() -> None:

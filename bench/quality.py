@@ -25,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from cogvideo import media, models, speed  # noqa: E402
-from cogvideo.engine import Engine, RenderJob  # noqa: E402
+from cogvideo.media import codec  # noqa: E402
+from cogvideo.engine import models  # noqa: E402
+from cogvideo.engine import speed  # noqa: E402
+from cogvideo.engine.render import Engine, RenderJob  # noqa: E402
 from cogvideo.request import VideoRequest  # noqa: E402
 
 PROMPTS = (
@@ -118,7 +120,7 @@ def main() -> None:
     if variant.task == "i2v":
         if not args.image:
             sys.exit(f"{variant.name} is an image-to-video model: give --image PATH.")
-        image = media.fit_image(media.load_image(args.image), size[1], size[0])
+        image = codec.fit_image(codec.load_image(args.image), size[1], size[0])
     print(f"{variant.name} on {engine.device.type}, {size[1]}×{size[0]}, {args.num_frames} frames, "
           f"{args.steps} steps, guidance {args.guidance_scale:g}; {len(args.prompt)} prompt(s) × "
           f"{len(args.seeds)} seed(s)", flush=True)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from cogvideo import Studio, VideoRequest  # noqa: E402
-from cogvideo.engine import Engine  # noqa: E402
+from cogvideo.engine.render import Engine  # noqa: E402
 from jobs import JobService, JobStore, LocalWorker  # noqa: E402
 from jobs.keys import ApiKeys  # noqa: E402
 from tests.conftest import RunningApp  # noqa: E402

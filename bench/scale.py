@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # noqa: E402
 
 from cogvideo import Studio, VideoRequest  # noqa: E402
-from cogvideo.engine import Engine  # noqa: E402
+from cogvideo.engine.render import Engine  # noqa: E402
 from jobs import JobService, JobStore, LocalWorker  # noqa: E402
 
 MiB = 2**20

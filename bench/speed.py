@@ -1,7 +1,7 @@
 """Each speed preset against Quality: wall time and transformer work, on a CPU-sized random model.
 
 The pipeline is diffusers' real CogVideoXPipeline with the tiny text encoder, VAE and tokenizer of
-cogvideo/tiny.py and a transformer large enough that its blocks are most of the time (8 blocks,
+cogvideo/engine/tiny.py and a transformer large enough that its blocks are most of the time (8 blocks,
 8 heads × 64 = 512 wide), random weights: the caches decide by schedule (PAB, FasterCache), not
 by the picture, so the work they skip does not depend on weight values. It runs through our Engine
 (`Engine("tiny")` + `adopt`), so each preset is enabled exactly as the app enables it. The
@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from cogvideo import speed, tiny  # noqa: E402
-from cogvideo.engine import Engine, RenderJob  # noqa: E402
+from cogvideo.engine import speed  # noqa: E402
+from cogvideo.engine import tiny  # noqa: E402
+from cogvideo.engine.render import Engine, RenderJob  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results.md")
 

@@ -6,10 +6,10 @@ Two comparisons, each from one shared starting point:
 
 1. From the same RGB frames (the studio's case: frames come out of the VAE). The ratio on the
    LAST line is this one.
-   - ours:  enhance.plan_post(upscale=True) -> media.encode_mp4(filters=...), frames in memory
+   - ours:  enhance.plan_post(upscale=True) -> codec.encode_mp4(filters=...), frames in memory
    - plain: ffmpeg -f rawvideo -pix_fmt rgb24 -i clip.rgb -vf scale=1440:960:flags=lanczos ...
 2. From the same 720×480 MP4 on disk (info):
-   - ours:  media.read_frames(clip.mp4) -> plan_post -> encode_mp4
+   - ours:  codec.read_frames(clip.mp4) -> plan_post -> encode_mp4
    - plain: ffmpeg -i clip.mp4 -vf scale=1440:960:flags=lanczos ...
    Ours pays for decoding to RGB in Python, and its yuv -> RGB -> yuv round trip adds rounding
    noise that x264 then spends bits (and time) on: larger files than plain's (sizes are printed).
@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from cogvideo import media  # noqa: E402
-from cogvideo.enhance import Upscaler, plan_post  # noqa: E402
+from cogvideo.media import codec  # noqa: E402
+from cogvideo.media.enhance import Upscaler, plan_post  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results.md")
 FRAMES, HEIGHT, WIDTH, FPS = 49, 480, 720, 8.0
@@ -68,17 +68,17 @@ def make_clip(count: int = FRAMES, height: int = HEIGHT, width: int = WIDTH) -> 
 
 
 def ours_from_file(clip: Path, out: Path) -> None:
-    ours_from_frames(media.read_frames(clip), out)
+    ours_from_frames(codec.read_frames(clip), out)
 
 
 def ours_from_frames(frames: np.ndarray, out: Path) -> None:
     post = plan_post(frames, FPS, upscale=True, interpolate=False)
-    media.encode_mp4(post.frames, post.fps, out, filters=post.filters)
+    codec.encode_mp4(post.frames, post.fps, out, filters=post.filters)
 
 
 def plain(source: list[str], out: Path) -> None:
     cmd = [
-        media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *source,
+        codec.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *source,
         "-vf", f"scale={2 * WIDTH}:{2 * HEIGHT}:flags=lanczos",
         "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p",
         "-movflags", "+faststart", "-an", str(out),
@@ -102,7 +102,7 @@ def bench_lanczos(repeat: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frames = make_clip()
-        clip = media.encode_mp4(frames, FPS, folder / "clip.mp4")
+        clip = codec.encode_mp4(frames, FPS, folder / "clip.mp4")
         raw = folder / "clip.rgb"
         raw.write_bytes(frames.tobytes())
         raw_input = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{WIDTH}x{HEIGHT}", "-r", f"{FPS:g}", "-i", str(raw)]
@@ -117,7 +117,7 @@ def bench_lanczos(repeat: int) -> float:
             out = folder / f"{name}.mp4"
             fn(source, out)
             sizes[name] = out.stat().st_size / 2**20
-            info, count = media.probe(out), len(media.read_frames(out))
+            info, count = codec.probe(out), len(codec.read_frames(out))
             if (info.width, info.height, count) != (2 * WIDTH, 2 * HEIGHT, FRAMES):
                 sys.exit(f"{name}: {info.width}×{info.height}, {count} frames; expected 1440×960, {FRAMES}")
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}

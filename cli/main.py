@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bilingual import Text, pick
 
-from cogvideo import models
+from cogvideo.engine import models
 from cogvideo.errors import StudioError
 from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_VOLUME, MIN_VOLUME
 
@@ -87,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def add_speed_arguments(parser: argparse.ArgumentParser, env=lambda name, default: default) -> None:
     """--speed, --compile, --fp8 and --attention, shared by the CLI and the app (docs/speed.md)."""
-    from cogvideo.attention import ATTENTION_BACKENDS
-    from cogvideo.speed import DEFAULT_SPEED, PRESETS
+    from cogvideo.engine.attention import ATTENTION_BACKENDS
+    from cogvideo.engine.speed import DEFAULT_SPEED, PRESETS
 
     parser.add_argument("--speed", default=env("STUDIO_SPEED", DEFAULT_SPEED), choices=list(PRESETS),
                         help="quality (every step in full; default), balanced (reuses attention between "
@@ -140,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     from tqdm.auto import tqdm
 
-    from cogvideo.engine import Engine
+    from cogvideo.engine.render import Engine
     from cogvideo.request import VideoRequest
     from cogvideo.studio import Studio
 
-    from cogvideo.lora import parse_loras
+    from cogvideo.engine.lora import parse_loras
 
     if args.old_photo and not args.image:
         raise StudioError("--old-photo needs --image PATH.", "--old-photo 需要 --image 图片路径。")
@@ -170,7 +170,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
     if args.gif:
-        from cogvideo.gif import DEFAULT_GIF_FPS, check_gif_options
+        from cogvideo.media.gif import DEFAULT_GIF_FPS, check_gif_options
 
         check_gif_options(args.gif_width, DEFAULT_GIF_FPS if args.gif_fps is None else args.gif_fps)  # before minutes of work
     studio.validate(request)
@@ -209,7 +209,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
 def _music_argument(value: str) -> str | Path:
     """A file the operator names on their own machine is theirs to read (a `Path`); a track id or
     name stays text (the studio takes text as a track id only, never as a path)."""
-    from cogvideo.music import load_tracks
+    from cogvideo.media.music import load_tracks
 
     key = value.strip()
     if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name_en.lower()) or key == t.name_zh
@@ -231,7 +231,7 @@ def cmd_models(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_styles(args: argparse.Namespace, lang: str) -> int:
-    from cogvideo.styles import load_styles
+    from cogvideo.catalogues.styles import load_styles
 
     for style in load_styles().values():
         print(f"{style.id:<18} {pick(style.name, lang):<22} {pick(style.description, lang)}")
@@ -239,7 +239,7 @@ def cmd_styles(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
-    from cogvideo.music import load_tracks
+    from cogvideo.media.music import load_tracks
 
     for track in load_tracks().values():
         print(f"{track.id:<12} {pick(track.name, lang):<20} {track.mood:<22} {track.bpm:>4} bpm {track.duration:5.1f} s")
@@ -247,7 +247,7 @@ def cmd_tracks(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_download(args: argparse.Namespace, lang: str) -> int:
-    from cogvideo.weights import fetch_weights
+    from cogvideo.engine.weights import fetch_weights
 
     if args.name == "agent":
         return _download_agent(lang)
@@ -302,9 +302,10 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
 
     from tqdm.auto import tqdm
 
-    from cogvideo import media, speed
-    from cogvideo.engine import Engine, RenderJob
+    from cogvideo.engine import speed
+    from cogvideo.engine.render import Engine, RenderJob
     from cogvideo.errors import InvalidRequest
+    from cogvideo.media import codec
     from cogvideo.request import MAX_STEPS, VideoRequest
 
     # 1. Check inputs before loading anything: the ratios are for one step count, the app's range.
@@ -325,10 +326,10 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
                 f"{variant.name} is an image-to-video model: give --image PATH, a picture like those you will animate.",
                 f"{variant.name} 是图生视频模型：请用 --image 指定一张与日常使用相似的图片。",
             )
-        picture = media.load_image(args.image)
+        picture = codec.load_image(args.image)
         if models.sizes_follow_input(variant):
             height, width = models.size_for_picture(variant, picture.width, picture.height)
-        image = media.fit_image(picture, width, height)
+        image = codec.fit_image(picture, width, height)
     if variant.repo_id is None:
         print("note: the tiny model has random weights; its ratios fit only itself.", file=sys.stderr)
 

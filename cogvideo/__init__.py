@@ -3,8 +3,8 @@
 Never imports gradio or openai; the faces (app.py, the CLI) call `Studio.generate`.
 """
 
-from .errors import StudioError
-from .request import VideoRequest
-from .studio import ProgressEvent, Studio, VideoResult
+from cogvideo.errors import StudioError
+from cogvideo.request import VideoRequest
+from cogvideo.studio import ProgressEvent, Studio, VideoResult
 
 __all__ = ["ProgressEvent", "Studio", "StudioError", "VideoRequest", "VideoResult"]

@@ -49,7 +49,7 @@ class VideoRequest:
     upscale: bool = False
     interpolate: bool = False
     colorize: bool = True  # old-photo mode only
-    speed: str | None = None  # a preset of cogvideo/speed.py (quality, balanced, fast); None: the studio's default
+    speed: str | None = None  # a preset of cogvideo/engine/speed.py (quality, balanced, fast); None: the studio's default
     video: str | Path | None = None  # "v2v" and "extend": the clip to restyle or to continue
     strength: float = 0.7  # "v2v": how far from the clip (0.1 keeps it, 1.0 keeps only its layout and motion)
     extensions: int = 1  # "extend": parts to add, each one clip long

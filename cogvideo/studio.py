@@ -24,12 +24,13 @@ from PIL import Image
 
 from bilingual import Text
 
-from . import downloads, media, models, speed
-from .speed import DEFAULT_SPEED
-from .engine import Engine, EngineStatus, RenderJob
-from .errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
-from .gpu_share import GpuShare
-from .request import (
+from cogvideo.engine import models, speed
+from cogvideo.engine.gpu_share import GpuShare
+from cogvideo.engine.render import Engine, EngineStatus, RenderJob
+from cogvideo.engine.speed import DEFAULT_SPEED
+from cogvideo.errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
+from cogvideo.media import codec, downloads
+from cogvideo.request import (
     CROSSFADE_FRAMES,
     DEFAULTS,
     MAX_EXTENSIONS,
@@ -177,14 +178,14 @@ class Studio:
         upscaler=None,
         default_speed: str = DEFAULT_SPEED,
     ):
-        from .styles import load_styles
+        from cogvideo.catalogues.styles import load_styles
 
         self.engine = engine
         self.default_speed = speed.check_speed(default_speed)
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         # Temporary files a crash left behind (a running writer's are spared: see the function).
-        media.sweep_leftovers(self.output_dir)
+        codec.sweep_leftovers(self.output_dir)
         downloads.sweep(self.output_dir)  # GIFs and music swaps a day old (no job removes them)
         self.styles = load_styles()
         self._colorizer = colorizer
@@ -214,7 +215,7 @@ class Studio:
 
     def prompt_report(self, prompt: str, style: str = "none", task: str = "t2v") -> PromptReport:
         """Token count of the styled prompt against the model's limit (for a live UI note)."""
-        from .styles import apply_style, get_style
+        from cogvideo.catalogues.styles import apply_style, get_style
 
         variant = self.engine.variant(task) if task in self.engine.variants else next(
             iter(self.engine.variants.values())
@@ -225,14 +226,14 @@ class Studio:
     @property
     def colorizer(self):
         if self._colorizer is None:
-            from .colorize import Colorizer
+            from cogvideo.media.colorize import Colorizer
 
             self._colorizer = Colorizer(device=str(self.engine.device))
         return self._colorizer
 
     def colorize_photo(self, image: Image.Image | str | Path) -> tuple[Image.Image, Text | None]:
         """Colorize a black-and-white photo; a colour photo is returned as it is, with a notice."""
-        photo = media.load_image(image)
+        photo = codec.load_image(image)
         # The UI shows the still first, then generates from the same photo: colorize it once.
         digest = hashlib.sha256(photo.tobytes()).hexdigest() + f"{photo.size}"
         cached = self._last_colorized
@@ -265,7 +266,7 @@ class Studio:
         progress: ProgressCallback | None,
         cancel: Cancel | None,
     ) -> VideoResult:
-        from .styles import apply_style, get_style
+        from cogvideo.catalogues.styles import apply_style, get_style
 
         run = _Run(progress, cancel)
 
@@ -330,7 +331,7 @@ class Studio:
         # 7-8. Encode, then lay the music under it.
         final_path, cover, music_file = self._write(frames, fps, filters, music_file, request.music_volume, run)
 
-        out_info = media.probe(final_path)
+        out_info = codec.probe(final_path)
         return VideoResult(
             path=final_path, seed=seed, prompt=prompt, negative_prompt=negative,
             model=variant.name, num_frames=num_frames, fps=fps,
@@ -349,7 +350,7 @@ class Studio:
         self, request: VideoRequest, variant: models.Variant, height: int, width: int, run: "_Run"
     ) -> tuple[Image.Image, Path | None, int, int]:
         """The picture the video starts from, fitted to the render size (which it may choose)."""
-        image = media.load_image(request.image)
+        image = codec.load_image(request.image)
         colorized_path = None
         run.lap("image")
         if request.mode == "old_photo" and request.colorize:
@@ -359,7 +360,7 @@ class Studio:
             if notice:
                 run.notices.append(notice)
             else:
-                colorized_path = media.unique_video_path(self.output_dir, "-colorized.png")
+                colorized_path = codec.unique_video_path(self.output_dir, "-colorized.png")
                 image.save(colorized_path)
                 run.report(ProgressEvent("colorize", None, "Photo colorized; animating it…",
                                          "照片已上色，正在生成视频…", preview=str(colorized_path)))
@@ -367,7 +368,7 @@ class Studio:
             run.check_cancel()
         if models.sizes_follow_input(variant) and request.height is None and request.width is None:
             height, width = models.size_for_picture(variant, image.width, image.height)
-        return media.fit_image(image, width, height), colorized_path, height, width
+        return codec.fit_image(image, width, height), colorized_path, height, width
 
     def _clip(
         self, request: VideoRequest, variant: models.Variant, num_frames: int, height: int, width: int, run: "_Run"
@@ -375,7 +376,7 @@ class Studio:
         """The uploaded clip at the model's frame rate, covering the render size (center-cropped
         like pictures): all of it to extend, its first `num_frames` (a count the model accepts) to
         restyle. Returns (frames, frames to render, height, width)."""
-        from . import clips
+        from cogvideo.media import clips
 
         info = clips.probe_clip(request.video)
         if models.sizes_follow_input(variant) and request.height is None and request.width is None:
@@ -413,7 +414,7 @@ class Studio:
         """Continue the clip `request.extensions` times, each part from the last frame of the one
         before, and join them (the duplicated join frame dropped). Returns (frames, frame counts
         of the clip and of each new part)."""
-        from . import clips
+        from cogvideo.media import clips
 
         parts = [clip]
         count = request.extensions
@@ -452,12 +453,12 @@ class Studio:
     def _post_process(self, request: VideoRequest, style, frames, fps: float, run: "_Run"):
         """The style's frame filter, then interpolation and upscaling: (frames, fps, ffmpeg
         filters, upscale method)."""
-        from .styles import apply_post
+        from cogvideo.catalogues.styles import apply_post
 
         frames = apply_post(style, frames)
         if not (request.upscale or request.interpolate):
             return frames, fps, (), None
-        from .enhance import plan_post
+        from cogvideo.media.enhance import plan_post
 
         run.report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
         upscaler = self._upscaler_for_device() if request.upscale else None
@@ -487,17 +488,17 @@ class Studio:
         disk leaves no half-written video behind. Past this point the job is not cancelled any
         more: the render is done and the rest takes seconds.
         """
-        final_path = media.unique_video_path(self.output_dir)
+        final_path = codec.unique_video_path(self.output_dir)
         partial = [final_path.with_name(final_path.stem + ".part.mp4")]
         try:
             run.report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
-            media.encode_mp4(frames, fps, partial[0], filters=filters)
+            codec.encode_mp4(frames, fps, partial[0], filters=filters)
             run.lap("encode")
             if music_file:
                 music_file = self._add_music(partial, music_file, volume, run)
                 run.lap("music")
             os.replace(partial[-1], final_path)
-            cover = media.save_cover(frames[0], final_path.with_suffix(".jpg"))
+            cover = codec.save_cover(frames[0], final_path.with_suffix(".jpg"))
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(self.output_dir) from None
@@ -510,7 +511,7 @@ class Studio:
     def _add_music(self, partial: list[Path], music_file: Path, volume: float, run: "_Run") -> Path | None:
         """Mux the track into a new partial file (appended to `partial`); the track used, or None
         when the music failed and the silent video is kept."""
-        from .music import add_music
+        from cogvideo.media.music import add_music
 
         run.report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
         with_music = partial[0].with_name(partial[0].name.replace(".part.mp4", ".music.part.mp4"))
@@ -527,15 +528,15 @@ class Studio:
     def validate(self, request: VideoRequest) -> None:
         """Every check `generate` makes before heavy work, so a job service can refuse a bad
         request at submit time instead of after it waited in line."""
-        from .styles import get_style
+        from cogvideo.catalogues.styles import get_style
 
         self._check(request)
         get_style(request.style, self.styles)
         self._check_music(request.music)
         if request.mode in ("i2v", "old_photo"):
-            media.load_image(request.image)
+            codec.load_image(request.image)
         if request.needs_video:
-            from .clips import probe_clip
+            from cogvideo.media.clips import probe_clip
 
             info = probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
             if request.mode == "v2v":
@@ -549,7 +550,7 @@ class Studio:
         """The video as an animated GIF (a `gif.GifResult`) in the output folder's `gifs/`, where
         GIFs older than a day are removed (`downloads.sweep`): a download, not a work (the faces
         that keep one beside its job's video move it there)."""
-        from . import gif
+        from cogvideo.media import gif
 
         width, fps = gif.check_gif_options(width, gif.DEFAULT_GIF_FPS if fps is None else fps)
         downloads.sweep(self.output_dir)
@@ -571,7 +572,7 @@ class Studio:
         """Lay another track under a finished video, without rendering again. The new MP4 is a
         download in the output folder's `music-swaps/`, removed a day later (`downloads.sweep`)
         unless a face keeps it elsewhere."""
-        from .music import change_music
+        from cogvideo.media.music import change_music
 
         downloads.sweep(self.output_dir)
         out = downloads.new_path(self.output_dir, downloads.SWAP_FOLDER)
@@ -638,7 +639,7 @@ class Studio:
                     f"续写段数 {count!r} 必须是 1 到 {MAX_EXTENSIONS} 之间的整数：每段增加一个片段的长度。",
                 )
         if request.lora_scales:
-            from .lora import check_lora_scales
+            from cogvideo.engine.lora import check_lora_scales
 
             check_lora_scales(request.lora_scales, self.engine.loras)
         steps = request.num_inference_steps
@@ -676,7 +677,7 @@ class Studio:
         """The track file, or the user's file after a quick decode: refused before any rendering."""
         if music is None or str(music).strip().lower() in ("", "none"):
             return None
-        from .music import check_audio, load_tracks, resolve_music
+        from cogvideo.media.music import check_audio, load_tracks, resolve_music
 
         path = resolve_music(music)
         if path is not None and path not in {t.file for t in load_tracks().values()}:
@@ -692,7 +693,7 @@ class Studio:
         if self.engine.device.type == "cpu":
             return None
         if self._upscaler is None:
-            from .enhance import Upscaler
+            from cogvideo.media.enhance import Upscaler
 
             self._upscaler = Upscaler(device=str(self.engine.device))
         return self._upscaler

@@ -115,7 +115,7 @@ def frames_of(record: dict, mode: str, model: str | None) -> float:
 
 
 def _default_frames(model: str | None) -> int:
-    from cogvideo.models import VARIANTS
+    from cogvideo.engine.models import VARIANTS
 
     variant = VARIANTS.get(model or "")
     return variant.num_frames if variant is not None else DEFAULT_FRAMES

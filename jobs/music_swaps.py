@@ -1,7 +1,7 @@
 """A music swap (换配乐) of a finished work, kept: as a new work beside the original, or in its place.
 
 `Studio.change_music` writes the new MP4 into the output folder's `music-swaps/`, which
-`cogvideo.downloads.sweep` empties a day later. Kept, the file moves next to the job outputs
+`cogvideo.media.downloads.sweep` empties a day later. Kept, the file moves next to the job outputs
 (where nothing sweeps), private to the server's user as `jobs/private.py` keeps its files, and the
 job store records it:
 
@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-from cogvideo import media
+from cogvideo.media import codec
 
 from .diskspace import check_free, disk_full, is_disk_full
 from .errors import JobError
@@ -179,7 +179,7 @@ def _copy_beside(name: str | None, made: list[Path]) -> Path | None:
     if not name or not Path(name).is_file():
         return None
     source = Path(name)
-    target = media.unique_video_path(source.parent, source.suffix)
+    target = codec.unique_video_path(source.parent, source.suffix)
     made.append(target)
     shutil.copyfile(source, target)
     tighten(target, FILE_MODE)
@@ -189,7 +189,7 @@ def _copy_beside(name: str | None, made: list[Path]) -> Path | None:
 def _move_in(swapped: Path, folder: Path, made: list[Path]) -> Path:
     if not swapped.is_file():
         raise NotSwappable()
-    target = media.unique_video_path(folder, ".mp4")
+    target = codec.unique_video_path(folder, ".mp4")
     shutil.move(swapped, target)  # a rename on one file system: no space needed, never half a file
     made.append(target)
     tighten(target, FILE_MODE)

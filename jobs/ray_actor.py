@@ -23,8 +23,8 @@ from typing import Callable
 import ray
 
 from cogvideo import Studio, VideoRequest, VideoResult
+from cogvideo.engine.speed import DEFAULT_SPEED
 from cogvideo.errors import Cancelled, InvalidRequest, StudioError
-from cogvideo.speed import DEFAULT_SPEED
 
 from .workers import BROKEN, IDLE
 
@@ -49,8 +49,8 @@ class StudioSpec:
 
     def build(self, output_dir: Path, index: int) -> Studio:
         """The worker's studio; nothing is loaded yet (the first job, or `preload`, loads it)."""
-        from cogvideo.engine import Engine
-        from cogvideo.lora import parse_loras
+        from cogvideo.engine.lora import parse_loras
+        from cogvideo.engine.render import Engine
 
         engine = Engine(self.model, offload=self.offload, compile=self.compile, fp8=self.fp8,
                         attention=self.attention, loras=parse_loras(list(self.loras)), speed=self.speed,

@@ -35,7 +35,7 @@ from ray.exceptions import ActorDiedError, GetTimeoutError, RayError, RayTaskErr
 from bilingual import Text
 from cogvideo import Studio, VideoRequest, VideoResult
 from cogvideo.errors import Cancelled, StudioError
-from cogvideo.media import PART_MARK, unique_video_path
+from cogvideo.media.codec import PART_MARK, unique_video_path
 
 from .errors import JobError, WorkerLost, WorkersUnavailable
 from .ray_actor import StudioSpec, VideoWorker

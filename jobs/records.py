@@ -38,7 +38,7 @@ def to_record(request: VideoRequest, data_dir: Path | None, job_id: str, is_trac
     music = request.music
     record["music"] = None if music is None else str(music)
     record["music_upload"] = None
-    # Only a Path is a file (an upload); text is a track id, never opened (cogvideo.music.resolve_music).
+    # Only a Path is a file (an upload); text is a track id, never opened (cogvideo.media.music.resolve_music).
     if isinstance(music, Path):
         record["music"] = None
         record["music_upload"] = _keep(music, folder, "music", data_dir) if copy else "(music)"
@@ -79,7 +79,7 @@ def _keep(source, folder: Path, stem: str, data_dir: Path) -> str:
 def _sniffed_suffix(path: Path, stem: str) -> str:
     """The copy's extension from its bytes, never from the name the user gave it: ffmpeg picks a
     demuxer by extension too, and `.m3u8` would make it a playlist that opens other files."""
-    from cogvideo.demux import sniff
+    from cogvideo.media.demux import sniff
 
     if stem == "image":
         return "".join(path.suffixes[-1:]).lower()[:12] or ".bin"  # Pillow reads pictures by content alone

@@ -605,6 +605,6 @@ def comparable(record: dict) -> dict:
 
 
 def _is_track(value) -> bool:
-    from cogvideo.music import load_tracks
+    from cogvideo.media.music import load_tracks
 
     return isinstance(value, str) and value.strip().lower() in {"none", *load_tracks()}

@@ -24,7 +24,7 @@ APP_START_S = 600
 
 @pytest.fixture(scope="session")
 def tiny_engine():
-    from cogvideo.engine import Engine
+    from cogvideo.engine.render import Engine
 
     return Engine("tiny")
 

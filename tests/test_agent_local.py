@@ -353,7 +353,7 @@ def test_from_env_rejects_unknown_backends_and_openai_without_an_endpoint():
 
 
 class SharedDevice:
-    """The host's side of sharing (cogvideo.gpu_share.GpuShare's protocol) for a machine without a
+    """The host's side of sharing (cogvideo.engine.gpu_share.GpuShare's protocol) for a machine without a
     GPU: the CPU stands in for the accelerator, so a "GPU" placement is a move to the GPU's dtype
     (bf16) and parking is a move back to float32, and every rule can be watched."""
 
@@ -485,8 +485,8 @@ def test_the_studio_parks_guests_for_the_whole_video(studio):
 
 
 def test_guest_room_keeps_the_video_models_peak_free():
-    from cogvideo.gpu_share import RESERVE_BYTES, guest_room
-    from cogvideo.models import GiB
+    from cogvideo.engine.gpu_share import RESERVE_BYTES, guest_room
+    from cogvideo.engine.models import GiB
 
     # 24 GiB card, 5B with model offload (peak ~21 GiB): 3 - 1 reserve = 2 GiB for a guest.
     assert guest_room(free_bytes=20 * GiB, total_bytes=24 * GiB, video_peak_bytes=21 * GiB) == 2 * GiB

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from cogvideo import media
+from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from tests.conftest import ROOT, RunningApp, make_photo
@@ -94,7 +94,7 @@ def test_text_to_video_with_zhipus_sdk_then_download(server):
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     path = server.output_dir / "downloaded.mp4"
     path.write_bytes(video.content)
-    info = media.probe(path)
+    info = codec.probe(path)
     assert info.video_codec == "h264" and info.audio_codec == "aac"  # with_audio: the suggested track
     assert Image.open(io.BytesIO(cover.content)).format == "JPEG"
     raw = httpx.get(f"{server.base}/async-result/{task.id}", headers={"Authorization": f"Bearer {server.keys['alice']}"}).json()

@@ -31,8 +31,8 @@ from api.inputs import (
     video_from_url,
     video_suffix,
 )
-from cogvideo import media
 from cogvideo.errors import InvalidRequest, VideoError
+from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from tests.conftest import RunningApp, make_photo
@@ -51,7 +51,7 @@ def make_clip(path: Path, frames: int = 17) -> Path:
         left = index * WIDTH // frames
         frame[:, left:left + 14] = 250
         out.append(frame)
-    return media.encode_mp4(np.stack(out), FPS, path)
+    return codec.encode_mp4(np.stack(out), FPS, path)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def frames_of(server, url: str, name: str) -> np.ndarray:
     assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
     path = server.output_dir / name
     path.write_bytes(response.content)
-    return media.read_frames(path)
+    return codec.read_frames(path)
 
 
 def clip_leftovers(server) -> list[str]:

@@ -8,16 +8,16 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from cogvideo import media
+from cogvideo.media import codec
 from tests.conftest import make_photo
 
 FAST = dict(num_inference_steps=2, num_frames=9)
 
 
 def check_video(path, frames=9, size=(144, 96), fps=8.0):
-    info = media.probe(path)
+    info = codec.probe(path)
     assert (info.width, info.height) == size and info.fps == fps and info.video_codec == "h264"
-    assert media.read_frames(path).shape[0] == frames
+    assert codec.read_frames(path).shape[0] == frames
 
 
 def test_text_to_video(client):
@@ -155,7 +155,7 @@ def test_results_name_their_files_not_the_servers_folders(client, app):
 def decoded_audio_seconds(path) -> float:
     import subprocess
 
-    raw = subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le",
+    raw = subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le",
                           "-ac", "1", "-ar", "8000", "-"], capture_output=True, check=True).stdout
     return len(raw) / 2 / 8000
 
@@ -163,14 +163,14 @@ def decoded_audio_seconds(path) -> float:
 def video_packets(path) -> bytes:
     import subprocess
 
-    return subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
+    return subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy",
                            "-f", "h264", "-"], capture_output=True, check=True).stdout
 
 
 def test_style_is_applied_and_black_and_white_is_grayscale(client):
     video, info = client.predict(prompt="a fox in the snow", style="black-and-white", api_name="/text_to_video", **FAST)
     assert "a fox in the snow" in info["prompt"] and info["prompt"] != "a fox in the snow"
-    frames = media.read_frames(video).astype(int)
+    frames = codec.read_frames(video).astype(int)
     assert np.abs(frames[..., 0] - frames[..., 1]).max() <= 3  # only codec rounding is left
     assert np.abs(frames[..., 1] - frames[..., 2]).max() <= 3
 
@@ -182,15 +182,15 @@ def test_unknown_style_lists_the_valid_ones(client):
 
 def test_music_is_muxed_and_can_be_changed_afterwards(client):
     video, info = client.predict(prompt="a beach at dawn", music="calm", api_name="/text_to_video", **FAST)
-    probe = media.probe(video)
+    probe = codec.probe(video)
     assert probe.audio_codec == "aac" and probe.audio_streams == 1 and probe.video_streams == 1
     assert abs(decoded_audio_seconds(video) - 9 / 8) <= 0.1
     assert info["music"] == "calm"
     changed = client.predict(video=handle_file(video), music="upbeat", volume=0.5, api_name="/change_music")
-    assert media.probe(changed).audio_codec == "aac"
+    assert codec.probe(changed).audio_codec == "aac"
     assert video_packets(changed) == video_packets(video)  # the video stream was copied, not re-encoded
     silent = client.predict(video=handle_file(video), music="none", api_name="/change_music")
-    assert media.probe(silent).audio_streams == 0
+    assert codec.probe(silent).audio_streams == 0
 
 
 def test_change_music_refuses_what_is_not_our_video(client, tmp_path):

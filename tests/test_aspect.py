@@ -7,9 +7,10 @@ import dataclasses
 
 import pytest
 
-from cogvideo import media, models
+from cogvideo.engine import models
+from cogvideo.engine.models import Size
 from cogvideo.errors import InvalidRequest
-from cogvideo.models import Size
+from cogvideo.media import codec
 from cogvideo.request import VideoRequest
 from ui import aspect
 
@@ -106,6 +107,6 @@ def test_tiny_renders_a_portrait_video_at_9_16(studio):
     height, width = aspect.requested_size(studio.variant("t2v"), "9:16")
     result = studio.generate(VideoRequest(prompt="a tall lighthouse", num_inference_steps=2, num_frames=9,
                                           seed=1, height=height, width=width))
-    info = media.probe(result.path)  # ffmpeg reads the file back
+    info = codec.probe(result.path)  # ffmpeg reads the file back
     assert (info.width, info.height) == (80, 144) and info.height > info.width
     assert (result.width, result.height) == (80, 144)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cogvideo import media
+from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from tests.conftest import RunningApp
@@ -32,7 +32,7 @@ def server(tmp_path_factory):
 def size_of(url: str, tmp_path) -> tuple[int, int]:
     path = tmp_path / "video.mp4"
     path.write_bytes(httpx.get(url, timeout=30).content)
-    info = media.probe(path)
+    info = codec.probe(path)
     return info.width, info.height
 
 
@@ -70,12 +70,12 @@ def test_the_named_api_takes_aspect_ratio_after_the_older_inputs(server):
     client = Client(server.url, verbose=False)
     video, info = client.predict(prompt="a tall lighthouse", seed=3, num_frames=9, num_inference_steps=2,
                                  aspect_ratio="9:16", api_name="/text_to_video")
-    probed = media.probe(video)
+    probed = codec.probe(video)
     assert (probed.width, probed.height) == (80, 144) and (info["width"], info["height"]) == (80, 144)
     # Existing callers, who send no aspect_ratio, keep the model's own size.
     video, _ = client.predict(prompt="a wide field", seed=3, num_frames=9, num_inference_steps=2,
                               api_name="/text_to_video")
-    assert (media.probe(video).width, media.probe(video).height) == (144, 96)
+    assert (codec.probe(video).width, codec.probe(video).height) == (144, 96)
     names = [p["parameter_name"] for p in client.view_api(return_format="dict", print_info=False)
              ["named_endpoints"]["/text_to_video"]["parameters"]]
     # then the count of variations, added after it (tests/test_variations.py)

@@ -13,8 +13,8 @@ from diffusers.models.attention_dispatch import AttentionBackendName
 from diffusers.models.attention_processor import CogVideoXAttnProcessor2_0
 from PIL import Image
 
-from cogvideo import tiny
-from cogvideo.attention import (
+from cogvideo.engine import tiny
+from cogvideo.engine.attention import (
     ATTENTION_BACKENDS,
     DispatchCogVideoXAttnProcessor,
     choose_backend,
@@ -172,7 +172,7 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = "import sys, cogvideo.attention as a; print(a.ATTENTION_BACKENDS, 'torch' in sys.modules)"
+    code = "import sys, cogvideo.engine.attention as a; print(a.ATTENTION_BACKENDS, 'torch' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.strip().endswith("False")
@@ -210,7 +210,7 @@ def test_sageattention_1_from_the_package_index_is_found_and_called_directly():
     """The index's 1.0.6 is refused by diffusers' dispatcher but found by ours, in the NHD layout."""
     from importlib.metadata import version
 
-    from cogvideo.attention import sage1_kernel
+    from cogvideo.engine.attention import sage1_kernel
 
     assert version("sageattention").startswith("1.")  # requirements-dev.txt pins it
     with pytest.raises(RuntimeError, match="sageattention>=2.1.1"):
@@ -232,7 +232,7 @@ def small_transformer(head_dim: int):
 
 
 def test_sage_1_runs_where_its_gpu_dtype_and_head_size_allow(monkeypatch):
-    from cogvideo import attention
+    from cogvideo.engine import attention
 
     monkeypatch.setattr(attention, "_cuda_capability", lambda transformer: (8, 9))  # an RTX 4090
     calls = []

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from cogvideo import speed
+from cogvideo.engine import speed
 from cli.main import main
-from cogvideo.engine import Engine, RenderJob
+from cogvideo.engine.render import Engine, RenderJob
 
 STEPS = 12  # MagCache keeps the first 20 % (3 steps) computed; the rest may be skipped
 

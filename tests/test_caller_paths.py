@@ -171,10 +171,10 @@ def test_mcp_tools_take_track_ids_only(server, tool, clip_data_url):
 def clip_data_url(tmp_path_factory):
     import base64
 
-    from cogvideo import media
+    from cogvideo.media import codec
 
     clip = tmp_path_factory.mktemp("clip") / "clip.mp4"
-    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=8",
+    subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=8",
                     "-t", "2", "-pix_fmt", "yuv420p", str(clip)], check=True)
     return "data:video/mp4;base64," + base64.b64encode(clip.read_bytes()).decode()
 
@@ -229,9 +229,9 @@ def test_a_handler_opens_music_only_from_gradios_upload_folder(studio, tmp_path,
         db = wal_database(database)
         english = FakeRequest(language="en")
         clip = studio.output_dir / "clip.mp4"
-        from cogvideo import media
+        from cogvideo.media import codec
 
-        media.encode_mp4(np.zeros((9, 48, 64, 3), np.uint8), 8, clip)
+        codec.encode_mp4(np.zeros((9, 48, 64, 3), np.uint8), 8, clip)
         calls = {
             "text_to_video": lambda music_file: run(handlers.text_to_video, "a cat", num_inference_steps=2,
                                                     num_frames=9, music_file=music_file, request=english,
@@ -248,11 +248,11 @@ def test_a_handler_opens_music_only_from_gradios_upload_folder(studio, tmp_path,
         # An upload Gradio made (a file in its upload folder) is read and laid under the video.
         song = tmp_path / "gradio" / "0123abcd" / "song.wav"
         song.parent.mkdir(parents=True)
-        subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(song)],
+        subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(song)],
                        check=True)
         out = calls[endpoint](str(song))
         video = out[0] if isinstance(out, tuple) else out
-        assert media.probe(video).audio_codec == "aac"
+        assert codec.probe(video).audio_codec == "aac"
     finally:
         service.close()
 

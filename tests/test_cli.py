@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from cogvideo import media
+from cogvideo.media import codec
 from tests.conftest import ROOT, make_photo
 
 
@@ -23,8 +23,8 @@ def test_generate_t2v_and_i2v(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert f"video: {out}" in proc.stdout and "seed: 42" in proc.stdout
     assert "noise" in proc.stderr  # the tiny model says what it is
-    assert media.read_frames(out).shape == (9, 96, 144, 3)
-    assert media.probe(out).fps == 8.0
+    assert codec.read_frames(out).shape == (9, 96, 144, 3)
+    assert codec.probe(out).fps == 8.0
 
     image = tmp_path / "first.png"
     make_photo(320, 240).save(image)
@@ -32,12 +32,12 @@ def test_generate_t2v_and_i2v(tmp_path):
                    "--num-inference-steps", "2", "--num-frames", "17", "--output-dir", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.split("video: ")[1].splitlines()[0]
-    assert media.read_frames(path).shape == (17, 96, 144, 3)
+    assert codec.read_frames(path).shape == (17, 96, 144, 3)
     assert "seed: " in proc.stdout
 
 
 def test_saved_tiny_pipeline_loads_from_a_folder_offline(tmp_path):
-    from cogvideo import tiny
+    from cogvideo.engine import tiny
 
     folder = tmp_path / "my-cogvideox"
     tiny.build_pipeline("t2v").save_pretrained(folder)
@@ -45,7 +45,7 @@ def test_saved_tiny_pipeline_loads_from_a_folder_offline(tmp_path):
                    "--output-dir", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.split("video: ")[1].splitlines()[0]
-    assert media.read_frames(path).shape == (9, 96, 144, 3)
+    assert codec.read_frames(path).shape == (9, 96, 144, 3)
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):
@@ -70,7 +70,7 @@ def test_generate_with_style_music_and_post(tmp_path):
                    "--output-dir", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.split("video: ")[1].splitlines()[0]
-    info = media.probe(path)
+    info = codec.probe(path)
     assert (info.width, info.height, info.fps, info.audio_codec) == (288, 192, 16.0, "aac")
     assert "a lighthouse" in proc.stdout and "prompt: a lighthouse" not in proc.stdout  # styled
 
@@ -108,7 +108,7 @@ def test_speed_flags(tmp_path):
     proc = run_cli("generate", "--model", "tiny", "--prompt", "a boat on a lake", "--num-inference-steps", "4",
                    "--speed", "fast", "--compile", "--fp8", "--output-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert media.read_frames(proc.stdout.split("video: ")[1].splitlines()[0]).shape == (9, 96, 144, 3)
+    assert codec.read_frames(proc.stdout.split("video: ")[1].splitlines()[0]).shape == (9, 96, 144, 3)
     # No GPU here: the machine-level speed-ups are left off, and the user is told why.
     assert "compile: off" in proc.stderr and "fp8: off" in proc.stderr
     proc = run_cli("generate", "--model", "tiny", "--prompt", "x", "--speed", "turbo")
@@ -118,7 +118,7 @@ def test_speed_flags(tmp_path):
 def test_restyle_extend_gif_and_lora_from_the_cli(tmp_path):
     from PIL import Image
 
-    from cogvideo import tiny
+    from cogvideo.engine import tiny
     from tests.test_creative import make_clip
     from tests.test_lora import make_lora
 
@@ -130,7 +130,7 @@ def test_restyle_extend_gif_and_lora_from_the_cli(tmp_path):
                    "--output-dir", str(out))
     assert proc.returncode == 0, proc.stderr
     video = proc.stdout.split("video: ")[1].splitlines()[0]
-    assert media.read_frames(video).shape == (9, 96, 144, 3)
+    assert codec.read_frames(video).shape == (9, 96, 144, 3)
     gif = proc.stdout.split("gif: ")[1].split(" (")[0]
     with Image.open(gif) as picture:
         assert picture.is_animated and picture.width == 144  # never wider than the video
@@ -140,7 +140,7 @@ def test_restyle_extend_gif_and_lora_from_the_cli(tmp_path):
                    "--num-inference-steps", "2", "--output-dir", str(out))
     assert proc.returncode == 0, proc.stderr
     extended = proc.stdout.split("video: ")[1].splitlines()[0]
-    assert media.read_frames(extended).shape[0] == 25
+    assert codec.read_frames(extended).shape[0] == 25
 
 
 def test_cli_bad_creative_values_are_named_before_any_work(tmp_path):

@@ -1,4 +1,4 @@
-"""Uploaded clips (cogvideo.clips): real files made here with the ffmpeg imageio-ffmpeg ships.
+"""Uploaded clips (cogvideo.media.clips): real files made here with the ffmpeg imageio-ffmpeg ships.
 
 Most clips are "numbered": frame i is a flat colour that encodes i (red = 8 × (i mod 32), green =
 8 × (i div 32)), so a test can say which source frame each decoded frame is, through lossy codecs
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cogvideo import clips
-from cogvideo.clips import (
+from cogvideo.media import clips
+from cogvideo.media.clips import (
     MAX_CLIP_SECONDS,
     MAX_CLIP_SIDE,
     MIN_CLIP_FRAMES,
@@ -28,7 +28,7 @@ from cogvideo.clips import (
     read_clip,
 )
 from cogvideo.errors import VideoError
-from cogvideo.media import ffmpeg_exe, fit_image
+from cogvideo.media.codec import ffmpeg_exe, fit_image
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
 

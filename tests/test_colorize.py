@@ -17,8 +17,8 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from cogvideo.colorize import Colorizer, chroma, is_colour, lab_to_rgb, rgb_to_lab
 from cogvideo.errors import ModelFileError, WeightsMissing
+from cogvideo.media.colorize import Colorizer, chroma, is_colour, lab_to_rgb, rgb_to_lab
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
 SMALL_INPUT = 64  # model input side for most tests (the product uses 512): ~0.1 s per call on CPU

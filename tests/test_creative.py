@@ -6,8 +6,8 @@ import threading
 import numpy as np
 import pytest
 
-from cogvideo import media
 from cogvideo.errors import Cancelled, InvalidRequest, VideoError
+from cogvideo.media import codec
 from cogvideo.request import MAX_EXTENSIONS, VideoRequest
 
 # The tiny model: 144×96 at 8 fps, 9 frames a part (frame_step 8: 8N+1 frames).
@@ -25,7 +25,7 @@ def make_clip(path, frames=17, width=WIDTH, height=HEIGHT, fps=FPS):
         left = (index * width // max(frames, 1)) % width
         frame[:, left:left + max(width // 10, 2)] = (250, 250, 250)
         out.append(frame.astype(np.uint8))
-    return media.encode_mp4(np.stack(out), fps, path)
+    return codec.encode_mp4(np.stack(out), fps, path)
 
 
 def restyle(video=None, **kwargs):
@@ -55,7 +55,7 @@ def test_restyle_end_to_end(studio, clip):
     # A 17-frame clip at 8 fps: the tiny model restyles its first 9 frames (its default length).
     events = []
     result = studio.generate(restyle(clip), progress=events.append)
-    assert media.read_frames(result.path).shape == (PART, HEIGHT, WIDTH, 3)
+    assert codec.read_frames(result.path).shape == (PART, HEIGHT, WIDTH, 3)
     assert result.info()["strength"] == 0.5 and result.model == "tiny"
     # strength 0.5 of 4 steps: the pipeline runs the last 2 of the schedule.
     assert steps_seen(events) == {"Denoising step 1/2", "Denoising step 2/2"}
@@ -64,7 +64,7 @@ def test_restyle_end_to_end(studio, clip):
 
 def test_restyle_strength_reaches_the_pipeline(studio, clip):
     low, high = (studio.generate(restyle(clip, strength=s, num_inference_steps=10)) for s in (0.2, 1.0))
-    assert not np.array_equal(media.read_frames(low.path), media.read_frames(high.path))
+    assert not np.array_equal(codec.read_frames(low.path), codec.read_frames(high.path))
 
 
 def test_restyle_with_a_style_and_no_prompt(studio, clip):
@@ -76,14 +76,14 @@ def test_vertical_clip_is_cropped_to_a_landscape_size_and_said(studio, tmp_path)
     # A landscape size, as the fixed-size models (2B, 5B, 1.5 T2V) always render.
     tall = make_clip(tmp_path / "tall.mp4", width=96, height=160)
     result = studio.generate(restyle(tall, height=HEIGHT, width=WIDTH))
-    assert media.read_frames(result.path).shape == (PART, HEIGHT, WIDTH, 3)
+    assert codec.read_frames(result.path).shape == (PART, HEIGHT, WIDTH, 3)
     assert any("vertical video was center-cropped" in n.en and "竖屏" in n.zh for n in result.notices)
 
 
 def test_a_model_of_flexible_size_follows_a_vertical_clip(studio, tmp_path):
     tall = make_clip(tmp_path / "tall.mp4", width=96, height=160)
     result = studio.generate(restyle(tall))
-    frames = media.read_frames(result.path)
+    frames = codec.read_frames(result.path)
     assert frames.shape[1] > frames.shape[2]  # portrait in, portrait out
     assert not any("center-cropped" in n.en for n in result.notices)
 
@@ -99,7 +99,7 @@ def test_clip_too_short_to_restyle(studio, tmp_path):
 
 def test_extend_joins_the_parts_without_the_duplicated_frames(studio, clip, monkeypatch):
     # The clip (17 frames) and two parts of 9: 17 + 9 + 9 - 2 joins = 33 frames.
-    from cogvideo import clips
+    from cogvideo.media import clips
 
     pictures = []
     render = studio.engine.render
@@ -114,7 +114,7 @@ def test_extend_joins_the_parts_without_the_duplicated_frames(studio, clip, monk
     monkeypatch.setattr(studio.engine, "render", recording)
     events = []
     result = studio.generate(extend(clip), progress=events.append)
-    out = media.read_frames(result.path)
+    out = codec.read_frames(result.path)
     assert out.shape == (17 + PART + PART - 2, HEIGHT, WIDTH, 3)
     assert result.info()["parts"] == [17, PART, PART] and result.num_frames == 33
 
@@ -138,12 +138,12 @@ def test_extend_joins_the_parts_without_the_duplicated_frames(studio, clip, monk
 
 def test_extend_with_crossfade_keeps_the_count(studio, clip):
     result = studio.generate(extend(clip, extensions=1, crossfade=True))
-    assert media.read_frames(result.path).shape[0] == 17 + PART - 1
+    assert codec.read_frames(result.path).shape[0] == 17 + PART - 1
 
 
 def test_extend_lays_the_music_over_the_whole_video(studio, clip):
     result = studio.generate(extend(clip, extensions=1, music="calm"))
-    info = media.probe(result.path)
+    info = codec.probe(result.path)
     assert info.audio_codec == "aac"
     assert info.duration == pytest.approx((17 + PART - 1) / FPS, abs=0.2)
 

@@ -12,7 +12,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from cogvideo import media, tiny
+from cogvideo.engine import tiny
+from cogvideo.media import codec
 from tests.conftest import RunningApp
 from tests.test_creative import make_clip
 from tests.test_lora import make_lora, write_lora_shapes
@@ -50,7 +51,7 @@ def error_of(call) -> str:
 
 
 def frames_of(path) -> np.ndarray:
-    return media.read_frames(path)
+    return codec.read_frames(path)
 
 
 def test_restyle_through_the_named_api(api, clip):
@@ -134,8 +135,8 @@ def test_a_missing_lora_stops_the_start(tmp_path):
 
 
 def test_unloading_through_the_engine_restores_the_base_model(lora_dir):
-    from cogvideo.engine import Engine, RenderJob
-    from cogvideo.lora import parse_loras
+    from cogvideo.engine.lora import parse_loras
+    from cogvideo.engine.render import Engine, RenderJob
 
     job = RenderJob(task="t2v", prompt="a cat", negative_prompt="", image=None, num_frames=9, num_inference_steps=2,
                     guidance_scale=6.0, seed=2, height=32, width=48)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cogvideo.engine import SHARED_COMPONENTS, Engine, RenderJob
+from cogvideo.engine.render import Engine, RenderJob, SHARED_COMPONENTS
 from cogvideo.errors import Cancelled, InvalidRequest
 
 
@@ -153,7 +153,7 @@ def test_counting_tokens_never_disturbs_a_render_encoding_its_prompt(tiny_engine
 
 
 def test_auto_offload_is_decided_once(monkeypatch):
-    from cogvideo import engine as engine_module
+    from cogvideo.engine import render as engine_module
 
     free = iter([40 * 2**30, 15 * 2**30, 22 * 2**30])
     monkeypatch.setattr(engine_module, "free_vram_bytes", lambda device: next(free))
@@ -164,7 +164,7 @@ def test_auto_offload_is_decided_once(monkeypatch):
 def test_local_folders_keep_dynamic_guidance(tmp_path):
     import json
 
-    from cogvideo import models
+    from cogvideo.engine import models
 
     (tmp_path / "transformer").mkdir()
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "CogVideoXPipeline"}))

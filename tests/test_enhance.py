@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from cogvideo import enhance, media
-from cogvideo.enhance import MAX_OUTPUT_PIXELS, Upscaler, VideoPost, plan_post
 from cogvideo.errors import InvalidRequest, ModelFileError, WeightsMissing
+from cogvideo.media import codec, enhance
+from cogvideo.media.enhance import MAX_OUTPUT_PIXELS, Upscaler, VideoPost, plan_post
 
 
 def _clip(count: int = 9, height: int = 48, width: int = 64) -> np.ndarray:
@@ -80,9 +80,9 @@ def offline_empty_hub(monkeypatch, tmp_path):
     return Path(constants.HF_HUB_CACHE)
 
 
-def _encode(post: VideoPost, path: Path) -> tuple[np.ndarray, media.VideoInfo]:
-    media.encode_mp4(post.frames, post.fps, path, filters=post.filters)
-    return media.read_frames(path), media.probe(path)
+def _encode(post: VideoPost, path: Path) -> tuple[np.ndarray, codec.VideoInfo]:
+    codec.encode_mp4(post.frames, post.fps, path, filters=post.filters)
+    return codec.read_frames(path), codec.probe(path)
 
 
 # ---------------------------------------------------------------- the Upscaler

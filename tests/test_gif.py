@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from cogvideo import gif, media
 from cogvideo.errors import DiskFull, InvalidRequest, VideoError
-from cogvideo.gif import DEFAULT_GIF_FPS, GifResult, check_gif_options, export_gif
+from cogvideo.media import codec, gif
+from cogvideo.media.gif import DEFAULT_GIF_FPS, GifResult, check_gif_options, export_gif
 
 FRAMES, HEIGHT, WIDTH, FPS = 17, 192, 320, 8
 
@@ -38,7 +38,7 @@ def make_frames() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    return media.encode_mp4(make_frames(), FPS, tmp_path_factory.mktemp("clip") / "clip.mp4")
+    return codec.encode_mp4(make_frames(), FPS, tmp_path_factory.mktemp("clip") / "clip.mp4")
 
 
 def read_gif(path: Path) -> tuple[Image.Image, list[np.ndarray], list[int]]:
@@ -56,7 +56,7 @@ def resized(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if media.PART_MARK in p.name)
+    return sorted(p.name for p in folder.iterdir() if codec.PART_MARK in p.name)
 
 
 # ---------------------------------------------------------------- the GIF
@@ -75,7 +75,7 @@ def test_gif_is_animated_loops_and_looks_like_the_video(clip, tmp_path):
     assert result.path == out and result.size_bytes == out.stat().st_size > 0
     # GIF delays are whole centiseconds: 125 ms a frame is written as 130, 120, 130, ...
     assert abs(sum(durations) - FRAMES * 1000 / FPS) <= 10
-    source = media.read_frames(clip)
+    source = codec.read_frames(clip)
     first = np.abs(frames[0] - resized(source[0], 160, 96)).mean()
     assert first < 8, f"mean abs difference of the first frame: {first:.1f} of 255"  # 3.9 measured; a wrong frame: 22
     # It moves: frame 10 is the video's frame 10, not its first frame again.
@@ -114,11 +114,11 @@ def test_video_with_a_music_track(clip, tmp_path):
     # Studio videos carry music; the GIF takes the picture only.
     with_music = tmp_path / "music.mp4"
     subprocess.run(
-        [media.ffmpeg_exe(), "-loglevel", "error", "-i", str(clip), "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+        [codec.ffmpeg_exe(), "-loglevel", "error", "-i", str(clip), "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
          "-c:v", "copy", "-c:a", "aac", "-shortest", str(with_music)],
         check=True, capture_output=True,
     )
-    assert media.probe(with_music).audio_codec == "aac"
+    assert codec.probe(with_music).audio_codec == "aac"
     result = export_gif(with_music, tmp_path / "music.gif", width=160)
     assert result.frames == FRAMES and Image.open(result.path).n_frames == FRAMES
 
@@ -179,7 +179,7 @@ def test_damaged_video_is_a_clear_error_and_leaves_no_part_file(clip, tmp_path):
     data = clip.read_bytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(data[:data.index(b"mdat") + 200])
-    assert media.probe(damaged).width == WIDTH
+    assert codec.probe(damaged).width == WIDTH
     out = tmp_path / "out"
     with pytest.raises(VideoError) as caught:
         export_gif(damaged, out / "damaged.gif")
@@ -191,7 +191,7 @@ def test_damaged_video_is_a_clear_error_and_leaves_no_part_file(clip, tmp_path):
 def test_disk_full_is_reported_and_the_part_file_removed(clip, tmp_path, monkeypatch):
     # A fake ffmpeg: probing goes to the real one; the GIF command writes a little to its output
     # (the last argument) and fails as ffmpeg does on a full disk.
-    real = media.ffmpeg_exe()
+    real = codec.ffmpeg_exe()
     fake = tmp_path / "ffmpeg"
     fake.write_text(
         "#!/bin/sh\n"
@@ -202,7 +202,7 @@ def test_disk_full_is_reported_and_the_part_file_removed(clip, tmp_path, monkeyp
         "exit 1\n"
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr(media, "ffmpeg_exe", lambda: str(fake))
+    monkeypatch.setattr(codec, "ffmpeg_exe", lambda: str(fake))
     out = tmp_path / "out"
     with pytest.raises(DiskFull) as caught:
         export_gif(clip, out / "clip.gif")

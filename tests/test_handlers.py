@@ -147,14 +147,14 @@ def test_uploaded_music_is_used(handlers, tmp_path, monkeypatch):
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the song is an upload Gradio made
 
-    from cogvideo import media
+    from cogvideo.media import codec
 
     song = tmp_path / "song.wav"
-    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+    subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
                     str(song)], check=True)
     video, info = run(handlers.text_to_video, "a cat", num_inference_steps=2, music="none", music_file=str(song),
                                          request=FakeRequest(language="en"), progress=None)
-    assert media.probe(video).audio_codec == "aac"
+    assert codec.probe(video).audio_codec == "aac"
 
 
 def test_a_bad_music_file_is_refused_before_rendering(handlers, tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Large-but-allowed pictures cost megabytes, not gigabytes (issue 11, item 8).
 
 Memory is measured in a fresh Python process (peak and current RSS from /proc/self/status)
-decoding real files through `media.load_image`: a ~100-megapixel PNG of about a megabyte (before:
+decoding real files through `codec.load_image`: a ~100-megapixel PNG of about a megabyte (before:
 +0.77 GB peak for one) and a 120-megapixel JPEG (before: four at once on long-lived threads left
 0.9 GB resident).
 """
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from cogvideo import media
 from cogvideo.errors import ImageError
+from cogvideo.media import codec
 from tests.conftest import ROOT, make_photo
 
 COLOUR = (40, 120, 200)
@@ -78,7 +78,7 @@ def big_jpeg(tmp_path_factory) -> Path:
     # that this process never holds it whole.
     path = tmp_path_factory.mktemp("big") / "flat-120mp.jpg"
     subprocess.run(
-        [media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+        [codec.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
          "-i", "color=c=0x2878c8:s=12000x9992", "-frames:v", "1", "-q:v", "3", str(path)],
         check=True, capture_output=True,
     )
@@ -96,7 +96,7 @@ def run_measured(script: str, *args: str, timeout: float = 300) -> dict:
 PRELUDE = """
 import json, sys
 from PIL import Image
-from cogvideo import media
+from cogvideo.media import codec
 
 def status_mb(field):
     with open("/proc/self/status") as f:
@@ -115,7 +115,7 @@ def peak_mb():
 # Decode a small PNG and JPEG first: plugins and code are loaded before the baseline.
 for ext in ("png", "jpg"):
     Image.new("RGB", (80, 80)).save(sys.argv[1] + "." + ext)
-    media.load_image(sys.argv[1] + "." + ext)
+    codec.load_image(sys.argv[1] + "." + ext)
 base = rss_mb()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # the high-water mark starts again from here
@@ -127,7 +127,7 @@ with open("/proc/self/clear_refs", "w") as f:
 @linux_only
 def test_a_100_megapixel_png_decodes_in_bounded_memory(big_png, tmp_path):
     script = PRELUDE + """
-image = media.load_image(sys.argv[2])
+image = codec.load_image(sys.argv[2])
 peak = peak_mb() - base
 size, colours = image.size, image.getcolors(1)
 del image
@@ -139,19 +139,19 @@ print(json.dumps({"peak": peak, "after": rss_mb() - base, "size": size, "colours
     assert result["after"] < 50, result
     # 12000 × 8400 reduced to the working side, aspect kept; every pixel the file's colour (so every
     # strip's first row found its predecessor).
-    assert result["size"] == [media.WORKING_SIDE, round(media.WORKING_SIDE * 8400 / 12000)]
+    assert result["size"] == [codec.WORKING_SIDE, round(codec.WORKING_SIDE * 8400 / 12000)]
     assert result["colours"] is not None and tuple(result["colours"][0][1]) == COLOUR
 
 
 @linux_only
 def test_a_120_megapixel_jpeg_decodes_in_bounded_memory(big_jpeg, tmp_path):
     script = PRELUDE + """
-image = media.load_image(sys.argv[2])
+image = codec.load_image(sys.argv[2])
 print(json.dumps({"peak": peak_mb() - base, "size": image.size}))
 """
     result = run_measured(script, str(tmp_path / "warm"), str(big_jpeg))
     assert result["peak"] < 400, result
-    assert max(result["size"]) == media.WORKING_SIDE
+    assert max(result["size"]) == codec.WORKING_SIDE
 
 
 # ---------------------------------------------------------------- many at once
@@ -163,14 +163,14 @@ def test_four_large_pictures_at_once_leave_no_memory_behind(big_jpeg, tmp_path):
     script = PRELUDE + """
 from concurrent.futures import ThreadPoolExecutor
 pool = ThreadPoolExecutor(4)
-list(pool.map(media.load_image, [sys.argv[1] + ".png"] * 4))  # the threads exist before the baseline
+list(pool.map(codec.load_image, [sys.argv[1] + ".png"] * 4))  # the threads exist before the baseline
 base = rss_mb()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
 after = []
 for _ in range(2):
-    images = list(pool.map(media.load_image, [sys.argv[2]] * 4))
-    assert all(max(image.size) == media.WORKING_SIDE for image in images)
+    images = list(pool.map(codec.load_image, [sys.argv[2]] * 4))
+    assert all(max(image.size) == codec.WORKING_SIDE for image in images)
     del images
     after.append(rss_mb() - base)
 print(json.dumps({"peak": peak_mb() - base, "after": after}))
@@ -207,7 +207,7 @@ def count_concurrent_decodes(monkeypatch, paths: list[Path]) -> tuple[int, list]
     results: list = [None] * len(paths)
 
     def load(index: int) -> None:
-        results[index] = media.load_image(paths[index])
+        results[index] = codec.load_image(paths[index])
 
     threads = [threading.Thread(target=load, args=(i,)) for i in range(len(paths))]
     for thread in threads:
@@ -220,9 +220,9 @@ def count_concurrent_decodes(monkeypatch, paths: list[Path]) -> tuple[int, list]
 def test_large_decodes_wait_for_a_slot(monkeypatch, tmp_path):
     paths = [large_jpeg(tmp_path, f"p{i}.jpg") for i in range(4)]
     most, results = count_concurrent_decodes(monkeypatch, paths)
-    assert most == 2 == media.MAX_CONCURRENT_DECODES
+    assert most == 2 == codec.MAX_CONCURRENT_DECODES
     # Waiting is not failing: every picture came out.
-    assert all(image is not None and image.size == (media.WORKING_SIDE, 1365) for image in results)
+    assert all(image is not None and image.size == (codec.WORKING_SIDE, 1365) for image in results)
 
 
 def test_small_pictures_do_not_wait(monkeypatch, tmp_path):
@@ -231,7 +231,7 @@ def test_small_pictures_do_not_wait(monkeypatch, tmp_path):
         paths.append(tmp_path / f"s{i}.jpg")
         make_photo(800, 600).save(paths[-1])
     most, results = count_concurrent_decodes(monkeypatch, paths)
-    assert most > media.MAX_CONCURRENT_DECODES
+    assert most > codec.MAX_CONCURRENT_DECODES
     assert all(image.size == (800, 600) for image in results)
 
 
@@ -247,7 +247,7 @@ def test_over_the_limit_is_refused_from_the_header_naming_size_and_limit(tmp_pat
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     path.write_bytes(bytes(data))
     with pytest.raises(ImageError) as err:
-        media.load_image(path)
+        codec.load_image(path)
     assert "12000×10001 pixels" in err.value.en and "120,000,000 pixels" in err.value.en
     assert "12000×10001 像素" in err.value.zh and "120,000,000 像素" in err.value.zh
 
@@ -256,7 +256,7 @@ def test_over_the_limit_is_refused_from_the_header_naming_size_and_limit(tmp_pat
 def test_formats_decoded_whole_have_a_lower_limit(kind, tmp_path, monkeypatch):
     """Pillow decodes these whole (progressive JPEGs keep every DCT coefficient), so they are
     refused above MAX_WHOLE_DECODE_PIXELS; here the limit is lowered so the files stay small."""
-    monkeypatch.setattr(media, "MAX_WHOLE_DECODE_PIXELS", 100_000)
+    monkeypatch.setattr(codec, "MAX_WHOLE_DECODE_PIXELS", 100_000)
     photo = make_photo(600, 400)  # 240,000 pixels
     path = tmp_path / "picture"
     if kind == "interlaced PNG":
@@ -268,12 +268,12 @@ def test_formats_decoded_whole_have_a_lower_limit(kind, tmp_path, monkeypatch):
     else:
         photo.save(path, "WebP")
     with pytest.raises(ImageError) as err:
-        media.load_image(path)
+        codec.load_image(path)
     assert "600×400 pixels" in err.value.en and "100,000 pixels" in err.value.en
     assert "600×400 像素" in err.value.zh and "100,000 像素" in err.value.zh
     # Within the limit the same files load.
-    monkeypatch.setattr(media, "MAX_WHOLE_DECODE_PIXELS", 1_000_000)
-    assert media.load_image(path).size == (600, 400)
+    monkeypatch.setattr(codec, "MAX_WHOLE_DECODE_PIXELS", 1_000_000)
+    assert codec.load_image(path).size == (600, 400)
 
 
 # ---------------------------------------------------------------- strips decode exactly
@@ -297,13 +297,13 @@ def varied_png_images() -> dict[str, Image.Image]:
 @pytest.mark.parametrize("strip_bytes", [1, 5_000, 1 << 22])
 @pytest.mark.parametrize("factor", [1, 3])
 def test_png_strips_match_a_whole_decode(strip_bytes, factor, tmp_path, monkeypatch):
-    monkeypatch.setattr(media, "PNG_STRIP_BYTES", strip_bytes)  # 1: one row (or `factor` rows) a strip
+    monkeypatch.setattr(codec, "PNG_STRIP_BYTES", strip_bytes)  # 1: one row (or `factor` rows) a strip
     for name, image in varied_png_images().items():
         path = tmp_path / f"{name}.png"
         image.save(path, **{key: image.info[key] for key in ("transparency",) if key in image.info})
-        layout = media._png_layout(path)
-        strips, _ = media._decode_png_in_strips(path, layout, factor)
-        whole = media.to_rgb(Image.open(path))
+        layout = codec._png_layout(path)
+        strips, _ = codec._decode_png_in_strips(path, layout, factor)
+        whole = codec.to_rgb(Image.open(path))
         whole = whole.reduce(factor) if factor > 1 else whole
         assert strips.size == whole.size, name
         assert np.array_equal(np.asarray(strips), np.asarray(whole)), name
@@ -311,17 +311,17 @@ def test_png_strips_match_a_whole_decode(strip_bytes, factor, tmp_path, monkeypa
 
 @linux_only
 def test_strip_path_applies_exif_orientation_and_closes_the_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(media, "WORKING_SIDE", 150)
-    monkeypatch.setattr(media, "LARGE_IMAGE_PIXELS", 0)
+    monkeypatch.setattr(codec, "WORKING_SIDE", 150)
+    monkeypatch.setattr(codec, "LARGE_IMAGE_PIXELS", 0)
     used = []
-    real = media._decode_png_in_strips
-    monkeypatch.setattr(media, "_decode_png_in_strips", lambda *a: used.append(a[2]) or real(*a))
+    real = codec._decode_png_in_strips
+    monkeypatch.setattr(codec, "_decode_png_in_strips", lambda *a: used.append(a[2]) or real(*a))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise on display
     path = tmp_path / "rotated.png"
     make_photo(300, 200).save(path, exif=exif)
     open_files = len(os.listdir("/proc/self/fd"))
-    loaded = media.load_image(path)
+    loaded = codec.load_image(path)
     assert len(os.listdir("/proc/self/fd")) == open_files
     assert used == [2]  # 300 // 150: reduced by 2 while decoding
     assert loaded.size == (100, 150) and loaded.mode == "RGB"
@@ -331,19 +331,19 @@ def test_damaged_large_png_gets_the_damaged_message(big_png, tmp_path, monkeypat
     cut = tmp_path / "cut.png"
     cut.write_bytes(big_png.read_bytes()[: big_png.stat().st_size // 2])
     with pytest.raises(ImageError, match="damaged or incomplete") as err:
-        media.load_image(cut)
+        codec.load_image(cut)
     assert "损坏" in err.value.zh
 
 
 def test_a_picture_passed_in_is_not_changed(monkeypatch):
-    monkeypatch.setattr(media, "WORKING_SIDE", 100)
+    monkeypatch.setattr(codec, "WORKING_SIDE", 100)
     photo = make_photo(300, 200, "RGBA")
     before = photo.tobytes()
-    loaded = media.load_image(photo)
+    loaded = codec.load_image(photo)
     assert loaded is not photo and loaded.size == (100, 67) and loaded.mode == "RGB"
     assert photo.size == (300, 200) and photo.mode == "RGBA" and photo.tobytes() == before
     small = make_photo(120, 80)
-    assert media.load_image(small) is not small
+    assert codec.load_image(small) is not small
 
 
 @linux_only

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cogvideo import VideoRequest, media
+from cogvideo import VideoRequest
+from cogvideo.media import codec
 from jobs import (
     DataDirError, DataDirLock, DataDirLocked, JobNotFound, JobService, JobStore, LocalWorker, QueueFull, Users,
 )
@@ -250,7 +251,7 @@ def test_a_job_is_stored_the_moment_it_is_submitted_then_runs(service, store):
     assert len(job.id) == 32
     done = service.wait(job.id, timeout=120)
     assert done.status == SUCCEEDED and done.seed == 5 and done.progress == 1.0
-    assert Path(done.video).is_file() and media.probe(done.video).video_codec == "h264"
+    assert Path(done.video).is_file() and codec.probe(done.video).video_codec == "h264"
     assert Path(done.cover).read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     assert done.started_at >= done.created_at and done.finished_at >= done.started_at
     assert done.info["seed"] == 5 and done.worker == "local"

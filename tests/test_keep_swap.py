@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from cogvideo import VideoRequest, downloads, media
+from cogvideo import VideoRequest
 from cogvideo.errors import DiskFull
+from cogvideo.media import codec, downloads
 from jobs import JobNotFound, JobService, JobStore, LocalWorker
 from jobs.job import CANCELLED, SUCCEEDED
 from jobs.music_swaps import NEW_WORK, REPLACE, NotSwappable, keep_swap, swap_music
@@ -70,7 +71,7 @@ def service(studio, tmp_path):
 def test_a_swap_saved_as_a_new_work_is_its_own_finished_job_and_the_original_is_untouched(service, studio):
     original = finished(service, music="none")
     before = digest(original.video)
-    assert media.probe(original.video).audio_streams == 0
+    assert codec.probe(original.video).audio_streams == 0
 
     kept = swap_music(service, studio, original.id, "alice", "upbeat", 0.5, NEW_WORK)
 
@@ -84,7 +85,7 @@ def test_a_swap_saved_as_a_new_work_is_its_own_finished_job_and_the_original_is_
     assert kept.file_token and kept.file_token != original.file_token
     # Its video has the new sound over the same pictures, beside the job outputs, private.
     video = Path(kept.video)
-    info = media.probe(video)
+    info = codec.probe(video)
     assert (info.video_codec, info.audio_codec, info.audio_streams) == ("h264", "aac", 1)
     assert video.parent == Path(original.video).parent and video.parent.name != downloads.SWAP_FOLDER
     assert stat.S_IMODE(video.stat().st_mode) == 0o600
@@ -120,7 +121,7 @@ def test_replacing_the_original_swaps_its_file_and_music_in_place(service, studi
     video = Path(service.get(original.id, "alice").video)
     assert video == Path(kept.video) and video.is_file() and video.parent == old_video.parent
     assert stat.S_IMODE(video.stat().st_mode) == 0o600
-    assert media.probe(video).audio_codec == "aac"
+    assert codec.probe(video).audio_codec == "aac"
     # The row records the upload, kept in the job's own inputs (not the caller's file).
     assert kept.request["music"] is None and kept.request["music_upload"].startswith(f"inputs/{original.id}/")
     assert (service.data_dir / kept.request["music_upload"]).read_bytes() == song.read_bytes()
@@ -135,7 +136,7 @@ def test_replacing_the_original_swaps_its_file_and_music_in_place(service, studi
 
 
 def pcm(path: Path) -> bytes:
-    out = subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
+    out = subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
                          capture_output=True, check=True)
     return out.stdout
 
@@ -200,7 +201,7 @@ def test_a_full_disk_while_keeping_says_so_and_keeps_the_original(tiny_engine, s
         filler.unlink()
         filler = None
         kept = swap_music(service, studio, original.id, "alice", "calm", 0.8)  # space back: it works
-        assert media.probe(kept.video).audio_streams == 1
+        assert codec.probe(kept.video).audio_streams == 1
     finally:
         if filler is not None:
             filler.unlink()

@@ -64,19 +64,51 @@ def test_no_function_is_longer_than_a_reader_can_hold():
     assert not long, long
 
 
+# The engine's rooms, lowest first: a module imports from its own room or one below it. The base
+# (the request, errors, callbacks) is the floor; the studio, one request end to end, is the top.
+ROOMS = ["base", "engine", "media", "catalogues", "studio"]
+
+
+def engine_modules() -> dict[str, Path]:
+    """cogvideo's modules by dotted name (packages by their __init__)."""
+    modules = {}
+    for path in (ROOT / "cogvideo").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def engine_uses(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The cogvideo modules a file imports (those for type checking only count as well)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("cogvideo"):
+            for alias in node.names:  # `from cogvideo.engine import speed` names a module
+                found.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("cogvideo"))
+    return found & set(modules)
+
+
+def room_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] in ROOMS:
+        return parts[1]
+    return "studio" if module in {"cogvideo", "cogvideo.studio", "cogvideo.__main__"} else "base"
+
+
+def test_the_engines_rooms_point_down():
+    modules = engine_modules()
+    assert {room_of(m) for m in modules} == set(ROOMS), sorted(modules)
+    wrong = [f"{name} ({room_of(name)}) imports {used} ({room_of(used)})"
+             for name, path in sorted(modules.items()) for used in sorted(engine_uses(path, modules))
+             if ROOMS.index(room_of(used)) > ROOMS.index(room_of(name))]
+    assert not wrong, wrong
+
+
 def test_the_engines_modules_import_each_other_without_a_circle():
-    """Within cogvideo/ too, imports point one way (those for type checking only count as well)."""
-    package = ROOT / "cogvideo"
-    names = {path.stem for path in package.glob("*.py")}
-    uses: dict[str, set[str]] = {}
-    for path in package.glob("*.py"):
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("cogvideo."):
-                found.add(node.module.split(".")[1])
-        uses[path.stem] = found & names - {path.stem}
+    modules = engine_modules()
+    uses = {name: engine_uses(path, modules) - {name} - {"cogvideo"} for name, path in modules.items()}
 
     def circle_from(start: str, path: list[str]) -> list[str] | None:
         for used in sorted(uses[path[-1]]):
@@ -88,7 +120,7 @@ def test_the_engines_modules_import_each_other_without_a_circle():
                     return found
         return None
 
-    circles = [" -> ".join(c) for c in (circle_from(name, [name]) for name in sorted(names)) if c]
+    circles = [" -> ".join(c) for c in (circle_from(name, [name]) for name in sorted(modules)) if c]
     assert not circles, circles
 
 

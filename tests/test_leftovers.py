@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cogvideo import media
+from cogvideo.media import codec
 from tests.conftest import ROOT
 
-GRACE = media.LEFTOVER_GRACE_S
+GRACE = codec.LEFTOVER_GRACE_S
 
 
 def age(path: Path, seconds: float) -> None:
@@ -57,17 +57,17 @@ def wait_for(condition, timeout: float = 120.0, proc: subprocess.Popen | None = 
 ENCODE = """
 import sys
 import numpy as np
-from cogvideo import media
+from cogvideo.media import codec
 # Noise is slow to encode and large: ffmpeg writes for seconds, the file growing as it goes.
 frames = np.random.default_rng(0).integers(0, 255, (240, 288, 384, 3), dtype=np.uint8)
-media.encode_mp4(frames, 8, sys.argv[1])
+codec.encode_mp4(frames, 8, sys.argv[1])
 print("finished", flush=True)
 """
 
 MUSIC = """
 import sys
 from pathlib import Path
-from cogvideo import music
+from cogvideo.media import music
 real = music._encode_aac
 def encode_then_hang(*args):
     real(*args)  # the AAC is written inside the work folder; the mux is next
@@ -83,7 +83,7 @@ def make_clip(path: Path) -> Path:
     y, x = np.mgrid[0:48, 0:64]
     frames = np.stack([np.stack([(x * 4 + 9 * t) % 256, (y * 5) % 256, np.full_like(x, 40)], -1)
                        for t in range(9)]).astype(np.uint8)
-    return media.encode_mp4(frames, 8, path)
+    return codec.encode_mp4(frames, 8, path)
 
 
 def write_tone(path: Path, seconds: float = 2.0) -> Path:
@@ -105,12 +105,12 @@ def test_crashes_leave_only_temporary_names_and_a_starting_studio_sweeps_them(ti
     out.mkdir()
 
     # 1. A finished video (and its cover) from an earlier job: never touched, however old.
-    finished = make_clip(media.unique_video_path(out))
-    cover = media.save_cover(np.zeros((48, 64, 3), np.uint8), finished.with_suffix(".jpg"))
+    finished = make_clip(codec.unique_video_path(out))
+    cover = codec.save_cover(np.zeros((48, 64, 3), np.uint8), finished.with_suffix(".jpg"))
     kept = {path: path.read_bytes() for path in (finished, cover)}
 
     # 2. Killed while encoding: ffmpeg was writing, and nothing may carry the final name.
-    target = media.unique_video_path(out)
+    target = codec.unique_video_path(out)
     writer = start(ENCODE, str(target))
     wait_for(lambda: [p for p in out.iterdir() if p.name.startswith(target.stem) and p.stat().st_size > 0],
              proc=writer)
@@ -120,17 +120,17 @@ def test_crashes_leave_only_temporary_names_and_a_starting_studio_sweeps_them(ti
 
     # 3. Killed inside the music step: its work folder stays behind.
     clip = make_clip(tmp_path / "clip.mp4")
-    mixer = start(MUSIC, str(clip), str(write_tone(tmp_path / "tone.wav")), str(media.unique_video_path(out)))
+    mixer = start(MUSIC, str(clip), str(write_tone(tmp_path / "tone.wav")), str(codec.unique_video_path(out)))
     assert wait_for(lambda: mixer.stdout.readline().strip() == "ready", proc=mixer)
     kill(mixer)
-    work = [p for p in out.iterdir() if p.name.startswith(media.MUSIC_WORK_PREFIX)]
+    work = [p for p in out.iterdir() if p.name.startswith(codec.MUSIC_WORK_PREFIX)]
     assert len(work) == 1 and any(work[0].iterdir())
 
     # 4. The crash was a while ago; meanwhile another process is writing into the same folder now.
     leftovers = [p for p in out.iterdir() if ".part." in p.name] + work
     for path in [*leftovers, finished, cover]:
         age(path, 2 * GRACE)
-    busy = media.unique_video_path(out).with_suffix(".1a2b3c4d.part.mp4")
+    busy = codec.unique_video_path(out).with_suffix(".1a2b3c4d.part.mp4")
     busy.write_bytes(b"\0" * 1000)
 
     Studio(tiny_engine, out)
@@ -138,11 +138,11 @@ def test_crashes_leave_only_temporary_names_and_a_starting_studio_sweeps_them(ti
     assert not any(path.exists() for path in leftovers)
     assert busy.exists(), "a file another process is writing right now was removed"
     assert {path: path.read_bytes() for path in (finished, cover)} == kept
-    assert media.probe(finished).video_codec == "h264"
+    assert codec.probe(finished).video_codec == "h264"
 
 
 def test_sweep_spares_recent_files_and_names_that_are_not_ours(tmp_path):
-    stem = media.unique_video_path(tmp_path).stem
+    stem = codec.unique_video_path(tmp_path).stem
     old_part = tmp_path / f"{stem}.part.mp4"
     old_cover_part = tmp_path / f"{stem}.5e6f7a8b.part.jpg"
     old_work = tmp_path / ".music-ab12cd_9"
@@ -161,10 +161,10 @@ def test_sweep_spares_recent_files_and_names_that_are_not_ours(tmp_path):
     (busy_work / "out.mp4").write_bytes(b"mp4")
     os.utime(busy_work, (time.time() - 2 * GRACE,) * 2)
 
-    assert media.sweep_leftovers(tmp_path) == 3
+    assert codec.sweep_leftovers(tmp_path) == 3
     assert not old_part.exists() and not old_cover_part.exists() and not old_work.exists()
     assert recent_part.exists() and busy_work.exists() and all(path.exists() for path in foreign)
-    assert media.sweep_leftovers(tmp_path / "missing") == 0
+    assert codec.sweep_leftovers(tmp_path / "missing") == 0
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
@@ -174,15 +174,15 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", save_half_then_fail)
-    cover = media.unique_video_path(tmp_path).with_suffix(".jpg")
+    cover = codec.unique_video_path(tmp_path).with_suffix(".jpg")
     with pytest.raises(OSError):
-        media.save_cover(np.zeros((48, 64, 3), np.uint8), cover)
+        codec.save_cover(np.zeros((48, 64, 3), np.uint8), cover)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_encode_leaves_nothing(tmp_path):
-    target = media.unique_video_path(tmp_path)
+    target = codec.unique_video_path(tmp_path)
     with pytest.raises(RuntimeError):
         # An unknown filter makes ffmpeg fail after opening its output.
-        media.encode_mp4(np.zeros((3, 48, 64, 3), np.uint8), 8, target, filters=["nosuchfilter"])
+        codec.encode_mp4(np.zeros((3, 48, 64, 3), np.uint8), 8, target, filters=["nosuchfilter"])
     assert list(tmp_path.iterdir()) == []

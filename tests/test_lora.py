@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 
-from cogvideo import lora, models, tiny
+from cogvideo.engine import lora, models, tiny
 from cogvideo.errors import InvalidRequest
 from tests.conftest import ROOT
 
@@ -448,7 +448,7 @@ def test_a_folder_with_one_safetensors_file_is_that_file(style_dir, tmp_path):
 
 RESOLVE = """
 import json, sys
-from cogvideo import lora
+from cogvideo.engine import lora
 out = []
 for text in sys.argv[1:]:
     try:

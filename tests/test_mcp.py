@@ -16,7 +16,7 @@ import httpx2
 import pytest
 from PIL import Image
 
-from cogvideo import media
+from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from tests.conftest import AGENT_REPLY, RunningApp
@@ -109,7 +109,7 @@ def test_generate_video_waits_with_progress_and_returns_absolute_file_urls(serve
         assert response.headers["Content-Type"] == "video/mp4"
         path = server.output_dir / "from-mcp.mp4"
         path.write_bytes(response.read())
-    info = media.probe(path)
+    info = codec.probe(path)
     assert info.video_codec == "h264" and info.audio_codec == "aac" and (info.width, info.height) == (144, 96)
     with urllib.request.urlopen(job["cover_url"], timeout=30) as response:
         assert Image.open(io.BytesIO(response.read())).format == "JPEG"
@@ -247,7 +247,7 @@ def test_mounted_in_another_app_without_a_lifespan_and_with_no_keys_yet(tmp_path
     from fastapi import FastAPI
 
     from api.mcp import build_mcp, mcp_routes
-    from cogvideo.styles import load_styles
+    from cogvideo.catalogues.styles import load_styles
 
     store = JobStore(tmp_path / "data")
     endpoint = build_mcp(SimpleNamespace(store=store), SimpleNamespace(styles=load_styles()), agent=None)

@@ -1,6 +1,6 @@
 import pytest
 
-from cogvideo import models
+from cogvideo.engine import models
 from cogvideo.errors import InvalidRequest, UnknownModel
 
 GiB = models.GiB

@@ -20,8 +20,8 @@ import pytest
 
 from bilingual import Text
 from cogvideo.errors import AudioError, InvalidRequest, VideoError
-from cogvideo.media import encode_mp4, ffmpeg_exe, probe
-from cogvideo.music import (
+from cogvideo.media.codec import encode_mp4, ffmpeg_exe, probe
+from cogvideo.media.music import (
     DEFAULT_TRACKS_PATH,
     SAMPLE_RATE,
     add_music,
@@ -302,7 +302,7 @@ def test_music_that_is_not_audio(tmp_path, clip, kind):
     with pytest.raises(AudioError) as info:
         add_music(clip, bad, tmp_path / "out.mp4")
     assert bad.name in info.value.en and bad.name in info.value.zh
-    # A picture is no audio container (cogvideo.demux.AUDIO_DEMUXERS); a silent MP4 is one
+    # A picture is no audio container (cogvideo.media.demux.AUDIO_DEMUXERS); a silent MP4 is one
     # without a sound track.
     expected = "no sound track" if kind == "silent-video" else "not an audio file"
     assert expected in info.value.en

@@ -1,7 +1,7 @@
 """Uploads that are playlists: ffmpeg reads an `.m3u8` as HLS and an `ffconcat` list under any name,
 and both open other files named inside them. A local MP4 that nobody uploaded (`secret.mp4`, with
 sound) must never reach a job: every ffmpeg that reads a user's file runs with `-protocol_whitelist
-file` and `-format_whitelist` (cogvideo/demux.py), and a job's copy is named by its bytes.
+file` and `-format_whitelist` (cogvideo/media/demux.py), and a job's copy is named by its bytes.
 
 Real files and the real ffmpeg throughout; the faces through `gradio_client` and raw HTTP against
 `python app.py --model tiny`.
@@ -17,8 +17,9 @@ import httpx
 import numpy as np
 import pytest
 
-from cogvideo import VideoRequest, clips, gif, media, music
+from cogvideo import VideoRequest
 from cogvideo.errors import AudioError, VideoError
+from cogvideo.media import clips, codec, gif, music
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from jobs.records import to_record
@@ -28,7 +29,7 @@ FAST = dict(num_inference_steps=2, num_frames=9)
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
+    subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_ffmpeg_itself_would_read_the_secret_through_both(secret, tmp_path):
     playlist = hls(tmp_path / "clip.m3u8", secret)
     listing = ffconcat(secret.parent / "clip.mp4", secret)
     for path, demuxer in ((playlist, "hls"), (listing, "concat")):
-        banner = subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+        banner = subprocess.run([codec.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
                                 text=True).stderr
         assert f"Input #0, {demuxer}" in banner and "Video: h264" in banner
 
@@ -82,8 +83,8 @@ def test_every_reader_refuses_a_concat_list(secret, reader, tmp_path):
     calls = {
         "probe_clip": lambda: clips.probe_clip(listing),
         "read_clip": lambda: clips.read_clip(listing, 8),
-        "media.probe": lambda: media.probe(listing),
-        "media.read_frames": lambda: media.read_frames(listing),
+        "media.probe": lambda: codec.probe(listing),
+        "media.read_frames": lambda: codec.read_frames(listing),
         "check_audio": lambda: music.check_audio(listing),
         "export_gif": lambda: gif.export_gif(listing, tmp_path / "out.gif"),
     }
@@ -95,7 +96,7 @@ def test_every_reader_refuses_a_concat_list(secret, reader, tmp_path):
 def test_a_real_clip_and_song_still_read_with_the_whitelists(secret, tmp_path):
     assert clips.probe_clip(secret).has_audio
     assert clips.read_clip(secret, 8).frames.shape == (16, 96, 144, 3)
-    assert media.probe(secret).audio_codec == "aac"
+    assert codec.probe(secret).audio_codec == "aac"
     for suffix in (".wav", ".mp3", ".m4a", ".ogg", ".flac", ".webm"):
         song = tmp_path / f"song{suffix}"
         ffmpeg("-f", "lavfi", "-i", "sine=duration=1", *(["-c:a", "libopus"] if suffix == ".webm" else []), str(song))

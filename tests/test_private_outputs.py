@@ -22,7 +22,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from cogvideo import downloads
+from cogvideo.media import downloads
 from cogvideo.studio import Studio
 from jobs import JobStore, Users
 from tests.conftest import ROOT, RunningApp

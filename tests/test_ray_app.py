@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cogvideo import media
+from cogvideo.media import codec
 from jobs import JobStore
 from jobs.job import CANCELLED, RUNNING, SUCCEEDED
 from tests.conftest import APP_START_S, ROOT, free_port
@@ -134,7 +134,7 @@ def test_four_jobs_at_once_finish_two_at_a_time_each_on_a_named_worker(ray_app, 
     videos = [Path(job.video) for job in jobs]
     assert len({hashlib.sha256(v.read_bytes()).hexdigest() for v in videos}) == 4  # distinct files
     for video in videos:
-        assert video.parent == ray_app.output_dir.resolve() and media.probe(video).video_codec == "h264"
+        assert video.parent == ray_app.output_dir.resolve() and codec.probe(video).video_codec == "h264"
     # Two at a time: some moment has two running, none has three.
     windows = [(job.started_at, job.finished_at) for job in jobs]
     overlap = max(sum(1 for start, end in windows if start <= moment < end) for moment, _ in windows)

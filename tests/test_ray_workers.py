@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cogvideo import VideoRequest, media
-from cogvideo.engine import Engine
+from cogvideo import VideoRequest
+from cogvideo.engine.render import Engine
+from cogvideo.media import codec
 from cogvideo.studio import Studio
 from jobs import JobService, JobStore
 from jobs.errors import WorkersUnavailable
@@ -101,7 +102,7 @@ def pools(ray_here, tmp_path):
     made = []
 
     def make(spec, count: int = 2):
-        from cogvideo.lora import parse_loras
+        from cogvideo.engine.lora import parse_loras
 
         # Validates (with the same LoRAs as the workers, as app.py builds it); loads nothing.
         head = Studio(Engine("tiny", loras=parse_loras(list(spec.loras))), tmp_path / "outputs")
@@ -158,7 +159,7 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
                                       owner="a").id, timeout=300)
     assert job.status == SUCCEEDED, job.error_en
     out = service.workers[0].output_dir
-    assert Path(job.video).parent == out and media.probe(job.video).audio_codec == "aac"  # the music arrived
+    assert Path(job.video).parent == out and codec.probe(job.video).audio_codec == "aac"  # the music arrived
     still = Path(job.info["colorized_image"])  # sent as bytes with a progress event, written here
     assert still.parent == out and still.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The worker keeps nothing: its scratch folder is emptied once the result has gone out (right
@@ -172,7 +173,7 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
 
 
 def test_a_clip_to_extend_travels_as_bytes_and_a_lora_loads_on_the_worker(pools, tmp_path):
-    from cogvideo import tiny
+    from cogvideo.engine import tiny
     from jobs.ray_workers import _portable
     from tests.test_creative import make_clip
     from tests.test_lora import make_lora
@@ -188,7 +189,7 @@ def test_a_clip_to_extend_travels_as_bytes_and_a_lora_loads_on_the_worker(pools,
     job = service.wait(service.submit(request("onward", mode="extend", video=str(clip), extensions=1),
                                       owner="a").id, timeout=300)
     assert job.status == SUCCEEDED, job.error_en
-    assert media.read_frames(job.video).shape[0] == 17 + 9 - 1 and job.info["parts"] == [17, 9]
+    assert codec.read_frames(job.video).shape[0] == 17 + 9 - 1 and job.info["parts"] == [17, 9]
     restyled = service.wait(service.submit(request("in ink", mode="v2v", video=str(clip), strength=0.5,
                                                    lora_scales={"ink": 1.0}), owner="a").id, timeout=300)
     assert restyled.status == SUCCEEDED, restyled.error_en
@@ -283,7 +284,7 @@ def test_a_job_whose_worker_is_lost_twice_fails_and_the_line_behind_it_goes_on(p
     # Ray restarted both killed actors (new processes); both take jobs again.
     wait_until(lambda: all(w.ready() for w in pool.workers), timeout=120, what="the workers to come back")
     after = service.wait(service.submit(request("after"), owner="a").id, timeout=300)
-    assert after.status == SUCCEEDED and media.probe(after.video).video_codec == "h264"
+    assert after.status == SUCCEEDED and codec.probe(after.video).video_codec == "h264"
     assert not set(pids) & {w.identity["pid"] for w in pool.workers}
 
 

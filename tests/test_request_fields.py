@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import anyio
 import pytest
 
+from cogvideo.engine.speed import DEFAULT_SPEED
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC, VideoRequest
-from cogvideo.speed import DEFAULT_SPEED
 
 # The size and length default to the loaded model's (None in the request): the page shows that
 # model's numbers.
@@ -73,7 +73,7 @@ def test_the_command_line_offers_the_requests_defaults():
 
 def test_the_mcp_tools_offer_the_requests_defaults(tmp_path):
     from api.mcp import build_mcp
-    from cogvideo.styles import load_styles
+    from cogvideo.catalogues.styles import load_styles
     from jobs import JobStore
 
     store = JobStore(tmp_path / "data")

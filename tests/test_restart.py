@@ -13,7 +13,7 @@ from gradio_client import Client, handle_file
 
 from jobs import JobStore
 from jobs.job import QUEUED, RUNNING, SUCCEEDED
-from cogvideo import media
+from cogvideo.media import codec
 from tests.conftest import ROOT, RunningApp
 from tests.test_creative import make_clip
 
@@ -72,7 +72,7 @@ def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
             store.list()), 240, "the jobs did not all finish after the restart")
         assert sorted(j.user_prompt for j in jobs) == ["queued 0", "queued 1", "queued extend", "the long one"]
         extended = next(j for j in jobs if j.user_prompt == "queued extend")
-        assert media.read_frames(extended.video).shape[0] == 17 + 9 - 1
+        assert codec.read_frames(extended.video).shape[0] == 17 + 9 - 1
         long_one = next(j for j in jobs if j.user_prompt == "the long one")
         assert long_one.attempts == 2 and long_one.seed == 1
         for job in jobs:

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from cogvideo.colorize import Colorizer
+from cogvideo.media.colorize import Colorizer
 from jobs import JobService, JobStore, LocalWorker
 from jobs.job import FAILED
 from jobs.keys import ApiKeys

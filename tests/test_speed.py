@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cogvideo import models, speed
-from cogvideo.engine import Engine, RenderJob
+from cogvideo.engine import models, speed
+from cogvideo.engine.render import Engine, RenderJob
 from cogvideo.errors import Cancelled, InvalidRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,13 +73,14 @@ def test_speed_is_checked_with_a_bilingual_message(value):
 
 
 def test_each_preset_renders_a_decodable_video(tmp_path):
-    from cogvideo import Studio, VideoRequest, media
+    from cogvideo import Studio, VideoRequest
+    from cogvideo.media import codec
 
     studio = Studio(Engine("tiny"), output_dir=tmp_path)
     for preset in speed.PRESETS:
         result = studio.generate(VideoRequest(prompt="a cat walks in the park", num_inference_steps=6,
                                               seed=5, speed=preset))
-        info = media.probe(result.path)
+        info = codec.probe(result.path)
         assert (info.width, info.height) == (144, 96) and result.path.stat().st_size > 0, preset
 
 
@@ -161,7 +162,7 @@ def test_scheduler_and_dynamic_cfg_per_variant(name):
 def test_a_5b_pipeline_gets_the_dpm_scheduler_with_the_hub_config(engine, monkeypatch):
     from diffusers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler
 
-    from cogvideo import tiny
+    from cogvideo.engine import tiny
 
     monkeypatch.syspath_prepend(str(ROOT / "bench"))  # bench/gpu.py
     import gpu
@@ -249,7 +250,7 @@ def test_the_benchmark_configs_are_the_published_ones_and_load_into_diffusers(mo
 
 
 def test_the_status_line_names_the_speed_and_why_a_speed_up_is_off():
-    from cogvideo.acceleration import Acceleration
+    from cogvideo.engine.acceleration import Acceleration
     from ui.handlers import speed_text
 
     accel = Acceleration(notes_en=("fp8: off (needs an NVIDIA GPU)",), notes_zh=("fp8：未启用（需要 NVIDIA 显卡）",))

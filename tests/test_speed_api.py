@@ -8,7 +8,7 @@ import pytest
 
 from api.zhipu import VideoGenerationBody, to_video_request
 from cogvideo import Studio
-from cogvideo.engine import Engine
+from cogvideo.engine.render import Engine
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from tests.conftest import RunningApp

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cogvideo import Studio, VideoRequest, speed
-from cogvideo.engine import Engine
+from cogvideo import Studio, VideoRequest
+from cogvideo.engine import speed
+from cogvideo.engine.render import Engine
 from cogvideo.errors import InvalidRequest
 
 

@@ -4,9 +4,9 @@ import threading
 
 import pytest
 
-from cogvideo import media
-from cogvideo.colorize import Colorizer
 from cogvideo.errors import Cancelled, InvalidRequest
+from cogvideo.media import codec
+from cogvideo.media.colorize import Colorizer
 from cogvideo.request import VideoRequest
 
 
@@ -19,9 +19,9 @@ def request(**kwargs):
 def test_text_to_video_end_to_end(studio):
     events = []
     result = studio.generate(request(), progress=events.append)
-    info = media.probe(result.path)
+    info = codec.probe(result.path)
     assert (info.width, info.height, info.fps, info.video_codec) == (144, 96, 8.0, "h264")
-    assert media.read_frames(result.path).shape[0] == 9
+    assert codec.read_frames(result.path).shape[0] == 9
     assert result.seed == 5 and result.prompt == "a cat walks in the park"
     assert {"render", "encode"} <= {e.stage for e in events}
     assert {"render", "encode"} <= set(result.timings)
@@ -30,7 +30,7 @@ def test_text_to_video_end_to_end(studio):
 
 def test_image_to_video_end_to_end(studio, photo):
     result = studio.generate(request(mode="i2v", image=photo))
-    assert media.read_frames(result.path).shape == (9, 96, 144, 3)
+    assert codec.read_frames(result.path).shape == (9, 96, 144, 3)
     assert result.model == "tiny-i2v"
 
 
@@ -38,7 +38,7 @@ def test_random_seed_is_reported_and_reproduces(studio):
     first = studio.generate(request(seed=-1))
     assert 0 <= first.seed < 2**32
     again = studio.generate(request(seed=first.seed))
-    assert (media.read_frames(first.path) == media.read_frames(again.path)).all()
+    assert (codec.read_frames(first.path) == codec.read_frames(again.path)).all()
     assert first.path != again.path  # each job its own file
 
 

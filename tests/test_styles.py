@@ -12,7 +12,7 @@ import pytest
 
 from bilingual import Text
 from cogvideo.errors import InvalidRequest, StyleError
-from cogvideo.styles import (
+from cogvideo.catalogues.styles import (
     DEFAULT_STYLES_PATH,
     POST_FILTERS,
     Style,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cogvideo import speed, teacache
-from cogvideo.engine import Engine, RenderJob
+from cogvideo.engine import speed, teacache
+from cogvideo.engine.render import Engine, RenderJob
 from cogvideo.errors import Cancelled
 
 STEPS = 10

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bilingual import Text
+from cogvideo.catalogues.styles import load_styles
 from cogvideo.errors import StudioError
-from cogvideo.music import load_tracks
-from cogvideo.styles import load_styles
-from cogvideo.templates import (
+from cogvideo.media.music import load_tracks
+from cogvideo.catalogues.templates import (
     DEFAULT_SUBJECT,
     DEFAULT_TEMPLATES_PATH,
     Template,
@@ -229,7 +229,7 @@ def test_an_edited_file_is_read_again(tmp_path):
 
 
 def test_trying_templates_in_turn_keeps_the_subject():
-    from cogvideo.templates import subject_of
+    from cogvideo.catalogues.templates import subject_of
 
     templates = load_templates()
     meme = fill_template(templates["meme"], "一只橘猫")

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from cogvideo import tiny
+from cogvideo.engine import tiny
 
 
 def render_seconds(steps: int) -> float:

@@ -14,9 +14,9 @@ import gradio as gr
 import pytest
 
 from agent import PromptAgent
-from cogvideo import media
-from cogvideo.gif import export_gif
-from cogvideo.styles import apply_style, get_style
+from cogvideo.catalogues.styles import apply_style, get_style
+from cogvideo.media import codec
+from cogvideo.media.gif import export_gif
 from ui import words
 from ui.handlers import Handlers, build_request, caption
 
@@ -179,7 +179,7 @@ def test_a_style_continues_the_sentence_in_lower_case(studio):
 def test_a_gif_narrower_than_asked_says_why(tmp_path):
     import numpy as np
 
-    clip = media.encode_mp4(np.zeros((9, 96, 144, 3), np.uint8), 8, tmp_path / "clip.mp4")
+    clip = codec.encode_mp4(np.zeros((9, 96, 144, 3), np.uint8), 8, tmp_path / "clip.mp4")
     result = export_gif(clip, tmp_path / "clip.gif", width=480)
     en, zh = result.size_text()
     assert result.width == 144
@@ -187,7 +187,7 @@ def test_a_gif_narrower_than_asked_says_why(tmp_path):
 
 
 def test_colorizer_availability_is_a_file_check(studio, monkeypatch, tmp_path):
-    from cogvideo.colorize import Colorizer
+    from cogvideo.media.colorize import Colorizer
 
     class Holder:
         colorizer = Colorizer(weights=tmp_path / "missing.pth")

@@ -1,7 +1,7 @@
 """The aspect ratio choice (画面比例): offered where the loaded model renders more than one size,
 else a one-line note saying why there is no choice.
 
-The sizes are the engine's data (`cogvideo.models.Variant.sizes`); this module only words them for
+The sizes are the engine's data (`cogvideo.engine.models.Variant.sizes`); this module only words them for
 the page and turns the page's choice (a ratio's name, "9:16") into the request's height and width.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import gradio as gr
 
 from bilingual import Text
-from cogvideo import models
-from cogvideo.models import Size, Variant
+from cogvideo.engine import models
+from cogvideo.engine.models import Size, Variant
 
 from .components import OpenRadio
 

@@ -20,9 +20,9 @@ from agent import AgentError, PromptAgent
 from agent.clean import is_english
 from bilingual import Text, pick
 from cogvideo import Studio, StudioError, VideoRequest
-from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
+from cogvideo.engine.speed import PRESETS
+from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
-from cogvideo.speed import PRESETS
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
@@ -49,7 +49,7 @@ class Handlers:
         self.agent = agent
         self.service = service
         self.forced_lang = forced_lang
-        from cogvideo.templates import load_templates
+        from cogvideo.catalogues.templates import load_templates
 
         # Image-to-video templates, checked against the styles this studio loaded (and the tracks).
         self.templates = load_templates(styles=studio.styles)
@@ -661,7 +661,7 @@ class Handlers:
         """An image-to-video template's settings, named as `/image_to_video`'s parameters: the
         prompt scaffold around `subject` (or around the subject of a prompt already filled from a
         template), style, music, frames (the nearest the loaded model allows) and guidance."""
-        from cogvideo.templates import fill_template, subject_of
+        from cogvideo.catalogues.templates import fill_template, subject_of
 
         chosen = self.templates.get(template or "")
         if chosen is None:
@@ -695,7 +695,7 @@ class Handlers:
                 picture = _load_picture(image)
             style_name = None
             if style and style != "none":
-                from cogvideo.styles import get_style
+                from cogvideo.catalogues.styles import get_style
 
                 style_name = get_style(style, self.studio.styles).name_en
             chosen = self.templates.get(template or "")
@@ -950,7 +950,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
 
 def _music_name(request: dict, lang: str) -> str:
     """The music a job's request names, as people call it: a track's name, their own upload, or none."""
-    from cogvideo.music import load_tracks
+    from cogvideo.media.music import load_tracks
 
     if request.get("music_upload"):
         return pick(Text("your own music", "自己上传的音乐"), lang)
@@ -1002,7 +1002,7 @@ def _int(value) -> int:
 def _load_picture(image: str | None):
     if not image:
         return None
-    from cogvideo.media import load_image
+    from cogvideo.media.codec import load_image
 
     return load_image(Path(image))
 
@@ -1012,7 +1012,7 @@ def _clip_picture(video: str | None, last: bool):
         return None
     from PIL import Image
 
-    from cogvideo.clips import read_clip
+    from cogvideo.media.clips import read_clip
 
     clip = read_clip(Path(video), 8, max_frames=1, last=last)
     return Image.fromarray(clip.frames[-1])

@@ -10,10 +10,10 @@ from typing import Callable
 import gradio as gr
 
 from bilingual import Text
-from cogvideo.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
-from cogvideo.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
-from cogvideo.models import Variant
-from cogvideo.speed import DEFAULT_SPEED, PRESETS
+from cogvideo.engine.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
+from cogvideo.engine.models import Variant
+from cogvideo.engine.speed import DEFAULT_SPEED, PRESETS
+from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.request import (
     MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MAX_VOLUME, MIN_STRENGTH, MIN_VOLUME, MODE_TASKS,
     OLD_PHOTO_MUSIC,
@@ -122,7 +122,7 @@ class PageBuilder:
     page's timer and loads, the status line) live on the builder."""
 
     def __init__(self, handlers: Handlers, config: PageConfig):
-        from cogvideo.music import load_tracks
+        from cogvideo.media.music import load_tracks
 
         self.handlers, self.config = handlers, config
         self.styles = self.handlers.studio.styles

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from bilingual import Text, pick
-from cogvideo.speed import PRESETS
+from cogvideo.engine.speed import PRESETS
 from jobs.job import LANE_NAMES
 
 log = logging.getLogger("cogvideo.app")

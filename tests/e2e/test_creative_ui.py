@@ -81,7 +81,7 @@ def test_a_template_fills_the_image_to_video_settings(browser, app):  # noqa: F8
 
 
 def test_lora_strength_sliders(browser, tmp_path_factory):  # noqa: F811
-    from cogvideo import tiny
+    from cogvideo.engine import tiny
     from tests.conftest import RunningApp
     from tests.test_lora import make_lora
 

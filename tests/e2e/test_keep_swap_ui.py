@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from cogvideo import media
-from cogvideo.music import change_music
+from cogvideo.media import codec
+from cogvideo.media.music import change_music
 from tests.e2e.test_browser import browser, shot, visible_tab, wait_for_video  # noqa: F401
 from tests.e2e.test_live import new_page, press
 from tests.e2e.test_works import FAST, assert_readable, cover, find_job, open_works, settled, unique
@@ -68,7 +68,7 @@ def played_file(page, app, tmp: Path, name: str, before: str | None = None) -> t
 
 
 def pcm(path: Path) -> bytes:
-    return subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
+    return subprocess.run([codec.ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
                           capture_output=True, check=True).stdout
 
 
@@ -101,14 +101,14 @@ def test_a_music_swap_is_kept_as_a_new_work_or_in_place(browser, app, client, tm
     expect(page.locator("#work-details")).to_contain_text(prompt)
     expect(page.locator("#work-details")).to_contain_text(f"换配乐: 轻快 · 原作品 {original['job_id'][:8]}")
     new_file, src = played_file(page, app, tmp_path, "new.mp4")
-    assert media.probe(new_file).audio_codec == "aac"
+    assert codec.probe(new_file).audio_codec == "aac"
     source = app.output_dir / original["video"]
     expected = change_music(source, "upbeat", tmp_path / "expected.mp4", volume=0.8)
     assert pcm(new_file) == pcm(expected)  # the new track, at the page's volume
     page.locator("#works-player").scroll_into_view_if_needed()
     shot(page, f"keep-swap-works-{'phone' if phone else 'desktop'}-zh", full_page=not phone)
     open_card(page, prompt, 1)  # the original still plays its own, silent video
-    assert media.probe(played_file(page, app, tmp_path, "original.mp4", src)[0]).audio_streams == 0
+    assert codec.probe(played_file(page, app, tmp_path, "original.mp4", src)[0]).audio_streams == 0
 
     # 2. Replace the original: one card, which plays the new sound.
     press(page, page.get_by_role("tab", name="文生视频", exact=True), phone)
@@ -122,7 +122,7 @@ def test_a_music_swap_is_kept_as_a_new_work_or_in_place(browser, app, client, tm
     open_card(page, other, 0)
     expect(page.locator("#work-details")).to_contain_text("换配乐: 宁静")
     replaced, _ = played_file(page, app, tmp_path, "replaced.mp4")
-    assert media.probe(replaced).audio_codec == "aac"
+    assert codec.probe(replaced).audio_codec == "aac"
     assert [w for w in client.predict(api_name="/my_works") if w["prompt"] == other][0]["music"] == "calm"
     assert_readable(page)
     shot(page, f"keep-swap-replace-{'phone' if phone else 'desktop'}-zh", full_page=not phone)

@@ -142,9 +142,9 @@ def test_no_english_on_the_chinese_page_after_warnings_errors_and_details(browse
 def test_restyle_shows_no_english_status(browser, bare_app, tmp_path):
     import numpy as np
 
-    from cogvideo import media
+    from cogvideo.media import codec
 
-    clip = media.encode_mp4(np.full((17, 64, 96, 3), 120, np.uint8), 8, tmp_path / "clip.mp4")
+    clip = codec.encode_mp4(np.full((17, 64, 96, 3), 120, np.uint8), 8, tmp_path / "clip.mp4")
     page = open_page(browser, bare_app, "zh-CN")
     page.get_by_role("tab", name="视频转绘").click()
     panel = visible_tab(page)

@@ -36,8 +36,8 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .demux import VIDEO_DEMUXERS, input_args
-from .errors import DiskFull, ImageError, VideoError
+from cogvideo.errors import DiskFull, ImageError, VideoError
+from cogvideo.media.demux import VIDEO_DEMUXERS, input_args
 
 MIN_IMAGE_SIDE = 64
 # The largest picture accepted at all, read from the file's header before any pixel is decoded.

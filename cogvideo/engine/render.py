@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from . import models
-from .acceleration import Acceleration
-from .callbacks import StatusCallback, StepCallback
-from .errors import Cancelled, InvalidRequest, OutOfMemory
-from .models import Variant
-from .weights import fetch_weights
+from cogvideo.callbacks import StatusCallback, StepCallback
+from cogvideo.engine import models
+from cogvideo.engine.acceleration import Acceleration
+from cogvideo.engine.models import Variant
+from cogvideo.engine.weights import fetch_weights
+from cogvideo.errors import Cancelled, InvalidRequest, OutOfMemory
 
 if TYPE_CHECKING:
     import torch
 
-    from .lora import LoraSpec
+    from cogvideo.engine.lora import LoraSpec
 
 log = logging.getLogger("cogvideo")
 
@@ -49,7 +49,7 @@ class RenderJob:
     seed: int
     height: int
     width: int
-    speed: str = "quality"  # a preset of cogvideo/speed.py
+    speed: str = "quality"  # a preset of cogvideo/engine/speed.py
     # "v2v" (restyle a clip) only: the clip's frames at the render size, and how far to move from
     # them (0..1: the share of the denoising schedule that runs).
     video: list[Image.Image] | None = None
@@ -166,7 +166,7 @@ class Engine:
         self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
         self.loras: tuple[LoraSpec, ...] = tuple(loras)
         # `auto` sizes for this preset's cache too; presets whose cache cannot fit are refused.
-        from .speed import check_speed
+        from cogvideo.engine.speed import check_speed
 
         self._sized_for = check_speed(speed)
         # The card's memory as the operator caps it (another program shares it; the bench emulates
@@ -204,7 +204,7 @@ class Engine:
         """The memory policy in force. `auto` is decided once, from the free memory before loading:
         deciding again at a task switch would see our own pipeline's memory and mix modes."""
         if self._resolved_offload is None:
-            from .speed import cache_gib
+            from cogvideo.engine.speed import cache_gib
 
             free = None if self.device.type == "cpu" else free_vram_bytes(self.device)
             if self._vram_cap_gib is not None:
@@ -231,7 +231,7 @@ class Engine:
     def check_speed_fits(self, preset_id: str) -> None:
         """Refuse, in both languages, a speed preset whose cache does not fit beside the model in the
         offload mode in force (the mode is fixed once loaded; presets switch per video)."""
-        from . import speed
+        from cogvideo.engine import speed
 
         self.offload  # resolves the budget
         biggest = self._biggest()
@@ -240,7 +240,7 @@ class Engine:
 
     def fitting_speeds(self) -> list[str]:
         """The presets that fit on this card, in their order."""
-        from . import speed
+        from cogvideo.engine import speed
 
         self.offload
         return [p for p in speed.PRESETS
@@ -304,7 +304,7 @@ class Engine:
     def check_loras(self, on_status: StatusCallback | None = None) -> None:
         """Find each LoRA file and check that it fits this model (start-up: a wrong file stops
         the app at once, with the reason, instead of failing the first video)."""
-        from . import lora
+        from cogvideo.engine import lora
 
         if self.loras and self._wants.fp8:
             # Unchecked: peft wrapping torchao's float8 layers (or fp8 quantizing the LoRA's own).
@@ -320,14 +320,14 @@ class Engine:
     def _load_loras(self, pipe) -> None:
         if not self.loras:
             return
-        from . import lora
+        from cogvideo.engine import lora
 
         if self._lora_files is None:
             self.check_loras()
         lora.load_loras(pipe, self._lora_files)
 
     def _use_lora_scales(self, pipe, job: RenderJob, on_notice) -> None:
-        from . import lora
+        from cogvideo.engine import lora
 
         scales = dict(job.lora_scales or {})
         defaults = {spec.name: spec.scale for spec in self.loras}
@@ -348,7 +348,7 @@ class Engine:
 
     def unload_loras(self) -> None:
         """Remove every LoRA from every pipeline: the base weights come back exactly."""
-        from . import lora
+        from cogvideo.engine import lora
 
         with self._lock:
             done: set[int] = set()
@@ -373,7 +373,7 @@ class Engine:
     def _build(self, variant: Variant, donor, notify: StatusCallback):
         from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline, CogVideoXTransformer3DModel
 
-        from . import tiny
+        from cogvideo.engine import tiny
 
         cls = CogVideoXImageToVideoPipeline if variant.task == "i2v" else CogVideoXPipeline
         shared = {name: getattr(donor, name) for name in SHARED_COMPONENTS} if donor else None
@@ -406,7 +406,7 @@ class Engine:
                 pipe.scheduler = CogVideoXDPMScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing")
             for other in self._pipes.values():
                 other.scheduler = pipe.scheduler
-        from . import acceleration
+        from cogvideo.engine import acceleration
 
         self._acceleration = acceleration.apply(pipe.transformer, self._wants, self.device)
         if self._acceleration.compile:
@@ -462,7 +462,7 @@ class Engine:
             import_libraries()
             variant = next(iter(self.variants.values()))
             if variant.repo_id is None:
-                from . import tiny
+                from cogvideo.engine import tiny
 
                 self._tokenizer = tiny.build_tokenizer()
             else:
@@ -573,7 +573,7 @@ class Engine:
         """Enable the job's speed preset on the transformer (switching only when it changed) and
         start its cache empty: a cancelled render leaves cached activations behind, and the next
         video must not begin from them."""
-        from . import speed
+        from cogvideo.engine import speed
 
         transformer = pipe.transformer
         plan = speed.plan(job.speed, pipe, model=variant.name, steps=job.num_inference_steps,

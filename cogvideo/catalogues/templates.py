@@ -20,11 +20,11 @@ from pathlib import Path
 
 from bilingual import Text
 
-from .errors import StudioError
-from .presets import by_id, entry_error, read_entries
-from .request import MAX_GUIDANCE
+from cogvideo.catalogues.presets import by_id, entry_error, read_entries
+from cogvideo.errors import StudioError
+from cogvideo.request import MAX_GUIDANCE
 
-DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "presets" / "templates.json"
+DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parents[2] / "presets" / "templates.json"
 PLACEHOLDER = "{subject}"
 # What `{subject}` becomes when the user gave none: the picture is the first frame, so "the
 # subject of the picture" is always true, and reads naturally in every scaffold.
@@ -92,11 +92,11 @@ def load_templates(
 
     # 2. Check what each entry names against the styles and tracks of this run.
     if styles is None:
-        from .styles import load_styles
+        from cogvideo.catalogues.styles import load_styles
 
         styles = load_styles()
     if tracks is None:
-        from .music import load_tracks  # imported here: it brings pydub and moviepy
+        from cogvideo.media.music import load_tracks  # imported here: it brings pydub and moviepy
 
         tracks = load_tracks()
     for index, template in enumerate(templates.values()):

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from .errors import StudioError
+from cogvideo.errors import StudioError
 
 T = TypeVar("T")
 

@@ -15,12 +15,12 @@ import re
 import time
 from pathlib import Path
 
-from . import media
+from cogvideo.media import codec
 
 GIF_FOLDER = "gifs"
 SWAP_FOLDER = "music-swaps"
 KEEP_S = 24 * 3600.0
-# Only names this studio makes (media.unique_video_path: "YYYYmmdd-HHMMSS-<10 hex>"), so a folder
+# Only names this studio makes (codec.unique_video_path: "YYYYmmdd-HHMMSS-<10 hex>"), so a folder
 # that happens to share the name in an operator's own --output-dir (~/Videos/gifs) keeps its files.
 _MADE = {GIF_FOLDER: re.compile(r"\d{8}-\d{6}-[0-9a-f]{10}\.gif"),
          SWAP_FOLDER: re.compile(r"\d{8}-\d{6}-[0-9a-f]{10}\.mp4")}
@@ -30,7 +30,7 @@ def new_path(output_dir: str | Path, folder: str) -> Path:
     """A fresh file name in `folder` (GIF_FOLDER or SWAP_FOLDER) of the output folder."""
     if folder not in _MADE:
         raise ValueError(f"folder must be one of {sorted(_MADE)}, got {folder!r}")
-    return media.unique_video_path(Path(output_dir) / folder, ".gif" if folder == GIF_FOLDER else ".mp4")
+    return codec.unique_video_path(Path(output_dir) / folder, ".gif" if folder == GIF_FOLDER else ".mp4")
 
 
 def sweep(output_dir: str | Path, keep_s: float = KEEP_S) -> int:
@@ -40,7 +40,7 @@ def sweep(output_dir: str | Path, keep_s: float = KEEP_S) -> int:
     removed = 0
     for folder, made in _MADE.items():
         path = Path(output_dir) / folder
-        removed += media.sweep_leftovers(path)
+        removed += codec.sweep_leftovers(path)
         try:
             with os.scandir(path) as listing:
                 entries = [entry for entry in listing if made.fullmatch(entry.name)]

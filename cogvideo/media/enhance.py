@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 
-from . import media
-from .errors import InvalidRequest, ModelFileError
-from .weights import SpandrelModel, load_descriptor
+from cogvideo.engine.weights import SpandrelModel, load_descriptor
+from cogvideo.errors import InvalidRequest, ModelFileError
+from cogvideo.media import codec
 
 # 2× of CogVideoX 1.5's largest native size (1360×768): the biggest video we will write.
 MAX_OUTPUT_PIXELS = 2720 * 1536
@@ -36,7 +36,7 @@ ProgressFn = Callable[[int, int], None]  # progress(done_frames, total_frames)
 
 @dataclass(frozen=True)
 class VideoPost:
-    """What to hand to `media.encode_mp4(frames, fps, path, filters=filters)`."""
+    """What to hand to `codec.encode_mp4(frames, fps, path, filters=filters)`."""
 
     frames: np.ndarray  # uint8 T×H×W×3, possibly already upscaled/interpolated
     fps: float  # the rate of `frames` (the encoder's input rate)
@@ -76,7 +76,7 @@ def interpolate_frames(frames: np.ndarray, fps: float) -> tuple[np.ndarray, floa
     count, height, width, _ = frames.shape
     chain = interpolation_filters(count, fps, width, height)
     cmd = [
-        media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+        codec.ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-",
         "-vf", ",".join(chain), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
     ]

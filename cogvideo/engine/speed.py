@@ -21,12 +21,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Mapping, get_args
 
-from .errors import InvalidRequest
+from cogvideo.errors import InvalidRequest
 
 if TYPE_CHECKING:
     import torch
 
-RATIOS_DIR = Path(os.environ.get("COGVIDEO_MAG_RATIOS", Path(__file__).resolve().parents[1] / "presets" / "mag_ratios"))
+RATIOS_DIR = Path(os.environ.get("COGVIDEO_MAG_RATIOS", Path(__file__).resolve().parents[2] / "presets" / "mag_ratios"))
 
 # TaylorSeer's default module patterns do not name CogVideoX's: its attention is `attn1` and its
 # feed-forward `ff`, inside `transformer_blocks.N`.
@@ -201,7 +201,7 @@ def plan(preset_id: str, pipe, *, model: str, steps: int, guidance_scale: float)
     if method is None:
         return CachePlan(key=(None,), config=None, reason_en=reason[0], reason_zh=reason[1])
     if method == "teacache":
-        from . import teacache
+        from cogvideo.engine import teacache
 
         settings = {**settings, "coefficients": teacache.coefficients_for(model)}
     key = (method, steps if method == "mag" else None, tuple(sorted((k, repr(v)) for k, v in settings.items())))
@@ -217,7 +217,7 @@ def _fallback(preset: SpeedPreset) -> tuple[str | None, dict]:
 
 def _config(method: str, settings: dict, pipe):
     if method == "teacache":
-        from . import teacache
+        from cogvideo.engine import teacache
 
         # The render's step count, known once the pipeline has set its schedule (v2v runs fewer).
         return teacache.TeaCacheConfig(total_steps=lambda: getattr(pipe, "_num_timesteps", None), **settings)
@@ -246,7 +246,7 @@ def _config(method: str, settings: dict, pipe):
 
 def enable(transformer, config) -> None:
     """Turn a plan's cache on: diffusers' own methods through `enable_cache`, ours directly."""
-    from . import teacache
+    from cogvideo.engine import teacache
 
     if isinstance(config, teacache.TeaCacheConfig):
         teacache.apply(transformer, config)
@@ -255,7 +255,7 @@ def enable(transformer, config) -> None:
 
 
 def disable(transformer) -> None:
-    from . import teacache
+    from cogvideo.engine import teacache
 
     teacache.remove(transformer)
     if transformer.is_cache_enabled:
@@ -263,7 +263,7 @@ def disable(transformer) -> None:
 
 
 def enabled(transformer) -> bool:
-    from . import teacache
+    from cogvideo.engine import teacache
 
     return transformer.is_cache_enabled or teacache.applied(transformer)
 

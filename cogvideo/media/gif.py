@@ -29,9 +29,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import media
-from .demux import VIDEO_DEMUXERS, input_args
-from .errors import DiskFull, InvalidRequest, VideoError
+from cogvideo.errors import DiskFull, InvalidRequest, VideoError
+from cogvideo.media import codec
+from cogvideo.media.demux import VIDEO_DEMUXERS, input_args
 
 GIF_WIDTHS = (480, 720)  # what the UI offers
 MIN_GIF_WIDTH, MAX_GIF_WIDTH = 128, 1440  # what the API accepts; a GIF is never wider than its video
@@ -124,7 +124,7 @@ def export_gif(
     # 1. Check inputs.
     width, fps = check_gif_options(width, fps)
     video, out_path = Path(video), Path(out_path)
-    info = media.probe(video)
+    info = codec.probe(video)
     # 2. Never more pixels or frames than the video has.
     asked, width = width, min(width, info.width)
     if info.fps > 0:
@@ -132,7 +132,7 @@ def export_gif(
     _check_buffer(video, info, width, fps)
     # 3. One ffmpeg pass.
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with media.writing(out_path) as temp:
+    with codec.writing(out_path) as temp:
         frames = _run_ffmpeg(video, temp, width, fps, out_path)
         with open(temp, "rb") as f:
             header = f.read(10)
@@ -151,7 +151,7 @@ def export_gif(
 def _run_ffmpeg(video: Path, temp: Path, width: int, fps: float, out_path: Path) -> int:
     """Run the one ffmpeg command into `temp`; returns the number of frames written."""
     cmd = [
-        media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
+        codec.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
         "-y", *input_args(video, VIDEO_DEMUXERS),
         "-filter_complex", gif_filter(width, fps), "-map", "[gif]",
         "-loop", "0", "-f", "gif", str(temp),
@@ -185,7 +185,7 @@ def _ffmpeg_said(stderr: str) -> str:
     return said if len(said) <= 300 else said[:299] + "…"
 
 
-def _check_buffer(video: Path, info: media.VideoInfo, width: int, fps: float) -> None:
+def _check_buffer(video: Path, info: codec.VideoInfo, width: int, fps: float) -> None:
     """Refuse a GIF whose frames would take more than MAX_GIF_BUFFER_BYTES while the palette is
     made (the video's duration is unknown to us only for odd files; those pass)."""
     # As scale's -2 makes it: the nearest even height, halves rounded up.

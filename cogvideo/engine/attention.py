@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from .errors import InvalidRequest
+from cogvideo.errors import InvalidRequest
 
 if TYPE_CHECKING:
     import torch

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from .engine import free_vram_bytes
-from .models import GiB
+from cogvideo.engine.models import GiB
+from cogvideo.engine.render import free_vram_bytes
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from cogvideo.engine.render import Engine
 
 # Kept free beside the video model and its guests: the CUDA context, allocator fragmentation and
 # estimates that run a little short.

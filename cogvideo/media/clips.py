@@ -47,9 +47,9 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from .errors import VideoError
-from .demux import VIDEO_DEMUXERS, input_args
-from .media import ffmpeg_exe
+from cogvideo.errors import VideoError
+from cogvideo.media.codec import ffmpeg_exe
+from cogvideo.media.demux import VIDEO_DEMUXERS, input_args
 
 log = logging.getLogger("cogvideo")
 

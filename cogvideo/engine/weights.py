@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from bilingual import Text
 
-from .errors import ModelFileError, WeightsMissing
-from .models import GiB
+from cogvideo.engine.models import GiB
+from cogvideo.errors import ModelFileError, WeightsMissing
 
 if TYPE_CHECKING:
     from spandrel import ModelDescriptor
 
-    from .callbacks import StatusCallback
-    from .models import Variant
+    from cogvideo.callbacks import StatusCallback
+    from cogvideo.engine.models import Variant
 
 
 # ---------------------------------------------------------------- the Hub

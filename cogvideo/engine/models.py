@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import InvalidRequest, UnknownModel
+from cogvideo.errors import InvalidRequest, UnknownModel
 
 GiB = 1024**3
 

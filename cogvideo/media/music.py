@@ -10,7 +10,7 @@ The music step, for a clip of D seconds:
 4. encode AAC in one ffmpeg process fed by a pipe (the same process drops an old audio track
    from the video by stream copy, when there is one);
 5. mux by stream copy (the command moviepy's `ffmpeg_merge_video_audio` runs, with our demuxer
-   whitelist: cogvideo/demux.py): the video stream is not re-encoded, and its packets come out
+   whitelist: cogvideo/media/demux.py): the video stream is not re-encoded, and its packets come out
    byte-identical.
 """
 
@@ -31,9 +31,9 @@ from typing import BinaryIO, Iterator
 
 from bilingual import Text
 
-from .demux import AUDIO_DEMUXERS, MP4_DEMUXERS, input_args
-from .errors import AudioError, InvalidRequest, VideoError
-from .media import MUSIC_WORK_PREFIX, ffmpeg_exe, probe
+from cogvideo.errors import AudioError, InvalidRequest, VideoError
+from cogvideo.media.codec import MUSIC_WORK_PREFIX, ffmpeg_exe, probe
+from cogvideo.media.demux import AUDIO_DEMUXERS, MP4_DEMUXERS, input_args
 
 with warnings.catch_warnings():
     # pydub warns at import that it cannot find ffmpeg on PATH (we point it at imageio-ffmpeg's
@@ -43,7 +43,7 @@ with warnings.catch_warnings():
 
 AudioSegment.converter = ffmpeg_exe()
 
-DEFAULT_TRACKS_PATH = Path(__file__).resolve().parent.parent / "assets" / "music" / "tracks.json"
+DEFAULT_TRACKS_PATH = Path(__file__).resolve().parents[2] / "assets" / "music" / "tracks.json"
 NO_MUSIC = ("", "none")
 SAMPLE_RATE = 48_000  # Hz, for every output: AAC's usual rate, and our tracks' native one
 DECODE_MARGIN = 0.5  # s decoded past the clip's end, so trimming never runs short

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .errors import ModelFileError
-from .weights import SpandrelModel, load_descriptor
+from cogvideo.engine.weights import SpandrelModel, load_descriptor
+from cogvideo.errors import ModelFileError
 
 MODEL_INPUT_SIZE = 512  # upstream inference size; spandrel's loader sets 256
 

@@ -1,6 +1,6 @@
 """Machine-level speed-ups of a loaded transformer: the attention kernel, fp8 matmuls, compile.
 
-Unlike the speed presets (cogvideo/speed.py), which the user picks per video, these are chosen once
+Unlike the speed presets (cogvideo/engine/speed.py), which the user picks per video, these are chosen once
 per server (`--attention`, `--fp8`, `--compile`) because they change the loaded model itself. Each
 one that cannot run here is left off with the reason, shown in the status line, never an error.
 """
@@ -39,7 +39,7 @@ def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.de
     # Native keeps diffusers' own processor: our dispatching one is the same math, but the
     # default path stays exactly the published one.
     if wants.attention != "native":
-        from .attention import use_attention
+        from cogvideo.engine.attention import use_attention
 
         choice = use_attention(transformer, wants.attention)
         attention = choice.backend

@@ -26,11 +26,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from . import models
-from .errors import InvalidRequest
+from cogvideo.engine import models
+from cogvideo.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from .callbacks import StatusCallback
+    from cogvideo.callbacks import StatusCallback
 
 MIN_SCALE, MAX_SCALE = 0.0, 2.0  # the UI slider's range; 1 is the LoRA as trained
 DEFAULT_SCALE = 1.0
@@ -212,7 +212,7 @@ def _download(spec: LoraSpec, repo: str, filename: str, on_status: StatusCallbac
         EntryNotFoundError, GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
     )
 
-    from .weights import _first_line, hub_offline
+    from cogvideo.engine.weights import _first_line, hub_offline
 
     command = f"hf download {repo} {filename}"
     fetch_en = (
@@ -442,7 +442,7 @@ def transformer_width(transformer) -> int:
 def _tiny_width(task: str) -> int:
     import torch
 
-    from . import tiny
+    from cogvideo.engine import tiny
 
     with torch.random.fork_rng(devices=[]):  # building it seeds the global generator: leave it as it was
         return transformer_width(tiny._transformer(task))

@@ -18,10 +18,10 @@ import numpy as np
 
 from bilingual import Text
 
-from .errors import InvalidRequest, StyleError
-from .presets import by_id, entry_error, read_entries
+from cogvideo.catalogues.presets import by_id, entry_error, read_entries
+from cogvideo.errors import InvalidRequest, StyleError
 
-DEFAULT_STYLES_PATH = Path(__file__).resolve().parent.parent / "presets" / "styles.json"
+DEFAULT_STYLES_PATH = Path(__file__).resolve().parents[2] / "presets" / "styles.json"
 PLACEHOLDER = "{prompt}"
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED_KEYS = ("id", "name_zh", "name_en", "description_zh", "description_en", "prompt", "negative_prompt")
