@@ -132,8 +132,8 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
-    page = PageConfig(t2v=engine.variants.get("t2v"), i2v=engine.variants.get("i2v"), lang=lang, speed=args.speed,
-                      speeds=tuple(engine.fitting_speeds()))
+    page = PageConfig(t2v=studio.variants.get("t2v"), i2v=studio.variants.get("i2v"), lang=lang, speed=args.speed,
+                      speeds=tuple(studio.fitting_speeds()))
     return build_demo(handlers, page), studio, service, agent, pool
 
 

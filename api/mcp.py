@@ -54,10 +54,9 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from cogvideo import Studio
-from cogvideo.engine.speed import SpeedId
 from cogvideo.errors import StudioError
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
-from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH
+from cogvideo.request import DEFAULTS, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, SpeedId
 from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal

@@ -35,11 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogvideo import Studio, VideoRequest
-from cogvideo.engine.speed import SpeedId
 from cogvideo.errors import DiskFull, InvalidRequest, StudioError
 from cogvideo.media.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
-from cogvideo.request import CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC
+from cogvideo.request import (CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC,
+                              SpeedId)
 from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
 from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
@@ -463,18 +463,16 @@ def base_url(request: Request, options: ApiOptions) -> str:
 def _size_by_ratio(ratio: str, variant, values: dict) -> None:
     """Zhipu's `aspect_ratio` ("9:16") as the loaded model's size of that shape, into `values`; a
     `size` sent beside it must be that size."""
-    from cogvideo.engine.models import size_for_ratio, sizes_text
-
     try:
-        size = size_for_ratio(variant, ratio)
+        size = variant.size_for_ratio(ratio)
     except InvalidRequest as exc:
         raise invalid("aspect_ratio", exc.en, exc.zh) from None
     if "width" in values and (values["width"], values["height"]) != (size.width, size.height):
         raise invalid("aspect_ratio", f"size {values['width']}x{values['height']} is not aspect_ratio {ratio!r} "
                                       f"({size.width}x{size.height} with {variant.name}): send one of them. "
-                                      f"Sizes: {sizes_text(variant)}.",
+                                      f"Sizes: {variant.sizes_text()}.",
                       f"size {values['width']}x{values['height']} 与画面比例 {ratio!r} 不符（{variant.name} 的 "
-                      f"{ratio} 为 {size.width}x{size.height}）：请只提供其中一个。可选尺寸：{sizes_text(variant)}。")
+                      f"{ratio} 为 {size.width}x{size.height}）：请只提供其中一个。可选尺寸：{variant.sizes_text()}。")
     values["width"], values["height"] = size.width, size.height
 
 

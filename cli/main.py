@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
 def add_speed_arguments(parser: argparse.ArgumentParser, env=lambda name, default: default) -> None:
     """--speed, --compile, --fp8 and --attention, shared by the CLI and the app (docs/speed.md)."""
     from cogvideo.engine.attention import ATTENTION_BACKENDS
-    from cogvideo.engine.speed import DEFAULT_SPEED, PRESETS
+    from cogvideo.engine.speed import PRESETS
+    from cogvideo.request import DEFAULT_SPEED
 
     parser.add_argument("--speed", default=env("STUDIO_SPEED", DEFAULT_SPEED), choices=list(PRESETS),
                         help="quality (every step in full; default), balanced (reuses attention between "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -29,6 +29,13 @@ MAX_GUIDANCE = 30.0
 # Far above any useful prompt; bounds tokenizer work on pasted novels.
 MAX_PROMPT_CHARS = 20_000
 MIN_VOLUME, MAX_VOLUME = 0.0, 1.0
+MIN_LORA_SCALE, MAX_LORA_SCALE = 0.0, 2.0  # 1 is the LoRA as trained
+# The speed presets' ids as a type, for the faces' schemas (REST, MCP); cogvideo/engine/speed.py
+# holds the presets themselves and checks that it defines exactly these.
+SpeedId = Literal["quality", "balanced", "fast", "lean"]
+# Quality is the default: no caching method has published parity with the uncached model on
+# CogVideoX (docs/speed.md), and the default must not visibly lose quality.
+DEFAULT_SPEED = "quality"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 from PIL import Image
@@ -27,11 +27,11 @@ from bilingual import Text
 from cogvideo.engine import models, speed
 from cogvideo.engine.gpu_share import GpuShare
 from cogvideo.engine.render import Engine, EngineStatus, RenderJob
-from cogvideo.engine.speed import DEFAULT_SPEED
 from cogvideo.errors import AudioError, Cancelled, DiskFull, InvalidRequest, ModelFileError, VideoError
 from cogvideo.media import codec, downloads
 from cogvideo.request import (
     CROSSFADE_FRAMES,
+    DEFAULT_SPEED,
     DEFAULTS,
     MAX_EXTENSIONS,
     MAX_GUIDANCE,
@@ -207,6 +207,15 @@ class Studio:
 
     def status(self) -> EngineStatus:
         return self.engine.status()
+
+    @property
+    def speed_presets(self) -> Mapping[str, speed.SpeedPreset]:
+        """Every speed preset by id, in the order the faces offer them."""
+        return speed.PRESETS
+
+    def fitting_speeds(self) -> list[str]:
+        """The presets whose cache fits beside the model on this card (the others are not offered)."""
+        return self.engine.fitting_speeds()
 
     def preload(self, on_status=None) -> None:
         """Load every pipeline now (start-up) instead of on the first video."""
@@ -562,6 +571,12 @@ class Studio:
             return None
         asked = {} if self.engine.lora_scales_fixed else dict(request.lora_scales or {})
         return {spec.name: float(asked.get(spec.name, spec.scale)) for spec in self.engine.loras}
+
+    @property
+    def lora_scales_fixed(self) -> bool:
+        """Whether the LoRAs' scales are set at start and cannot change per video (--compile:
+        see Engine._use_lora_scales)."""
+        return self.engine.lora_scales_fixed
 
     @property
     def loras(self):

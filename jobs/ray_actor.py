@@ -23,8 +23,8 @@ from typing import Callable
 import ray
 
 from cogvideo import Studio, VideoRequest, VideoResult
-from cogvideo.engine.speed import DEFAULT_SPEED
 from cogvideo.errors import Cancelled, InvalidRequest, StudioError
+from cogvideo.request import DEFAULT_SPEED
 
 from .workers import BROKEN, IDLE
 

@@ -17,7 +17,7 @@ from ui import aspect
 
 def shapes(name: str) -> list[tuple[str, int, int]]:
     """(ratio, width, height) of each size a variant offers."""
-    return [(s.ratio, s.width, s.height) for s in models.offered_sizes(models.VARIANTS[name])]
+    return [(s.ratio, s.width, s.height) for s in models.VARIANTS[name].offered_sizes()]
 
 
 def test_each_model_offers_its_published_sizes():
@@ -32,7 +32,7 @@ def test_each_model_offers_its_published_sizes():
     assert shapes("tiny") == [("3:2", 144, 96), ("16:9", 144, 80), ("9:16", 80, 144), ("1:1", 96, 96)]
     # The first is each model's own size: the page's default, and the named API's.
     for variant in models.VARIANTS.values():
-        first = models.offered_sizes(variant)[0]
+        first = variant.offered_sizes()[0]
         assert (first.height, first.width) == (variant.height, variant.width)
     assert [aspect.offers_choice(models.VARIANTS[n]) for n in ("tiny", "tiny-i2v", "5b", "1.5-5b", "1.5-5b-i2v")] \
         == [True, False, False, False, False]
@@ -51,7 +51,7 @@ def test_fixed_models_refuse_other_sizes_naming_the_allowed_ones(name, height, w
     assert allowed in err.value.en and f"{width}×{height}" in err.value.en
     assert allowed in err.value.zh and "只支持" in err.value.zh
     with pytest.raises(InvalidRequest) as err:
-        models.size_for_ratio(variant, "9:16")
+        variant.size_for_ratio("9:16")
     assert "'9:16'" in err.value.en and allowed in err.value.en and "画面比例" in err.value.zh
 
 
@@ -69,7 +69,7 @@ def test_a_family_of_several_sizes_plugs_in_with_one_line_per_size():
     wan = dataclasses.replace(models.VARIANTS["5b"], name="wan-like", height=480, width=832, label="Wan",
                               sizes=(Size("16:9", 480, 832), Size("9:16", 832, 480)))
     assert models.check_size(wan, 832, 480) == (832, 480)
-    assert models.size_for_ratio(wan, "9:16") == Size("9:16", 832, 480)
+    assert wan.size_for_ratio("9:16") == Size("9:16", 832, 480)
     with pytest.raises(InvalidRequest, match=r"832×480 \(16:9\), 480×832 \(9:16\)"):
         models.check_size(wan, 480, 720)
     assert aspect.offers_choice(wan) and aspect.aspect_note(wan) is None

@@ -130,3 +130,18 @@ def test_no_script_is_named_like_one_of_our_packages():
     clashes = [path.relative_to(ROOT).as_posix() for folder in ("bench", "scripts")
                for path in (ROOT / folder).glob("*.py") if path.stem in BELOW]
     assert not clashes, clashes
+
+
+def test_the_page_and_the_apis_ask_the_studio_instead_of_the_engine():
+    """What the faces show (the models and their sizes, the speed presets, the LoRAs) comes from
+    `Studio` and the request's own module; the engine's modules stay behind it (issue 23)."""
+    reaching = []
+    for folder in ("ui", "api"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cogvideo.engine"):
+                    reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}")
+                elif isinstance(node, ast.Attribute) and node.attr == "engine" \
+                        and isinstance(node.value, ast.Attribute) and node.value.attr == "studio":
+                    reaching.append(f"{path.relative_to(ROOT)}:{node.lineno} studio.engine")
+    assert not reaching, reaching

@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import anyio
 import pytest
 
-from cogvideo.engine.speed import DEFAULT_SPEED
-from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC, VideoRequest
+from cogvideo.request import DEFAULT_SPEED, DEFAULTS, OLD_PHOTO_MUSIC, VideoRequest
 
 # The size and length default to the loaded model's (None in the request): the page shows that
 # model's numbers.

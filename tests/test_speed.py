@@ -254,9 +254,9 @@ def test_the_status_line_names_the_speed_and_why_a_speed_up_is_off():
     from ui.handlers import speed_text
 
     accel = Acceleration(notes_en=("fp8: off (needs an NVIDIA GPU)",), notes_zh=("fp8：未启用（需要 NVIDIA 显卡）",))
-    assert speed_text(accel, "quality", "zh") == " · **速度** 质量优先 · fp8：未启用（需要 NVIDIA 显卡）"
+    assert speed_text(accel, speed.PRESETS["quality"], "zh") == " · **速度** 质量优先 · fp8：未启用（需要 NVIDIA 显卡）"
     on = Acceleration(compile=True, fp8=True, attention="sage")
-    assert speed_text(on, "fast", "en") == " · **speed** Fast · attention sage · fp8 · compiled"
+    assert speed_text(on, speed.PRESETS["fast"], "en") == " · **speed** Fast · attention sage · fp8 · compiled"
 
 
 def test_cpu_leaves_the_gpu_speed_ups_off_and_says_why():

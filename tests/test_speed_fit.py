@@ -60,8 +60,8 @@ def test_the_studio_refuses_a_preset_the_card_cannot_hold(tmp_path, monkeypatch)
 def test_the_page_says_which_presets_this_card_cannot_hold():
     from ui.layout import speed_fit_info
 
-    en, zh = speed_fit_info(("quality", "lean"))
+    en, zh = speed_fit_info(speed.PRESETS, ("quality", "lean"))
     assert en.endswith("Balanced and Fast need more graphics memory than this card has, so they are not offered here.")
     assert zh.endswith("“均衡”和“速度优先”需要的显存超出这块显卡，这里不提供。")
-    assert speed_fit_info(tuple(speed.PRESETS)) == speed_fit_info(("quality", "balanced", "fast", "lean"))
-    assert "not offered" not in speed_fit_info(tuple(speed.PRESETS))[0]
+    assert speed_fit_info(speed.PRESETS, tuple(speed.PRESETS)) == speed_fit_info(speed.PRESETS, ("quality", "balanced", "fast", "lean"))
+    assert "not offered" not in speed_fit_info(speed.PRESETS, tuple(speed.PRESETS))[0]

@@ -15,6 +15,7 @@ import pytest
 
 from agent import PromptAgent
 from cogvideo.catalogues.styles import apply_style, get_style
+from cogvideo.engine import speed
 from cogvideo.media import codec
 from cogvideo.media.gif import export_gif
 from ui import words
@@ -134,12 +135,12 @@ def test_image_modes_ask_for_the_picture_before_anything_else(handlers, endpoint
 def test_details_are_a_table_in_the_pages_language(handlers):
     video, info = run(handlers.text_to_video, "a cat on a windowsill", num_inference_steps=1, num_frames=9,
                       request=EN, progress=None)
-    table = words.details_table(info, "zh")
+    table = words.details_table(info, "zh", speed.PRESETS)
     assert "| 种子 |" in table and "| 帧数 |" in table and "| 通道 |" in table
     assert "null" not in table and "None" not in table
     keys = re.findall(r"^\| ([^|]+) \|", table, flags=re.M)
     assert not [k for k in keys if re.fullmatch(r"[a-z_ ]+", k.strip())], keys  # no English keys
-    assert "| Seed |" in words.details_table(info, "en")
+    assert "| Seed |" in words.details_table(info, "en", speed.PRESETS)
 
 
 def test_the_header_is_one_short_line_and_the_rest_is_folded(handlers):

@@ -1,7 +1,7 @@
 """The aspect ratio choice (画面比例): offered where the loaded model renders more than one size,
 else a one-line note saying why there is no choice.
 
-The sizes are the engine's data (`cogvideo.engine.models.Variant.sizes`); this module only words them for
+The sizes are the engine's data (`Variant.sizes`, asked of the studio); this module only words them for
 the page and turns the page's choice (a ratio's name, "9:16") into the request's height and width.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from bilingual import Text
-from cogvideo.engine import models
-from cogvideo.engine.models import Size, Variant
+from cogvideo import Size, Variant
 
 from .components import OpenRadio
 
@@ -23,7 +22,7 @@ ORIENTATIONS = {"landscape": Text("landscape", "横屏"), "portrait": Text("port
 def offers_choice(variant: Variant | None) -> bool:
     """Whether the page offers a choice: more than one size, and not a model whose image-to-video
     takes its shape from the picture."""
-    return variant is not None and not variant.follows_picture and len(models.offered_sizes(variant)) > 1
+    return variant is not None and not variant.follows_picture and len(variant.offered_sizes()) > 1
 
 
 def model_name(variant: Variant) -> str:
@@ -52,12 +51,12 @@ def aspect_note(variant: Variant | None) -> Text | None:
         if variant.short_side is not None:
             return Text(
                 f"The video takes the shape of your picture: {name} keeps the short side at {variant.short_side} "
-                f"and the long side up to {models.MAX_SIDE}.",
-                f"画面比例跟随你上传的图片：{name} 短边 {variant.short_side}，长边最多 {models.MAX_SIDE}。",
+                f"and the long side up to {variant.max_side}.",
+                f"画面比例跟随你上传的图片：{name} 短边 {variant.short_side}，长边最多 {variant.max_side}。",
             )
         return Text("The video takes the shape of your picture (a portrait picture gives a portrait video).",
                     "画面比例跟随你上传的图片（竖图生成竖屏视频）。")
-    size = models.offered_sizes(variant)[0]
+    size = variant.offered_sizes()[0]
     words = size_words(size)
     if variant.task == "i2v":
         return Text(f"{name} renders {words.en} only: your picture is cropped to that shape around its centre.",
@@ -73,7 +72,7 @@ def i18n_names(variants: dict[str, Variant | None]) -> dict[str, tuple[str, str]
     for task, variant in variants.items():
         if variant is None:
             continue
-        for size in models.offered_sizes(variant):
+        for size in variant.offered_sizes():
             label = choice_label(size)
             names[f"aspect.{task}.{size.ratio}"] = (label.en, label.zh)
         note = aspect_note(variant)
@@ -86,7 +85,7 @@ def aspect_control(variant: Variant | None, task: str, tab_id: str, i18n) -> gr.
     """The choice where the model offers one, else the note (the returned input is hidden then and
     sends "", the model's own size). Either way it feeds the handler's `aspect_ratio`."""
     if offers_choice(variant):
-        sizes = models.offered_sizes(variant)
+        sizes = variant.offered_sizes()
         return OpenRadio([(i18n(f"aspect.{task}.{size.ratio}"), size.ratio) for size in sizes], value=sizes[0].ratio,
                          label=i18n("aspect_ratio"), elem_id=f"{tab_id}-aspect")
     if variant is not None:
@@ -99,7 +98,7 @@ def requested_size(variant: Variant | None, aspect_ratio: str | None) -> tuple[i
     own (a fixed size, or the picture's shape). A name the model lacks raises `InvalidRequest`."""
     if variant is None or not aspect_ratio or not str(aspect_ratio).strip():
         return None, None
-    size = models.size_for_ratio(variant, str(aspect_ratio))
+    size = variant.size_for_ratio(str(aspect_ratio))
     return size.height, size.width
 
 
@@ -109,4 +108,4 @@ def reuse_value(variant: Variant | None, height: int | None, width: int | None) 
         return ""
     if height is None and width is None:
         height, width = variant.height, variant.width
-    return models.ratio_of(variant, height, width) or models.offered_sizes(variant)[0].ratio
+    return variant.ratio_of(height, width) or variant.offered_sizes()[0].ratio

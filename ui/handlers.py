@@ -19,8 +19,7 @@ import gradio as gr
 from agent import AgentError, PromptAgent
 from agent.clean import is_english
 from bilingual import Text, pick
-from cogvideo import Studio, StudioError, VideoRequest
-from cogvideo.engine.speed import PRESETS
+from cogvideo import SpeedPreset, Studio, StudioError, VideoRequest
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
 from jobs import LOCAL_OWNER, Job, JobService
@@ -765,10 +764,11 @@ class Handlers:
         agent = self.agent.backend_text
         counts = self.service.counts()
         workers = self.service.worker_states()
+        preset = self.studio.speed_presets[self.studio.default_speed]
         if any(w.remote for w in workers):  # the head loads no model: say where the workers are instead
             line = pick(Text(f"**Model** {s.model} · ", f"**模型** {s.model} · "), lang) + workers_text(workers, lang) \
                 + pick(Text(f" · **prompt agent** {agent.en}", f" · **提示词助手** {agent.zh}"), lang)
-            return line + speed_text(s.acceleration, self.studio.default_speed, lang) + pick(Text(
+            return line + speed_text(s.acceleration, preset, lang) + pick(Text(
                 f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
                 f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
             ), lang)
@@ -778,7 +778,7 @@ class Handlers:
             f"**模型** {s.model} · **设备** {s.device} · **精度** {s.dtype} · **显存策略** {s.offload} · "
             f"**可用显存** {vram} · **已加载** {loaded} · **提示词助手** {agent.zh}",
         ), lang)
-        return line + speed_text(s.acceleration, self.studio.default_speed, lang) + pick(Text(
+        return line + speed_text(s.acceleration, preset, lang) + pick(Text(
             f" · **queue** {counts[QUEUED]} waiting, {counts[RUNNING]} rendering",
             f" · **队列** {counts[QUEUED]} 个排队，{counts[RUNNING]} 个生成中",
         ), lang)
@@ -799,9 +799,8 @@ def workers_text(workers, lang: str) -> str:
         + pick(Text(")", "）"), lang)
 
 
-def speed_text(accel, default_speed: str, lang: str) -> str:
+def speed_text(accel, preset: SpeedPreset, lang: str) -> str:
     """The default speed preset, and the machine-level speed-ups in force or why they are off."""
-    preset = PRESETS[default_speed]
     parts = [pick(Text(f"**speed** {preset.name_en}", f"**速度** {preset.name_zh}"), lang)]
     if accel.attention != "native":
         parts.append(pick(Text(f"attention {accel.attention}", f"注意力 {accel.attention}"), lang))

@@ -5,18 +5,16 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import gradio as gr
 
 from bilingual import Text
-from cogvideo.engine.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
-from cogvideo.engine.models import Variant
-from cogvideo.engine.speed import DEFAULT_SPEED, PRESETS
+from cogvideo import SpeedPreset, Variant
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.request import (
-    MAX_EXTENSIONS, MAX_GUIDANCE, MAX_STEPS, MAX_STRENGTH, MAX_VOLUME, MIN_STRENGTH, MIN_VOLUME, MODE_TASKS,
-    OLD_PHOTO_MUSIC,
+    DEFAULT_SPEED, MAX_EXTENSIONS, MAX_GUIDANCE, MAX_LORA_SCALE, MAX_STEPS, MAX_STRENGTH, MAX_VOLUME, MIN_LORA_SCALE,
+    MIN_STRENGTH, MIN_VOLUME, MODE_TASKS, OLD_PHOTO_MUSIC,
 )
 
 from . import again, busy, live, words  # busy: the Generate button as a mini progress
@@ -76,7 +74,7 @@ class PageConfig:
     i2v: Variant | None
     lang: str | None  # forced UI language, or None to follow the browser
     speed: str = DEFAULT_SPEED  # the speed preset the page starts with (--speed)
-    speeds: tuple[str, ...] = tuple(PRESETS)  # the presets whose cache fits on this card
+    speeds: tuple[str, ...] | None = None  # the presets whose cache fits on this card; None: all
 
 
 @dataclass(frozen=True)
@@ -100,10 +98,10 @@ class TabSpec:
         return MODE_TASKS[self.mode]
 
 
-def speed_fit_info(speeds: tuple[str, ...]) -> tuple[str, str]:
+def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...]) -> tuple[str, str]:
     """The speed choice's help: what the presets do, and which this card cannot hold and why."""
     en, zh = TEXT["speed_info"]
-    hidden = [PRESETS[p] for p in PRESETS if p not in speeds]
+    hidden = [preset for key, preset in presets.items() if key not in speeds]
     if not hidden:
         return en, zh
     return (en + f" {' and '.join(p.name_en for p in hidden)} need more graphics memory than this card "
@@ -128,8 +126,10 @@ class PageBuilder:
         self.styles = self.handlers.studio.styles
         self.tracks = load_tracks()
         names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in self.styles.values()}
-        names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
-        names["speed_fit_info"] = speed_fit_info(self.config.speeds)
+        presets = self.handlers.studio.speed_presets
+        self.speeds = self.config.speeds or tuple(presets)
+        names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in presets.values()})
+        names["speed_fit_info"] = speed_fit_info(presets, self.speeds)
         names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in self.tracks.values()})
         self.templates = self.handlers.templates
         names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in self.templates.values()})
@@ -162,7 +162,7 @@ class PageBuilder:
         return str(details.get("seed", "")), details.get("prompt")
 
     def details_table(self, values, request: gr.Request):
-        return words.details_table(values, self.handlers.lang(request))
+        return words.details_table(values, self.handlers.lang(request), self.handlers.studio.speed_presets)
 
     def private(self, event_fn, *args, **kwargs):
         """A cheap UI-only event: not in the API, not queued."""
@@ -182,8 +182,8 @@ class PageBuilder:
                                interactive=False, scale=2)
             music_file = gr.File(label=self.i18n("music_upload"), file_types=["audio"], scale=1, height=90)
         self.private(music.change, self.track_files.get, music, preview)
-        speed = gr.Radio([(self.i18n(f"speed.{p}"), p) for p in self.config.speeds],
-                         value=self.config.speed if self.config.speed in self.config.speeds else DEFAULT_SPEED,
+        speed = gr.Radio([(self.i18n(f"speed.{p}"), p) for p in self.speeds],
+                         value=self.config.speed if self.config.speed in self.speeds else DEFAULT_SPEED,
                          label=self.i18n("speed"), info=self.i18n("speed_fit_info"))
         with gr.Row():
             upscale = gr.Checkbox(value=DEFAULTS.upscale, label=self.i18n("upscale"))
@@ -226,8 +226,8 @@ class PageBuilder:
         if not self.loras:
             return scales
         with gr.Accordion(self.i18n("lora"), open=True):
-            fixed = self.handlers.studio.engine.lora_scales_fixed  # --compile: see Engine._use_lora_scales
-            sliders = [gr.Slider(LORA_MIN, LORA_MAX, value=spec.scale, step=0.05, label=f"LoRA · {spec.name}",
+            fixed = self.handlers.studio.lora_scales_fixed
+            sliders = [gr.Slider(MIN_LORA_SCALE, MAX_LORA_SCALE, value=spec.scale, step=0.05, label=f"LoRA · {spec.name}",
                                  info=Path(spec.source).name, interactive=not fixed) for spec in self.loras]
 
         def collect(*values):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import gradio as gr
 
 from bilingual import Text, pick
-from cogvideo.engine.speed import PRESETS
 from jobs.job import LANE_NAMES
+
+if TYPE_CHECKING:
+    from cogvideo import SpeedPreset
 
 log = logging.getLogger("cogvideo.app")
 
@@ -144,7 +146,7 @@ _HIDDEN = {"notices", "cover", "colorized_image", "timings_en", "timings_zh",
            "render_clock"}  # the wait estimates' notes (jobs/estimate.py), not the video's
 
 
-def _value(key: str, value: Any, lang: str) -> str | None:
+def _value(key: str, value: Any, lang: str, speeds: Mapping[str, SpeedPreset]) -> str | None:
     """A value as a person reads it; None: nothing worth a row (empty, unknown, null)."""
     if value is None or value == "" or value == [] or value == {}:
         return None
@@ -156,8 +158,8 @@ def _value(key: str, value: Any, lang: str) -> str | None:
         return pick(Text(*LANE_NAMES[value]), lang)
     if key == "music" and value == "none":
         return pick(Text("none", "无"), lang)
-    if key == "speed" and value in PRESETS:
-        return pick(Text(PRESETS[value].name_en, PRESETS[value].name_zh), lang)
+    if key == "speed" and value in speeds:
+        return pick(Text(speeds[value].name_en, speeds[value].name_zh), lang)
     if key == "timings" and isinstance(value, dict):
         parts = [f"{pick(_STAGES.get(k, Text(k, k)), lang)} {v:.1f}" for k, v in value.items()
                  if isinstance(v, (int, float))]
@@ -165,24 +167,25 @@ def _value(key: str, value: Any, lang: str) -> str | None:
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, dict):
-        parts = [f"{k} {_value(k, v, lang)}" for k, v in value.items() if _value(k, v, lang) is not None]
+        parts = [f"{k} {shown}" for k, v in value.items() if (shown := _value(k, v, lang, speeds)) is not None]
         return " · ".join(parts) or None
     if isinstance(value, (list, tuple)):
-        parts = [str(_value(key, v, lang)) for v in value if _value(key, v, lang) is not None]
+        parts = [shown for v in value if (shown := _value(key, v, lang, speeds)) is not None]
         return ", ".join(parts) or None
     return str(value)
 
 
-def details_table(info: dict | None, lang: str) -> str:
+def details_table(info: dict | None, lang: str, speeds: Mapping[str, SpeedPreset]) -> str:
     """The video's details (the generation endpoints' JSON, unchanged for API callers) as a
-    two-column Markdown table with labels in the page's language; empty fields are left out."""
+    two-column Markdown table with labels in the page's language; empty fields are left out.
+    `speeds`: the studio's presets, to name the one the video was made with."""
     if not info:
         return ""
     rows = []
     for key, raw in info.items():
         if key in _HIDDEN:
             continue
-        value = _value(key, raw, lang)
+        value = _value(key, raw, lang, speeds)
         if value is None:
             continue
         label = pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ")

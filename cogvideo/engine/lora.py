@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING, Mapping
 
 from cogvideo.engine import models
 from cogvideo.errors import InvalidRequest
+from cogvideo.request import MAX_LORA_SCALE, MIN_LORA_SCALE
 
 if TYPE_CHECKING:
     from cogvideo.callbacks import StatusCallback
 
-MIN_SCALE, MAX_SCALE = 0.0, 2.0  # the UI slider's range; 1 is the LoRA as trained
 DEFAULT_SCALE = 1.0
 LORA_FILE = "pytorch_lora_weights.safetensors"  # what diffusers' save_lora_weights writes
 
@@ -82,11 +82,11 @@ class LoraSpec:
 def check_scale(scale: object, name: str) -> float:
     """A LoRA scale as a float, or `InvalidRequest` quoting the value and the allowed range."""
     ok = isinstance(scale, (int, float)) and not isinstance(scale, bool) and math.isfinite(scale)
-    if not ok or not MIN_SCALE <= scale <= MAX_SCALE:
+    if not ok or not MIN_LORA_SCALE <= scale <= MAX_LORA_SCALE:
         raise InvalidRequest(
-            f"LoRA scale {scale!r} for {name!r} must be a number from {MIN_SCALE:g} to {MAX_SCALE:g} "
+            f"LoRA scale {scale!r} for {name!r} must be a number from {MIN_LORA_SCALE:g} to {MAX_LORA_SCALE:g} "
             f"(1 is the LoRA as trained, 0 turns it off).",
-            f"LoRA {name!r} 的强度 {scale!r} 必须是 {MIN_SCALE:g} 到 {MAX_SCALE:g} 之间的数"
+            f"LoRA {name!r} 的强度 {scale!r} 必须是 {MIN_LORA_SCALE:g} 到 {MAX_LORA_SCALE:g} 之间的数"
             f"（1 为训练时的强度，0 为关闭）。",
         )
     return float(scale)

@@ -91,6 +91,41 @@ class Variant:
         (CogVideoX1.5-I2V: short side 768, the long side as the picture's)."""
         return self.task == "i2v" and self.flexible_size
 
+    @property
+    def max_side(self) -> int:
+        """The longest side a flexible variant accepts."""
+        return MAX_SIDE
+
+    def offered_sizes(self) -> tuple[Size, ...]:
+        """The sizes this variant offers by name: its declared ones, or its native size alone."""
+        if self.sizes:
+            return self.sizes
+        return (Size(_ratio_name(self.width, self.height), self.height, self.width),)
+
+    def sizes_text(self) -> str:
+        """"720×480 (3:2)" or "144×80 (16:9), 80×144 (9:16), 96×96 (1:1)": for messages."""
+        return ", ".join(size.text() for size in self.offered_sizes())
+
+    def size_for_ratio(self, ratio: str) -> Size:
+        """This variant's size of the shape named `ratio` ("9:16"), or a refusal naming those it has."""
+        key = str(ratio).strip().replace("：", ":")
+        for size in self.offered_sizes():
+            if size.ratio == key:
+                return size
+        allowed = self.sizes_text()
+        raise InvalidRequest(
+            f"aspect_ratio={ratio!r} is not offered by {self.name}; it renders {allowed}.",
+            f"{self.name} 不支持画面比例 {ratio!r}；可选尺寸：{allowed}。",
+        )
+
+    def ratio_of(self, height: int | None, width: int | None) -> str | None:
+        """The name of a request's shape among this variant's sizes (None: the native size, or one
+        the variant accepts but does not offer by name)."""
+        for size in self.offered_sizes():
+            if (size.height, size.width) == (height, width):
+                return size.ratio
+        return None
+
 
 # The tiny test models take any multiple of 16; they offer their own size and three common shapes so
 # that tests exercise the page's aspect ratio choice (small: their output is noise, and decoding
@@ -243,7 +278,7 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
     if any((size.height, size.width) == (height, width) for size in variant.sizes):
         return height, width
     if not variant.flexible_size:
-        allowed = sizes_text(variant)
+        allowed = variant.sizes_text()
         raise InvalidRequest(
             f"{variant.name} renders only at {allowed}; got {width}×{height}. Use "
             f"{'that size' if len(variant.sizes) < 2 else 'one of them'} or leave height and width empty; "
@@ -255,55 +290,21 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
         if not isinstance(side, int) or isinstance(side, bool) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:
             raise InvalidRequest(
                 f"{side_name}={side!r} must be a multiple of {SIDE_STEP} between {MIN_SIDE} and {MAX_SIDE}. "
-                f"{variant.name}'s sizes: {sizes_text(variant)}.",
+                f"{variant.name}'s sizes: {variant.sizes_text()}.",
                 f"{side_name}={side!r} 必须是 {SIDE_STEP} 的倍数，且在 {MIN_SIDE} 到 {MAX_SIDE} 之间。"
-                f"{variant.name} 的可选尺寸：{sizes_text(variant)}。",
+                f"{variant.name} 的可选尺寸：{variant.sizes_text()}。",
             )
     if variant.short_side is not None:
         short, long = min(height, width), max(height, width)
         if short != variant.short_side or not variant.short_side <= long <= MAX_SIDE:
             raise InvalidRequest(
                 f"{variant.name} needs the short side to be {variant.short_side} and the long side between "
-                f"{variant.short_side} and {MAX_SIDE} (multiples of {SIDE_STEP}), e.g. {sizes_text(variant)}; "
+                f"{variant.short_side} and {MAX_SIDE} (multiples of {SIDE_STEP}), e.g. {variant.sizes_text()}; "
                 f"got {width}×{height}. Leave height and width empty to follow the picture's shape.",
                 f"{variant.name} 要求短边为 {variant.short_side}、长边在 {variant.short_side} 到 {MAX_SIDE} 之间"
-                f"（{SIDE_STEP} 的倍数），例如 {sizes_text(variant)}；收到 {width}×{height}。不设置宽高时将按图片比例自动选择。",
+                f"（{SIDE_STEP} 的倍数），例如 {variant.sizes_text()}；收到 {width}×{height}。不设置宽高时将按图片比例自动选择。",
             )
     return height, width
-
-
-def offered_sizes(variant: Variant) -> tuple[Size, ...]:
-    """The sizes a variant offers by name: its declared ones, or its native size alone."""
-    if variant.sizes:
-        return variant.sizes
-    return (Size(_ratio_name(variant.width, variant.height), variant.height, variant.width),)
-
-
-def sizes_text(variant: Variant) -> str:
-    """"720×480 (3:2)" or "144×80 (16:9), 80×144 (9:16), 96×96 (1:1)": for messages."""
-    return ", ".join(size.text() for size in offered_sizes(variant))
-
-
-def size_for_ratio(variant: Variant, ratio: str) -> Size:
-    """The variant's size of the shape named `ratio` ("9:16"), or a refusal naming those it has."""
-    key = str(ratio).strip().replace("：", ":")
-    for size in offered_sizes(variant):
-        if size.ratio == key:
-            return size
-    allowed = sizes_text(variant)
-    raise InvalidRequest(
-        f"aspect_ratio={ratio!r} is not offered by {variant.name}; it renders {allowed}.",
-        f"{variant.name} 不支持画面比例 {ratio!r}；可选尺寸：{allowed}。",
-    )
-
-
-def ratio_of(variant: Variant, height: int | None, width: int | None) -> str | None:
-    """The name of a request's shape among the variant's sizes (None: the native size, or one the
-    variant accepts but does not offer by name)."""
-    for size in offered_sizes(variant):
-        if (size.height, size.width) == (height, width):
-            return size.ratio
-    return None
 
 
 def _ratio_name(width: int, height: int) -> str:
@@ -325,7 +326,7 @@ def size_for_picture(variant: Variant, picture_width: int, picture_height: int) 
     """
     if not variant.flexible_size:  # a family of fixed sizes (Wan: 832×480, 480×832): the nearest shape
         aspect = max(1, picture_width) / max(1, picture_height)
-        nearest = min(offered_sizes(variant), key=lambda size: abs(math.log(size.width / size.height / aspect)))
+        nearest = min(variant.offered_sizes(), key=lambda size: abs(math.log(size.width / size.height / aspect)))
         return nearest.height, nearest.width
     portrait = picture_height > picture_width
     if variant.short_side is None:

@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Mapping, get_args
+from typing import TYPE_CHECKING, Any, Mapping, get_args
 
 from cogvideo.errors import InvalidRequest
+from cogvideo.request import DEFAULT_SPEED, SpeedId
 
 if TYPE_CHECKING:
     import torch
@@ -104,14 +105,8 @@ PRESETS: dict[str, SpeedPreset] = {
     )
 }
 
-# The ids as a type, for the faces' schemas (REST, MCP); kept equal to PRESETS.
-SpeedId = Literal["quality", "balanced", "fast", "lean"]
-if set(get_args(SpeedId)) != set(PRESETS):
-    raise RuntimeError("SpeedId must list exactly the ids of PRESETS")
-
-# Quality is the default: no caching method has published parity with the uncached model on
-# CogVideoX (docs/speed.md), and the default must not visibly lose quality.
-DEFAULT_SPEED = "quality"
+if set(get_args(SpeedId)) != set(PRESETS):  # the faces' schemas offer exactly these presets
+    raise RuntimeError("request.SpeedId must list exactly the ids of PRESETS")
 
 
 # GPU memory a preset's cache adds beside the model, in GiB, per model size (docs/speed.md,
