@@ -15,7 +15,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -80,6 +80,7 @@ class Request:
         return "t2v" if self.text else "t2v-empty"
 
 
+@runtime_checkable
 class Backend(Protocol):
     """What writes the prompts. None of its methods raises for a failing model: the answer is
     then the user's own text or a template, with a warning naming the cause."""

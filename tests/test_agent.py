@@ -22,6 +22,7 @@ import agent.agent as agent_module
 import agent.service as service_module
 from agent import AgentError, PromptAgent, Suggestion
 from agent import offline
+from agent.backends import Backend
 from agent.clean import TOKEN_LIMIT, clean, estimate_tokens, is_english, trim_to_budget
 from agent.images import describe, to_data_url
 from agent.instructions import PROMPTS_DIR
@@ -615,6 +616,15 @@ def test_from_env_picks_the_backend():
     assert local.backend_label.startswith("local · Qwen3-1.7B") and local._backend.timeout == 9
     assert PromptAgent.from_env({}).backend_label.startswith("local · Qwen3-VL-2B")
     assert PromptAgent.from_env({})._backend.timeout == 120  # the local model's own default
+
+
+def test_every_backend_is_one_backend_and_the_agent_asks_it_alone(monkeypatch):
+    # The agent holds one Backend, whichever is configured, and asks it, not a slot of its own.
+    for agent in (PromptAgent(), PromptAgent(local_model="tiny"), PromptAgent(api_key="k")):
+        assert isinstance(agent._backend, Backend) and agent._backend.name == agent.backend
+        assert agent.backend_text == agent._backend.label
+        monkeypatch.setattr(agent._backend, "suggest", lambda request, progress: Suggestion(request.text, "kept"))
+        assert agent.suggest("  a boat ").text == "a boat"  # checked by the agent, written by the backend
 
 
 def test_from_env_reads_every_setting(chat_server):
