@@ -242,7 +242,8 @@ class LanguageModel(ABC):
              progress: Progress | None) -> Answer:
         """A text-only call (translation, gloss)."""
         self.ready(progress)
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user[:MAX_INPUT_CHARS]}]
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": user[:MAX_INPUT_CHARS]}]
         return self.complete(messages, temperature=temperature, max_tokens=max_tokens, has_image=False,
                              progress=progress)
 
