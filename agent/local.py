@@ -28,18 +28,22 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
 from bilingual import Text
 
-from .backend import Answer, Messages
+from .backends import Answer, LanguageModel, Messages, Progress
 from .errors import BackendError, empty_answer_error
 from .images import fit
+from .instructions import Instructions
+
+if TYPE_CHECKING:
+    from .offline import TemplateBackend
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +65,6 @@ KNOWN_SIZES_GB = {"Qwen/Qwen3-VL-2B-Instruct": 4.3, "Qwen/Qwen3-1.7B": 4.1, "Qwe
 # A failed load is tried again after this long (a network blip must not disable the helper).
 RETRY_LOAD_S = 60.0
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-# (message, fraction 0..1 or None): what the page shows while the model downloads, loads or waits.
-Progress = Callable[[Text, "float | None"], None]
 
 
 class GpuShare(Protocol):
@@ -114,11 +115,16 @@ def libraries_installed() -> bool:
     return all(find_spec(name) is not None for name in ("torch", "transformers"))
 
 
-class LocalBackend:
+class LocalBackend(LanguageModel):
     """One local chat model, loaded on first use and shared by every session."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, timeout: float = DEFAULT_TIMEOUT_S,
-                 gpu: GpuShare | None = None):
+    name = "local"
+    # The templates are next in line: English text is still expanded when the model fails.
+    english_falls_back = True
+
+    def __init__(self, model: str, timeout: float, gpu: GpuShare | None, *, instructions: Instructions,
+                 templates: TemplateBackend):
+        super().__init__(instructions, templates)
         self.model = model.strip() or DEFAULT_MODEL
         self.host = f"local · {short_name(self.model)}"
         self.timeout = timeout
@@ -138,6 +144,41 @@ class LocalBackend:
             gpu.add(self)
 
     # ------------------------------------------------------------ what the agent asks
+
+    @property
+    def label(self) -> Text:
+        if self.missing_offline():
+            return Text(f"{self.host} (not downloaded: offline templates answer)",
+                        f"{self.host}（未下载：由离线模板回答）")
+        where = self.where
+        label = self.host + (f" · {where}" if where else "")
+        return Text(label, label)
+
+    def cannot_translate(self) -> Text | None:
+        if not self.missing_offline():
+            return None
+        err = missing_weights(self.model)
+        return Text(
+            f"The prompt is not in English, and CogVideoX reads English only. {err.en}",
+            f"提示词不是英文，而 CogVideoX 只能读懂英文。{err.zh}",
+        )
+
+    def ready(self, progress: Progress | None) -> bool:
+        self.load(progress)  # downloads on first use; BackendError -> templates
+        return self.reads_images
+
+    def picture(self, image: Image.Image) -> dict[str, Any]:
+        """The picture as the chat template's message part, shrunk to the model's budget."""
+        return {"type": "image", "image": fit(image, IMAGE_MAX_SIDE)}
+
+    def blind_notice(self) -> Text:
+        return Text(
+            f"The local prompt model {self.model} reads text only, so the prompt was written without "
+            "seeing the picture. Set PROMPT_AGENT_LOCAL_MODEL to a vision model such as "
+            f"{DEFAULT_MODEL} (the default).",
+            f"本地提示词模型 {self.model} 只能读文字，提示词是在没有看到图片的情况下写的。请把 "
+            f"PROMPT_AGENT_LOCAL_MODEL 设为视觉模型，例如 {DEFAULT_MODEL}（默认值）。",
+        )
 
     @property
     def loaded(self) -> bool:
@@ -162,10 +203,6 @@ class LocalBackend:
         if Path(self.model).expanduser().is_dir():
             return False
         return hub_offline() and _cached_folder(self.model) is None
-
-    def image_part(self, image: Image.Image) -> dict[str, Any]:
-        """The picture as the chat template's message part, shrunk to the model's budget."""
-        return {"type": "image", "image": fit(image, IMAGE_MAX_SIDE)}
 
     # ------------------------------------------------------------ loading
 
@@ -342,19 +379,19 @@ class LocalBackend:
 
     # ------------------------------------------------------------ generation
 
-    def complete(self, *, model: str | None, messages: Messages, temperature: float, max_tokens: int,
-                 has_image: bool, progress: Progress | None = None) -> Answer:
+    def complete(self, messages: Messages, *, temperature: float, max_tokens: int, has_image: bool,
+                 progress: Progress | None = None) -> Answer:
         """One finished answer."""
         answer = None
-        for answer in self.stream(model=model, messages=messages, temperature=temperature,
-                                  max_tokens=max_tokens, has_image=has_image, progress=progress):
+        for answer in self.complete_stream(messages, temperature=temperature, max_tokens=max_tokens,
+                                           has_image=has_image, progress=progress):
             pass
         if answer is None:
             raise empty_answer_error()
         return answer
 
-    def stream(self, *, model: str | None, messages: Messages, temperature: float, max_tokens: int,
-               has_image: bool, progress: Progress | None = None) -> Iterator[Answer]:
+    def complete_stream(self, messages: Messages, *, temperature: float, max_tokens: int, has_image: bool,
+                        progress: Progress | None = None) -> Iterator[Answer]:
         """Cumulative text as the model writes it; the last item has `finished=True`.
 
         The generation runs in its own thread, which holds the locks: a page that goes away

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bilingual import Text
 
 from .clean import is_english, trim_to_budget
-from .images import ImageFacts
+from .images import ImageFacts, describe
+from .instructions import Instructions
 from .suggestion import Suggestion
+
+if TYPE_CHECKING:
+    from .backends import Progress, Request
 
 # A user text up to this many words reads as the subject of our first sentence; longer text
 # (a sentence or a paragraph) stands on its own and we only add to it.
@@ -321,6 +326,44 @@ def expand(
     else:
         prompt = _i2v(text, style, facts, rng, purpose, note)
     return Suggestion(text=trim_to_budget(prompt), source="offline")
+
+
+class TemplateBackend:
+    """The `Backend` with no language model: the answer when none is configured, and the next in
+    line when one fails. It cannot translate or gloss."""
+
+    name = "templates"
+
+    def __init__(self, instructions: Instructions):
+        self._ideas = instructions.ideas
+        self._rng = random.Random()
+
+    @property
+    def label(self) -> Text:
+        return Text("offline templates", "离线模板")
+
+    def cannot_translate(self) -> Text | None:
+        return offline_translation_notice()
+
+    def suggest(self, request: Request, progress: Progress | None) -> Suggestion:
+        return expand(
+            request.text,
+            request.mode,
+            seed=self._rng.randrange(2**32),
+            style=request.style,
+            facts=describe(request.image) if request.image is not None else None,
+            ideas=self._ideas,
+            intent=request.intent,
+        )
+
+    def stream(self, request: Request, progress: Progress | None) -> Iterator[Suggestion]:
+        yield self.suggest(request, progress)
+
+    def translate(self, text: str, progress: Progress | None) -> Suggestion:
+        return Suggestion(text=text, source="kept", warning=offline_translation_notice())
+
+    def gloss(self, text: str, progress: Progress | None) -> str | None:
+        return None
 
 
 def offline_translation_notice() -> Text:

@@ -79,7 +79,7 @@ def measure_local(model: str, runs: int, size: int) -> None:
 
     model = model or os.environ.get("PROMPT_AGENT_LOCAL_MODEL") or DEFAULT_MODEL
     agent = PromptAgent(local_model=model, timeout=600.0)
-    local = agent._local
+    local = agent._backend
     started = time.perf_counter()
     local.load(lambda text, fraction: print(f"  {text.en}", file=sys.stderr) if fraction in (None, 0.0) else None)
     load_s = time.perf_counter() - started

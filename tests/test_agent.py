@@ -19,8 +19,10 @@ import pytest
 from PIL import Image
 
 import agent.agent as agent_module
+import agent.service as service_module
 from agent import AgentError, PromptAgent, Suggestion
 from agent import offline
+from agent.backends import Backend
 from agent.clean import TOKEN_LIMIT, clean, estimate_tokens, is_english, trim_to_budget
 from agent.images import describe, to_data_url
 from agent.instructions import PROMPTS_DIR
@@ -277,7 +279,7 @@ def test_unknown_mode_names_the_valid_ones():
 
 def test_a_service_without_a_vision_model_still_helps_with_a_warning(chat_server, monkeypatch):
     # As with DeepSeek: no vision model, so the text model gets what we can compute.
-    monkeypatch.setitem(agent_module.KNOWN_SERVICES, "127.0.0.1", ("text-model", None))
+    monkeypatch.setitem(service_module.KNOWN_SERVICES, "127.0.0.1", ("text-model", None))
     chat_server.queue(Reply(text=GOOD))
     agent = PromptAgent(base_url=chat_server.url, api_key="k", timeout=2.0)
     result = agent.suggest("", image=picture(1200, 800), mode="i2v")
@@ -364,14 +366,14 @@ def test_the_local_model_reads_the_intent_too():
 
     reply = "A little boy sips coffee at a cafe table, warm morning sunlight on his red sweater while camera slowly pushes in."
     agent = PromptAgent(local_model="tiny-text")
-    agent._local.load()
-    teach(agent._local._model, agent._local._tokenizer, reply)
+    agent._backend.load()
+    teach(agent._backend._model, agent._backend._tokenizer, reply)
     assert agent.suggest("the boy drinks", mode="i2v", intent=MEME_INTENT).text == reply
-    prompt = agent._local.last_prompt
+    prompt = agent._backend.last_prompt
     assert prompt.startswith("<|im_start|>system\n" + system_prompt("i2v"))
     assert f"The video is for: {MEME_INTENT}" in prompt
     agent.suggest("the boy drinks", mode="i2v")
-    assert "The video is for" not in agent._local.last_prompt
+    assert "The video is for" not in agent._backend.last_prompt
 
 
 # Purposes as the shipped templates state them (presets/templates.json), and words from each
@@ -608,12 +610,21 @@ def test_from_env_picks_the_backend():
     assert PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "local", "OPENAI_API_KEY": "k"}).backend == "local"
     assert PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "OpenAI", "OPENAI_API_KEY": "k"}).backend == "openai"
     templates = PromptAgent.from_env({"PROMPT_AGENT_BACKEND": "templates", "OPENAI_API_KEY": "k"})
-    assert templates.backend == "templates" and not templates.online
+    assert templates.backend == "templates"
     assert templates.backend_label == "offline templates" and templates.backend_text.zh == "离线模板"
     local = PromptAgent.from_env({"PROMPT_AGENT_LOCAL_MODEL": "Qwen/Qwen3-1.7B", "PROMPT_AGENT_TIMEOUT": "9"})
-    assert local.backend_label.startswith("local · Qwen3-1.7B") and local._local.timeout == 9
+    assert local.backend_label.startswith("local · Qwen3-1.7B") and local._backend.timeout == 9
     assert PromptAgent.from_env({}).backend_label.startswith("local · Qwen3-VL-2B")
-    assert PromptAgent.from_env({})._local.timeout == 120  # the local model's own default
+    assert PromptAgent.from_env({})._backend.timeout == 120  # the local model's own default
+
+
+def test_every_backend_is_one_backend_and_the_agent_asks_it_alone(monkeypatch):
+    # The agent holds one Backend, whichever is configured, and asks it, not a slot of its own.
+    for agent in (PromptAgent(), PromptAgent(local_model="tiny"), PromptAgent(api_key="k")):
+        assert isinstance(agent._backend, Backend) and agent._backend.name == agent.backend
+        assert agent.backend_text == agent._backend.label
+        monkeypatch.setattr(agent._backend, "suggest", lambda request, progress: Suggestion(request.text, "kept"))
+        assert agent.suggest("  a boat ").text == "a boat"  # checked by the agent, written by the backend
 
 
 def test_from_env_reads_every_setting(chat_server):
@@ -627,7 +638,7 @@ def test_from_env_reads_every_setting(chat_server):
             "PROMPT_AGENT_TIMEOUT": "1.5",
         }
     )
-    assert agent.online
+    assert agent.backend == "openai"
     assert agent.backend_label == f"env-text @ {chat_server.url.split('/')[2]}"
     agent.suggest("", image=picture(64, 64), mode="i2v")
     [request] = chat_server.requests
@@ -654,7 +665,7 @@ def test_a_server_without_a_model_name_uses_the_first_one_it_lists(chat_server):
     chat_server.models = ["served-model", "other"]
     chat_server.queue(Reply(text=GOOD))
     agent = PromptAgent(base_url=chat_server.url, timeout=2.0)
-    assert agent.online and agent.backend_label.startswith("auto @ ")
+    assert agent.backend == "openai" and agent.backend_label.startswith("auto @ ")
     assert agent.suggest("a boy").source == "llm"
     assert agent.backend_label.startswith("served-model @ ")
     listing, completion = chat_server.requests

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from agent import AgentError, PromptAgent
-from agent.agent import MAX_INPUT_CHARS, MAX_TOKENS
+from agent.backends import MAX_INPUT_CHARS, MAX_TOKENS
 from agent.clean import TOKEN_LIMIT, estimate_tokens
 from agent.instructions import PROMPTS_DIR
 from agent.local import DOWNLOAD_COMMAND, LocalBackend
@@ -42,12 +42,12 @@ def one_thread():
 
 def local_agent(model: str = "tiny", **options) -> PromptAgent:
     agent = PromptAgent(local_model=model, **options)
-    agent._local.load()
+    agent._backend.load()
     return agent
 
 
 def backend(agent: PromptAgent) -> LocalBackend:
-    return agent._local
+    return agent._backend
 
 
 def taught(reply: str, model: str = "tiny", *, loop: bool = False, **options) -> PromptAgent:
@@ -132,7 +132,7 @@ def test_stream_grows_token_by_token_and_the_final_is_cleaned():
 def test_the_random_model_streams_growing_raw_text():
     local = backend(local_agent())
     messages = [{"role": "system", "content": "Write."}, {"role": "user", "content": "a boat"}]
-    answers = list(local.stream(model=None, messages=messages, temperature=1.0, max_tokens=24, has_image=False))
+    answers = list(local.complete_stream(messages, temperature=1.0, max_tokens=24, has_image=False))
     assert answers[-1].finished and not any(a.finished for a in answers[:-1])
     for earlier, later in zip(answers, answers[1:]):
         assert later.text.startswith(earlier.text) and len(later.text) >= len(earlier.text)

@@ -1,5 +1,5 @@
-"""The seam to an OpenAI-compatible Chat Completions service (OpenAI, Zhipu GLM, DeepSeek, Qwen,
-Ollama, vLLM...), through the `openai` client.
+"""The service backend: a chat model behind an OpenAI-compatible Chat Completions endpoint (OpenAI,
+Zhipu GLM, DeepSeek, Qwen, Ollama, vLLM...), through the `openai` client.
 
 Every failure leaves this module as a `BackendError` whose en/zh message names the cause and the
 setting to check. Retries are ours, not the client's: the client also retries timeouts and honours
@@ -11,18 +11,30 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import openai
+from PIL import Image
 
+from bilingual import Text
+
+from .backends import Answer, LanguageModel, Messages, Progress
 from .errors import BackendError, empty_answer_error
+from .images import to_data_url
+from .instructions import Instructions
+
+if TYPE_CHECKING:
+    from .offline import TemplateBackend
 
 log = logging.getLogger(__name__)
 
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RETRIES = 2
 # Backoff between tries on 429/5xx/connection errors: 0.5 s, 1 s, 2 s... (minus up to 25 %
 # jitter), at most 4 s, unless the server's Retry-After asks for another wait.
 BACKOFF_BASE_S = 0.5
@@ -30,21 +42,35 @@ BACKOFF_MAX_S = 4.0
 # Local servers (Ollama, vLLM) take any key, but the client refuses to start without one.
 PLACEHOLDER_API_KEY = "EMPTY"
 
-Messages = list[dict[str, Any]]
+
+class _SameAsText:
+    """Vision model marker: the text model reads pictures too (OpenAI, most local servers)."""
 
 
-@dataclass(frozen=True)
-class Answer:
-    """The model's raw text so far. `finished`: the service said it was done; `truncated`: it
-    stopped at max_tokens."""
+SAME_AS_TEXT = _SameAsText()
 
-    text: str
-    finished: bool = True
-    truncated: bool = False
+# Host -> (text model, vision model). None as vision model: the service has none (DeepSeek).
+# Hosts not listed (Ollama, vLLM, proxies) use PROMPT_AGENT_MODEL, or the first model the server
+# lists, for both text and pictures.
+KNOWN_SERVICES: dict[str, tuple[str, str | None | _SameAsText]] = {
+    "api.openai.com": ("gpt-4o-mini", SAME_AS_TEXT),
+    "open.bigmodel.cn": ("glm-4-plus", "glm-4v-plus"),
+    "api.deepseek.com": ("deepseek-chat", None),
+    "dashscope.aliyuncs.com": ("qwen-plus", "qwen-vl-plus"),
+    "dashscope-intl.aliyuncs.com": ("qwen-plus", "qwen-vl-plus"),
+}
 
 
-class ChatBackend:
-    def __init__(self, base_url: str, api_key: str | None, timeout: float, max_retries: int):
+class ServiceBackend(LanguageModel):
+    """One endpoint; its text model (`model`, else the service's default, else the first model
+    the server lists) and its vision model (`vision_model`, else the service's, else the text
+    model; none for a service without one)."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str, api_key: str | None, model: str | None, vision_model: str | None,
+                 timeout: float, max_retries: int, *, instructions: Instructions, templates: TemplateBackend):
+        super().__init__(instructions, templates)
         self.base_url = base_url
         self.host = urlsplit(base_url).netloc or base_url
         self.timeout = timeout
@@ -55,6 +81,61 @@ class ChatBackend:
             timeout=timeout,
             max_retries=0,
         )
+        self._lock = threading.Lock()  # one look-up of the served model at a time
+        default_model, default_vision = _service_defaults(self.host)
+        self._model = model or default_model
+        self._vision: str | None | _SameAsText
+        if vision_model:
+            self._vision = vision_model
+        elif model and default_model is None:
+            self._vision = SAME_AS_TEXT
+        else:
+            self._vision = default_vision
+
+    @property
+    def label(self) -> Text:
+        label = f"{self._model or 'auto'} @ {self.host}"
+        return Text(label, label)
+
+    def ready(self, progress: Progress | None) -> bool:
+        self._text_model()
+        return self._vision is not None
+
+    def picture(self, image: Image.Image) -> dict[str, Any]:
+        return {"type": "image_url", "image_url": {"url": to_data_url(image)}}
+
+    def blind_notice(self) -> Text:
+        return Text(
+            "This service has no vision model, so the prompt was written without seeing the "
+            "picture. Set PROMPT_AGENT_VISION_MODEL to use one.",
+            "该服务没有视觉模型，提示词是在没有看到图片的情况下写的。设置 "
+            "PROMPT_AGENT_VISION_MODEL 可以使用视觉模型。",
+        )
+
+    def _text_model(self) -> str:
+        """The configured model, else (Ollama, vLLM) the first one the server lists."""
+        if self._model:
+            return self._model
+        with self._lock:
+            if not self._model:
+                models = self.list_models()
+                if not models:
+                    raise BackendError(
+                        f"No model is set for {self.host}, and the service did not list "
+                        "its models. Set PROMPT_AGENT_MODEL (for Ollama: a name from `ollama list`).",
+                        f"没有为 {self.host} 设置模型，服务也没有列出可用模型。请设置 "
+                        "PROMPT_AGENT_MODEL（Ollama 用户：填写 `ollama list` 中的名称）。",
+                    )
+                self._model = models[0]
+                log.info("prompt agent uses %s, the first model %s lists", models[0], self.host)
+            return self._model
+
+    def _model_for(self, has_image: bool) -> str:
+        """The vision model for a message with a picture (`ready` said there is one), else the text model."""
+        text_model = self._text_model()
+        if not has_image or isinstance(self._vision, _SameAsText):
+            return text_model
+        return self._vision
 
     def list_models(self) -> list[str]:
         """Model ids the service serves (GET /models), for servers such as vLLM that serve one."""
@@ -65,14 +146,13 @@ class ChatBackend:
             log.warning("listing models at %s failed: %s", self.base_url, err)
             return []
 
-    def complete(
-        self, *, model: str, messages: Messages, temperature: float, max_tokens: int, has_image: bool
-    ) -> Answer:
+    def complete(self, messages: Messages, *, temperature: float, max_tokens: int, has_image: bool,
+                 progress: Progress | None = None) -> Answer:
         """One non-streaming completion."""
         deadline = time.monotonic() + self.timeout
         completion = self._create(
             deadline,
-            model=model,
+            model=self._model_for(has_image),
             has_image=has_image,
             messages=messages,
             temperature=temperature,
@@ -88,9 +168,8 @@ class ChatBackend:
             raise empty_answer_error()
         return Answer(text=text, truncated=choice.finish_reason == "length")
 
-    def stream(
-        self, *, model: str, messages: Messages, temperature: float, max_tokens: int, has_image: bool
-    ) -> Iterator[Answer]:
+    def complete_stream(self, messages: Messages, *, temperature: float, max_tokens: int, has_image: bool,
+                        progress: Progress | None = None) -> Iterator[Answer]:
         """Cumulative text as it arrives; the last item has `finished=True`.
 
         A stream that stops before the service sends a finish reason was cut (the connection
@@ -99,7 +178,7 @@ class ChatBackend:
         deadline = time.monotonic() + self.timeout
         chunks = self._create(
             deadline,
-            model=model,
+            model=self._model_for(has_image),
             has_image=has_image,
             messages=messages,
             temperature=temperature,
@@ -275,3 +354,12 @@ def _content_filtered() -> BackendError:
         "The prompt service's content filter blocked the answer. Rephrase your idea.",
         "提示词服务的内容审核拦截了回答。请换个说法。",
     )
+
+
+def _service_defaults(host: str) -> tuple[str | None, str | None | _SameAsText]:
+    """Default (text model, vision model) for a known service host, else (None, same as text)."""
+    hostname = urlsplit(f"//{host}").hostname or host
+    for known, defaults in KNOWN_SERVICES.items():
+        if hostname == known or hostname.endswith("." + known):
+            return defaults
+    return None, SAME_AS_TEXT
