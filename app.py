@@ -18,7 +18,8 @@ import socket
 import sys
 from pathlib import Path
 
-from agent import AgentError, PromptAgent
+from agent import PromptAgent
+from bilingual import BilingualError
 from cogvideo import Studio, StudioError
 from cogvideo.engine.models import OFFLOAD_MODES
 from cogvideo.engine.render import Engine
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
         demo, studio, service, agent, pool = build(args)
-    except (StudioError, AgentError) as exc:
+    except BilingualError as exc:
         raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
     try:
         serve(args, adhoc, demo, studio, service, agent, pool)

@@ -1,12 +1,14 @@
 """One bilingual text: what the studio says to a person, in English and Chinese.
 
 Every package may import this module (it imports nothing of ours): the engine (`cogvideo`) and
-the prompt agent (`agent`) hold their messages as `Text`, and the faces `pick` the language.
+the prompt agent (`agent`) hold their messages as `Text`, raise `BilingualError`s, and the faces
+`pick` the language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,31 @@ class Text:
     def __post_init__(self) -> None:
         if not isinstance(self.en, str) or not isinstance(self.zh, str) or (self.en == "") != (self.zh == ""):
             raise ValueError(f"Text needs both languages, got en={self.en!r}, zh={self.zh!r}")
+
+
+class BilingualError(Exception):
+    """The base of every error whose message is meant for people (the engine's `StudioError`, the
+    agent's `AgentError`, the API's `ApiError`): `text` says what went wrong and what to do next
+    (`zh` defaults to `en`); `str(exc)` is the English, for logs.
+
+    `status` is the HTTP status a face answers with: 500 (the server's side) unless the class says
+    otherwise, so that only errors the caller can fix read as the caller's fault. `retry_after`,
+    where set: the seconds after which the same call may succeed (a full queue)."""
+
+    status: ClassVar[int] = 500
+    retry_after: ClassVar[int | None] = None
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.text = Text(en, zh or en)
+
+    @property
+    def en(self) -> str:
+        return self.text.en
+
+    @property
+    def zh(self) -> str:
+        return self.text.zh
 
 
 def pick(text: Text, lang: str) -> str:

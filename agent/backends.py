@@ -211,11 +211,10 @@ class LanguageModel(ABC):
         except Exception as err:  # never break Generate: log it and keep the text
             log.exception("prompt translation failed unexpectedly")
             warning = unexpected(err)
-        zh = warning.zh or warning.en
         return Suggestion(text=text, source="kept", warning=Text(
             f"The prompt could not be translated into English: {warning.en} CogVideoX reads English only, "
             "so the video may not match it.",
-            f"提示词没能翻译成英文：{zh}CogVideoX 只能读懂英文，生成的视频可能与描述不符。",
+            f"提示词没能翻译成英文：{warning.zh}CogVideoX 只能读懂英文，生成的视频可能与描述不符。",
         ))
 
     def gloss(self, text: str, progress: Progress | None) -> str | None:
@@ -308,18 +307,17 @@ class LanguageModel(ABC):
         """The user's own text, unchanged; with an empty box, or English text when
         `english_falls_back`, an offline suggestion instead."""
         log.warning("prompt agent fell back: %s", err.en)
-        zh = err.zh or err.en
         if request.text and (not self.english_falls_back or not is_english(request.text)):
             return Suggestion(
                 text=request.text,
                 source="kept",
-                warning=Text(f"{err.en} Your text was kept.", f"{zh}已保留你的原文。"),
+                warning=Text(f"{err.en} Your text was kept.", f"{err.zh}已保留你的原文。"),
             )
         suggestion = self._templates.suggest(request, None)
         return Suggestion(
             text=suggestion.text,
             source=suggestion.source,
-            warning=Text(f"{err.en} An offline template was used instead.", f"{zh}已改用离线模板。"),
+            warning=Text(f"{err.en} An offline template was used instead.", f"{err.zh}已改用离线模板。"),
         )
 
 

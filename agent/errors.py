@@ -1,33 +1,31 @@
 """Errors whose message is meant for the person using the studio.
 
-Every error carries an English and a Chinese message; the outermost layer (the Gradio face) picks
-the one for the user's language. `PromptAgent` raises only `AgentError`, and only for bad input or
-bad configuration: a failing prompt service never raises, it becomes a warning on a `Suggestion`.
+Every error carries its message as a `Text` (English and Chinese, `bilingual.BilingualError`, the
+engine's base too); the outermost layer (the Gradio face) picks the one for the user's language.
+`PromptAgent` raises only `AgentError`, and only for bad input or bad configuration: a failing
+prompt service never raises, it becomes a warning on a `Suggestion`.
 """
 
 from __future__ import annotations
 
+from bilingual import BilingualError
 
-class AgentError(Exception):
-    """Base class: `en` and `zh` say what went wrong and what to do next."""
 
-    def __init__(self, en: str, zh: str | None = None):
-        super().__init__(en)
-        self.en = en
-        self.zh = zh
+class AgentError(BilingualError):
+    """Base class: `text` says what went wrong and what to do next. 400: the input the agent was
+    given (its configuration fails at start-up, where no status is read)."""
 
-    def message(self, lang: str = "en") -> str:
-        if lang.startswith("zh") and self.zh:
-            return self.zh
-        return self.en
+    status = 400
 
 
 class BackendError(AgentError):
     """The prompt service failed (bad key, rate limit, timeout, cut stream, unusable answer).
 
     Raised inside the package only: `PromptAgent` catches it and returns the user's own text (or an
-    offline suggestion) with this message as the warning.
+    offline suggestion) with this message as the warning. 502: the service behind us failed.
     """
+
+    status = 502
 
 
 def empty_answer_error() -> BackendError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from bilingual import lang_of
+from bilingual import BilingualError, lang_of
 
 # Zhipu's codes
 AUTH_FAILED = "1000"  # missing, unknown or revoked key
@@ -24,10 +24,14 @@ INTERNAL = "1500"
 DISK_FULL = "1507"  # the server's data disk is full (HTTP 507 Insufficient Storage): nothing new can be saved
 
 
-class ApiError(Exception):
+class ApiError(BilingualError):
+    """A refusal in the platform's shape: its own HTTP `status` (each refusal names one, where the
+    engine's errors take their class's), the platform's `code`, and headers such as Retry-After."""
+
     def __init__(self, status: int, code: str, en: str, zh: str | None = None, headers: dict | None = None):
-        super().__init__(en)
-        self.status, self.code, self.en, self.zh = status, code, en, zh or en
+        super().__init__(en, zh)
+        self.status = status  # type: ignore[misc]  # per refusal: shadows the class's default
+        self.code = code
         self.headers = headers or {}
 
     def response(self, lang: str) -> JSONResponse:

@@ -18,9 +18,10 @@ base64 are always accepted. URLs are fetched only when the server was started wi
 
 A picture is decoded by `cogvideo.media.codec.load_image`, a clip is written to a file and checked by
 `cogvideo.media.clips.probe_clip`, so the messages about unreadable, damaged, too small or too long
-files are the same as for uploads in the studio. Every error is an `ImageURLError` (an
-`ImageError`) or a `VideoURLError` (a `VideoError`), both `InvalidRequest`s, with English and
-Chinese messages that name the field.
+files are the same as for uploads in the studio. Every error is an `ImageError` (for `image_url`)
+or a `VideoError` (for `video_url`), both `InvalidRequest`s (400), with English and Chinese
+messages that name the field and say what went wrong (too large, fetching turned off, an address
+not allowed, a failed download, data that is not a picture or a clip).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from urllib.parse import urljoin, urlsplit
 
 from PIL import Image
 
-from cogvideo.errors import ImageError, VideoError
+from cogvideo.errors import ImageError, InvalidRequest, VideoError
 from cogvideo.media.codec import load_image
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # decoded bytes, for base64/data URLs and fetched files
@@ -58,52 +59,6 @@ _URL_SAFE = bytes.maketrans(b"-_", b"+/")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-# ---------------------------------------------------------------- errors
-
-class ImageURLError(ImageError):
-    """`image_url` could not be turned into a picture; `en` and `zh` name the field."""
-
-    field = FIELD
-
-
-class ImageTooLarge(ImageURLError):
-    """The encoded data, the advertised Content-Length or the downloaded body is over the cap."""
-
-
-class URLFetchDisabled(ImageURLError):
-    """An http(s) URL was sent to a server started without `--allow-url-fetch`."""
-
-
-class AddressNotAllowed(ImageURLError):
-    """The URL (or a redirect) leads to a private, loopback, link-local, ... address."""
-
-
-class ImageFetchFailed(ImageURLError):
-    """The download failed: unknown host, connection error, timeout, non-200 status, redirects."""
-
-
-class VideoURLError(VideoError):
-    """`video_url` could not be turned into a clip; `en` and `zh` name the field."""
-
-    field = "video_url"
-
-
-class VideoTooLarge(VideoURLError):
-    """Like `ImageTooLarge`, for `video_url`."""
-
-
-class VideoURLFetchDisabled(VideoURLError):
-    """Like `URLFetchDisabled`, for `video_url`."""
-
-
-class VideoAddressNotAllowed(VideoURLError):
-    """Like `AddressNotAllowed`, for `video_url`."""
-
-
-class VideoFetchFailed(VideoURLError):
-    """Like `ImageFetchFailed`, for `video_url`."""
-
-
 @dataclass(frozen=True)
 class FileField:
     """A request field that carries a file as a data URL, base64 or URL: its words and its errors."""
@@ -118,18 +73,14 @@ class FileField:
     formats_zh: str
     types_en: str  # the data URL types to send instead of a wrong one
     types_zh: str
-    error: type  # the field's base error, then one for each kind of failure
-    too_large: type
-    fetch_disabled: type
-    not_allowed: type
-    fetch_failed: type
+    error: type[InvalidRequest]  # ImageError or VideoError: the field's every refusal
 
     @property
     def example(self) -> str:
         return f"data:{self.example_type};base64,..."
 
-    def fail(self, en: str, zh: str, kind: type | None = None) -> Exception:
-        return (kind or self.error)(en, zh)
+    def fail(self, en: str, zh: str) -> InvalidRequest:
+        return self.error(en, zh)
 
 
 IMAGE = FileField(
@@ -137,25 +88,22 @@ IMAGE = FileField(
     formats_en="JPEG, PNG or WebP", formats_zh="JPEG/PNG/WebP",
     types_en="data:image/png, data:image/jpeg or data:image/webp",
     types_zh="data:image/png、data:image/jpeg 或 data:image/webp",
-    error=ImageURLError, too_large=ImageTooLarge, fetch_disabled=URLFetchDisabled,
-    not_allowed=AddressNotAllowed, fetch_failed=ImageFetchFailed,
+    error=ImageError,
 )
 VIDEO = FileField(
     name="video_url", media="video", example_type="video/mp4", kind_en="video", noun_en="video", noun_zh="视频",
     formats_en="MP4, MOV, WebM or MKV", formats_zh="MP4/MOV/WebM/MKV",
     types_en="data:video/mp4, data:video/quicktime or data:video/webm",
     types_zh="data:video/mp4、data:video/quicktime 或 data:video/webm",
-    error=VideoURLError, too_large=VideoTooLarge, fetch_disabled=VideoURLFetchDisabled,
-    not_allowed=VideoAddressNotAllowed, fetch_failed=VideoFetchFailed,
+    error=VideoError,
 )
 
 
-def _too_large(field: FileField, max_bytes: int) -> Exception:
+def _too_large(field: FileField, max_bytes: int) -> InvalidRequest:
     mb = max_bytes / (1024 * 1024)
     return field.fail(
         f"The {field.kind_en} in {field.name} is too large: the limit is {mb:g} MB. Send a smaller {field.noun_en}.",
         f"{field.name} 中的{field.noun_zh}太大：上限为 {mb:g} MB。请发送更小的{field.noun_zh}。",
-        field.too_large,
     )
 
 
@@ -175,7 +123,7 @@ def image_from_url(
     time in seconds for one fetch, redirects included; `max_bytes` caps the decoded image bytes.
     `_allow_loopback_for_tests` is for the test suite only: it lets loopback addresses (and only
     those) through the address check, so tests can fetch from a server on 127.0.0.1.
-    Raises `ImageURLError` (an `ImageError`) with English and Chinese messages.
+    Raises `ImageError` with English and Chinese messages.
     """
     data, _type = file_bytes(IMAGE, value, allow_fetch, timeout, max_bytes, _allow_loopback_for_tests)
     return _decode_image(data)
@@ -195,7 +143,7 @@ def video_from_url(
     The file is written to `folder` (the caller removes it) as `clip.<ext>`, the extension
     sniffed from the bytes (MP4, MOV, WebM, Matroska, AVI), else from the data URL's type. Its
     header is then checked like an upload's (`cogvideo.media.clips.probe_clip`: a video stream, at most
-    60 s and 4096 px). Arguments as for `image_from_url`. Raises `VideoURLError` (a `VideoError`).
+    60 s and 4096 px). Arguments as for `image_from_url`. Raises `VideoError`.
     """
     from cogvideo.media.clips import probe_clip
 
@@ -206,7 +154,7 @@ def video_from_url(
     try:
         probe_clip(path)
     except VideoError as exc:
-        raise VideoURLError(f"video_url: {exc.en}", f"video_url：{exc.zh}") from exc
+        raise VideoError(f"video_url: {exc.en}", f"video_url：{exc.zh}") from exc
     return path
 
 
@@ -248,7 +196,6 @@ def file_bytes(field: FileField, value: str, allow_fetch: bool, timeout: float, 
                 "server with --allow-url-fetch.",
                 f"{name} 是网址，但此服务器已关闭网址下载。请直接发送{field.noun_zh}的 data URL"
                 f"（{field.example}）或 base64 数据，或使用 --allow-url-fetch 启动服务器。",
-                field.fetch_disabled,
             )
         return _fetch(field, text, timeout, max_bytes, allow_loopback), None
     if ":" in text[:64]:  # base64 never contains ':'; anything with a scheme is a URL
@@ -315,7 +262,7 @@ def _base64_bytes(field: FileField, data: str, max_bytes: int) -> bytes:
         raise _bad_base64(field) from exc
 
 
-def _bad_base64(field: FileField) -> Exception:
+def _bad_base64(field: FileField) -> InvalidRequest:
     return field.fail(
         f"{field.name} is not valid base64 {field.kind_en} data. Send a data URL ({field.example}), "
         f"base64 of a {field.formats_en} file, or an http(s) URL.",
@@ -334,7 +281,7 @@ def _decode_image(data: bytes) -> Image.Image:
             image = load_image(path)
             image.load()
         except ImageError as exc:
-            raise ImageURLError(f"image_url: {exc.en}", f"image_url：{exc.zh}") from exc
+            raise ImageError(f"image_url: {exc.en}", f"image_url：{exc.zh}") from exc
     return image
 
 
@@ -357,24 +304,22 @@ def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_lo
     return ip.is_global
 
 
-def _not_allowed(field: FileField, host: str) -> Exception:
+def _not_allowed(field: FileField, host: str) -> InvalidRequest:
     host = host[:100]
     return field.fail(
         f"{field.name} points to an address that is not allowed ({host}): only public internet "
         f"addresses can be fetched. Send the {field.noun_en} as a data URL or base64 instead.",
         f"{field.name} 指向不允许访问的地址（{host}）：只能下载公网地址上的{field.noun_zh}。请改为发送"
         f"{field.noun_zh}的 data URL 或 base64 数据。",
-        field.not_allowed,
     )
 
 
-def _fetch_failed(field: FileField, host: str, en: str, zh: str) -> Exception:
+def _fetch_failed(field: FileField, host: str, en: str, zh: str) -> InvalidRequest:
     host = host[:100]
-    return field.fail(f"Could not download {field.name} from {host}: {en}", f"无法从 {host} 下载 {field.name}：{zh}",
-                      field.fetch_failed)
+    return field.fail(f"Could not download {field.name} from {host}: {en}", f"无法从 {host} 下载 {field.name}：{zh}")
 
 
-def _timed_out(field: FileField, host: str, timeout: float) -> Exception:
+def _timed_out(field: FileField, host: str, timeout: float) -> InvalidRequest:
     return _fetch_failed(
         field, host,
         f"it took longer than {timeout:g} seconds. Send the {field.noun_en} as a data URL or base64 instead.",
@@ -594,7 +539,7 @@ def _get(field: FileField, scheme: str, host: str, port: int, path: str, address
             raise _fetch_failed(field, host, f"the connection closed before the whole {field.noun_en} arrived.",
                                 f"{field.noun_zh}尚未完整接收，连接就已关闭。")
         return 200, None, b"".join(chunks)
-    except (ImageURLError, VideoURLError):
+    except InvalidRequest:  # ours, from the checks above: it already says what went wrong
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
         if expired.is_set() or isinstance(exc, TimeoutError):

@@ -53,6 +53,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from bilingual import BilingualError
 from cogvideo import Studio
 from cogvideo.errors import StudioError
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
@@ -246,7 +247,7 @@ def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
 
         try:
             job = await anyio.to_thread.run_sync(submit)
-        except (ApiError, StudioError) as exc:
+        except BilingualError as exc:
             raise ToolError(_message(exc, lang)) from None
         log.info("MCP: job %s submitted by key %s (%s)", job.id, principal.key_id, principal.owner)
         if wait:
@@ -409,7 +410,7 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
 
         try:
             return await anyio.to_thread.run_sync(make)
-        except (ApiError, StudioError) as exc:
+        except BilingualError as exc:
             raise ToolError(_message(exc, _lang(request))) from None
 
     @server.tool(
@@ -444,9 +445,7 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
 
         try:
             suggestion = await anyio.to_thread.run_sync(suggest)
-        except Exception as exc:  # StudioError (style), AgentError (bad input): both carry en/zh
-            if not hasattr(exc, "en"):
-                raise
+        except BilingualError as exc:  # StudioError (style), AgentError (bad input)
             raise ToolError(_message(exc, lang)) from None
         if suggestion.source == "kept":  # the prompt service failed: nothing was written
             raise ToolError(errors.message(suggestion.warning_en or "The prompt assistant failed.",
@@ -505,9 +504,8 @@ def _lang(request: Request) -> str:
     return request_lang(request.headers.get("accept-language"))
 
 
-def _message(exc: Exception, lang: str) -> str:
-    en = getattr(exc, "en", None) or str(exc)
-    return errors.message(en, getattr(exc, "zh", None) or en, lang)
+def _message(exc: BilingualError, lang: str) -> str:
+    return errors.message(exc.en, exc.zh, lang)
 
 
 def _files_base(request: Request, options: ApiOptions) -> str:

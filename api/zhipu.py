@@ -34,13 +34,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bilingual import BilingualError
 from cogvideo import Studio, VideoRequest
-from cogvideo.errors import DiskFull, InvalidRequest, StudioError
+from cogvideo.errors import InvalidRequest, StudioError
 from cogvideo.media.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.request import (CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC,
                               SpeedId)
-from jobs import JobNotFound, JobService, QueueFull, RequestIdConflict
+from jobs import JobService
 from jobs.errors import TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
@@ -164,9 +165,11 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
         response.headers.update(exc.headers or {})
         return response
 
-    @app.exception_handler(StudioError)
-    async def on_studio_error(request: Request, exc: StudioError):
-        return studio_error(exc).response(lang_of(request))
+    @app.exception_handler(BilingualError)  # ours (an ApiError has its own handler, above)
+    async def on_our_error(request: Request, exc: BilingualError):
+        if exc.status >= 500:  # the server's side: its operator needs to see it
+            log.warning("API request failed (%s): %s", type(exc).__name__, exc.en)
+        return api_error(exc).response(lang_of(request))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception):
@@ -491,17 +494,18 @@ def bad_body(exc: RequestValidationError) -> ApiError:
                    f"参数 {field} 无效：{first.get('msg', '')}（收到 {first.get('input')!r:.80}）。")
 
 
-def studio_error(exc: StudioError) -> ApiError:
-    if isinstance(exc, QueueFull):
-        return ApiError(429, errors.QUEUE_FULL, exc.en, exc.zh, headers={"Retry-After": "60"})
-    if isinstance(exc, TooManyJobs):  # frees when one of the caller's videos is done: seconds to minutes
-        return ApiError(429, errors.TOO_MANY_JOBS, exc.en, exc.zh, headers={"Retry-After": "30"})
-    if isinstance(exc, JobNotFound):
-        return ApiError(404, errors.JOB_NOT_FOUND, exc.en, exc.zh)
-    if isinstance(exc, RequestIdConflict):
-        return ApiError(409, errors.REQUEST_ID_CONFLICT, exc.en, exc.zh)
-    if isinstance(exc, InvalidRequest):
-        return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)
-    if isinstance(exc, DiskFull):  # the server's side, not the caller's: free space, then the same call works
-        return ApiError(507, errors.DISK_FULL, exc.en, exc.zh)
-    return ApiError(400, errors.INVALID_PARAMETER, exc.en, exc.zh)
+# The platform's code for an error's status; any other status is the caller's "invalid parameter"
+# below 500 and our "internal" from 500 on.
+STATUS_CODES = {404: errors.JOB_NOT_FOUND, 409: errors.REQUEST_ID_CONFLICT, 429: errors.QUEUE_FULL,
+                507: errors.DISK_FULL}
+
+
+def api_error(exc: BilingualError) -> ApiError:
+    """One of our errors as the platform's refusal: the status its class names, the code for that
+    status, and Retry-After where the class says when to try again."""
+    if isinstance(exc, TooManyJobs):  # a 429 like a full queue, but the caller's own cap: its own code
+        code = errors.TOO_MANY_JOBS
+    else:
+        code = STATUS_CODES.get(exc.status, errors.INVALID_PARAMETER if exc.status < 500 else errors.INTERNAL)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return ApiError(exc.status, code, exc.en, exc.zh, headers=headers)

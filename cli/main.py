@@ -287,7 +287,7 @@ def _download_agent(lang: str) -> int:
     try:
         print(download(model, say))
     except AgentError as exc:
-        print(f"error: {pick(Text(exc.en, exc.zh or exc.en), lang)}", file=sys.stderr)
+        print(f"error: {pick(exc.text, lang)}", file=sys.stderr)
         return 2
     return 0
 
@@ -318,7 +318,7 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
             f"--steps {steps} 必须是 1 到 {MAX_STEPS} 之间的整数"
             f"（默认 {VideoRequest.num_inference_steps}）：请按实际生成时使用的步数校准。",
         )
-    engine = Engine(args.model, offload=args.offload)  # an unknown model raises UnknownModel here
+    engine = Engine(args.model, offload=args.offload)  # an unknown model raises InvalidRequest here
     variant = next(iter(engine.variants.values()))  # the model named, not its T2V/I2V partner
     height, width, image = variant.height, variant.width, None
     if variant.task == "i2v":

@@ -1,24 +1,24 @@
 """Errors whose message is meant for the person using the studio.
 
-Every error carries its message as a `Text` (English and Chinese); the outermost layer (the Gradio
-face, the CLI) picks the one for the user's language. Anything that is not a `StudioError` is a bug.
+Every error carries its message as a `Text` (English and Chinese) and the HTTP status a face
+answers with (`bilingual.BilingualError`); the outermost layer (the Gradio face, the CLI, the API)
+picks the language. Anything that is not a `StudioError` is a bug.
 """
 
 from __future__ import annotations
 
-from bilingual import Text
+from bilingual import BilingualError, Text
 
 
-class StudioError(Exception):
-    """Base class: `text` says what went wrong and what to do next (`zh` defaults to `en`).
+class StudioError(BilingualError):
+    """Base class of the engine's errors (and, through `JobError`, the job service's).
     `shown`, where set: the plain sentence for people when `text` is for the operator (it names a
     folder, a setting or a command); the job service logs `text` and shows `shown`."""
 
     shown: Text | None = None
 
     def __init__(self, en: str, zh: str | None = None, shown: Text | None = None):
-        super().__init__(en)
-        self.text = Text(en, zh or en)
+        super().__init__(en, zh)
         if shown is not None:
             self.shown = shown
 
@@ -27,29 +27,19 @@ class StudioError(Exception):
         """What a person using the studio (page, REST, MCP) is told."""
         return self.shown or self.text
 
-    @property
-    def en(self) -> str:
-        return self.text.en
-
-    @property
-    def zh(self) -> str:
-        return self.text.zh
-
 
 class InvalidRequest(StudioError, ValueError):
-    """A request value is out of range or of the wrong kind; the message quotes the value."""
+    """A request value is out of range or of the wrong kind (a model name that is neither a
+    variant nor a folder included); the message quotes the value."""
 
-
-class UnknownModel(InvalidRequest):
-    """A model name that is neither a known variant nor an existing folder."""
+    status = 400
 
 
 class WeightsMissing(StudioError):
-    """Weights are not on disk and cannot be downloaded (offline, no network, gated repo)."""
+    """Weights are not on disk and cannot be downloaded (offline, no network, gated repo): the
+    server cannot serve that model until its operator adds them."""
 
-
-class OutOfMemory(StudioError):
-    """The accelerator ran out of memory; the message names the next offload level to try."""
+    status = 503
 
 
 class ImageError(InvalidRequest):
@@ -74,7 +64,10 @@ class ModelFileError(StudioError):
 
 class DiskFull(StudioError):
     """No space left where a video, its files or the job records are written; partial files are
-    removed. The message names no folder (people see it); `folder` is for the server log."""
+    removed. The message names no folder (people see it); `folder` is for the server log.
+    507 Insufficient Storage: the server's side, and the same call works once space is freed."""
+
+    status = 507
 
     def __init__(self, folder=None) -> None:
         super().__init__(
@@ -86,7 +79,10 @@ class DiskFull(StudioError):
 
 
 class Cancelled(StudioError):
-    """The user pressed Cancel; raised from the step callback so nothing is decoded."""
+    """The user pressed Cancel; raised from the step callback so nothing is decoded. 409: the
+    request ended because its job's state changed, neither a bad request nor a failure."""
+
+    status = 409
 
     def __init__(self) -> None:
         super().__init__("Generation cancelled.", "已取消生成。")

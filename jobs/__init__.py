@@ -3,7 +3,7 @@
 Never imports gradio or fastapi: the web UI, the REST API and the CLI all stand on it.
 """
 
-from .errors import DataDirError, DataDirLocked, JobError, JobNotFound, QueueFull, RequestIdConflict, UserError
+from .errors import DataDirError, JobError, JobNotFound, QueueFull, RequestIdConflict, UserError
 from .job import LANES, LOCAL_OWNER, STANDARD, STATUSES, VIP, Job
 from .keys import ApiKey, ApiKeyError, ApiKeys, Principal
 from .lock import DataDirLock
@@ -13,7 +13,7 @@ from .users import Users
 from .workers import LocalWorker
 
 __all__ = [
-    "ApiKey", "ApiKeyError", "ApiKeys", "DataDirError", "DataDirLock", "DataDirLocked", "Job", "JobError",
+    "ApiKey", "ApiKeyError", "ApiKeys", "DataDirError", "DataDirLock", "Job", "JobError",
     "JobNotFound", "JobService", "JobStore", "LANES", "LOCAL_OWNER", "LocalWorker", "Principal", "QueueFull",
     "RequestIdConflict", "STANDARD", "STATUSES", "UserError", "Users", "VIP", "default_data_dir", "prune_jobs",
 ]

@@ -1,7 +1,8 @@
 """Errors of the job service, each with a message for the person (English and Chinese).
 
 They extend `cogvideo.errors.StudioError`, so every face already turns them into its own
-message (a toast, a CLI line, an HTTP body) the same way as the engine's errors.
+message (a toast, a CLI line, an HTTP body, its status from the class) the same way as the
+engine's errors.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ class JobError(StudioError):
 class QueueFull(JobError):
     """The queue holds its maximum of waiting jobs; the caller should try again later."""
 
+    status = 429
+    retry_after = 60
+
 
 class TooManyJobs(JobError):
     """The owner (or, for anonymous visitors, their address) already has the most jobs waiting or
     rendering that one user may have at a time (`--max-queue-per-user`)."""
+
+    status = 429
+    retry_after = 30  # frees when one of the caller's videos is done: seconds to minutes
 
     def __init__(self, active: int):
         super().__init__(
@@ -34,6 +41,8 @@ class TooManyJobs(JobError):
 class JobNotFound(JobError):
     """No such job for this user. Another user's job gets the same answer, on purpose."""
 
+    status = 404
+
     def __init__(self, job_id: str):
         shown = str(job_id)[:64]
         super().__init__(
@@ -45,6 +54,8 @@ class JobNotFound(JobError):
 class RequestIdConflict(JobError):
     """An API caller reused its request_id for a different request."""
 
+    status = 409
+
     def __init__(self, request_id: str):
         shown = str(request_id)[:128]
         super().__init__(
@@ -55,15 +66,14 @@ class RequestIdConflict(JobError):
 
 
 class DataDirError(JobError):
-    """The data folder or its database cannot be used; the server refuses to start."""
-
-
-class DataDirLocked(DataDirError):
-    """Another studio process already serves this data folder."""
+    """The data folder or its database cannot be used (another studio process serves it, say);
+    the server refuses to start."""
 
 
 class UserError(JobError):
     """A users command with a bad name, lane or password."""
+
+    status = 400
 
 
 class WorkerLost(JobError):
@@ -83,3 +93,5 @@ class WorkerLost(JobError):
 class WorkersUnavailable(JobError):
     """The workers cannot start: Ray cannot start or be reached, or the cluster lacks what they need.
     The app says so at start-up and exits; it never falls back to another kind of worker."""
+
+    status = 503

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import DataDirLocked
+from .errors import DataDirError
 
 LOCK_NAME = "studio.lock"
 
@@ -37,7 +37,7 @@ class DataDirLock:
             handle.seek(0)
             owner = handle.read().strip() or "unknown"
             handle.close()
-            raise DataDirLocked(
+            raise DataDirError(
                 f"Another CogVideoX Studio (PID {owner}) is already using the data folder {self.path.parent}. "
                 "Stop it first, or start this one with another --data-dir.",
                 f"另一个 CogVideoX Studio 进程（PID {owner}）正在使用数据目录 {self.path.parent}。"

@@ -41,7 +41,10 @@ KEEP_CHOICES = (NEW_WORK, REPLACE)
 
 
 class NotSwappable(JobError):
-    """The work has no finished video to lay other music under (it is waiting, failed, cancelled)."""
+    """The work has no finished video to lay other music under (it is waiting, failed, cancelled):
+    409, the work's state, not the request, is in the way."""
+
+    status = 409
 
     def __init__(self):
         super().__init__(

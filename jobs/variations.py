@@ -15,22 +15,13 @@ import dataclasses
 import secrets
 
 from cogvideo import VideoRequest
+from cogvideo.errors import InvalidRequest
 from cogvideo.request import MAX_SEED
 
 from .errors import JobError, QueueFull, TooManyJobs
 from .job import LOCAL_OWNER, Job
 
 MAX_VARIATIONS = 4  # what the page offers at most, whatever the cap (each is a full render)
-
-
-class BadVariations(JobError):
-    """A count outside 1..MAX_VARIATIONS (an API caller's value; the page offers only those)."""
-
-    def __init__(self, value):
-        super().__init__(
-            f"variations={value!r} must be a whole number from 1 to {MAX_VARIATIONS}.",
-            f"生成数量 {value!r} 必须是 1 到 {MAX_VARIATIONS} 之间的整数。",
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,13 +38,15 @@ class Batch:
 
 
 def check_count(value) -> int:
-    """The count as an int, or `BadVariations` naming the value. Gradio sends numbers as floats."""
-    if isinstance(value, bool):
-        raise BadVariations(value)
+    """The count as an int, or `InvalidRequest` naming the value (an API caller's; the page offers
+    only 1..MAX_VARIATIONS). Gradio sends numbers as floats."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or not 1 <= value <= MAX_VARIATIONS:
-        raise BadVariations(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VARIATIONS:
+        raise InvalidRequest(
+            f"variations={value!r} must be a whole number from 1 to {MAX_VARIATIONS}.",
+            f"生成数量 {value!r} 必须是 1 到 {MAX_VARIATIONS} 之间的整数。",
+        )
     return value
 
 

@@ -26,7 +26,7 @@ from agent.backends import Backend
 from agent.clean import TOKEN_LIMIT, clean, estimate_tokens, is_english, trim_to_budget
 from agent.images import describe, to_data_url
 from agent.instructions import PROMPTS_DIR
-from bilingual import Text, pick
+from bilingual import BilingualError, Text, pick
 from tests.chat_server import ChatServer, Reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,8 +252,8 @@ def test_picture_modes_need_a_picture_or_text(chat_server, mode):
     agent = online_agent(chat_server)
     with pytest.raises(AgentError) as raised:
         agent.suggest("  ", mode=mode)
-    assert "Upload a picture first" in raised.value.message("en")
-    assert "请先上传一张图片" in raised.value.message("zh-CN")
+    assert "Upload a picture first" in pick(raised.value.text, "en")
+    assert "请先上传一张图片" in pick(raised.value.text, "zh-CN")
     with pytest.raises(AgentError):
         agent.stream("", mode=mode)  # raises on the call, not on the first next()
     assert chat_server.requests == []
@@ -261,10 +261,11 @@ def test_picture_modes_need_a_picture_or_text(chat_server, mode):
 
 def test_errors_and_warnings_speak_both_languages():
     error = AgentError("Upload a picture first.", "请先上传图片。")
-    assert (error.en, error.zh) == ("Upload a picture first.", "请先上传图片。")
-    assert error.message("zh-CN") == "请先上传图片。" and error.message("en") == error.en
-    assert AgentError("English only").message("zh") == "English only"
+    assert error.text == Text("Upload a picture first.", "请先上传图片。")
+    assert pick(error.text, "zh-CN") == "请先上传图片。" and pick(error.text, "en") == error.text.en
+    assert AgentError("English only").text == Text("English only", "English only")
     assert str(error) == "Upload a picture first."
+    assert isinstance(error, BilingualError) and error.status == 400
     kept = Suggestion(text="x", source="kept", warning=Text("Key rejected.", "密钥被拒绝。"))
     assert pick(kept.warning, "zh") == "密钥被拒绝。" and pick(kept.warning, "en") == "Key rejected."
 
@@ -272,7 +273,7 @@ def test_errors_and_warnings_speak_both_languages():
 def test_unknown_mode_names_the_valid_ones():
     with pytest.raises(AgentError) as raised:
         PromptAgent().suggest("a boy", mode="v2v")
-    message = raised.value.message("en")
+    message = raised.value.text.en
     for mode in ("'v2v'", "'t2v'", "'i2v'", "'old_photo'"):
         assert mode in message
 

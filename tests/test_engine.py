@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from cogvideo.engine.render import Engine, RenderJob, SHARED_COMPONENTS
-from cogvideo.errors import Cancelled, InvalidRequest
+from cogvideo.errors import Cancelled, InvalidRequest, StudioError
 
 
 def job(task="t2v", seed=1, steps=2, image=None, frames=9):
@@ -106,8 +106,6 @@ def test_token_count_agrees_with_the_pipeline_tokenizer(tiny_engine):
 def test_out_of_memory_names_the_next_offload_level(monkeypatch):
     import torch
 
-    from cogvideo.errors import OutOfMemory
-
     engine = Engine("tiny")
     pipe = engine.load("t2v")
 
@@ -115,7 +113,7 @@ def test_out_of_memory_names_the_next_offload_level(monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
     monkeypatch.setattr(type(pipe), "__call__", exhausted)
-    with pytest.raises(OutOfMemory) as err:
+    with pytest.raises(StudioError) as err:
         engine.render(job())
     assert "--offload model" in err.value.en and "--offload model" in err.value.zh
 

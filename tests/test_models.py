@@ -1,7 +1,7 @@
 import pytest
 
 from cogvideo.engine import models
-from cogvideo.errors import InvalidRequest, UnknownModel
+from cogvideo.errors import InvalidRequest
 
 GiB = models.GiB
 
@@ -28,7 +28,7 @@ def test_partners_share_a_family():
 
 
 def test_unknown_model_lists_the_valid_ones():
-    with pytest.raises(UnknownModel) as err:
+    with pytest.raises(InvalidRequest) as err:
         models.resolve("7b")
     assert "'7b'" in err.value.en and "5b-i2v" in err.value.en and "tiny" in err.value.en
     assert "未知模型" in err.value.zh
@@ -83,5 +83,5 @@ def test_next_offload_for_out_of_memory_advice():
 
 
 def test_local_folder_that_is_not_a_pipeline(tmp_path):
-    with pytest.raises(UnknownModel, match="not a diffusers CogVideoX pipeline folder"):
+    with pytest.raises(InvalidRequest, match="not a diffusers CogVideoX pipeline folder"):
         models.resolve(str(tmp_path))

@@ -9,11 +9,12 @@ import gradio as gr
 import pytest
 
 from cogvideo import VideoRequest
+from cogvideo.errors import InvalidRequest
 from cogvideo.request import MAX_SEED
 from jobs import JobService, JobStore, LocalWorker
 from jobs.errors import TooManyJobs
 from jobs.job import SUCCEEDED
-from jobs.variations import MAX_VARIATIONS, BadVariations, allowance, submit_variations
+from jobs.variations import MAX_VARIATIONS, allowance, submit_variations
 from tests.test_jobs import FAST, GatedWorker, wait_until
 
 
@@ -97,7 +98,7 @@ def test_the_per_user_cap_is_honoured_what_fits_is_submitted_and_the_rest_is_cou
 def test_a_count_outside_one_to_four_is_refused_in_both_languages_before_any_job(studio, store, count):
     service, worker = started(studio, store, cap=0)
     try:
-        with pytest.raises(BadVariations) as err:
+        with pytest.raises(InvalidRequest) as err:
             submit_variations(service, request(), count, owner="alice")
         assert "from 1 to 4" in err.value.en and "1 到 4" in err.value.zh
         assert service.works("alice") == []

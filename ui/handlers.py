@@ -16,9 +16,9 @@ from typing import Iterator
 
 import gradio as gr
 
-from agent import AgentError, PromptAgent
+from agent import PromptAgent
 from agent.clean import is_english
-from bilingual import Text, pick
+from bilingual import BilingualError, Text, pick
 from cogvideo import SpeedPreset, Studio, StudioError, VideoRequest
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
@@ -80,8 +80,8 @@ class Handlers:
         return f"address:{host}" if host else None
 
     def _error(self, exc: Exception, lang: str) -> gr.Error:
-        if isinstance(exc, (StudioError, AgentError)):
-            return words.error(Text(exc.en, exc.zh or exc.en), lang)
+        if isinstance(exc, BilingualError):
+            return words.error(exc.text, lang)
         log.exception("unexpected failure")
         return words.error(Text(
             f"Something went wrong on the server ({type(exc).__name__}). The details are in the "

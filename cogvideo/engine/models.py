@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cogvideo.errors import InvalidRequest, UnknownModel
+from cogvideo.errors import InvalidRequest
 
 GiB = 1024**3
 
@@ -215,7 +215,7 @@ def resolve(name_or_path: str) -> Variant:
     folder = Path(key).expanduser()
     if folder.is_dir():
         return variant_from_folder(folder)
-    raise UnknownModel(
+    raise InvalidRequest(
         f"Unknown model {key!r}. Use one of: {', '.join(VARIANTS)}; or the path of a local folder "
         "that holds a diffusers CogVideoX pipeline.",
         f"未知模型 {key!r}。可选：{', '.join(VARIANTS)}；或一个包含 diffusers CogVideoX 管线的本地文件夹路径。",
@@ -230,7 +230,7 @@ def variant_from_folder(folder: Path) -> Variant:
         index = json.loads(index_file.read_text())
         config = json.loads(config_file.read_text())
     except (OSError, ValueError) as exc:
-        raise UnknownModel(
+        raise InvalidRequest(
             f"{folder} is not a diffusers CogVideoX pipeline folder (no readable model_index.json "
             "and transformer/config.json). Point --model at the folder `save_pretrained` wrote, or "
             "at a variant name.",
@@ -238,7 +238,7 @@ def variant_from_folder(folder: Path) -> Variant:
         ) from exc
     class_name = index.get("_class_name", "")
     if "CogVideoX" not in class_name:
-        raise UnknownModel(
+        raise InvalidRequest(
             f"{folder} holds a {class_name or 'unknown'} pipeline, not CogVideoX.",
             f"{folder} 中是 {class_name or '未知'} 管线，不是 CogVideoX。",
         )

@@ -19,7 +19,7 @@ from cogvideo.engine import models
 from cogvideo.engine.acceleration import Acceleration
 from cogvideo.engine.models import Variant
 from cogvideo.engine.weights import fetch_weights
-from cogvideo.errors import Cancelled, InvalidRequest, OutOfMemory
+from cogvideo.errors import Cancelled, InvalidRequest, StudioError
 
 if TYPE_CHECKING:
     import torch
@@ -593,15 +593,15 @@ class Engine:
             pipe.maybe_free_model_hooks()
 
 
-def _oom_error(mode: str) -> OutOfMemory:
+def _oom_error(mode: str) -> StudioError:
     nxt = models.next_offload(mode)
     if nxt:
-        return OutOfMemory(
+        return StudioError(
             f"The GPU ran out of memory with offload mode '{mode}'. Restart with --offload {nxt} "
             "(slower, less VRAM), or use fewer frames.",
             f"显存不足（当前策略 '{mode}'）。请使用 --offload {nxt} 重新启动（更慢但更省显存），或减少帧数。",
         )
-    return OutOfMemory(
+    return StudioError(
         "The GPU ran out of memory even with sequential offload. Close other GPU programs, or use "
         "the 2b model.",
         "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序，或改用 2b 模型。",

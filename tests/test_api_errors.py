@@ -1,0 +1,71 @@
+"""Our errors as the REST API answers them, in process: the status each error class names, and
+Zhipu's error shape with its code. The server's own failures are 5xx, never the caller's 400."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.zhipu import PREFIX, api_error, build_api
+from cogvideo.errors import DiskFull, ImageError, ModelFileError, StudioError, WeightsMissing
+from jobs import JobNotFound, JobStore, QueueFull, RequestIdConflict
+from jobs.errors import TooManyJobs
+from jobs.job import SUCCEEDED
+from jobs.keys import ApiKeys
+
+
+class FailingStudio:
+    """A studio whose GIF export fails with `error`, as the real one does mid-export."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def export_gif(self, video, width, fps):
+        raise self.error
+
+
+@pytest.fixture
+def gif_of(tmp_path):
+    """gif_of(error) -> the API's answer to a GIF of a finished task whose export raises `error`."""
+    store = JobStore(tmp_path / "data")
+    key = ApiKeys(store).add("alice")[1]
+    video = tmp_path / "video.mp4"
+    video.write_bytes(b"not read: the export fails first")
+    job = SimpleNamespace(id="job-1", status=SUCCEEDED, video=str(video), file_token="t" * 32)
+    service = SimpleNamespace(store=store, get=lambda task_id, owner: job)
+
+    def answer(error: Exception, lang: str = "en"):
+        with TestClient(build_api(service, FailingStudio(error))) as client:
+            return client.get(f"/{PREFIX.strip('/')}/async-result/job-1/gif",
+                              headers={"Authorization": f"Bearer {key}", "Accept-Language": lang})
+
+    yield answer
+    store.close()
+
+
+@pytest.mark.parametrize("error, status, code", [
+    (DiskFull(), 507, "1507"),
+    (StudioError("The worker lost its GPU.", "工作进程失去了 GPU。"), 500, "1500"),
+    (ModelFileError("The weights file is damaged.", "权重文件已损坏。"), 500, "1500"),
+    (WeightsMissing("No weights on this server.", "此服务器上没有权重。"), 503, "1500"),
+    (ImageError("image_url is not a picture.", "image_url 不是图片。"), 400, "1214"),
+])
+def test_a_gif_export_failing_on_the_servers_side_is_a_5xx_not_the_callers_400(gif_of, error, status, code):
+    for lang, text in (("en", error.en), ("zh", error.zh)):
+        response = gif_of(error, lang)
+        assert response.status_code == status, response.text
+        assert response.json() == {"error": {"code": code, "message": text}}
+
+
+@pytest.mark.parametrize("error, status, code, retry_after", [
+    (QueueFull("The queue is full.", "队列已满。"), 429, "1305", "60"),
+    (TooManyJobs(2), 429, "1306", "30"),
+    (JobNotFound("job-9"), 404, "1404", None),
+    (RequestIdConflict("r-1"), 409, "1409", None),
+])
+def test_the_job_services_refusals_keep_their_status_code_and_retry_after(error, status, code, retry_after):
+    refusal = api_error(error)
+    assert (refusal.status, refusal.code, refusal.text) == (status, code, error.text)
+    assert refusal.headers.get("Retry-After") == retry_after
