@@ -596,92 +596,19 @@ class Studio:
     # ------------------------------------------------------------ validation
 
     def _check(self, request: VideoRequest) -> tuple[models.Variant, int, int, int]:
-        if request.mode not in MODES:
-            raise InvalidRequest(
-                f"mode={request.mode!r} is not one of {', '.join(MODES)}.",
-                f"模式 {request.mode!r} 无效，可选：{', '.join(MODES)}。",
-            )
+        """The request's variant, frame count and size, or the first thing wrong with it: the mode,
+        the prompt, the picture or clip the mode needs, the mode's own options, the LoRA scales,
+        the numbers, whether the speed fits this card, then frames and size."""
+        _check_mode(request)
         variant = self.engine.variant(request.task)
-        prompt = request.prompt if isinstance(request.prompt, str) else None
-        if prompt is None or (not prompt.strip() and request.mode not in ("old_photo", "v2v")):
-            raise InvalidRequest(
-                "The prompt is empty. Describe the video you want (in English for best results), "
-                "or use “Help me write one”.",
-                "提示词为空。请描述你想要的视频（英文效果最佳），或点击“帮我想一条”。",
-            )
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidRequest(
-                f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}. "
-                f"The model reads only about {variant.max_tokens} tokens anyway.",
-                f"提示词有 {len(prompt)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型也只读取约 {variant.max_tokens} 个 token。",
-            )
-        if request.mode in ("i2v", "old_photo") and request.image is None:
-            raise InvalidRequest(
-                "Upload a picture first: image-to-video starts from your image.",
-                "请先上传一张图片：图生视频需要以图片作为第一帧。",
-            )
-        if request.needs_video and (request.video is None or not str(request.video).strip()):
-            raise InvalidRequest(
-                "Upload a video first (MP4, MOV or WebM, up to 60 s): "
-                + ("restyling repaints your clip." if request.mode == "v2v" else "extending continues your clip."),
-                "请先上传一段视频（MP4、MOV 或 WebM，最长 60 秒）："
-                + ("视频转绘会重绘你的视频。" if request.mode == "v2v" else "续写会接着你的视频继续生成。"),
-            )
-        if request.mode == "v2v":
-            strength = request.strength
-            if not models._is_number(strength) or not MIN_STRENGTH <= strength <= MAX_STRENGTH:
-                raise InvalidRequest(
-                    f"strength={strength!r} must be between {MIN_STRENGTH} and {MAX_STRENGTH} ({MIN_STRENGTH} stays "
-                    f"close to the clip, {MAX_STRENGTH} keeps only its layout and motion; {DEFAULTS.strength} is the "
-                    "default).",
-                    f"转绘强度 {strength!r} 必须在 {MIN_STRENGTH} 到 {MAX_STRENGTH} 之间（{MIN_STRENGTH} 贴近原视频，"
-                    f"{MAX_STRENGTH} 只保留构图和动作；默认 {DEFAULTS.strength}）。",
-                )
-            steps = request.num_inference_steps
-            if isinstance(steps, int) and 1 <= steps <= MAX_STEPS and int(steps * strength) < 1:
-                raise InvalidRequest(
-                    f"strength={strength:g} with {steps} steps runs no denoising step (restyling runs "
-                    f"strength × steps of them). Raise the steps to at least {math.ceil(1 / strength)} or the strength.",
-                    f"转绘强度 {strength:g} 配合 {steps} 步时一步都不会运行（转绘实际运行 强度 × 步数 步）。"
-                    f"请把步数提高到至少 {math.ceil(1 / strength)}，或提高强度。",
-                )
-        if request.mode == "extend":
-            count = request.extensions
-            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXTENSIONS:
-                raise InvalidRequest(
-                    f"extensions={count!r} must be a whole number from 1 to {MAX_EXTENSIONS}: each adds one "
-                    f"clip's length to the video.",
-                    f"续写段数 {count!r} 必须是 1 到 {MAX_EXTENSIONS} 之间的整数：每段增加一个片段的长度。",
-                )
+        _check_prompt(request, variant)
+        _check_sources(request)
+        _check_mode_options(request)
         if request.lora_scales:
             from cogvideo.engine.lora import check_lora_scales
 
             check_lora_scales(request.lora_scales, self.engine.loras)
-        steps = request.num_inference_steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-            raise InvalidRequest(
-                f"num_inference_steps={steps!r} must be a whole number from 1 to {MAX_STEPS} "
-                f"({DEFAULTS.num_inference_steps} is the default).",
-                f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 {DEFAULTS.num_inference_steps}）。",
-            )
-        guidance = request.guidance_scale
-        if not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
-            raise InvalidRequest(
-                f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} ({DEFAULTS.guidance_scale:g} is the default).",
-                f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 {DEFAULTS.guidance_scale:g}）。",
-            )
-        seed = request.seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or not (seed == -1 or 0 <= seed <= MAX_SEED):
-            raise InvalidRequest(
-                f"seed={seed!r} must be -1 (random) or a whole number from 0 to {MAX_SEED}.",
-                f"种子 {seed!r} 必须为 -1（随机）或 0 到 {MAX_SEED} 之间的整数。",
-            )
-        volume = request.music_volume
-        if not models._is_number(volume) or not 0 <= volume <= 1:
-            raise InvalidRequest(
-                f"music_volume={volume!r} must be between 0 and 1.",
-                f"音量 {volume!r} 必须在 0 到 1 之间。",
-            )
+        _check_numbers(request)
         self.engine.check_speed_fits(speed.check_speed(request.speed or self.default_speed))
         num_frames = variant.num_frames if request.num_frames is None else request.num_frames
         num_frames = models.check_frames(variant, num_frames)
@@ -712,3 +639,102 @@ class Studio:
 
             self._upscaler = Upscaler(device=str(self.engine.device))
         return self._upscaler
+
+
+def _check_mode(request: VideoRequest) -> None:
+    if request.mode not in MODES:
+        raise InvalidRequest(
+            f"mode={request.mode!r} is not one of {', '.join(MODES)}.",
+            f"模式 {request.mode!r} 无效，可选：{', '.join(MODES)}。",
+        )
+
+
+def _check_prompt(request: VideoRequest, variant: models.Variant) -> None:
+    prompt = request.prompt if isinstance(request.prompt, str) else None
+    if prompt is None or (not prompt.strip() and request.mode not in ("old_photo", "v2v")):
+        raise InvalidRequest(
+            "The prompt is empty. Describe the video you want (in English for best results), "
+            "or use “Help me write one”.",
+            "提示词为空。请描述你想要的视频（英文效果最佳），或点击“帮我想一条”。",
+        )
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidRequest(
+            f"The prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}. "
+            f"The model reads only about {variant.max_tokens} tokens anyway.",
+            f"提示词有 {len(prompt)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型也只读取约 {variant.max_tokens} 个 token。",
+        )
+
+
+def _check_sources(request: VideoRequest) -> None:
+    """The picture or clip the mode starts from is there."""
+    if request.mode in ("i2v", "old_photo") and request.image is None:
+        raise InvalidRequest(
+            "Upload a picture first: image-to-video starts from your image.",
+            "请先上传一张图片：图生视频需要以图片作为第一帧。",
+        )
+    if request.needs_video and (request.video is None or not str(request.video).strip()):
+        raise InvalidRequest(
+            "Upload a video first (MP4, MOV or WebM, up to 60 s): "
+            + ("restyling repaints your clip." if request.mode == "v2v" else "extending continues your clip."),
+            "请先上传一段视频（MP4、MOV 或 WebM，最长 60 秒）："
+            + ("视频转绘会重绘你的视频。" if request.mode == "v2v" else "续写会接着你的视频继续生成。"),
+        )
+
+
+def _check_mode_options(request: VideoRequest) -> None:
+    """Restyle's strength (and that it runs a step at all), extend's number of parts."""
+    if request.mode == "v2v":
+        strength = request.strength
+        if not models._is_number(strength) or not MIN_STRENGTH <= strength <= MAX_STRENGTH:
+            raise InvalidRequest(
+                f"strength={strength!r} must be between {MIN_STRENGTH} and {MAX_STRENGTH} ({MIN_STRENGTH} stays "
+                f"close to the clip, {MAX_STRENGTH} keeps only its layout and motion; {DEFAULTS.strength} is the "
+                "default).",
+                f"转绘强度 {strength!r} 必须在 {MIN_STRENGTH} 到 {MAX_STRENGTH} 之间（{MIN_STRENGTH} 贴近原视频，"
+                f"{MAX_STRENGTH} 只保留构图和动作；默认 {DEFAULTS.strength}）。",
+            )
+        steps = request.num_inference_steps
+        if isinstance(steps, int) and 1 <= steps <= MAX_STEPS and int(steps * strength) < 1:
+            raise InvalidRequest(
+                f"strength={strength:g} with {steps} steps runs no denoising step (restyling runs "
+                f"strength × steps of them). Raise the steps to at least {math.ceil(1 / strength)} or the strength.",
+                f"转绘强度 {strength:g} 配合 {steps} 步时一步都不会运行（转绘实际运行 强度 × 步数 步）。"
+                f"请把步数提高到至少 {math.ceil(1 / strength)}，或提高强度。",
+            )
+    if request.mode == "extend":
+        count = request.extensions
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXTENSIONS:
+            raise InvalidRequest(
+                f"extensions={count!r} must be a whole number from 1 to {MAX_EXTENSIONS}: each adds one "
+                f"clip's length to the video.",
+                f"续写段数 {count!r} 必须是 1 到 {MAX_EXTENSIONS} 之间的整数：每段增加一个片段的长度。",
+            )
+
+
+def _check_numbers(request: VideoRequest) -> None:
+    """Steps, guidance, seed and music volume, each with its range and default."""
+    steps = request.num_inference_steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise InvalidRequest(
+            f"num_inference_steps={steps!r} must be a whole number from 1 to {MAX_STEPS} "
+            f"({DEFAULTS.num_inference_steps} is the default).",
+            f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 {DEFAULTS.num_inference_steps}）。",
+        )
+    guidance = request.guidance_scale
+    if not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+        raise InvalidRequest(
+            f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} ({DEFAULTS.guidance_scale:g} is the default).",
+            f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 {DEFAULTS.guidance_scale:g}）。",
+        )
+    seed = request.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not (seed == -1 or 0 <= seed <= MAX_SEED):
+        raise InvalidRequest(
+            f"seed={seed!r} must be -1 (random) or a whole number from 0 to {MAX_SEED}.",
+            f"种子 {seed!r} 必须为 -1（随机）或 0 到 {MAX_SEED} 之间的整数。",
+        )
+    volume = request.music_volume
+    if not models._is_number(volume) or not 0 <= volume <= 1:
+        raise InvalidRequest(
+            f"music_volume={volume!r} must be between 0 and 1.",
+            f"音量 {volume!r} 必须在 0 到 1 之间。",
+        )
