@@ -195,8 +195,8 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     for notice in result.notices:
         print(f"note: {pick(notice, lang)}", file=sys.stderr)
     accel = engine.status().acceleration
-    for note in accel.notes_zh if lang == "zh" else accel.notes_en:
-        print(f"note: {note}", file=sys.stderr)
+    for note in accel.notes:
+        print(f"note: {pick(note, lang)}", file=sys.stderr)
     print(f"video: {path}")
     if args.gif:
         made = studio.export_gif(path, args.gif_width, args.gif_fps)
@@ -212,7 +212,7 @@ def _music_argument(value: str) -> str | Path:
     from cogvideo.media.music import load_tracks
 
     key = value.strip()
-    if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name_en.lower()) or key == t.name_zh
+    if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name.en.lower()) or key == t.name.zh
                                           for t in load_tracks().values()):
         return value
     path = Path(key).expanduser()

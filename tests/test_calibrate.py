@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from bilingual import Text
 from cogvideo.engine import speed
 from cli.main import main
 from cogvideo.engine.render import Engine, RenderJob
@@ -23,7 +24,7 @@ def ratios_dir(tmp_path, monkeypatch):
 @pytest.fixture()
 def mag_preset(monkeypatch):
     """A preset whose method is MagCache, registered for the test only."""
-    preset = speed.SpeedPreset(id="mag", name_en="Mag", name_zh="Mag", help_en="", help_zh="", method="mag",
+    preset = speed.SpeedPreset(id="mag", name=Text("Mag", "Mag"), help=Text("", ""), method="mag",
                                settings={"threshold": 0.06, "max_skip_steps": 3, "retention_ratio": 0.2},
                                fallback="balanced")
     monkeypatch.setitem(speed.PRESETS, "mag", preset)
@@ -60,7 +61,7 @@ def test_calibrate_writes_ratios_that_a_mag_preset_then_uses(ratios_dir, mag_pre
 
     engine = Engine("tiny")
     plan = speed.plan("mag", engine.load("t2v"), model="tiny", steps=STEPS, guidance_scale=6.0)
-    assert type(plan.config).__name__ == "MagCacheConfig" and plan.reason_en is None
+    assert type(plan.config).__name__ == "MagCacheConfig" and plan.reason is None
     assert plan.config.mag_ratios.tolist() == pytest.approx(ratios)
 
     notices: list = []

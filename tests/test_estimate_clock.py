@@ -49,7 +49,7 @@ def test_the_first_jobs_loading_is_not_taught_to_the_next(studio, store):
     try:
         first = service.submit(request("first", num_inference_steps=4), owner="a")
         done = service.wait(first.id, timeout=120)
-        assert done.status == SUCCEEDED, done.error_en
+        assert done.status == SUCCEEDED, done.error
         took = done.finished_at - done.started_at
         assert took >= LOAD_S  # the row's own times hold the loading
         render_s = done.info[CLOCK]["render_s"]

@@ -140,7 +140,7 @@ class Handlers:
             self._warn(Text("Generation cancelled.", "已取消生成。"), lang)
             return None
         if job.status == FAILED:
-            raise words.error(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang)
+            raise words.error(job.error or Text("", ""), lang)
         for notice in job.info.get("notices", []):
             self._warn(Text(notice["en"], notice["zh"]), lang)
         return without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
@@ -697,7 +697,7 @@ class Handlers:
             if style and style != "none":
                 from cogvideo.catalogues.styles import get_style
 
-                style_name = get_style(style, self.studio.styles).name_en
+                style_name = get_style(style, self.studio.styles).name.en
             chosen = self.templates.get(template or "")
             suggestions = self.agent.stream(original, picture, mode, style_name,
                                             progress=self._agent_progress(progress, lang),
@@ -802,14 +802,14 @@ def workers_text(workers, lang: str) -> str:
 def speed_text(accel, default_speed: str, lang: str) -> str:
     """The default speed preset, and the machine-level speed-ups in force or why they are off."""
     preset = PRESETS[default_speed]
-    parts = [pick(Text(f"**speed** {preset.name_en}", f"**速度** {preset.name_zh}"), lang)]
+    parts = [pick(Text(f"**speed** {preset.name.en}", f"**速度** {preset.name.zh}"), lang)]
     if accel.attention != "native":
         parts.append(pick(Text(f"attention {accel.attention}", f"注意力 {accel.attention}"), lang))
     if accel.fp8:
         parts.append("fp8")
     if accel.compile:
         parts.append(pick(Text("compiled", "已编译"), lang))
-    parts += accel.notes_zh if lang.startswith("zh") else accel.notes_en
+    parts += [pick(note, lang) for note in accel.notes]
     return " · " + " · ".join(parts)
 
 
@@ -939,7 +939,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
         (pick(Text("Created", "创建时间"), lang), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))),
     ]
     if job.status == FAILED:
-        rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang))))
+        rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(job.error or Text("", ""), lang))))
     swapped_from = (job.info or {}).get("swapped_from")  # a music swap kept: as a new work, or in place
     if swapped_from or (job.info or {}).get("music_changed"):
         rows.append((pick(Text("New music", "换配乐"), lang), _music_name(request, lang) + (

@@ -9,7 +9,7 @@ from typing import Callable
 
 import gradio as gr
 
-from bilingual import Text
+from bilingual import Text, pick
 from cogvideo.engine.lora import MAX_SCALE as LORA_MAX, MIN_SCALE as LORA_MIN
 from cogvideo.engine.models import Variant
 from cogvideo.engine.speed import DEFAULT_SPEED, PRESETS
@@ -106,9 +106,9 @@ def speed_fit_info(speeds: tuple[str, ...]) -> tuple[str, str]:
     hidden = [PRESETS[p] for p in PRESETS if p not in speeds]
     if not hidden:
         return en, zh
-    return (en + f" {' and '.join(p.name_en for p in hidden)} need more graphics memory than this card "
+    return (en + f" {' and '.join(p.name.en for p in hidden)} need more graphics memory than this card "
                  "has, so they are not offered here.",
-            zh + f"“{'”和“'.join(p.name_zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
+            zh + f"“{'”和“'.join(p.name.zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
 
 
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
@@ -127,12 +127,12 @@ class PageBuilder:
         self.handlers, self.config = handlers, config
         self.styles = self.handlers.studio.styles
         self.tracks = load_tracks()
-        names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in self.styles.values()}
-        names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in PRESETS.values()})
+        names = {f"style.{s.id}": (s.name.en, s.name.zh) for s in self.styles.values()}
+        names.update({f"speed.{p.id}": (p.name.en, p.name.zh) for p in PRESETS.values()})
         names["speed_fit_info"] = speed_fit_info(self.config.speeds)
-        names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in self.tracks.values()})
+        names.update({f"track.{t.id}": (f"{t.name.en} · {t.mood}", t.name.zh) for t in self.tracks.values()})
         self.templates = self.handlers.templates
-        names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in self.templates.values()})
+        names.update({f"template.{t.id}": (t.name.en, t.name.zh) for t in self.templates.values()})
         names.update(many.TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
@@ -153,7 +153,7 @@ class PageBuilder:
         style = self.styles.get(style_id)
         if style is None:
             return ""
-        return style.description_en if self.handlers.lang(request) == "en" else style.description_zh
+        return pick(style.description, self.handlers.lang(request))
 
     def show_used(self, details):
         """The seed and final prompt actually used, from the job's info."""

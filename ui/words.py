@@ -157,7 +157,7 @@ def _value(key: str, value: Any, lang: str) -> str | None:
     if key == "music" and value == "none":
         return pick(Text("none", "无"), lang)
     if key == "speed" and value in PRESETS:
-        return pick(Text(PRESETS[value].name_en, PRESETS[value].name_zh), lang)
+        return pick(PRESETS[value].name, lang)
     if key == "timings" and isinstance(value, dict):
         parts = [f"{pick(_STAGES.get(k, Text(k, k)), lang)} {v:.1f}" for k, v in value.items()
                  if isinstance(v, (int, float))]

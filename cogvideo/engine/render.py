@@ -585,8 +585,8 @@ class Engine:
             self._cache_keys[id(transformer)] = plan.key
         if speed.enabled(transformer):
             transformer._reset_stateful_cache()
-        if plan.reason_en and on_notice:
-            on_notice(plan.reason_en, plan.reason_zh)
+        if plan.reason and on_notice:
+            on_notice(plan.reason.en, plan.reason.zh)
 
     def _free_hooks(self, pipe) -> None:
         if self.device.type != "cpu" and self.offload in ("model", "sequential"):
