@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from agent import AgentError, PromptAgent
+from bilingual import Text, both
 from cogvideo import Studio, StudioError
 from cogvideo.engine.models import OFFLOAD_MODES
 from cogvideo.engine.render import Engine
@@ -227,9 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     adhoc = None
     if any(arg == "--auth" or arg.startswith("--auth=") for arg in (sys.argv[1:] if argv is None else argv)):
-        log.warning("--auth on the command line: its password shows in `ps` to every user of this machine. "
-                    "Set STUDIO_AUTH=user:password in the environment instead. / --auth 的密码会出现在 `ps` 中，"
-                    "本机所有用户都能看到；请改用环境变量 STUDIO_AUTH=用户名:密码。")
+        log.warning(both(Text("--auth on the command line: its password shows in `ps` to every user of this "
+                              "machine. Set STUDIO_AUTH=user:password in the environment instead.",
+                              "--auth 的密码会出现在 `ps` 中，本机所有用户都能看到；请改用环境变量 STUDIO_AUTH=用户名:密码。")))
     if args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
         demo, studio, service, agent, pool = build(args)
     except (StudioError, AgentError) as exc:
-        raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
+        raise SystemExit(f"error: {both(Text(exc.en, exc.zh or exc.en))}")
     try:
         serve(args, adhoc, demo, studio, service, agent, pool)
     finally:  # Ctrl-C, SIGTERM or a failed start: the workers stop (an embedded Ray with them)

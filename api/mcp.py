@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from bilingual import Text
+from bilingual import Text, pick
 from cogvideo import Studio
 from cogvideo.engine.speed import SpeedId
 from cogvideo.errors import StudioError
@@ -255,7 +255,7 @@ def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
             job = await _follow(service, job, principal.owner, ctx)
             if job.status in (FAILED, CANCELLED):
                 error = job.error or Text("The job was cancelled.", "任务已取消。")
-                raise ToolError(f"Job {job.id} {job.status}: " + errors.message(error.en, error.zh, lang))
+                raise ToolError(f"Job {job.id} {job.status}: " + pick(error, lang))
         return _view(job, _files_base(request, options))
 
     return run_job
@@ -451,7 +451,7 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
             raise ToolError(_message(exc, lang)) from None
         if suggestion.source == "kept":  # the prompt service failed: nothing was written
             warning = suggestion.warning or Text("The prompt assistant failed.", "提示词助手出错。")
-            raise ToolError(errors.message(warning.en, warning.zh, lang))
+            raise ToolError(pick(warning, lang))
         return suggestion.text
 
     @server.tool(

@@ -181,7 +181,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
             bar.n = round(event.fraction * bar.total)
             bar.refresh()
         elif event.stage != "render":
-            bar.write(event.zh if lang == "zh" else event.en)
+            bar.write(pick(Text(event.en, event.zh), lang))
 
     try:
         result = studio.generate(request, progress=progress)
@@ -200,7 +200,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     print(f"video: {path}")
     if args.gif:
         made = studio.export_gif(path, args.gif_width, args.gif_fps)
-        print(f"gif: {made.path} ({pick(Text(*made.size_text()), lang)})")
+        print(f"gif: {made.path} ({pick(made.size_text(), lang)})")
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")
     return 0
@@ -258,7 +258,7 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
 
     def say(en: str, zh: str, fraction) -> None:
         if fraction in (None, 0.0):
-            print(zh if lang == "zh" else en, file=sys.stderr)
+            print(pick(Text(en, zh), lang), file=sys.stderr)
 
     print(fetch_weights(variant, say))
     other = models.partner(variant)
@@ -336,7 +336,7 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
     # 2. One uncached render (the Quality preset) with the recorder on the transformer's blocks.
     def say(en: str, zh: str, fraction) -> None:
         if fraction in (None, 0.0):
-            print(zh if lang == "zh" else en, file=sys.stderr)
+            print(pick(Text(en, zh), lang), file=sys.stderr)
 
     pipe = engine.load(variant.task, on_status=say)  # missing weights raise WeightsMissing here
     job = RenderJob(task=variant.task, prompt=args.prompt, negative_prompt="", image=image,

@@ -17,13 +17,13 @@ LANES = (VIP, STANDARD)
 # The owner of every job when the studio has no users: the single-user app of the first release.
 LOCAL_OWNER = "local"
 
-LANE_NAMES = {VIP: ("fast lane", "VIP 快速通道"), STANDARD: ("standard lane", "普通通道")}
+LANE_NAMES = {VIP: Text("fast lane", "VIP 快速通道"), STANDARD: Text("standard lane", "普通通道")}
 STATUS_NAMES = {
-    QUEUED: ("queued", "排队中"),
-    RUNNING: ("rendering", "生成中"),
-    SUCCEEDED: ("done", "已完成"),
-    FAILED: ("failed", "失败"),
-    CANCELLED: ("cancelled", "已取消"),
+    QUEUED: Text("queued", "排队中"),
+    RUNNING: Text("rendering", "生成中"),
+    SUCCEEDED: Text("done", "已完成"),
+    FAILED: Text("failed", "失败"),
+    CANCELLED: Text("cancelled", "已取消"),
 }
 
 

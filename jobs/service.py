@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bilingual import Text
+from bilingual import Text, both
 from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
@@ -468,7 +468,7 @@ class JobService:
         to install) goes to the log. Page, 我的作品, REST and MCP all read the job's error."""
         shown = exc.for_people
         if shown is not exc.text:
-            log.warning("job %s: %s | %s", job.id, exc.en, exc.zh)
+            log.warning("job %s: %s", job.id, both(exc.text))
         self._fail(job, shown)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:

@@ -414,7 +414,7 @@ class Handlers:
             result = self.studio.export_gif(video, _int(width), fps)
         except Exception as exc:
             raise self._error(exc, lang) from None
-        return str(result.path), pick(Text(*result.size_text()), lang)
+        return str(result.path), pick(result.size_text(), lang)
 
     def change_music(
         self,
@@ -899,7 +899,7 @@ def _scales(values):
 
 
 def lane_name(lane: str, lang: str) -> str:
-    return pick(Text(*LANE_NAMES.get(lane, (lane, lane))), lang)
+    return pick(LANE_NAMES.get(lane, Text(lane, lane)), lang)
 
 
 def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[float | None, str]:
@@ -911,7 +911,7 @@ def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[
 
 
 def caption(job: Job, lang: str) -> str:
-    status = pick(Text(*STATUS_NAMES[job.status]), lang)
+    status = pick(STATUS_NAMES[job.status], lang)
     if job.status == QUEUED and job.position:
         status += pick(Text(f" (#{job.position})", f"（第 {job.position} 位）"), lang)
     elif job.status == RUNNING:
@@ -926,7 +926,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
     """A Markdown card for one job; user text is escaped."""
     request = job.request
     rows = [
-        (pick(Text("Status", "状态"), lang), pick(Text(*STATUS_NAMES[job.status]), lang)
+        (pick(Text("Status", "状态"), lang), pick(STATUS_NAMES[job.status], lang)
          + (f" · {round(job.progress * 100)}%" if job.status == RUNNING else "")
          + (pick(Text(f" · number {job.position} in line", f" · 第 {job.position} 位"), lang) if job.position else "")),
         (pick(Text("Lane", "通道"), lang), lane_name(job.lane, lang)),

@@ -28,8 +28,7 @@ TITLES = {
 
 def title(kind: str, lang: str) -> str:
     """The toast's title: one line, also for callers that sent no language ("both")."""
-    text = TITLES[kind]
-    return f"{text.zh} · {text.en}" if lang == "both" else pick(text, lang)
+    return pick(TITLES[kind], lang)
 
 
 def _shown(message: Text | str, lang: str) -> str:
@@ -153,7 +152,7 @@ def _value(key: str, value: Any, lang: str) -> str | None:
     if key == "mode" and value in _MODES:
         return pick(_MODES[value], lang)
     if key == "lane" and value in LANE_NAMES:
-        return pick(Text(*LANE_NAMES[value]), lang)
+        return pick(LANE_NAMES[value], lang)
     if key == "music" and value == "none":
         return pick(Text("none", "无"), lang)
     if key == "speed" and value in PRESETS:
