@@ -44,7 +44,7 @@ def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.de
         choice = use_attention(transformer, wants.attention)
         attention = choice.backend
         if choice.fell_back:
-            notes.append(Text(choice.en, choice.zh))
+            notes.append(choice.reason)
 
     fp8 = False
     if wants.fp8:
