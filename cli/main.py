@@ -181,7 +181,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
             bar.n = round(event.fraction * bar.total)
             bar.refresh()
         elif event.stage != "render":
-            bar.write(pick(Text(event.en, event.zh), lang))
+            bar.write(pick(event.text, lang))
 
     try:
         result = studio.generate(request, progress=progress)

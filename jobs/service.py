@@ -485,7 +485,7 @@ class JobService:
             if event.stage == "render" and event.fraction is not None:
                 live.progress = float(event.fraction)
                 live.clock.step(time.time(), live.progress)
-            live.message = Text(event.en, event.zh or event.en)
+            live.message = event.text
             live.preview = getattr(event, "preview", None) or live.preview
             due = now - live.written_at >= PROGRESS_WRITE_S or event.stage != "render"
             if due:

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from bilingual import Text
 from jobs import JobService, JobStore, LocalWorker
 from jobs.estimate import CLOCK, Expected, RenderClock, estimate, history
 from jobs.job import QUEUED, RUNNING, STANDARD, SUCCEEDED, Job
@@ -31,7 +32,7 @@ class LoadingWorker(LocalWorker):
         if not self.loaded:
             from cogvideo.studio import ProgressEvent
 
-            progress(ProgressEvent("load", None, "Loading the model…", "正在加载模型…"))
+            progress(ProgressEvent("load", None, Text("Loading the model…", "正在加载模型…")))
             time.sleep(LOAD_S)
             self.loaded = True
         return super().run(request, progress, cancel, job_id)
