@@ -263,7 +263,7 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
             if pool is not None:
                 pool.preload()
             else:
-                studio.preload(on_status=lambda en, zh, fraction: log.info(en))
+                studio.preload(on_status=lambda text, fraction: log.info(text.en))
         except StudioError as exc:
             raise SystemExit(f"error: {exc.en}")
     service.start()

@@ -256,9 +256,9 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
         print("tiny is built in code: nothing to download.")
         return 0
 
-    def say(en: str, zh: str, fraction) -> None:
+    def say(text: Text, fraction) -> None:
         if fraction in (None, 0.0):
-            print(pick(Text(en, zh), lang), file=sys.stderr)
+            print(pick(text, lang), file=sys.stderr)
 
     print(fetch_weights(variant, say))
     other = models.partner(variant)
@@ -334,9 +334,9 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
         print("note: the tiny model has random weights; its ratios fit only itself.", file=sys.stderr)
 
     # 2. One uncached render (the Quality preset) with the recorder on the transformer's blocks.
-    def say(en: str, zh: str, fraction) -> None:
+    def say(text: Text, fraction) -> None:
         if fraction in (None, 0.0):
-            print(pick(Text(en, zh), lang), file=sys.stderr)
+            print(pick(text, lang), file=sys.stderr)
 
     pipe = engine.load(variant.task, on_status=say)  # missing weights raise WeightsMissing here
     job = RenderJob(task=variant.task, prompt=args.prompt, negative_prompt="", image=image,

@@ -427,8 +427,8 @@ class Studio:
 
     def _render(self, job: RenderJob, run: "_Run", part: tuple[int, int] | None = None):
         """Frames of one render; `part` (index, count) when it is one of several (extend)."""
-        def on_status(en: str, zh: str, fraction: float | None) -> None:
-            run.report(ProgressEvent("load", fraction, Text(en, zh)))
+        def on_status(text: Text, fraction: float | None) -> None:
+            run.report(ProgressEvent("load", fraction, text))
 
         def on_step(step: int, total: int) -> None:
             if part is None:
@@ -444,11 +444,8 @@ class Studio:
                 ),
             ))
 
-        def on_notice(en: str, zh: str) -> None:
-            run.notices.append(Text(en, zh or en))
-
         return self.engine.render(job, on_step=on_step, should_cancel=run.should_cancel, on_status=on_status,
-                                  on_notice=on_notice)
+                                  on_notice=run.notices.append)
 
     def _post_process(self, request: VideoRequest, style, frames, fps: float, run: "_Run"):
         """The style's frame filter, then interpolation and upscaling: (frames, fps, ffmpeg

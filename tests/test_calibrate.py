@@ -40,7 +40,7 @@ def render(engine: Engine, preset: str, notices: list | None = None) -> tuple[ob
     job = RenderJob(task="t2v", prompt="a boat on a lake", negative_prompt="", image=None, num_frames=9,
                     num_inference_steps=STEPS, guidance_scale=6.0, seed=3, height=32, width=48, speed=preset)
     try:
-        frames = engine.render(job, on_notice=lambda en, zh: notices.append((en, zh)) if notices is not None else None)
+        frames = engine.render(job, on_notice=lambda text: notices.append(text) if notices is not None else None)
     finally:
         for handle in handles:
             handle.remove()
@@ -78,7 +78,8 @@ def test_mag_preset_without_ratios_falls_back_with_the_reason(ratios_dir, mag_pr
     notices: list = []
     frames, passes = render(engine, "mag", notices)
     assert frames.shape == (9, 32, 48, 3) and passes == STEPS * 2 * 2  # Balanced (PAB) keeps every block
-    [(en, zh)] = notices
+    [notice] = notices
+    en, zh = notice.en, notice.zh
     assert f"not calibrated for tiny at {STEPS} steps" in en and f"calibrate tiny --steps {STEPS}" in en
     assert "尚未" in zh and f"calibrate tiny --steps {STEPS}" in zh
     plan = speed.plan("mag", engine.load("t2v"), model="tiny", steps=STEPS, guidance_scale=6.0)

@@ -250,20 +250,19 @@ def fetch_weights(
 
     if variant.repo_id is None or Path(variant.repo_id).is_dir():
         return Path(variant.repo_id or ".")
-    notify = notify or (lambda en, zh, frac: None)
+    notify = notify or (lambda text, fraction: None)
     try:
         return Path(snapshot_download(variant.repo_id, allow_patterns=allow_patterns, local_files_only=True))
     except (LocalEntryNotFoundError, OSError):
         pass
     if hub_offline():
         raise weights_missing(variant, "HF_HUB_OFFLINE is set", "已设置 HF_HUB_OFFLINE 离线模式")
-    notify(
+    notify(Text(
         f"Downloading {variant.repo_id} (~{variant.disk_gib:.0f} GB) for the first time — this can "
         "take a long while; later runs start from the cache.",
         f"首次运行，正在下载 {variant.repo_id}（约 {variant.disk_gib:.0f} GB），可能需要较长时间；"
         "之后会直接使用缓存。",
-        0.0,
-    )
+    ), 0.0)
     try:
         return Path(
             snapshot_download(
@@ -291,11 +290,8 @@ def _download_bar(notify: StatusCallback, variant: Variant):
             shown = super().update(n)
             if self.total:
                 done, total = self.n / GiB, self.total / GiB
-                notify(
-                    f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
-                    f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB",
-                    min(self.n / self.total, 1.0),
-                )
+                notify(Text(f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
+                            f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB"), min(self.n / self.total, 1.0))
             return shown
 
     return Bar
