@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from agent import PromptAgent
-from bilingual import BilingualError
+from bilingual import BilingualError, Text, both
 from cogvideo import Studio, StudioError
 from cogvideo.engine.models import OFFLOAD_MODES
 from cogvideo.engine.render import Engine
@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     adhoc = None
     if any(arg == "--auth" or arg.startswith("--auth=") for arg in (sys.argv[1:] if argv is None else argv)):
-        log.warning("--auth on the command line: its password shows in `ps` to every user of this machine. "
-                    "Set STUDIO_AUTH=user:password in the environment instead. / --auth 的密码会出现在 `ps` 中，"
-                    "本机所有用户都能看到；请改用环境变量 STUDIO_AUTH=用户名:密码。")
+        log.warning(both(Text("--auth on the command line: its password shows in `ps` to every user of this "
+                              "machine. Set STUDIO_AUTH=user:password in the environment instead.",
+                              "--auth 的密码会出现在 `ps` 中，本机所有用户都能看到；请改用环境变量 STUDIO_AUTH=用户名:密码。")))
     if args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
         demo, studio, service, agent, pool = build(args)
     except BilingualError as exc:
-        raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
+        raise SystemExit(f"error: {both(exc.text)}")
     try:
         serve(args, adhoc, demo, studio, service, agent, pool)
     finally:  # Ctrl-C, SIGTERM or a failed start: the workers stop (an embedded Ray with them)
@@ -263,7 +263,7 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
             if pool is not None:
                 pool.preload()
             else:
-                studio.preload(on_status=lambda en, zh, fraction: log.info(en))
+                studio.preload(on_status=lambda text, fraction: log.info(text.en))
         except StudioError as exc:
             raise SystemExit(f"error: {exc.en}")
     service.start()

@@ -51,10 +51,10 @@ class BilingualError(Exception):
 
 
 def pick(text: Text, lang: str) -> str:
-    """The text for `lang`: "zh" (or any "zh-*") -> Chinese; "both" -> Chinese, then English on
-    the next line (for callers that sent no language); anything else -> English."""
+    """The text for `lang`: "zh" (or any "zh-*") -> Chinese; "both" -> `both(text)` (for callers
+    that sent no language); anything else -> English."""
     if lang == "both":
-        return text.zh if text.zh == text.en else f"{text.zh}\n{text.en}"
+        return both(text)
     return text.zh if lang.startswith("zh") else text.en
 
 
@@ -66,3 +66,11 @@ def lang_of(accept_language: str | None) -> str:
     if not first:
         return "both"
     return "en" if first.startswith("en") else "zh"
+
+
+def both(text: Text) -> str:
+    """Both languages on one line, Chinese (the product's language) first: "已取消。 / Cancelled.";
+    once where they are the same. For a reader whose language is unknown: a script that sent no
+    Accept-Language, the server log, the terminal a start-up failure ends on. One line, because
+    every such place takes one: a JSON message, a toast's title, a log record."""
+    return text.zh if text.zh == text.en else f"{text.zh} / {text.en}"

@@ -21,12 +21,3 @@ class Suggestion:
     text: str
     source: str
     warning: Text | None = None
-
-    # For readers that still take the two strings (api/mcp.py, bench/agent.py).
-    @property
-    def warning_en(self) -> str | None:
-        return None if self.warning is None else self.warning.en
-
-    @property
-    def warning_zh(self) -> str | None:
-        return None if self.warning is None else self.warning.zh

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from bilingual import BilingualError, lang_of
+from bilingual import BilingualError, Text, lang_of, pick
 
 # Zhipu's codes
 AUTH_FAILED = "1000"  # missing, unknown or revoked key
@@ -41,11 +41,7 @@ class ApiError(BilingualError):
 
 def message(en: str, zh: str, lang: str) -> str:
     """English or Chinese by the caller's Accept-Language; both for callers that send none."""
-    if lang == "en":
-        return en
-    if lang == "zh" or zh == en:
-        return zh
-    return f"{zh} / {en}"
+    return pick(Text(en, zh), lang)
 
 
 request_lang = lang_of  # the API's name for the one parser (bilingual.py)

@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from bilingual import BilingualError
+from bilingual import BilingualError, Text, pick
 from cogvideo import Studio
 from cogvideo.errors import StudioError
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
@@ -253,9 +253,8 @@ def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
         if wait:
             job = await _follow(service, job, principal.owner, ctx)
             if job.status in (FAILED, CANCELLED):
-                en = job.error_en or "The job was cancelled."
-                zh = job.error_zh or "任务已取消。"
-                raise ToolError(f"Job {job.id} {job.status}: " + errors.message(en, zh, lang))
+                error = job.error or Text("The job was cancelled.", "任务已取消。")
+                raise ToolError(f"Job {job.id} {job.status}: " + pick(error, lang))
         return _view(job, _files_base(request, options))
 
     return run_job
@@ -440,7 +439,7 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
             if style and style != "none":
                 from cogvideo.catalogues.styles import get_style
 
-                style_name = get_style(style, studio.styles).name_en
+                style_name = get_style(style, studio.styles).name.en
             return agent.suggest(idea or "", None, mode, style_name)
 
         try:
@@ -448,8 +447,8 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
         except BilingualError as exc:  # StudioError (style), AgentError (bad input)
             raise ToolError(_message(exc, lang)) from None
         if suggestion.source == "kept":  # the prompt service failed: nothing was written
-            raise ToolError(errors.message(suggestion.warning_en or "The prompt assistant failed.",
-                                           suggestion.warning_zh or "提示词助手出错。", lang))
+            warning = suggestion.warning or Text("The prompt assistant failed.", "提示词助手出错。")
+            raise ToolError(pick(warning, lang))
         return suggestion.text
 
     @server.tool(
@@ -484,8 +483,8 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
     )
     def list_styles() -> list[dict[str, Any]]:
         return [
-            {"id": s.id, "name_en": s.name_en, "name_zh": s.name_zh, "description_en": s.description_en,
-             "description_zh": s.description_zh, "music": s.music}
+            {"id": s.id, "name_en": s.name.en, "name_zh": s.name.zh, "description_en": s.description.en,
+             "description_zh": s.description.zh, "music": s.music}
             for s in studio.styles.values()
         ]
 
@@ -541,7 +540,7 @@ def _progress_line(job: Job) -> tuple[float, str]:
         return 0.0, ("Queued: next in line." if ahead == 0 else f"Queued: {ahead} video(s) ahead in line.")
     if job.status == RUNNING:
         percent = round(100 * max(0.0, min(1.0, job.progress)), 1)
-        return percent, job.message_en or f"Rendering: {percent:g}%."
+        return percent, job.message.en or f"Rendering: {percent:g}%."
     return 100.0, {SUCCEEDED: "Done.", FAILED: "Failed.", CANCELLED: "Cancelled."}.get(job.status, job.status)
 
 

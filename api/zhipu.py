@@ -34,7 +34,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bilingual import BilingualError
+from bilingual import BilingualError, Text
 from cogvideo import Studio, VideoRequest
 from cogvideo.errors import InvalidRequest, StudioError
 from cogvideo.media.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
@@ -448,8 +448,9 @@ def task(job: Job, base: str, lang: str = "both") -> dict:
         files = f"{base}/files/{job.file_token}"
         body["video_result"] = [{"url": f"{files}/video.mp4", "cover_image_url": f"{files}/cover.jpg"}]
     if job.status in (FAILED, CANCELLED):
+        error = job.error or Text("cancelled", "已取消")
         body["error"] = {"code": "cancelled" if job.status == CANCELLED else errors.INTERNAL,
-                         "message": job.error_en or "cancelled", "message_zh": job.error_zh or "已取消"}
+                         "message": error.en, "message_zh": error.zh}
     return body
 
 

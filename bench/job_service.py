@@ -53,7 +53,7 @@ def main() -> None:
 
         def through_service() -> None:
             job = service.wait(service.submit(request, owner="bench").id, timeout=300)
-            assert job.status == "succeeded", job.error_en
+            assert job.status == "succeeded", job.error
 
         direct(), through_service()  # warm up both paths
         times = {"direct": [], "service": []}

@@ -66,7 +66,7 @@ def measure(agent: PromptAgent, server: ChatServer, runs: int, image: Image.Imag
         suggestion = agent.suggest(text, image=image, mode=mode)
         client_s = time.perf_counter() - started
         if suggestion.source != "llm":
-            raise SystemExit(f"bench call failed: {suggestion.warning_en}")
+            raise SystemExit(f"bench call failed: {suggestion.warning and suggestion.warning.en}")
         timings.append((client_s, server.requests[-1].handled_s))
     return timings
 

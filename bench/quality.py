@@ -88,7 +88,7 @@ def render(engine: Engine, task: str, preset: str, prompt: str, seed: int, args:
                     height=height, width=width, speed=preset)
     notices: list[str] = []
     start = time.perf_counter()
-    frames = engine.render(job, on_notice=lambda en, zh: notices.append(en))
+    frames = engine.render(job, on_notice=lambda text: notices.append(text.en))
     return frames, time.perf_counter() - start, notices
 
 

@@ -48,7 +48,7 @@ def run_batch(service: JobService, jobs: int, steps: int) -> float:
     ids = [service.submit(request(i, steps), owner="bench").id for i in range(jobs)]
     for job_id in ids:
         job = service.wait(job_id, timeout=1800)
-        assert job.status == "succeeded", job.error_en
+        assert job.status == "succeeded", job.error
     return time.perf_counter() - start
 
 
@@ -59,7 +59,7 @@ def overheads(service: JobService, runs: int, steps: int) -> tuple[list[float], 
         start = time.perf_counter()
         job = service.wait(service.submit(request(100 + i, steps), owner="bench").id, timeout=600)
         whole.append(time.perf_counter() - start)
-        assert job.status == "succeeded", job.error_en
+        assert job.status == "succeeded", job.error
         around.append((job.finished_at - job.started_at) - sum(job.info["timings"].values()))
     return around, whole
 

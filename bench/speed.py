@@ -108,7 +108,7 @@ def render(engine: Engine, preset: str, steps: int, counter: WorkCounter) -> dic
     notices: list[str] = []
     counter.reset()
     start, cpu_start = time.perf_counter(), time.process_time()
-    engine.render(job, on_step=counter.on_step, on_notice=lambda en, zh: notices.append(en))
+    engine.render(job, on_step=counter.on_step, on_notice=lambda text: notices.append(text.en))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if notices:
         # A fallback would time another preset under this one's name.

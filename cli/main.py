@@ -182,7 +182,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
             bar.n = round(event.fraction * bar.total)
             bar.refresh()
         elif event.stage != "render":
-            bar.write(event.zh if lang == "zh" else event.en)
+            bar.write(pick(event.text, lang))
 
     try:
         result = studio.generate(request, progress=progress)
@@ -196,12 +196,12 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     for notice in result.notices:
         print(f"note: {pick(notice, lang)}", file=sys.stderr)
     accel = engine.status().acceleration
-    for note in accel.notes_zh if lang == "zh" else accel.notes_en:
-        print(f"note: {note}", file=sys.stderr)
+    for note in accel.notes:
+        print(f"note: {pick(note, lang)}", file=sys.stderr)
     print(f"video: {path}")
     if args.gif:
         made = studio.export_gif(path, args.gif_width, args.gif_fps)
-        print(f"gif: {made.path} ({pick(Text(*made.size_text()), lang)})")
+        print(f"gif: {made.path} ({pick(made.size_text(), lang)})")
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")
     return 0
@@ -213,7 +213,7 @@ def _music_argument(value: str) -> str | Path:
     from cogvideo.media.music import load_tracks
 
     key = value.strip()
-    if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name_en.lower()) or key == t.name_zh
+    if key.lower() in ("", "none") or any(key.lower() in (t.id, t.name.en.lower()) or key == t.name.zh
                                           for t in load_tracks().values()):
         return value
     path = Path(key).expanduser()
@@ -257,9 +257,9 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
         print("tiny is built in code: nothing to download.")
         return 0
 
-    def say(en: str, zh: str, fraction) -> None:
+    def say(text: Text, fraction) -> None:
         if fraction in (None, 0.0):
-            print(zh if lang == "zh" else en, file=sys.stderr)
+            print(pick(text, lang), file=sys.stderr)
 
     print(fetch_weights(variant, say))
     other = models.partner(variant)
@@ -335,9 +335,9 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
         print("note: the tiny model has random weights; its ratios fit only itself.", file=sys.stderr)
 
     # 2. One uncached render (the Quality preset) with the recorder on the transformer's blocks.
-    def say(en: str, zh: str, fraction) -> None:
+    def say(text: Text, fraction) -> None:
         if fraction in (None, 0.0):
-            print(zh if lang == "zh" else en, file=sys.stderr)
+            print(pick(text, lang), file=sys.stderr)
 
     pipe = engine.load(variant.task, on_status=say)  # missing weights raise WeightsMissing here
     job = RenderJob(task=variant.task, prompt=args.prompt, negative_prompt="", image=image,

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 
+from bilingual import Text, pick
 from jobs.errors import UserError
 from jobs.job import LANES, STANDARD, STATUSES
 from jobs.keys import ApiKeys
@@ -118,8 +119,8 @@ def users_add(store: JobStore, args, lang: str) -> int:
     else:
         password = _prompt_password(lang)
     user = Users(store).add(args.name, password=password, lane=args.lane)
-    print(_say(f"added {user.name} ({user.lane} lane{'' if user.has_password else ', no password: API keys only'})",
-               f"已添加用户 {user.name}（{user.lane} 通道{'' if user.has_password else '，无密码：仅可使用 API 密钥'}）", lang))
+    print(pick(Text(f"added {user.name} ({user.lane} lane{'' if user.has_password else ', no password: API keys only'})",
+                    f"已添加用户 {user.name}（{user.lane} 通道{'' if user.has_password else '，无密码：仅可使用 API 密钥'}）"), lang))
     return 0
 
 
@@ -127,8 +128,8 @@ def users_list(store: JobStore, args, lang: str) -> int:
     counts = dict(store.execute("SELECT owner, COUNT(*) FROM jobs GROUP BY owner").fetchall())
     rows = Users(store).list()
     if not rows:
-        print(_say("no users: the app is single-user (no sign-in); add one with `users add NAME`",
-                   "还没有用户：应用为单用户模式（无需登录）；用 `users add 用户名` 添加", lang))
+        print(pick(Text("no users: the app is single-user (no sign-in); add one with `users add NAME`",
+                        "还没有用户：应用为单用户模式（无需登录）；用 `users add 用户名` 添加"), lang))
         return 0
     print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  created")
     for user in rows:
@@ -139,29 +140,29 @@ def users_list(store: JobStore, args, lang: str) -> int:
 
 def users_set_lane(store: JobStore, args, lang: str) -> int:
     user = Users(store).set_lane(args.name, args.lane)
-    print(_say(f"{user.name} is now in the {user.lane} lane (for jobs submitted from now on)",
-               f"{user.name} 已切换到 {user.lane} 通道（对此后提交的任务生效）", lang))
+    print(pick(Text(f"{user.name} is now in the {user.lane} lane (for jobs submitted from now on)",
+                    f"{user.name} 已切换到 {user.lane} 通道（对此后提交的任务生效）"), lang))
     return 0
 
 
 def users_set_password(store: JobStore, args, lang: str) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password(lang)
     Users(store).set_password(args.name, password)
-    print(_say(f"password of {args.name} changed; their signed-in pages are signed out at their next request",
-               f"已修改 {args.name} 的密码；该用户已登录的页面在下一次请求时退出登录", lang))
+    print(pick(Text(f"password of {args.name} changed; their signed-in pages are signed out at their next request",
+                    f"已修改 {args.name} 的密码；该用户已登录的页面在下一次请求时退出登录"), lang))
     return 0
 
 
 def users_remove(store: JobStore, args, lang: str) -> int:
     done = Users(store).remove(args.name)
-    print(_say(f"removed {done.name}: {done.keys_revoked} API key(s) revoked, signed-in pages signed out at their "
-               f"next request, {done.jobs_cancelled} queued job(s) cancelled, {done.jobs_stopping} running job(s) "
-               f"stop at their next step (also in the running app). Their {done.jobs_kept} job(s) are kept as "
-               f"{done.archive} until `jobs prune`; a new user named {done.name} starts with none of them.",
-               f"已删除用户 {done.name}：吊销 {done.keys_revoked} 个 API 密钥，已登录的页面在下一次请求时退出登录，"
-               f"取消 {done.jobs_cancelled} 个排队任务，{done.jobs_stopping} 个生成中的任务将在下一步停止（运行中的应用同样"
-               f"立即生效）。其 {done.jobs_kept} 个任务以 {done.archive} 的名义保留到 `jobs prune` 清理为止；"
-               f"以后新建的同名用户看不到这些任务和密钥。", lang))
+    print(pick(Text(f"removed {done.name}: {done.keys_revoked} API key(s) revoked, signed-in pages signed out at their "
+                    f"next request, {done.jobs_cancelled} queued job(s) cancelled, {done.jobs_stopping} running job(s) "
+                    f"stop at their next step (also in the running app). Their {done.jobs_kept} job(s) are kept as "
+                    f"{done.archive} until `jobs prune`; a new user named {done.name} starts with none of them.",
+                    f"已删除用户 {done.name}：吊销 {done.keys_revoked} 个 API 密钥，已登录的页面在下一次请求时退出登录，"
+                    f"取消 {done.jobs_cancelled} 个排队任务，{done.jobs_stopping} 个生成中的任务将在下一步停止（运行中的应用同样"
+                    f"立即生效）。其 {done.jobs_kept} 个任务以 {done.archive} 的名义保留到 `jobs prune` 清理为止；"
+                    f"以后新建的同名用户看不到这些任务和密钥。"), lang))
     return 0
 
 
@@ -169,8 +170,8 @@ def _prompt_password(lang: str) -> str:
     if not sys.stdin.isatty():
         raise UserError("No terminal to ask for a password: pass --password-stdin (or --no-password).",
                         "没有可输入密码的终端：请使用 --password-stdin（或 --no-password）。")
-    first = getpass.getpass(_say("Password: ", "密码：", lang))
-    if getpass.getpass(_say("Again: ", "再次输入：", lang)) != first:
+    first = getpass.getpass(pick(Text("Password: ", "密码："), lang))
+    if getpass.getpass(pick(Text("Again: ", "再次输入："), lang)) != first:
         raise UserError("The two passwords differ; nothing was changed.", "两次输入的密码不一致，未做任何修改。")
     return first
 
@@ -183,7 +184,7 @@ def jobs_list(store: JobStore, args, lang: str) -> int:
         print(json.dumps([j.summary() for j in jobs], ensure_ascii=False, indent=1))
         return 0
     if not jobs:
-        print(_say("no jobs", "没有任务", lang))
+        print(pick(Text("no jobs", "没有任务"), lang))
         return 0
     print(f"{'id':<32} {'status':<9} {'lane':<8} {'owner':<14} {'created':<16} prompt")
     for job in jobs:
@@ -207,19 +208,19 @@ def jobs_cancel(store: JobStore, args, lang: str) -> int:
     job = _job(store, args.id)
     status = store.request_cancel(job.id)
     if status == "cancelled" and job.status == "queued":
-        print(_say(f"cancelled {job.id}", f"已取消 {job.id}", lang))
+        print(pick(Text(f"cancelled {job.id}", f"已取消 {job.id}"), lang))
     elif status == "running":
-        print(_say(f"{job.id} is rendering: it stops at its next step (the app checks every second)",
-                   f"{job.id} 正在生成：将在下一步停止（应用每秒检查一次）", lang))
+        print(pick(Text(f"{job.id} is rendering: it stops at its next step (the app checks every second)",
+                        f"{job.id} 正在生成：将在下一步停止（应用每秒检查一次）"), lang))
     else:
-        print(_say(f"{job.id} had already finished ({job.status}); nothing to cancel",
-                   f"{job.id} 已经结束（{job.status}），无需取消", lang))
+        print(pick(Text(f"{job.id} had already finished ({job.status}); nothing to cancel",
+                        f"{job.id} 已经结束（{job.status}），无需取消"), lang))
     return 0
 
 
 def jobs_prune(store: JobStore, args, lang: str) -> int:
     removed = prune_jobs(store, owner=args.user, older_than=time.time() - args.older_than)
-    print(_say(f"removed {removed} finished job(s) and their files", f"已删除 {removed} 个已结束的任务及其文件", lang))
+    print(pick(Text(f"removed {removed} finished job(s) and their files", f"已删除 {removed} 个已结束的任务及其文件"), lang))
     return 0
 
 
@@ -232,17 +233,17 @@ def keys_add(store: JobStore, args, lang: str) -> int:
     label_en = f", label {record.name!r}" if record.name else ""
     label_zh = f"，备注 {record.name!r}" if record.name else ""
     if existed:
-        print(_say(f"created API key {record.id} for {record.owner} ({lane} lane{label_en})",
-                   f"已为 {record.owner} 创建 API 密钥 {record.id}（{lane} 通道{label_zh}）", lang))
+        print(pick(Text(f"created API key {record.id} for {record.owner} ({lane} lane{label_en})",
+                        f"已为 {record.owner} 创建 API 密钥 {record.id}（{lane} 通道{label_zh}）"), lang))
     else:
-        print(_say(f"created user {record.owner} ({lane} lane, no password: API keys only) and API key {record.id}"
-                   f"{label_en}",
-                   f"已创建用户 {record.owner}（{lane} 通道，无密码：仅可使用 API 密钥）及 API 密钥 {record.id}{label_zh}",
-                   lang))
-    print(_say("The key is shown only this once: store it now. Send it as `Authorization: Bearer <key>`, or use "
-               'ZhipuAiClient(api_key="<key>", base_url="http://HOST:7860/api/paas/v4"). The key:',
-               "密钥只显示这一次，请立即保存。请求时使用 `Authorization: Bearer <密钥>`，或 "
-               'ZhipuAiClient(api_key="<密钥>", base_url="http://HOST:7860/api/paas/v4")。密钥：', lang))
+        print(pick(Text(f"created user {record.owner} ({lane} lane, no password: API keys only) and API key {record.id}"
+                        f"{label_en}",
+                        f"已创建用户 {record.owner}（{lane} 通道，无密码：仅可使用 API 密钥）及 API 密钥 {record.id}{label_zh}"),
+               lang))
+    print(pick(Text("The key is shown only this once: store it now. Send it as `Authorization: Bearer <key>`, or use "
+                    'ZhipuAiClient(api_key="<key>", base_url="http://HOST:7860/api/paas/v4"). The key:',
+                    "密钥只显示这一次，请立即保存。请求时使用 `Authorization: Bearer <密钥>`，或 "
+                    'ZhipuAiClient(api_key="<密钥>", base_url="http://HOST:7860/api/paas/v4")。密钥：'), lang))
     print(key)  # the last word of the output, for scripts
     return 0
 
@@ -255,7 +256,7 @@ def keys_list(store: JobStore, args, lang: str) -> int:
                            "active": k.active} for k in keys], ensure_ascii=False, indent=1))
         return 0
     if not keys:
-        print(_say("no API keys; create one with `keys add NAME`", "还没有 API 密钥；用 `keys add 用户名` 创建", lang))
+        print(pick(Text("no API keys; create one with `keys add NAME`", "还没有 API 密钥；用 `keys add 用户名` 创建"), lang))
         return 0
     when = lambda stamp, none: time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else none  # noqa: E731
     print(f"{'id':<16} {'user':<16} {'label':<20} {'created':<16} {'last used':<16} revoked")
@@ -270,11 +271,11 @@ def keys_revoke(store: JobStore, args, lang: str) -> int:
     before = keys.get(args.id.strip().split(".", 1)[0].lower())
     record = keys.revoke(args.id)
     if before is not None and before.revoked_at is not None:
-        print(_say(f"API key {record.id} of {record.owner} was already revoked",
-                   f"{record.owner} 的 API 密钥 {record.id} 此前已被吊销", lang))
+        print(pick(Text(f"API key {record.id} of {record.owner} was already revoked",
+                        f"{record.owner} 的 API 密钥 {record.id} 此前已被吊销"), lang))
     else:
-        print(_say(f"revoked API key {record.id} of {record.owner}; it stops working at once, also in the running app",
-                   f"已吊销 {record.owner} 的 API 密钥 {record.id}；立即失效，运行中的应用也一样", lang))
+        print(pick(Text(f"revoked API key {record.id} of {record.owner}; it stops working at once, also in the running app",
+                        f"已吊销 {record.owner} 的 API 密钥 {record.id}；立即失效，运行中的应用也一样"), lang))
     return 0
 
 
@@ -289,8 +290,8 @@ def workers_list(args, lang: str) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not rows:
-        print(_say("no studio workers on this cluster (is the app running with --workers ray?)",
-                   "该集群上没有工作进程（应用是否以 --workers ray 运行？）", lang))
+        print(pick(Text("no studio workers on this cluster (is the app running with --workers ray?)",
+                        "该集群上没有工作进程（应用是否以 --workers ray 运行？）"), lang))
         return 0
     print(f"{'worker':<15} {'where':<24} {'state':<13} {'job':<32} {'pid':>7} {'loaded':<9} {'done':>5}  since")
     for row in rows:
@@ -302,7 +303,7 @@ def workers_list(args, lang: str) -> int:
               f"{row.get('pid', ''):>7} {','.join(row.get('loaded') or []) or '-':<9} {row.get('jobs_done', ''):>5}  "
               f"{since}")
     studios = sorted({row.get("studio") or row["namespace"] for row in rows})
-    print(_say(f"studio: {', '.join(studios)}", f"所属实例：{', '.join(studios)}", lang))
+    print(pick(Text(f"studio: {', '.join(studios)}", f"所属实例：{', '.join(studios)}"), lang))
     return 0
 
 
@@ -319,10 +320,6 @@ def _job(store: JobStore, job_id: str):
     if job is None:
         raise JobNotFound(job_id)
     return job
-
-
-def _say(en: str, zh: str, lang: str) -> str:
-    return zh if lang == "zh" else en
 
 
 ACTIONS = {

@@ -3,9 +3,12 @@ modules can all name them without importing each other."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-# (message_en, message_zh, fraction or None): loading and download progress for the caller.
-StatusCallback = Callable[[str, str, "float | None"], None]
+if TYPE_CHECKING:
+    from bilingual import Text
+
+# (message, fraction or None): loading and download progress for the caller.
+StatusCallback = Callable[["Text", "float | None"], None]
 # (step index, total steps) after each denoising step.
 StepCallback = Callable[[int, int], None]

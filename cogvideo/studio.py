@@ -79,8 +79,7 @@ def _too_short_to_restyle(variant: models.Variant, frames: int) -> VideoError:
 class ProgressEvent:
     stage: str  # "load", "colorize", "render", "post", "encode", "music"
     fraction: float | None
-    en: str
-    zh: str
+    text: Text
     preview: str | None = None  # a file the face may show before the video (the colorized still)
 
 
@@ -363,7 +362,7 @@ class Studio:
         colorized_path = None
         run.lap("image")
         if request.mode == "old_photo" and request.colorize:
-            run.report(ProgressEvent("colorize", None, "Colorizing the photo…", "正在为照片上色…"))
+            run.report(ProgressEvent("colorize", None, Text("Colorizing the photo…", "正在为照片上色…")))
             image, notice = self.colorize_photo(image)
             self._park(self._colorizer)
             if notice:
@@ -371,8 +370,8 @@ class Studio:
             else:
                 colorized_path = codec.unique_video_path(self.output_dir, "-colorized.png")
                 image.save(colorized_path)
-                run.report(ProgressEvent("colorize", None, "Photo colorized; animating it…",
-                                         "照片已上色，正在生成视频…", preview=str(colorized_path)))
+                run.report(ProgressEvent("colorize", None, Text("Photo colorized; animating it…", "照片已上色，正在生成视频…"),
+                                         preview=str(colorized_path)))
             run.lap("colorize")
             run.check_cancel()
         if models.sizes_follow_input(variant) and request.height is None and request.width is None:
@@ -390,7 +389,7 @@ class Studio:
         info = clips.probe_clip(request.video)
         if models.sizes_follow_input(variant) and request.height is None and request.width is None:
             height, width = models.size_for_picture(variant, info.width, info.height)
-        run.report(ProgressEvent("load", None, "Reading the video…", "正在读取视频…"))
+        run.report(ProgressEvent("load", None, Text("Reading the video…", "正在读取视频…")))
         if request.mode == "extend":
             clip = clips.read_clip(request.video, variant.fps, size=(width, height))
         else:
@@ -437,27 +436,25 @@ class Studio:
 
     def _render(self, job: RenderJob, run: "_Run", part: tuple[int, int] | None = None):
         """Frames of one render; `part` (index, count) when it is one of several (extend)."""
-        def on_status(en: str, zh: str, fraction: float | None) -> None:
-            run.report(ProgressEvent("load", fraction, en, zh))
+        def on_status(text: Text, fraction: float | None) -> None:
+            run.report(ProgressEvent("load", fraction, text))
 
         def on_step(step: int, total: int) -> None:
             if part is None:
                 run.report(ProgressEvent(
-                    "render", step / total, f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步"
+                    "render", step / total, Text(f"Denoising step {step}/{total}", f"去噪第 {step}/{total} 步")
                 ))
                 return
             index, count = part
             run.report(ProgressEvent(
-                "render", (index + step / total) / count,
-                f"Part {index + 1}/{count} · denoising step {step}/{total}",
-                f"第 {index + 1}/{count} 段 · 去噪第 {step}/{total} 步",
+                "render", (index + step / total) / count, Text(
+                    f"Part {index + 1}/{count} · denoising step {step}/{total}",
+                    f"第 {index + 1}/{count} 段 · 去噪第 {step}/{total} 步",
+                ),
             ))
 
-        def on_notice(en: str, zh: str) -> None:
-            run.notices.append(Text(en, zh or en))
-
         return self.engine.render(job, on_step=on_step, should_cancel=run.should_cancel, on_status=on_status,
-                                  on_notice=on_notice)
+                                  on_notice=run.notices.append)
 
     def _post_process(self, request: VideoRequest, style, frames, fps: float, run: "_Run"):
         """The style's frame filter, then interpolation and upscaling: (frames, fps, ffmpeg
@@ -469,7 +466,7 @@ class Studio:
             return frames, fps, (), None
         from cogvideo.media.enhance import plan_post
 
-        run.report(ProgressEvent("post", None, "Upscaling / smoothing motion…", "正在超分 / 补帧…"))
+        run.report(ProgressEvent("post", None, Text("Upscaling / smoothing motion…", "正在超分 / 补帧…")))
         upscaler = self._upscaler_for_device() if request.upscale else None
         try:
             post = plan_post(frames, fps, upscale=request.upscale, interpolate=request.interpolate,
@@ -500,7 +497,7 @@ class Studio:
         final_path = codec.unique_video_path(self.output_dir)
         partial = [final_path.with_name(final_path.stem + ".part.mp4")]
         try:
-            run.report(ProgressEvent("encode", None, "Encoding the MP4…", "正在编码 MP4…"))
+            run.report(ProgressEvent("encode", None, Text("Encoding the MP4…", "正在编码 MP4…")))
             codec.encode_mp4(frames, fps, partial[0], filters=filters)
             run.lap("encode")
             if music_file:
@@ -522,7 +519,7 @@ class Studio:
         when the music failed and the silent video is kept."""
         from cogvideo.media.music import add_music
 
-        run.report(ProgressEvent("music", None, "Adding music…", "正在添加配乐…"))
+        run.report(ProgressEvent("music", None, Text("Adding music…", "正在添加配乐…")))
         with_music = partial[0].with_name(partial[0].name.replace(".part.mp4", ".music.part.mp4"))
         try:
             add_music(partial[0], music_file, with_music, volume=volume)

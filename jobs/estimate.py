@@ -425,7 +425,7 @@ def wait_text(job: Job, expected: Expected) -> Text:
         when = duration_text(expected.start_s, about=False)
         return _join(where, Text(f"starts in about {when.en}", f"预计 {when.zh}后开始"))
     if job.status == RUNNING:
-        doing = Text(job.message_en or "Starting…", job.message_zh or job.message_en or "正在开始……")
+        doing = job.message if job.message.en else Text("Starting…", "正在开始……")
         if expected.finish_s is None:
             return doing
         if expected.finish_s < 10:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from bilingual import Text
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
@@ -15,13 +17,13 @@ LANES = (VIP, STANDARD)
 # The owner of every job when the studio has no users: the single-user app of the first release.
 LOCAL_OWNER = "local"
 
-LANE_NAMES = {VIP: ("fast lane", "VIP 快速通道"), STANDARD: ("standard lane", "普通通道")}
+LANE_NAMES = {VIP: Text("fast lane", "VIP 快速通道"), STANDARD: Text("standard lane", "普通通道")}
 STATUS_NAMES = {
-    QUEUED: ("queued", "排队中"),
-    RUNNING: ("rendering", "生成中"),
-    SUCCEEDED: ("done", "已完成"),
-    FAILED: ("failed", "失败"),
-    CANCELLED: ("cancelled", "已取消"),
+    QUEUED: Text("queued", "排队中"),
+    RUNNING: Text("rendering", "生成中"),
+    SUCCEEDED: Text("done", "已完成"),
+    FAILED: Text("failed", "失败"),
+    CANCELLED: Text("cancelled", "已取消"),
 }
 
 
@@ -36,8 +38,7 @@ class Job:
     created_at: float
     seq: int = 0  # submission order: jobs run in this order within a lane
     progress: float = 0.0  # 0..1 while rendering
-    message_en: str = ""  # what is happening now ("Denoising step 3/50")
-    message_zh: str = ""
+    message: Text = Text("", "")  # what is happening now ("Denoising step 3/50")
     position: int | None = None  # 1 = starts next; None when not queued
     attempts: int = 0  # times a worker started it (a restart mid-render re-runs it once)
     cancel_requested: bool = False
@@ -48,8 +49,7 @@ class Job:
     video: str | None = None  # absolute path of the MP4 in the output folder
     cover: str | None = None  # absolute path of the first frame as JPEG
     info: dict = field(default_factory=dict)  # the studio's result summary
-    error_en: str | None = None
-    error_zh: str | None = None
+    error: Text | None = None
     worker: str | None = None
     request_id: str | None = None  # the API caller's idempotency key (same key + id = same job)
     api_key: str | None = None  # id of the API key that submitted it
@@ -86,13 +86,13 @@ class Job:
             "extensions": self.request.get("extensions") if self.mode == "extend" else None,
             "progress": round(self.progress, 4),
             "position": self.position,
-            "message": {"en": self.message_en, "zh": self.message_zh},
+            "message": {"en": self.message.en, "zh": self.message.zh},
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "video": self.video,
             "cover": self.cover,
-            "error": None if self.error_en is None else {"en": self.error_en, "zh": self.error_zh},
+            "error": None if self.error is None else {"en": self.error.en, "zh": self.error.zh},
             "worker": self.worker,
         }
 

@@ -22,6 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bilingual import Text, both
 from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
 
@@ -37,17 +38,17 @@ from .workers import IDLE, RENDERING, Worker, WorkerState
 
 log = logging.getLogger("cogvideo.jobs")
 
-RESTARTED_TWICE = (
+RESTARTED_TWICE = Text(
     "The server restarted twice while rendering this job, so it was not tried again. Submit it again; "
     "if it keeps failing, the server log has the reason.",
     "渲染该任务期间服务器重启了两次，因此不再重试。请重新提交；如果仍然失败，请查看服务器日志。",
 )
-UNEXPECTED = (
+UNEXPECTED = Text(
     "The server failed while rendering this job ({name}). The details are in the server log; please "
     "try again or report it.",
     "渲染该任务时服务器出错（{name}）。详细信息已写入服务器日志，请重试或反馈问题。",
 )
-LOST_TWICE = (
+LOST_TWICE = Text(
     "This job was started twice and both times the worker rendering it was lost, so it was not tried "
     "again. {reason} Submit it again; if it keeps failing, the server log has the reason.",
     "该任务已启动两次，两次渲染它的工作进程都丢失了，因此不再重试。{reason}请重新提交；如果仍然失败，请查看服务器日志。",
@@ -62,8 +63,7 @@ DAY = 24 * 3600
 @dataclasses.dataclass
 class _Live:
     progress: float = 0.0
-    message_en: str = ""
-    message_zh: str = ""
+    message: Text = Text("", "")
     preview: str | None = None
     written_at: float = 0.0
     clock: RenderClock = dataclasses.field(default_factory=RenderClock)  # its steps' times, for the estimates
@@ -160,7 +160,7 @@ class JobService:
             if job.cancel_requested:
                 self.store.finish(job.id, CANCELLED)
             elif job.attempts >= 2:
-                self.store.finish(job.id, FAILED, error_en=RESTARTED_TWICE[0], error_zh=RESTARTED_TWICE[1])
+                self.store.finish(job.id, FAILED, error=RESTARTED_TWICE)
                 log.warning("job %s: failed after two restarts mid-render", job.id)
             else:
                 self.store.requeue(job.id)
@@ -407,7 +407,7 @@ class JobService:
             request = from_record(job.request, self.data_dir)
             result = worker.run(request, lambda event: self._progress(job.id, event), cancel, job_id=job.id)
         except Cancelled:
-            self._finish(job, CANCELLED, message_en="", message_zh="")
+            self._finish(job, CANCELLED, message=Text("", ""))
             log.info("job %s: cancelled", job.id)
             return
         except WorkerLost as exc:
@@ -421,7 +421,7 @@ class JobService:
         except OSError as exc:
             if is_disk_full(exc):
                 error = disk_full(getattr(worker, "output_dir", self.data_dir), exc)
-                self._fail(job, error.en, error.zh)
+                self._fail(job, error.text)
             else:
                 self._unexpected(job, exc)
             return
@@ -429,7 +429,7 @@ class JobService:
             self._unexpected(job, exc)
             return
         self._finish(
-            job, SUCCEEDED, progress=1.0, message_en="", message_zh="", seed=result.seed,
+            job, SUCCEEDED, progress=1.0, message=Text("", ""), seed=result.seed,
             prompt=result.prompt, video=str(result.path), cover=str(result.cover) if result.cover else None,
             info={**result.info(), **self._clock_info(job)},
         )
@@ -447,7 +447,7 @@ class JobService:
         if self._stopping.is_set():  # we are shutting down: the next start runs it again
             log.info("job %s: interrupted by the shutdown on %s; it runs again at the next start", job.id, exc.worker)
         elif cancel.is_set() or job.cancel_requested:
-            self._finish(job, CANCELLED, message_en="", message_zh="")
+            self._finish(job, CANCELLED, message=Text("", ""))
             log.info("job %s: cancelled (its worker %s was lost meanwhile)", job.id, exc.worker)
         elif job.attempts < 2 or not exc.started:
             self.store.requeue(job.id, count_attempt=exc.started)
@@ -456,25 +456,25 @@ class JobService:
                 self._reposition()
                 self._cond.notify_all()
         else:
-            self._fail(job, LOST_TWICE[0].format(reason=exc.en), LOST_TWICE[1].format(reason=exc.zh))
+            self._fail(job, Text(LOST_TWICE.en.format(reason=exc.en), LOST_TWICE.zh.format(reason=exc.zh)))
             log.error("job %s: failed, its worker was lost twice (%s)", job.id, exc.reason)
 
-    def _fail(self, job: Job, en: str, zh: str) -> None:
-        self._finish(job, FAILED, error_en=en, error_zh=zh, message_en="", message_zh="")
-        log.info("job %s: failed: %s", job.id, en)
+    def _fail(self, job: Job, error: Text) -> None:
+        self._finish(job, FAILED, error=error, message=Text("", ""))
+        log.info("job %s: failed: %s", job.id, error.en)
 
     def _fail_for_people(self, job: Job, exc: StudioError) -> None:
         """Fail with the sentence people are shown; the operator's detail (a folder, a setting, how
         to install) goes to the log. Page, 我的作品, REST and MCP all read the job's error."""
         shown = exc.for_people
         if shown is not exc.text:
-            log.warning("job %s: %s | %s", job.id, exc.en, exc.zh)
-        self._fail(job, shown.en, shown.zh)
+            log.warning("job %s: %s", job.id, both(exc.text))
+        self._fail(job, shown)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
         log.error("job %s: unexpected failure", job.id, exc_info=exc)
         name = getattr(exc, "type_name", type(exc).__name__)  # a remote worker's failure names its own type
-        self._fail(job, UNEXPECTED[0].format(name=name), UNEXPECTED[1].format(name=name))
+        self._fail(job, Text(UNEXPECTED.en.format(name=name), UNEXPECTED.zh.format(name=name)))
 
     def _progress(self, job_id: str, event) -> None:
         now = time.monotonic()
@@ -485,12 +485,12 @@ class JobService:
             if event.stage == "render" and event.fraction is not None:
                 live.progress = float(event.fraction)
                 live.clock.step(time.time(), live.progress)
-            live.message_en, live.message_zh = event.en, event.zh
+            live.message = event.text
             live.preview = getattr(event, "preview", None) or live.preview
             due = now - live.written_at >= PROGRESS_WRITE_S or event.stage != "render"
             if due:
                 live.written_at = now
-            snapshot = (live.progress, live.message_en, live.message_zh)
+            snapshot = (live.progress, live.message)
         if due:
             try:
                 self.store.set_progress(job_id, *snapshot)
@@ -501,8 +501,7 @@ class JobService:
         live = self._live.get(job.id)
         if live is None or job.status != RUNNING:
             return job
-        return dataclasses.replace(job, progress=live.progress, message_en=live.message_en,
-                                   message_zh=live.message_zh, preview=live.preview)
+        return dataclasses.replace(job, progress=live.progress, message=live.message, preview=live.preview)
 
     def _housekeeping(self) -> None:
         """Cancel requests from the CLI reach running jobs; age limits apply hourly."""

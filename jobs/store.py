@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from bilingual import Text
+
 from .errors import DataDirError
 from .job import FINISHED, QUEUED, RUNNING, Job
 from .private import FILE_MODE, MASTER_NAME, create_private_file, make_private_folder, tighten
@@ -310,19 +312,24 @@ class JobStore:
             )
             return self.get(job_id) if cursor.rowcount else None
 
-    def set_progress(self, job_id: str, progress: float, message_en: str, message_zh: str) -> None:
+    def set_progress(self, job_id: str, progress: float, message: Text) -> None:
         self.execute(
             "UPDATE jobs SET progress = ?, message_en = ?, message_zh = ? WHERE id = ? AND status = ?",
-            (progress, message_en, message_zh, job_id, RUNNING),
+            (progress, message.en, message.zh, job_id, RUNNING),
         )
 
     def finish(self, job_id: str, status: str, **values) -> Job | None:
-        """Close a job (succeeded, failed or cancelled) with its results or its error."""
+        """Close a job (succeeded, failed or cancelled) with its results or its error; `values`
+        are `Job` fields."""
         if status not in FINISHED:
             raise ValueError(f"finish() needs a final status, not {status!r}")
         values = dict(values)
         if "info" in values:
             values["info"] = json.dumps(values["info"], ensure_ascii=False)
+        for name in ("message", "error"):  # one Text, two columns
+            if name in values:
+                text = values.pop(name)
+                values[f"{name}_en"], values[f"{name}_zh"] = (None, None) if text is None else (text.en, text.zh)
         values.update(status=status, finished_at=time.time(), position=None)
         names = sorted(values)
         with self._lock:
@@ -398,7 +405,15 @@ def _job(row: tuple) -> Job:
     values["request"] = json.loads(values["request"])
     values["info"] = json.loads(values["info"]) if values["info"] else {}
     values["cancel_requested"] = bool(values["cancel_requested"])
+    values["message"] = _text(values.pop("message_en"), values.pop("message_zh"))
+    error_en, error_zh = values.pop("error_en"), values.pop("error_zh")
+    values["error"] = None if error_en is None and error_zh is None else _text(error_en, error_zh)
     return _make(values)
+
+
+def _text(en: str | None, zh: str | None) -> Text:
+    # The service fills both columns; should one be empty, its sibling stands in (a Text has both).
+    return Text(en or zh or "", zh or en or "")
 
 
 def _brief_job(row: tuple) -> Job:

@@ -42,7 +42,7 @@ def test_again_keeps_the_settings_and_the_picture_with_a_new_seed(service, tmp_p
 
     second = service.wait(submit_again(service, first.id, "ann").id, timeout=300)
 
-    assert second.id != first.id and second.status == SUCCEEDED, second.error_en
+    assert second.id != first.id and second.status == SUCCEEDED, second.error
     assert second.seed not in (None, 4242) and second.request["seed"] == second.seed
     assert second.lane == VIP and first.lane != VIP
     for name in ("mode", "prompt", "style", "guidance_scale", "num_inference_steps", "num_frames"):

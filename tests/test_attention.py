@@ -13,6 +13,7 @@ from diffusers.models.attention_dispatch import AttentionBackendName
 from diffusers.models.attention_processor import CogVideoXAttnProcessor2_0
 from PIL import Image
 
+from bilingual import Text
 from cogvideo.engine import tiny
 from cogvideo.engine.attention import (
     ATTENTION_BACKENDS,
@@ -72,7 +73,7 @@ def test_matches_stock_processor(pipes, dispatch_calls, task):
     choice = use_attention(transformer, "native")
     ours = _render_latents(pipe, task)
 
-    assert (choice.backend, choice.en, choice.zh) == ("native", "", "")
+    assert (choice.backend, choice.reason) == ("native", Text("", ""))
     assert all(isinstance(p, DispatchCogVideoXAttnProcessor) for p in transformer.attn_processors.values())
     # Once per attention module per step (CFG runs as one batch), whatever the block count.
     assert len(dispatch_calls) == 2 * len(transformer.attn_processors)
@@ -122,10 +123,10 @@ def test_unavailable_kernel_falls_back_to_native(pipes, dispatch_calls):
     choice = use_attention(transformer, "sage")
 
     assert (choice.requested, choice.backend, choice.fell_back) == ("sage", "native", True)
-    assert choice.en.endswith("using PyTorch attention") and "PyTorch" in choice.zh
+    assert choice.reason.en.endswith("using PyTorch attention") and "PyTorch" in choice.reason.zh
     # Without the package the reason says what to install; with it, that a GPU is missing.
     hint = "needs an NVIDIA GPU" if installed else "pip install sageattention"
-    assert hint in choice.en
+    assert hint in choice.reason.en
     processors = transformer.attn_processors.values()
     assert {p._attention_backend for p in processors} == {AttentionBackendName.NATIVE}
     _render_latents(pipes["t2v"], "t2v")
@@ -149,13 +150,13 @@ def test_unavailable_kernel_falls_back_to_native(pipes, dispatch_calls):
 def test_choose_backend(requested, capability, dtype, backend, reason):
     choice = choose_backend(requested, installed=True, capability=capability, dtype=dtype)
     assert choice.backend == backend
-    assert reason in choice.en
-    assert bool(choice.en) == bool(choice.zh) == (backend != requested)
+    assert reason in choice.reason.en
+    assert bool(choice.reason.en) == (backend != requested)
 
 
 def test_choose_backend_not_installed_and_unknown():
     choice = choose_backend("flash", installed=False, capability=(9, 0), dtype=torch.bfloat16)
-    assert choice.backend == "native" and "pip install flash-attn" in choice.en
+    assert choice.backend == "native" and "pip install flash-attn" in choice.reason.en
     with pytest.raises(InvalidRequest, match="'xformers'"):
         choose_backend("xformers", installed=True, capability=(9, 0), dtype=torch.bfloat16)
 
@@ -249,5 +250,5 @@ def test_sage_1_runs_where_its_gpu_dtype_and_head_size_allow(monkeypatch):
 
     # Heads it has no kernel for: native, and the reason in both languages.
     choice = use_attention(small_transformer(32), "sage")
-    assert choice.backend == "native" and "heads of 64, 96, 128 (this model's: 32)" in choice.en
-    assert "此模型为 32" in choice.zh
+    assert choice.backend == "native" and "heads of 64, 96, 128 (this model's: 32)" in choice.reason.en
+    assert "此模型为 32" in choice.reason.zh

@@ -4,14 +4,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from bilingual import Text, pick
+from bilingual import Text, both, pick
 
 
 def test_pick_by_language():
     text = Text("Cancelled.", "已取消。")
     assert pick(text, "en") == "Cancelled." and pick(text, "fr") == "Cancelled."
     assert pick(text, "zh") == "已取消。" and pick(text, "zh-CN") == "已取消。"
-    assert pick(text, "both") == "已取消。\nCancelled."  # callers that sent no language
+    assert pick(text, "both") == both(text) == "已取消。 / Cancelled."  # callers that sent no language, on one line
     assert pick(Text("a.mp4", "a.mp4"), "both") == "a.mp4"  # nothing to translate: once
 
 

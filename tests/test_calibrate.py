@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from bilingual import Text
 from cogvideo.engine import speed
 from cli.main import main
 from cogvideo.engine.render import Engine, RenderJob
@@ -23,7 +24,7 @@ def ratios_dir(tmp_path, monkeypatch):
 @pytest.fixture()
 def mag_preset(monkeypatch):
     """A preset whose method is MagCache, registered for the test only."""
-    preset = speed.SpeedPreset(id="mag", name_en="Mag", name_zh="Mag", help_en="", help_zh="", method="mag",
+    preset = speed.SpeedPreset(id="mag", name=Text("Mag", "Mag"), help=Text("", ""), method="mag",
                                settings={"threshold": 0.06, "max_skip_steps": 3, "retention_ratio": 0.2},
                                fallback="balanced")
     monkeypatch.setitem(speed.PRESETS, "mag", preset)
@@ -39,7 +40,7 @@ def render(engine: Engine, preset: str, notices: list | None = None) -> tuple[ob
     job = RenderJob(task="t2v", prompt="a boat on a lake", negative_prompt="", image=None, num_frames=9,
                     num_inference_steps=STEPS, guidance_scale=6.0, seed=3, height=32, width=48, speed=preset)
     try:
-        frames = engine.render(job, on_notice=lambda en, zh: notices.append((en, zh)) if notices is not None else None)
+        frames = engine.render(job, on_notice=lambda text: notices.append(text) if notices is not None else None)
     finally:
         for handle in handles:
             handle.remove()
@@ -60,7 +61,7 @@ def test_calibrate_writes_ratios_that_a_mag_preset_then_uses(ratios_dir, mag_pre
 
     engine = Engine("tiny")
     plan = speed.plan("mag", engine.load("t2v"), model="tiny", steps=STEPS, guidance_scale=6.0)
-    assert type(plan.config).__name__ == "MagCacheConfig" and plan.reason_en is None
+    assert type(plan.config).__name__ == "MagCacheConfig" and plan.reason is None
     assert plan.config.mag_ratios.tolist() == pytest.approx(ratios)
 
     notices: list = []
@@ -77,7 +78,8 @@ def test_mag_preset_without_ratios_falls_back_with_the_reason(ratios_dir, mag_pr
     notices: list = []
     frames, passes = render(engine, "mag", notices)
     assert frames.shape == (9, 32, 48, 3) and passes == STEPS * 2 * 2  # Balanced (PAB) keeps every block
-    [(en, zh)] = notices
+    [notice] = notices
+    en, zh = notice.en, notice.zh
     assert f"not calibrated for tiny at {STEPS} steps" in en and f"calibrate tiny --steps {STEPS}" in en
     assert "尚未" in zh and f"calibrate tiny --steps {STEPS}" in zh
     plan = speed.plan("mag", engine.load("t2v"), model="tiny", steps=STEPS, guidance_scale=6.0)

@@ -48,7 +48,7 @@ def clip(tmp_path):
 
 
 def steps_seen(events):
-    return {e.en for e in events if e.stage == "render"}
+    return {e.text.en for e in events if e.stage == "render"}
 
 
 def test_restyle_end_to_end(studio, clip):
@@ -152,7 +152,7 @@ def test_cancel_between_extensions(studio, clip):
     cancel = threading.Event()
 
     def on_progress(event):
-        if event.en.startswith("Part 1/2") and event.fraction == 0.5:
+        if event.text.en.startswith("Part 1/2") and event.fraction == 0.5:
             cancel.set()
 
     with pytest.raises(Cancelled):

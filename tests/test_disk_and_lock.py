@@ -135,7 +135,7 @@ def test_a_full_data_disk_fails_the_job_once_space_returns_and_the_server_keeps_
         filler = None
         # Space returned: the job's end reaches the database, and the server takes new jobs again.
         wait_for(lambda: store.get(job_id).status == FAILED, 60, "the job's end was never written")
-        assert "disk is full" in store.get(job_id).error_en.lower()
+        assert "disk is full" in store.get(job_id).error.en.lower()
         again = call("POST", "/videos/generations", {"prompt": "after the cleanup", **FAST})
         assert again.status_code == 200, again.text
         wait_for(lambda: store.get(again.json()["id"]).status == SUCCEEDED, 120, "the next job did not finish")

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bilingual import pick
+from bilingual import Text, pick
 from jobs import JobStore
 from jobs.estimate import Durations, Expected, duration_text, estimate, history, line, time_left, wait_text
 from jobs.job import QUEUED, RUNNING, STANDARD, SUCCEEDED, VIP, Job
@@ -102,8 +102,8 @@ def test_two_workers_take_two_jobs_at_once(store):
 
 
 def test_a_rendering_job_counts_down_from_its_steps(store):
-    running = add(store, RUNNING, started_ago=30, progress=0.25, message_en="Denoising step 12/50")
-    store.set_progress(running.id, 0.25, "Denoising step 12/50", "去噪第 12/50 步")
+    running = add(store, RUNNING, started_ago=30, progress=0.25)
+    store.set_progress(running.id, 0.25, Text("Denoising step 12/50", "去噪第 12/50 步"))
     expected = estimate(store, fresh(store, running), [fresh(store, running)], NOW)
     assert expected == Expected(None, 0.0, pytest.approx(90))  # a quarter in 30 s: 90 s to go
     assert pick(wait_text(fresh(store, running), expected), "zh") == "去噪第 12/50 步 · 还剩约 2 分钟"

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from bilingual import Text
 from jobs import JobService, JobStore, LocalWorker
 from jobs.estimate import CLOCK, Expected, RenderClock, estimate, history
 from jobs.job import QUEUED, RUNNING, STANDARD, SUCCEEDED, Job
@@ -31,7 +32,7 @@ class LoadingWorker(LocalWorker):
         if not self.loaded:
             from cogvideo.studio import ProgressEvent
 
-            progress(ProgressEvent("load", None, "Loading the model…", "正在加载模型…"))
+            progress(ProgressEvent("load", None, Text("Loading the model…", "正在加载模型…")))
             time.sleep(LOAD_S)
             self.loaded = True
         return super().run(request, progress, cancel, job_id)
@@ -49,7 +50,7 @@ def test_the_first_jobs_loading_is_not_taught_to_the_next(studio, store):
     try:
         first = service.submit(request("first", num_inference_steps=4), owner="a")
         done = service.wait(first.id, timeout=120)
-        assert done.status == SUCCEEDED, done.error_en
+        assert done.status == SUCCEEDED, done.error
         took = done.finished_at - done.started_at
         assert took >= LOAD_S  # the row's own times hold the loading
         render_s = done.info[CLOCK]["render_s"]

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from bilingual import Text
 from cogvideo.errors import DiskFull, InvalidRequest, VideoError
 from cogvideo.media import codec, gif
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GifResult, check_gif_options, export_gif
@@ -125,9 +126,9 @@ def test_video_with_a_music_track(clip, tmp_path):
 
 def test_size_text_for_the_ui(tmp_path):
     result = GifResult(tmp_path / "a.gif", size_bytes=1_887_437, width=480, height=320, fps=8.0, frames=49)
-    assert result.size_text() == ("1.8 MB · 480×320 · 8 fps · 49 frames", "1.8 MB · 480×320 · 8 帧/秒 · 共 49 帧")
+    assert result.size_text() == Text("1.8 MB · 480×320 · 8 fps · 49 frames", "1.8 MB · 480×320 · 8 帧/秒 · 共 49 帧")
     small = GifResult(tmp_path / "b.gif", size_bytes=870_000, width=480, height=320, fps=7.5, frames=3)
-    assert small.size_text()[0] == "850 KB · 480×320 · 7.5 fps · 3 frames"
+    assert small.size_text().en == "850 KB · 480×320 · 7.5 fps · 3 frames"
 
 
 # ---------------------------------------------------------------- options

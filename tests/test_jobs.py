@@ -455,8 +455,8 @@ def test_a_job_whose_picture_vanished_fails_and_the_line_goes_on(gated, tmp_path
     stored_copy.unlink()
     worker.gate.set()
     failed = service.wait(doomed.id, timeout=120)
-    assert failed.status == FAILED and "input picture of this job is gone" in failed.error_en
-    assert "输入图片已不存在" in failed.error_zh
+    assert failed.status == FAILED and "input picture of this job is gone" in failed.error.en
+    assert "输入图片已不存在" in failed.error.zh
     assert service.wait(after.id, timeout=120).status == SUCCEEDED
 
 
@@ -515,7 +515,7 @@ def test_after_a_restart_the_interrupted_job_runs_once_more_then_fails(studio, s
     try:
         assert service.wait(once, timeout=120).status == SUCCEEDED
         failed = service.get(twice)
-        assert failed.status == FAILED and "restarted twice" in failed.error_en and "重启了两次" in failed.error_zh
+        assert failed.status == FAILED and "restarted twice" in failed.error.en and "重启了两次" in failed.error.zh
     finally:
         service.close()
 
@@ -543,7 +543,7 @@ def test_a_full_disk_fails_the_job_removes_the_partial_file_and_the_service_goes
     try:
         # Nine frames of 256×256 random-weight noise encode to far more than 48 KiB.
         job = service.wait(service.submit(request("noise", height=256, width=256), owner="a").id, timeout=180)
-        assert job.status == FAILED and "disk is full" in job.error_en and "磁盘已满" in job.error_zh
+        assert job.status == FAILED and "disk is full" in job.error.en and "磁盘已满" in job.error.zh
         assert not [p for p in (tiny_disk / "outputs").iterdir()]  # no partial file left
         (tiny_disk / "filler").unlink()  # space freed: the same service renders the next job
         assert service.wait(service.submit(request("after"), owner="a").id, timeout=120).status == SUCCEEDED

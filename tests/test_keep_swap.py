@@ -55,7 +55,7 @@ def set_age(path: Path, seconds: float) -> None:
 def finished(service: JobService, owner: str = "alice", **values):
     job = service.submit(VideoRequest(prompt="a lighthouse at dusk", **{**FAST, **values}), owner=owner)
     job = service.wait(job.id, timeout=300)
-    assert job.status == SUCCEEDED, job.error_en
+    assert job.status == SUCCEEDED, job.error
     return job
 
 

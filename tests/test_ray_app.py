@@ -171,7 +171,7 @@ def test_a_worker_killed_mid_job_restarts_and_the_job_runs_again_once(ray_app, c
     os.kill(running["pid"], signal.SIGKILL)
 
     done = wait_for(lambda: (j := store.get(job.id)).finished and j, timeout=300, what="the job to finish")
-    assert done.status == SUCCEEDED and done.attempts == 2, done.error_en
+    assert done.status == SUCCEEDED and done.attempts == 2, done.error
     for call in behind:
         call.result(timeout=300)
     assert all(j.status == SUCCEEDED and j.attempts == 1 for i in range(2) for j in jobs_named(store, f"behind {i}"))

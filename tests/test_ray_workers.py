@@ -157,7 +157,7 @@ def test_the_picture_the_music_and_the_colorized_still_travel_as_bytes(pools, tm
     service, pool = pools(StudioSpec("tiny"), count=1)
     job = service.wait(service.submit(request("she smiles", mode="old_photo", image=str(photo), music=song),
                                       owner="a").id, timeout=300)
-    assert job.status == SUCCEEDED, job.error_en
+    assert job.status == SUCCEEDED, job.error
     out = service.workers[0].output_dir
     assert Path(job.video).parent == out and codec.probe(job.video).audio_codec == "aac"  # the music arrived
     still = Path(job.info["colorized_image"])  # sent as bytes with a progress event, written here
@@ -188,11 +188,11 @@ def test_a_clip_to_extend_travels_as_bytes_and_a_lora_loads_on_the_worker(pools,
     service, pool = pools(StudioSpec("tiny", loras=(f"{lora}:0.5",)), count=1)
     job = service.wait(service.submit(request("onward", mode="extend", video=str(clip), extensions=1),
                                       owner="a").id, timeout=300)
-    assert job.status == SUCCEEDED, job.error_en
+    assert job.status == SUCCEEDED, job.error
     assert codec.read_frames(job.video).shape[0] == 17 + 9 - 1 and job.info["parts"] == [17, 9]
     restyled = service.wait(service.submit(request("in ink", mode="v2v", video=str(clip), strength=0.5,
                                                    lora_scales={"ink": 1.0}), owner="a").id, timeout=300)
-    assert restyled.status == SUCCEEDED, restyled.error_en
+    assert restyled.status == SUCCEEDED, restyled.error
     service.close()
     pool.shutdown()
 
@@ -214,14 +214,14 @@ def test_a_worker_that_cannot_load_the_model_fails_its_job_and_the_others_go_on(
     done = [service.wait(job.id, timeout=300) for job in (first, *rest)]
 
     failed = [job for job in done if job.status == FAILED]
-    assert len(failed) == 1, [(j.status, j.worker, j.error_en) for j in done]
+    assert len(failed) == 1, [(j.status, j.worker, j.error) for j in done]
     broken = pool.workers[0]
     assert failed[0].worker == broken.name
     # People are told what happened and whom to ask; the worker's own reason (the command that
     # installs the weights) is the operator's: in the log and in the workers list below.
-    assert failed[0].error_en == "A video worker of this server could not load the model; ask whoever runs it."
-    assert failed[0].error_zh == "这台服务器的一个视频生成进程无法加载模型，请联系管理员。"
-    assert_plain(failed[0].error_en, failed[0].error_zh)
+    assert failed[0].error.en == "A video worker of this server could not load the model; ask whoever runs it."
+    assert failed[0].error.zh == "这台服务器的一个视频生成进程无法加载模型，请联系管理员。"
+    assert_plain(failed[0].error.en, failed[0].error.zh)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert f"The worker {broken.name} could not load the model" in logged
     assert "python -m cogvideo download 2b" in logged
@@ -244,7 +244,7 @@ def test_a_worker_that_cannot_load_the_model_fails_its_job_and_the_others_go_on(
 def test_a_result_larger_than_the_object_store_arrives_whole_in_pieces(pools):
     service, pool = pools(HugeResults("tiny"), count=1)
     job = service.wait(service.submit(request("huge"), owner="a").id, timeout=300)
-    assert job.status == SUCCEEDED, job.error_en
+    assert job.status == SUCCEEDED, job.error
     video = Path(job.video)
     assert video.parent == service.workers[0].output_dir  # written by the head, in its own folder
     assert video.stat().st_size == BIG > 2 * OBJECT_STORE
@@ -273,9 +273,9 @@ def test_a_job_whose_worker_is_lost_twice_fails_and_the_line_behind_it_goes_on(p
         os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
     failed = service.wait(long.id, timeout=120)
     assert failed.status == FAILED and failed.attempts == 2 and failed.video is None
-    assert "both times the worker rendering it was lost" in failed.error_en
-    assert "its process died or its machine was lost" in failed.error_en
-    assert "两次渲染它的工作进程都丢失了" in failed.error_zh
+    assert "both times the worker rendering it was lost" in failed.error.en
+    assert "its process died or its machine was lost" in failed.error.en
+    assert "两次渲染它的工作进程都丢失了" in failed.error.zh
     for job in behind:  # neither lost nor run twice
         done = service.wait(job.id, timeout=300)
         assert done.status == SUCCEEDED and done.attempts == 1

@@ -54,8 +54,8 @@ def test_a_missing_colorizer_fails_the_job_with_a_plain_sentence_and_logs_the_de
             job = service.submit(request("grandparents wave", mode="old_photo", image=str(photo)), owner="a")
             failed = service.wait(job.id, timeout=120)
         assert failed.status == FAILED
-        assert (failed.error_en, failed.error_zh) == COLORIZE_MISSING
-        assert_plain(failed.error_en, failed.error_zh)
+        assert (failed.error.en, failed.error.zh) == COLORIZE_MISSING
+        assert_plain(failed.error.en, failed.error.zh)
         assert service.get(job.id).summary()["error"] == {"en": COLORIZE_MISSING[0], "zh": COLORIZE_MISSING[1]}
         # The operator finds the file and the setting in the log.
         logged = "\n".join(r.getMessage() for r in caplog.records)

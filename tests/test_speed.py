@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bilingual import Text
 from cogvideo.engine import models, speed
 from cogvideo.engine.render import Engine, RenderJob
 from cogvideo.errors import Cancelled, InvalidRequest
@@ -58,7 +59,7 @@ def test_presets_are_data_with_both_languages():
     assert speed.DEFAULT_SPEED == "quality"  # no method has published parity on CogVideoX
     assert speed.PRESETS["quality"].method is None
     for preset in speed.PRESETS.values():
-        assert preset.name_en and preset.name_zh and preset.help_en and preset.help_zh
+        assert preset.name.en and preset.name.zh and preset.help.en and preset.help.zh
     assert [label for label, _ in speed.names("zh")] == ["质量优先", "均衡", "速度优先", "轻快"]
 
 
@@ -103,9 +104,9 @@ def test_fast_and_balanced_compute_less_than_quality(engine):
 
 def test_fast_without_guidance_falls_back_to_balanced_and_says_so(engine):
     notices = []
-    frames = engine.render(job("fast", steps=4, guidance=1.0), on_notice=lambda en, zh: notices.append((en, zh)))
+    frames = engine.render(job("fast", steps=4, guidance=1.0), on_notice=notices.append)
     assert frames.shape == (9, 96, 144, 3)
-    assert len(notices) == 1 and "guidance" in notices[0][0] and "引导系数" in notices[0][1]
+    assert len(notices) == 1 and "guidance" in notices[0].en and "引导系数" in notices[0].zh
 
 
 def test_a_cancelled_cached_render_leaves_no_cache_behind(engine):
@@ -253,7 +254,7 @@ def test_the_status_line_names_the_speed_and_why_a_speed_up_is_off():
     from cogvideo.engine.acceleration import Acceleration
     from ui.handlers import speed_text
 
-    accel = Acceleration(notes_en=("fp8: off (needs an NVIDIA GPU)",), notes_zh=("fp8：未启用（需要 NVIDIA 显卡）",))
+    accel = Acceleration(notes=(Text("fp8: off (needs an NVIDIA GPU)", "fp8：未启用（需要 NVIDIA 显卡）"),))
     assert speed_text(accel, speed.PRESETS["quality"], "zh") == " · **速度** 质量优先 · fp8：未启用（需要 NVIDIA 显卡）"
     on = Acceleration(compile=True, fp8=True, attention="sage")
     assert speed_text(on, speed.PRESETS["fast"], "en") == " · **speed** Fast · attention sage · fp8 · compiled"
@@ -264,4 +265,4 @@ def test_cpu_leaves_the_gpu_speed_ups_off_and_says_why():
     engine.load("t2v")
     accel = engine.status().acceleration
     assert not accel.compile and not accel.fp8
-    assert any("GPU" in note for note in accel.notes_en) and any("显卡" in note for note in accel.notes_zh)
+    assert any("GPU" in note.en for note in accel.notes) and any("显卡" in note.zh for note in accel.notes)

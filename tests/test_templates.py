@@ -56,16 +56,16 @@ def test_shipped_file_loads_in_order_against_the_real_styles_and_tracks(template
 
 def test_the_four_uses_of_qingying_have_their_chinese_names(templates):
     for template_id, name_zh in QINGYING_USES.items():
-        assert templates[template_id].name_zh == name_zh
+        assert templates[template_id].name.zh == name_zh
     assert templates["meme"].name == Text("Meme", "表情包梗图")
 
 
 def test_every_template_is_a_short_chip_and_a_usable_english_scaffold(templates):
     for template in templates.values():
-        assert len(template.name_zh) <= 5 and len(template.name_en) <= 20, template.id
+        assert len(template.name.zh) <= 5 and len(template.name.en) <= 20, template.id
         assert template.name.zh != template.name.en
-        assert template.description == Text(template.description_en, template.description_zh)
-        assert "\n" not in template.description_en + template.description_zh  # one line: a tooltip
+        assert template.description.zh and template.description.en
+        assert "\n" not in template.description.en + template.description.zh  # one line: a tooltip
         # English for T5 and for the agent; leave room in CogVideoX's 226 tokens for the subject
         # and a style's words (at most 40).
         assert template.prompt.isascii() and template.intent.isascii(), template.id
@@ -148,8 +148,8 @@ def _raises(path: Path, *fragments: str) -> TemplateError:
 def test_a_good_custom_file_loads(tmp_path):
     [template] = load_templates(_write(tmp_path, [GOOD]), styles=STYLE_IDS, tracks=TRACK_IDS).values()
     assert template == Template(
-        id="sea-breeze", name_en="Sea Breeze", name_zh="海风", description_en="A sea breeze.",
-        description_zh="海风吹拂。", intent="A calm clip of the sea.", prompt="Waves roll in around {subject}.",
+        id="sea-breeze", name=Text("Sea Breeze", "海风"), description=Text("A sea breeze.", "海风吹拂。"),
+        intent="A calm clip of the sea.", prompt="Waves roll in around {subject}.",
         style="cinematic", music="calm", num_frames=None, guidance_scale=6.0,
     )
     assert isinstance(template.guidance_scale, float)

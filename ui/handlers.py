@@ -139,7 +139,7 @@ class Handlers:
             self._warn(Text("Generation cancelled.", "已取消生成。"), lang)
             return None
         if job.status == FAILED:
-            raise words.error(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang)
+            raise words.error(job.error or Text("", ""), lang)
         for notice in job.info.get("notices", []):
             self._warn(Text(notice["en"], notice["zh"]), lang)
         return without_server_paths({**job.info, "job_id": job.id, "lane": job.lane})
@@ -413,7 +413,7 @@ class Handlers:
             result = self.studio.export_gif(video, _int(width), fps)
         except Exception as exc:
             raise self._error(exc, lang) from None
-        return str(result.path), pick(Text(*result.size_text()), lang)
+        return str(result.path), pick(result.size_text(), lang)
 
     def change_music(
         self,
@@ -696,7 +696,7 @@ class Handlers:
             if style and style != "none":
                 from cogvideo.catalogues.styles import get_style
 
-                style_name = get_style(style, self.studio.styles).name_en
+                style_name = get_style(style, self.studio.styles).name.en
             chosen = self.templates.get(template or "")
             suggestions = self.agent.stream(original, picture, mode, style_name,
                                             progress=self._agent_progress(progress, lang),
@@ -801,14 +801,14 @@ def workers_text(workers, lang: str) -> str:
 
 def speed_text(accel, preset: SpeedPreset, lang: str) -> str:
     """The default speed preset, and the machine-level speed-ups in force or why they are off."""
-    parts = [pick(Text(f"**speed** {preset.name_en}", f"**速度** {preset.name_zh}"), lang)]
+    parts = [pick(Text(f"**speed** {preset.name.en}", f"**速度** {preset.name.zh}"), lang)]
     if accel.attention != "native":
         parts.append(pick(Text(f"attention {accel.attention}", f"注意力 {accel.attention}"), lang))
     if accel.fp8:
         parts.append("fp8")
     if accel.compile:
         parts.append(pick(Text("compiled", "已编译"), lang))
-    parts += accel.notes_zh if lang.startswith("zh") else accel.notes_en
+    parts += [pick(note, lang) for note in accel.notes]
     return " · " + " · ".join(parts)
 
 
@@ -898,7 +898,7 @@ def _scales(values):
 
 
 def lane_name(lane: str, lang: str) -> str:
-    return pick(Text(*LANE_NAMES.get(lane, (lane, lane))), lang)
+    return pick(LANE_NAMES.get(lane, Text(lane, lane)), lang)
 
 
 def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[float | None, str]:
@@ -910,7 +910,7 @@ def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[
 
 
 def caption(job: Job, lang: str) -> str:
-    status = pick(Text(*STATUS_NAMES[job.status]), lang)
+    status = pick(STATUS_NAMES[job.status], lang)
     if job.status == QUEUED and job.position:
         status += pick(Text(f" (#{job.position})", f"（第 {job.position} 位）"), lang)
     elif job.status == RUNNING:
@@ -925,7 +925,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
     """A Markdown card for one job; user text is escaped."""
     request = job.request
     rows = [
-        (pick(Text("Status", "状态"), lang), pick(Text(*STATUS_NAMES[job.status]), lang)
+        (pick(Text("Status", "状态"), lang), pick(STATUS_NAMES[job.status], lang)
          + (f" · {round(job.progress * 100)}%" if job.status == RUNNING else "")
          + (pick(Text(f" · number {job.position} in line", f" · 第 {job.position} 位"), lang) if job.position else "")),
         (pick(Text("Lane", "通道"), lang), lane_name(job.lane, lang)),
@@ -938,7 +938,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
         (pick(Text("Created", "创建时间"), lang), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))),
     ]
     if job.status == FAILED:
-        rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(Text(job.error_en or "", job.error_zh or job.error_en or ""), lang))))
+        rows.append((pick(Text("Why it failed", "失败原因"), lang), _escape(pick(job.error or Text("", ""), lang))))
     swapped_from = (job.info or {}).get("swapped_from")  # a music swap kept: as a new work, or in place
     if swapped_from or (job.info or {}).get("music_changed"):
         rows.append((pick(Text("New music", "换配乐"), lang), _music_name(request, lang) + (

@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 import gradio as gr
 
-from bilingual import Text
+from bilingual import Text, pick
 from cogvideo import SpeedPreset, Variant
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.request import (
@@ -104,9 +104,9 @@ def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...]) 
     hidden = [preset for key, preset in presets.items() if key not in speeds]
     if not hidden:
         return en, zh
-    return (en + f" {' and '.join(p.name_en for p in hidden)} need more graphics memory than this card "
+    return (en + f" {' and '.join(p.name.en for p in hidden)} need more graphics memory than this card "
                  "has, so they are not offered here.",
-            zh + f"“{'”和“'.join(p.name_zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
+            zh + f"“{'”和“'.join(p.name.zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
 
 
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
@@ -125,14 +125,14 @@ class PageBuilder:
         self.handlers, self.config = handlers, config
         self.styles = self.handlers.studio.styles
         self.tracks = load_tracks()
-        names = {f"style.{s.id}": (s.name_en, s.name_zh) for s in self.styles.values()}
+        names = {f"style.{s.id}": (s.name.en, s.name.zh) for s in self.styles.values()}
         presets = self.handlers.studio.speed_presets
         self.speeds = self.config.speeds or tuple(presets)
-        names.update({f"speed.{p.id}": (p.name_en, p.name_zh) for p in presets.values()})
+        names.update({f"speed.{p.id}": (p.name.en, p.name.zh) for p in presets.values()})
         names["speed_fit_info"] = speed_fit_info(presets, self.speeds)
-        names.update({f"track.{t.id}": (f"{t.name_en} · {t.mood}", t.name_zh) for t in self.tracks.values()})
+        names.update({f"track.{t.id}": (f"{t.name.en} · {t.mood}", t.name.zh) for t in self.tracks.values()})
         self.templates = self.handlers.templates
-        names.update({f"template.{t.id}": (t.name_en, t.name_zh) for t in self.templates.values()})
+        names.update({f"template.{t.id}": (t.name.en, t.name.zh) for t in self.templates.values()})
         names.update(many.TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
@@ -153,7 +153,7 @@ class PageBuilder:
         style = self.styles.get(style_id)
         if style is None:
             return ""
-        return style.description_en if self.handlers.lang(request) == "en" else style.description_zh
+        return pick(style.description, self.handlers.lang(request))
 
     def show_used(self, details):
         """The seed and final prompt actually used, from the job's info."""

@@ -30,8 +30,7 @@ TITLES = {
 
 def title(kind: str, lang: str) -> str:
     """The toast's title: one line, also for callers that sent no language ("both")."""
-    text = TITLES[kind]
-    return f"{text.zh} · {text.en}" if lang == "both" else pick(text, lang)
+    return pick(TITLES[kind], lang)
 
 
 def _shown(message: Text | str, lang: str) -> str:
@@ -155,11 +154,11 @@ def _value(key: str, value: Any, lang: str, speeds: Mapping[str, SpeedPreset]) -
     if key == "mode" and value in _MODES:
         return pick(_MODES[value], lang)
     if key == "lane" and value in LANE_NAMES:
-        return pick(Text(*LANE_NAMES[value]), lang)
+        return pick(LANE_NAMES[value], lang)
     if key == "music" and value == "none":
         return pick(Text("none", "无"), lang)
     if key == "speed" and value in speeds:
-        return pick(Text(speeds[value].name_en, speeds[value].name_zh), lang)
+        return pick(speeds[value].name, lang)
     if key == "timings" and isinstance(value, dict):
         parts = [f"{pick(_STAGES.get(k, Text(k, k)), lang)} {v:.1f}" for k, v in value.items()
                  if isinstance(v, (int, float))]

@@ -9,7 +9,7 @@ loaded: a bad file stops start-up with the file and the entry named, never silen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -34,22 +34,12 @@ _END_PUNCTUATION = ".!?,;。！？，；"
 @dataclass(frozen=True)
 class Style:
     id: str
-    name_zh: str
-    name_en: str
-    description_zh: str
-    description_en: str
+    name: Text
+    description: Text
     prompt: str
     negative_prompt: str
     post: str | None = None
     music: str | None = None  # the track suggested with this style (API `with_audio`), a track id
-
-    @property
-    def name(self) -> Text:
-        return Text(self.name_en, self.name_zh)
-
-    @property
-    def description(self) -> Text:
-        return Text(self.description_en, self.description_zh)
 
 
 # ---------------------------------------------------------------- frame filters
@@ -165,7 +155,11 @@ def _parse_entry(path: Path, index: int, entry: object) -> Style:
             f"unknown post filter {post!r}; use one of {', '.join(POST_FILTERS)} or leave it out",
             f"未知的后期滤镜 {post!r}；请使用 {', '.join(POST_FILTERS)} 之一，或省略该键",
         )
-    return Style(**{f.name: entry.get(f.name) for f in fields(Style)})
+    return Style(
+        id=style_id, name=Text(entry["name_en"], entry["name_zh"]),
+        description=Text(entry["description_en"], entry["description_zh"]),
+        prompt=entry["prompt"], negative_prompt=entry["negative_prompt"], post=post, music=entry.get("music"),
+    )
 
 
 # ---------------------------------------------------------------- lookup and application
@@ -178,7 +172,7 @@ def get_style(style_id: str | None, styles: dict[str, Style] | None = None) -> S
         return styles[key]
     folded = key.lower()
     for style in styles.values():
-        if folded in (style.id, style.name_en.lower()) or key == style.name_zh:
+        if folded in (style.id, style.name.en.lower()) or key == style.name.zh:
             return style
     valid = ", ".join(styles)
     raise InvalidRequest(

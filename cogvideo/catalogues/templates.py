@@ -46,24 +46,14 @@ class TemplateError(StudioError):
 @dataclass(frozen=True)
 class Template:
     id: str
-    name_en: str
-    name_zh: str
-    description_en: str
-    description_zh: str
+    name: Text
+    description: Text  # one line: a tooltip
     intent: str  # English, for the prompt agent: what the video is for, how it moves
     prompt: str  # English scaffold with PLACEHOLDER exactly once
     style: str  # a style id, or "none"
     music: str  # a track id, or "none"
     num_frames: int | None  # None: the model's default; else mapped to the model's nearest count
     guidance_scale: float  # 0..30
-
-    @property
-    def name(self) -> Text:
-        return Text(self.name_en, self.name_zh)
-
-    @property
-    def description(self) -> Text:
-        return Text(self.description_en, self.description_zh)
 
 
 # ---------------------------------------------------------------- loading
@@ -197,8 +187,8 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
             f"'guidance_scale' 必须是 0 到 {MAX_GUIDANCE:g} 之间的数（模型默认 6），当前为 {guidance!r}",
         )
     return Template(
-        id=template_id, name_en=entry["name_en"], name_zh=entry["name_zh"],
-        description_en=entry["description_en"], description_zh=entry["description_zh"],
+        id=template_id, name=Text(entry["name_en"], entry["name_zh"]),
+        description=Text(entry["description_en"], entry["description_zh"]),
         intent=entry["intent"], prompt=prompt, style=entry["style"], music=entry["music"],
         num_frames=num_frames, guidance_scale=float(guidance),
     )

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bilingual import Text
+
 if TYPE_CHECKING:
     import torch
 
@@ -26,13 +28,11 @@ class Acceleration:
     compile: bool = False
     fp8: bool = False
     attention: str = "native"
-    notes_en: tuple[str, ...] = ()
-    notes_zh: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
 
 def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.device") -> Acceleration:
-    notes_en: list[str] = []
-    notes_zh: list[str] = []
+    notes: list[Text] = []
     on_gpu = device.type == "cuda"
 
     attention = "native"
@@ -44,15 +44,13 @@ def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.de
         choice = use_attention(transformer, wants.attention)
         attention = choice.backend
         if choice.fell_back:
-            notes_en.append(choice.en)
-            notes_zh.append(choice.zh)
+            notes.append(choice.reason)
 
     fp8 = False
     if wants.fp8:
-        fp8, en, zh = _fp8(transformer, device)
-        if en:
-            notes_en.append(en)
-            notes_zh.append(zh)
+        fp8, why_not = _fp8(transformer, device)
+        if why_not:
+            notes.append(why_not)
 
     compiled = False
     if wants.compile:
@@ -60,29 +58,28 @@ def apply(transformer: "torch.nn.Module", wants: Acceleration, device: "torch.de
             _compile_blocks(transformer)
             compiled = True
         else:
-            notes_en.append("compile: off (it pays off on a GPU only)")
-            notes_zh.append("编译：未启用（仅在 GPU 上有收益）")
-    return Acceleration(compile=compiled, fp8=fp8, attention=attention,
-                        notes_en=tuple(notes_en), notes_zh=tuple(notes_zh))
+            notes.append(Text("compile: off (it pays off on a GPU only)", "编译：未启用（仅在 GPU 上有收益）"))
+    return Acceleration(compile=compiled, fp8=fp8, attention=attention, notes=tuple(notes))
 
 
-def _fp8(transformer, device) -> tuple[bool, str, str]:
-    """Dynamic fp8 activations and fp8 weights (per row) on every linear layer of the transformer.
+def _fp8(transformer, device) -> tuple[bool, Text | None]:
+    """Dynamic fp8 activations and fp8 weights (per row) on every linear layer of the transformer,
+    and why not where it cannot run.
     Weight-only fp8 would save memory but not time: the matmuls must run in fp8 to be faster."""
     import torch
 
     if device.type != "cuda":
-        return False, "fp8: off (needs an NVIDIA GPU)", "fp8：未启用（需要 NVIDIA 显卡）"
+        return False, Text("fp8: off (needs an NVIDIA GPU)", "fp8：未启用（需要 NVIDIA 显卡）")
     capability = torch.cuda.get_device_capability(device)
     if capability < FP8_MIN_CAPABILITY:
-        return (False, f"fp8: off (needs compute capability 8.9 or newer; this GPU has {capability[0]}.{capability[1]})",
-                f"fp8：未启用（需要计算能力 8.9 及以上，这块显卡为 {capability[0]}.{capability[1]}）")
+        return False, Text(f"fp8: off (needs compute capability 8.9 or newer; this GPU has {capability[0]}.{capability[1]})",
+                           f"fp8：未启用（需要计算能力 8.9 及以上，这块显卡为 {capability[0]}.{capability[1]}）")
     try:
         from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
     except ImportError:
-        return False, "fp8: off (pip install torchao)", "fp8：未启用（请先 pip install torchao）"
+        return False, Text("fp8: off (pip install torchao)", "fp8：未启用（请先 pip install torchao）")
     quantize_(transformer, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
-    return True, "", ""
+    return True, None
 
 
 def _compile_blocks(transformer) -> None:

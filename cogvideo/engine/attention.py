@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from bilingual import Text
 from cogvideo.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -64,12 +65,11 @@ SAGE1_HEAD_DIMS = (64, 96, 128)
 
 @dataclass(frozen=True)
 class AttentionChoice:
-    """The backend that runs, and why it is not the one asked for (`en`/`zh` empty when it is)."""
+    """The backend that runs, and why it is not the one asked for (`reason` empty when it is)."""
 
     requested: str
     backend: str
-    en: str = ""
-    zh: str = ""
+    reason: Text = Text("", "")
 
     @property
     def fell_back(self) -> bool:
@@ -196,8 +196,7 @@ def choose_backend(
     kernel = _KERNELS[requested]
 
     def fallback(en: str, zh: str) -> AttentionChoice:
-        return AttentionChoice(requested, "native", f"{en}; using PyTorch attention",
-                               f"{zh}，改用 PyTorch 注意力")
+        return AttentionChoice(requested, "native", Text(f"{en}; using PyTorch attention", f"{zh}，改用 PyTorch 注意力"))
 
     if not installed:
         return fallback(f"{requested} attention is not installed or too old ({kernel.install})",
@@ -281,13 +280,12 @@ def use_attention(transformer: CogVideoXTransformer3DModel, backend: str) -> Att
         return choice
     head_dim = transformer.config.attention_head_dim
     if head_dim not in SAGE1_HEAD_DIMS:
-        choice = AttentionChoice(
-            backend, "native",
+        choice = AttentionChoice(backend, "native", Text(
             f"sage attention 1.x takes heads of {', '.join(map(str, SAGE1_HEAD_DIMS))} (this model's: {head_dim}); "
             "using PyTorch attention",
             f"sage 注意力 1.x 仅支持 {'、'.join(map(str, SAGE1_HEAD_DIMS))} 维的注意力头（此模型为 {head_dim}），"
             "改用 PyTorch 注意力",
-        )
+        ))
         transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native"))
         return choice
     transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native", kernel=kernel))

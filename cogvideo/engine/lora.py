@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
+from bilingual import Text
 from cogvideo.engine import models
 from cogvideo.errors import InvalidRequest
 from cogvideo.request import MAX_LORA_SCALE, MIN_LORA_SCALE
@@ -235,8 +236,8 @@ def _download(spec: LoraSpec, repo: str, filename: str, on_status: StatusCallbac
             f"LoRA {spec.source}：Hugging Face 缓存中没有 {repo}/{filename}，且离线模式（HF_HUB_OFFLINE）已开启。"
             f"{fetch_zh}",
         )
-    notify = on_status or (lambda en, zh, frac: None)
-    notify(f"Downloading LoRA {repo}/{filename}…", f"正在下载 LoRA {repo}/{filename}…", None)
+    notify = on_status or (lambda text, fraction: None)
+    notify(Text(f"Downloading LoRA {repo}/{filename}…", f"正在下载 LoRA {repo}/{filename}…"), None)
     try:
         return Path(hf_hub_download(repo_id=repo, filename=filename))
     except GatedRepoError as exc:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from bilingual import Text
 from cogvideo.callbacks import StatusCallback, StepCallback
 from cogvideo.engine import models
 from cogvideo.engine.acceleration import Acceleration
@@ -269,7 +270,7 @@ class Engine:
             if task in DERIVED_TASKS:
                 return self._derive(task, on_status)
             variant = self.variant(task)
-            notify = on_status or (lambda en, zh, frac: None)
+            notify = on_status or (lambda text, fraction: None)
             import_libraries()
             if self.device.type == "cpu" and variant.repo_id is not None:
                 log.warning(
@@ -336,9 +337,9 @@ class Engine:
             # (minutes), and after a few torch gives up compiling altogether.
             scales = {}
             if on_notice:
-                on_notice("LoRA scales stay at their --lora values while --compile is on (a new value would "
-                          "compile the model again).",
-                          "启用 --compile 时 LoRA 强度固定为 --lora 指定的值（换一个值就要重新编译模型）。")
+                on_notice(Text("LoRA scales stay at their --lora values while --compile is on (a new value would "
+                               "compile the model again).",
+                               "启用 --compile 时 LoRA 强度固定为 --lora 指定的值（换一个值就要重新编译模型）。"))
         lora.set_lora_scales(pipe, scales)
 
     @property
@@ -378,16 +379,16 @@ class Engine:
         cls = CogVideoXImageToVideoPipeline if variant.task == "i2v" else CogVideoXPipeline
         shared = {name: getattr(donor, name) for name in SHARED_COMPONENTS} if donor else None
         if variant.repo_id is None:
-            notify("Building the tiny random-weight model…", "正在构建 tiny 随机权重模型…", None)
+            notify(Text("Building the tiny random-weight model…", "正在构建 tiny 随机权重模型…"), None)
             return tiny.build_pipeline(variant.task, shared=shared)
         dtype = torch_dtype(variant.dtype, self.device)
         if shared is None:
             folder = fetch_weights(variant, notify)
-            notify(f"Loading {variant.name} into memory…", f"正在加载 {variant.name} 到内存…", None)
+            notify(Text(f"Loading {variant.name} into memory…", f"正在加载 {variant.name} 到内存…"), None)
             return cls.from_pretrained(folder, torch_dtype=dtype)
         # The other task of the same family: only its own transformer is new.
         folder = fetch_weights(variant, notify, allow_patterns=["model_index.json", "transformer/*"])
-        notify(f"Loading {variant.name} transformer…", f"正在加载 {variant.name} 的 Transformer…", None)
+        notify(Text(f"Loading {variant.name} transformer…", f"正在加载 {variant.name} 的 Transformer…"), None)
         transformer = CogVideoXTransformer3DModel.from_pretrained(
             folder, subfolder="transformer", torch_dtype=dtype
         )
@@ -494,7 +495,7 @@ class Engine:
         on_step: StepCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
         on_status: StatusCallback | None = None,
-        on_notice: Callable[[str, str], None] | None = None,
+        on_notice: Callable[[Text], None] | None = None,
     ) -> np.ndarray:
         """Frames as uint8 T×H×W×3. Cancel raises `Cancelled` from the step callback: no decode.
         `on_notice` hears what the user should know afterwards (a speed preset that fell back)."""
@@ -512,8 +513,8 @@ class Engine:
             if id(pipe.transformer) in self._compiled:
                 self._compiled.discard(id(pipe.transformer))
                 if on_status:
-                    on_status("Compiling the model for this GPU (first video only; a minute or two)…",
-                              "正在为这块显卡编译模型（仅第一个视频需要，约一两分钟）…", None)
+                    on_status(Text("Compiling the model for this GPU (first video only; a minute or two)…",
+                                   "正在为这块显卡编译模型（仅第一个视频需要，约一两分钟）…"), None)
 
             def step_end(_pipe, index, _timestep, _tensors):
                 if should_cancel and should_cancel():
@@ -585,8 +586,8 @@ class Engine:
             self._cache_keys[id(transformer)] = plan.key
         if speed.enabled(transformer):
             transformer._reset_stateful_cache()
-        if plan.reason_en and on_notice:
-            on_notice(plan.reason_en, plan.reason_zh)
+        if plan.reason and on_notice:
+            on_notice(plan.reason)
 
     def _free_hooks(self, pipe) -> None:
         if self.device.type != "cpu" and self.offload in ("model", "sequential"):

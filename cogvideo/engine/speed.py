@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping, get_args
 
+from bilingual import Text, pick
 from cogvideo.errors import InvalidRequest
 from cogvideo.request import DEFAULT_SPEED, SpeedId
 
@@ -43,10 +44,8 @@ def _constant_weight(_module) -> float:
 @dataclass(frozen=True)
 class SpeedPreset:
     id: str
-    name_en: str
-    name_zh: str
-    help_en: str
-    help_zh: str
+    name: Text
+    help: Text
     method: str | None  # None: no caching, every block at every step
     settings: Mapping[str, Any] = field(default_factory=dict)
     fallback: str | None = None  # the preset used when `method` cannot run (no CFG, no ratios)
@@ -59,26 +58,26 @@ PRESETS: dict[str, SpeedPreset] = {
     p.id: p
     for p in (
         SpeedPreset(
-            id="quality", name_en="Quality", name_zh="质量优先",
-            help_en="Every step computed in full, as the model's authors run it.",
-            help_zh="每一步完整计算，与模型作者的推理方式一致。",
+            id="quality", name=Text("Quality", "质量优先"),
+            help=Text("Every step computed in full, as the model's authors run it.",
+                      "每一步完整计算，与模型作者的推理方式一致。"),
             method=None,
         ),
         SpeedPreset(
-            id="balanced", name_en="Balanced", name_zh="均衡",
-            help_en="Reuses attention between neighbouring steps in the middle of the schedule "
-                    "(Pyramid Attention Broadcast): faster, nearly the same video.",
-            help_zh="在去噪中段复用相邻步骤的注意力（金字塔注意力广播）：更快，画面几乎不变。",
+            id="balanced", name=Text("Balanced", "均衡"),
+            help=Text("Reuses attention between neighbouring steps in the middle of the schedule "
+                      "(Pyramid Attention Broadcast): faster, nearly the same video.",
+                      "在去噪中段复用相邻步骤的注意力（金字塔注意力广播）：更快，画面几乎不变。"),
             method="pab",
             # diffusers' published CogVideoX-5b setting (docs/speed.md).
             settings={"spatial_attention_block_skip_range": 2,
                       "spatial_attention_timestep_skip_range": (100, 800)},
         ),
         SpeedPreset(
-            id="fast", name_en="Fast", name_zh="速度优先",
-            help_en="Also reuses the unconditional half of guidance on most steps (FasterCache): "
-                    "about 1.6× faster in its authors' CogVideoX tests; fine details may differ.",
-            help_zh="在大多数步骤还复用无条件引导分支（FasterCache）：作者在 CogVideoX 上测得约快 1.6 倍，细节可能略有不同。",
+            id="fast", name=Text("Fast", "速度优先"),
+            help=Text("Also reuses the unconditional half of guidance on most steps (FasterCache): "
+                      "about 1.6× faster in its authors' CogVideoX tests; fine details may differ.",
+                      "在大多数步骤还复用无条件引导分支（FasterCache）：作者在 CogVideoX 上测得约快 1.6 倍，细节可能略有不同。"),
             method="faster",
             # diffusers' published CogVideoX-5b setting; the paper's CogVideoX results (1.62×,
             # VBench 80.18% -> 79.83%) are the only published quality numbers on CogVideoX.
@@ -90,12 +89,12 @@ PRESETS: dict[str, SpeedPreset] = {
             fallback="balanced",
         ),
         SpeedPreset(
-            id="lean", name_en="Lean", name_zh="轻快",
-            help_en="Skips the whole model on steps where the video barely changes (TeaCache): "
-                    "about 1.3× faster in published CogVideoX1.5 tests with nearly the same video, and "
-                    "it needs almost no extra graphics memory, so it also runs where Balanced and Fast do not fit.",
-            help_zh="在画面几乎不变的步骤跳过整个模型（TeaCache）：公开的 CogVideoX1.5 测试中约快 1.3 倍、画面几乎不变，"
-                    "且几乎不占额外显存，在放不下“均衡”和“速度优先”的显卡上也能用。",
+            id="lean", name=Text("Lean", "轻快"),
+            help=Text("Skips the whole model on steps where the video barely changes (TeaCache): "
+                      "about 1.3× faster in published CogVideoX1.5 tests with nearly the same video, and "
+                      "it needs almost no extra graphics memory, so it also runs where Balanced and Fast do not fit.",
+                      "在画面几乎不变的步骤跳过整个模型（TeaCache）：公开的 CogVideoX1.5 测试中约快 1.3 倍、画面几乎不变，"
+                      "且几乎不占额外显存，在放不下“均衡”和“速度优先”的显卡上也能用。"),
             method="teacache",
             # The authors' mildest published setting (0.1: "1.3x" on CogVideoX1.5); a third-party
             # measurement at that speed-up kept PSNR 36.3 dB, SSIM 0.954 against the uncached
@@ -137,17 +136,16 @@ def too_big(preset_id: str, variant, card_gib: float, fitting: list[str]) -> Inv
     preset, extra = PRESETS[preset_id], cache_gib(preset_id, variant)
     others = [PRESETS[p] for p in fitting]
     return InvalidRequest(
-        f"{preset.name_en} needs about {extra:g} GB more graphics memory than this card "
-        f"(about {card_gib:.0f} GB) can spare. Choose {' or '.join(p.name_en for p in others)} instead.",
-        f"“{preset.name_zh}”需要额外约 {extra:g} GB 显存，这块显卡（约 {card_gib:.0f} GB）放不下。"
-        f"请改用{'或'.join('“' + p.name_zh + '”' for p in others)}。",
+        f"{preset.name.en} needs about {extra:g} GB more graphics memory than this card "
+        f"(about {card_gib:.0f} GB) can spare. Choose {' or '.join(p.name.en for p in others)} instead.",
+        f"“{preset.name.zh}”需要额外约 {extra:g} GB 显存，这块显卡（约 {card_gib:.0f} GB）放不下。"
+        f"请改用{'或'.join('“' + p.name.zh + '”' for p in others)}。",
     )
 
 
 def names(lang: str = "en") -> list[tuple[str, str]]:
     """(label, id) pairs for a choice widget."""
-    zh = lang.startswith("zh")
-    return [(p.name_zh if zh else p.name_en, p.id) for p in PRESETS.values()]
+    return [(pick(p.name, lang), p.id) for p in PRESETS.values()]
 
 
 def check_speed(speed: object) -> str:
@@ -155,7 +153,7 @@ def check_speed(speed: object) -> str:
         raise InvalidRequest(
             f"speed={speed!r} is not a speed preset: use one of {', '.join(PRESETS)}.",
             f"速度档位 {speed!r} 无效，可选：{', '.join(PRESETS)}"
-            f"（{' / '.join(p.name_zh for p in PRESETS.values())}）。",
+            f"（{' / '.join(p.name.zh for p in PRESETS.values())}）。",
         )
     return speed.strip().lower()
 
@@ -170,37 +168,36 @@ class CachePlan:
 
     key: tuple  # equal keys: the config already enabled can stay
     config: Any
-    reason_en: str | None = None
-    reason_zh: str | None = None
+    reason: Text | None = None
 
 
 def plan(preset_id: str, pipe, *, model: str, steps: int, guidance_scale: float) -> CachePlan:
     preset = PRESETS[check_speed(preset_id)]
     method, settings = preset.method, dict(preset.settings)
-    reason = (None, None)
+    reason = None
     if method == "faster" and guidance_scale <= 1.0:
         # FasterCache reuses the unconditional half of the CFG batch: without CFG there is none.
-        reason = ("FasterCache needs guidance above 1; used the fallback method instead.",
-                  "FasterCache 需要引导系数大于 1，已改用备用方法。")
+        reason = Text("FasterCache needs guidance above 1; used the fallback method instead.",
+                      "FasterCache 需要引导系数大于 1，已改用备用方法。")
         method, settings = _fallback(preset)
     if method == "mag":
         ratios = load_mag_ratios(model, steps)
         if ratios is None:
-            reason = (f"MagCache is not calibrated for {model} at {steps} steps "
-                      f"(run `python -m cogvideo calibrate {model} --steps {steps}`); used the fallback method.",
-                      f"MagCache 尚未针对 {model}（{steps} 步）校准（运行 `python -m cogvideo calibrate {model} "
-                      f"--steps {steps}`），已改用备用方法。")
+            reason = Text(f"MagCache is not calibrated for {model} at {steps} steps "
+                          f"(run `python -m cogvideo calibrate {model} --steps {steps}`); used the fallback method.",
+                          f"MagCache 尚未针对 {model}（{steps} 步）校准（运行 `python -m cogvideo calibrate {model} "
+                          f"--steps {steps}`），已改用备用方法。")
             method, settings = _fallback(preset)
         else:
             settings = {**settings, "mag_ratios": ratios, "num_inference_steps": steps}
     if method is None:
-        return CachePlan(key=(None,), config=None, reason_en=reason[0], reason_zh=reason[1])
+        return CachePlan(key=(None,), config=None, reason=reason)
     if method == "teacache":
         from cogvideo.engine import teacache
 
         settings = {**settings, "coefficients": teacache.coefficients_for(model)}
     key = (method, steps if method == "mag" else None, tuple(sorted((k, repr(v)) for k, v in settings.items())))
-    return CachePlan(key=key, config=_config(method, settings, pipe), reason_en=reason[0], reason_zh=reason[1])
+    return CachePlan(key=key, config=_config(method, settings, pipe), reason=reason)
 
 
 def _fallback(preset: SpeedPreset) -> tuple[str | None, dict]:

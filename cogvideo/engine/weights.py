@@ -106,12 +106,9 @@ class SpandrelModel:
     file: ClassVar[str]  # ... and the file in it
     env_prefix: ClassVar[str]  # "DDCOLOR": env DDCOLOR_WEIGHTS, DDCOLOR_REPO, DDCOLOR_FILE
     name: ClassVar[str]  # the model, as both languages write it: "DDColor"
-    what_en: ClassVar[str]  # the weights in messages: "DDColor colorization" ...
-    what_zh: ClassVar[str]  # ... "DDColor 上色模型"
-    fallback_en: ClassVar[str]  # what the studio does meanwhile, without the weights
-    fallback_zh: ClassVar[str]
-    feature_en: ClassVar[str]  # what people miss, in the sentence they are shown: "Colorizing" ...
-    feature_zh: ClassVar[str]  # ... "黑白照片上色"
+    what: ClassVar[Text]  # the weights in messages: "DDColor colorization", "DDColor 上色模型"
+    fallback: ClassVar[Text]  # what the studio does meanwhile, without the weights
+    feature: ClassVar[Text]  # what people miss, in the sentence they are shown: "Colorizing", "黑白照片上色"
 
     def __init__(self, weights: str | Path | None, device: str) -> None:
         self.weights = weights
@@ -152,10 +149,10 @@ class SpandrelModel:
         if local is not None:
             if not local.is_file():
                 raise WeightsMissing(
-                    f"The {self.what_en} weights file {local} does not exist. Check the path (argument or "
-                    f"{env_path}), or unset {env_path} to download the default. {self.fallback_en}",
-                    f"{self.what_zh}权重文件 {local} 不存在。请检查路径（参数或 {env_path}），"
-                    f"或取消设置 {env_path} 以下载默认权重。{self.fallback_zh}",
+                    f"The {self.what.en} weights file {local} does not exist. Check the path (argument or "
+                    f"{env_path}), or unset {env_path} to download the default. {self.fallback.en}",
+                    f"{self.what.zh}权重文件 {local} 不存在。请检查路径（参数或 {env_path}），"
+                    f"或取消设置 {env_path} 以下载默认权重。{self.fallback.zh}",
                 )
             return local
 
@@ -174,14 +171,14 @@ class SpandrelModel:
                 reason_en = reason_zh = _first_line(exc, 200)
             command = f"hf download {repo} {filename}"
             raise WeightsMissing(
-                f"The {self.what_en} weights ({repo}/{filename}) are not available: {reason_en}. "
+                f"The {self.what.en} weights ({repo}/{filename}) are not available: {reason_en}. "
                 f"Get them with `{command}` (older clients: `huggingface-cli download {repo} {filename}`), "
                 f"or set {env_path}=/path/to/{filename}. For an offline machine, run the command where "
-                f"there is internet and copy the Hugging Face cache (HF_HOME) over. {self.fallback_en}",
-                f"{self.what_zh}权重（{repo}/{filename}）不可用：{reason_zh}。请运行 `{command}`"
+                f"there is internet and copy the Hugging Face cache (HF_HOME) over. {self.fallback.en}",
+                f"{self.what.zh}权重（{repo}/{filename}）不可用：{reason_zh}。请运行 `{command}`"
                 f"（旧版客户端：`huggingface-cli download {repo} {filename}`）下载，"
                 f"或设置 {env_path}=/path/to/{filename}。离线机器：在能上网的机器上运行该命令，"
-                f"再把 Hugging Face 缓存（HF_HOME）拷贝过来。{self.fallback_zh}",
+                f"再把 Hugging Face 缓存（HF_HOME）拷贝过来。{self.fallback.zh}",
             ) from exc
 
     def _load_descriptor(self):
@@ -191,10 +188,10 @@ class SpandrelModel:
         """The plain sentence people see when the weights are missing (or broken): no path, no
         setting, no command (those stay in the error's own text, for the log and the operator)."""
         if missing:
-            return Text(f"{self.feature_en} isn't installed on this server; ask whoever runs it.",
-                        f"这台服务器没有安装{self.feature_zh}功能，请联系管理员。")
-        return Text(f"{self.feature_en} isn't working on this server right now; ask whoever runs it.",
-                    f"这台服务器的{self.feature_zh}功能暂时无法使用，请联系管理员。")
+            return Text(f"{self.feature.en} isn't installed on this server; ask whoever runs it.",
+                        f"这台服务器没有安装{self.feature.zh}功能，请联系管理员。")
+        return Text(f"{self.feature.en} isn't working on this server right now; ask whoever runs it.",
+                    f"这台服务器的{self.feature.zh}功能暂时无法使用，请联系管理员。")
 
     def _loaded(self):
         """The spandrel descriptor, loaded on first use and on its device (call with the lock held)."""
@@ -253,20 +250,19 @@ def fetch_weights(
 
     if variant.repo_id is None or Path(variant.repo_id).is_dir():
         return Path(variant.repo_id or ".")
-    notify = notify or (lambda en, zh, frac: None)
+    notify = notify or (lambda text, fraction: None)
     try:
         return Path(snapshot_download(variant.repo_id, allow_patterns=allow_patterns, local_files_only=True))
     except (LocalEntryNotFoundError, OSError):
         pass
     if hub_offline():
         raise weights_missing(variant, "HF_HUB_OFFLINE is set", "已设置 HF_HUB_OFFLINE 离线模式")
-    notify(
+    notify(Text(
         f"Downloading {variant.repo_id} (~{variant.disk_gib:.0f} GB) for the first time — this can "
         "take a long while; later runs start from the cache.",
         f"首次运行，正在下载 {variant.repo_id}（约 {variant.disk_gib:.0f} GB），可能需要较长时间；"
         "之后会直接使用缓存。",
-        0.0,
-    )
+    ), 0.0)
     try:
         return Path(
             snapshot_download(
@@ -294,11 +290,8 @@ def _download_bar(notify: StatusCallback, variant: Variant):
             shown = super().update(n)
             if self.total:
                 done, total = self.n / GiB, self.total / GiB
-                notify(
-                    f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
-                    f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB",
-                    min(self.n / self.total, 1.0),
-                )
+                notify(Text(f"Downloading {variant.repo_id}: {done:.1f} / {total:.1f} GB",
+                            f"正在下载 {variant.repo_id}：{done:.1f} / {total:.1f} GB"), min(self.n / self.total, 1.0))
             return shown
 
     return Bar

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from cogvideo.engine.weights import SpandrelModel, load_descriptor
+from bilingual import Text
 from cogvideo.errors import ModelFileError
 
 MODEL_INPUT_SIZE = 512  # upstream inference size; spandrel's loader sets 256
@@ -130,10 +131,10 @@ class Colorizer(SpandrelModel):
     file = "ddcolor_modelscope.pth"  # upstream's recommended default (DDColor-L, ~912 MB)
     env_prefix = "DDCOLOR"
     name = "DDColor"
-    what_en, what_zh = "DDColor colorization", "DDColor 上色模型"
-    fallback_en = "Meanwhile you can animate the photo as it is (turn colorization off)."
-    fallback_zh = "在此之前，可以关闭上色，直接让照片动起来。"
-    feature_en, feature_zh = "Colorizing", "黑白照片上色"
+    what = Text("DDColor colorization", "DDColor 上色模型")
+    fallback = Text("Meanwhile you can animate the photo as it is (turn colorization off).",
+                    "在此之前，可以关闭上色，直接让照片动起来。")
+    feature = Text("Colorizing", "黑白照片上色")
 
     def __init__(
         self, weights: str | Path | None = None, device: str = "cpu", input_size: int = MODEL_INPUT_SIZE

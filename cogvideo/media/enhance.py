@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from cogvideo.engine.weights import SpandrelModel, load_descriptor
+from bilingual import Text
 from cogvideo.errors import InvalidRequest, ModelFileError
 from cogvideo.media import codec
 
@@ -106,10 +107,9 @@ class Upscaler(SpandrelModel):
     file = "RealESRGAN_x2plus.pth"  # RRDBNet x2, 67 MB
     env_prefix = "UPSCALE"
     name = "Real-ESRGAN"
-    what_en, what_zh = "Real-ESRGAN upscaler", "Real-ESRGAN 超分模型"
-    fallback_en = "Meanwhile videos are upscaled with Lanczos instead."
-    fallback_zh = "在此之前，视频将改用 Lanczos 放大。"
-    feature_en, feature_zh = "Upscaling", "超分辨率放大"
+    what = Text("Real-ESRGAN upscaler", "Real-ESRGAN 超分模型")
+    fallback = Text("Meanwhile videos are upscaled with Lanczos instead.", "在此之前，视频将改用 Lanczos 放大。")
+    feature = Text("Upscaling", "超分辨率放大")
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", tile: int = 256) -> None:
         if tile < 0 or 0 < tile < 32:

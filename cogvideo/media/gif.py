@@ -29,6 +29,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bilingual import Text
 from cogvideo.errors import DiskFull, InvalidRequest, VideoError
 from cogvideo.media import codec
 from cogvideo.media.demux import VIDEO_DEMUXERS, input_args
@@ -69,8 +70,8 @@ class GifResult:
     frames: int
     asked_width: int | None = None  # the width asked for, when the video was narrower than it
 
-    def size_text(self) -> tuple[str, str]:
-        """(en, zh) for the UI, e.g. "1.8 MB · 480×320 · 8 fps · 49 frames", and why a GIF is
+    def size_text(self) -> Text:
+        """For the UI, e.g. "1.8 MB · 480×320 · 8 fps · 49 frames", and why a GIF is
         narrower than asked (a GIF is never wider than its video)."""
         size = _size_text(self.size_bytes)
         shape = f"{self.width}×{self.height}"
@@ -80,7 +81,7 @@ class GifResult:
             en += (f" · {self.width} px wide, not {self.asked_width}: the video itself is {self.width} px "
                    "wide, and enlarging it would only blur it")
             zh += f" · 宽 {self.width} 像素而非 {self.asked_width}：视频本身只有 {self.width} 像素宽，放大只会变模糊"
-        return en, zh
+        return Text(en, zh)
 
 
 def check_gif_options(width: object, fps: object) -> tuple[int, float]:

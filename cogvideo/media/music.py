@@ -62,17 +62,12 @@ _TRACK_KEYS = ("id", "name_zh", "name_en", "mood", "bpm", "duration", "file", "l
 @dataclass(frozen=True)
 class Track:
     id: str
-    name_zh: str
-    name_en: str
+    name: Text
     mood: str
     bpm: int
     duration: float  # seconds
     file: Path  # absolute
     license: str
-
-    @property
-    def name(self) -> Text:
-        return Text(self.name_en, self.name_zh)
 
 
 def load_tracks(path: Path = DEFAULT_TRACKS_PATH) -> dict[str, Track]:
@@ -104,9 +99,12 @@ def _load_tracks_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Tr
                 f"{path}, entry {index}: needs exactly the keys {', '.join(_TRACK_KEYS)} and a unique id.",
                 f"{path}，第 {index} 项：必须恰好包含键 {', '.join(_TRACK_KEYS)}，且 id 唯一。",
             )
+        if not str(entry["name_en"]).strip() or not str(entry["name_zh"]).strip():
+            raise AudioError(f"{path}, entry {index}: name_en and name_zh must both be filled.",
+                             f"{path}，第 {index} 项：name_en 和 name_zh 都不能为空。")
         try:
             tracks[entry["id"]] = Track(
-                id=str(entry["id"]), name_zh=str(entry["name_zh"]), name_en=str(entry["name_en"]),
+                id=str(entry["id"]), name=Text(str(entry["name_en"]), str(entry["name_zh"])),
                 mood=str(entry["mood"]), bpm=int(entry["bpm"]), duration=float(entry["duration"]),
                 file=path.parent / str(entry["file"]), license=str(entry["license"]),
             )
@@ -136,7 +134,7 @@ def resolve_music(choice: str | Path | None, tracks: dict[str, Track] | None = N
     tracks = load_tracks() if tracks is None else tracks
     key = str(choice).strip()
     for track in tracks.values():
-        if key.lower() in (track.id, track.name_en.lower()) or key == track.name_zh:
+        if key.lower() in (track.id, track.name.en.lower()) or key == track.name.zh:
             if not track.file.is_file():
                 raise AudioError(
                     f"The file of track {track.id!r} is missing ({track.file.name}). "
