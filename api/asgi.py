@@ -10,9 +10,7 @@ import json
 
 from starlette.types import Message, Receive, Scope, Send
 
-from bilingual import Text, pick
-
-from .errors import request_lang
+from bilingual import Text, lang_of, pick
 
 DRAIN_BYTES = 2**30  # a refused body larger than this is cut off (the client then sees a reset)
 
@@ -38,7 +36,7 @@ def language(scope: Scope, forced: str | None) -> str:
     """'zh', 'en' or 'both', like the UI's messages: --lang, else the request's Accept-Language."""
     if forced in ("zh", "en"):
         return forced
-    return request_lang(header(scope, "accept-language"))
+    return lang_of(header(scope, "accept-language"))
 
 
 def say(en: str, zh: str, lang: str) -> str:

@@ -30,12 +30,13 @@ from typing import Literal
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bilingual import lang_of
 from jobs.keys import ApiKeys
 
 from . import errors
 from .asgi import answer, client_address, drain, header, language, say
 from .auth import authorize
-from .errors import ApiError, request_lang
+from .errors import ApiError
 from .limits import RateLimiter
 from .uploads import UPLOAD_PATH, size_text
 
@@ -133,7 +134,7 @@ class BodyLimit:
               "(for pictures and clips, smaller files).")
         zh = f"请求过大：此处每次最多可发送 {limit}。请发送更小的请求（图片或视频请换更小的文件）。"
         if rule.shape == "zhipu":
-            lang = request_lang(header(scope, "accept-language"))  # as the REST API's own errors
+            lang = lang_of(header(scope, "accept-language"))  # as the REST API's own errors
             await ApiError(413, errors.BODY_TOO_LARGE, en, zh).response(lang)(scope, receive, send)
         else:
             await answer(send, 413, say(en, zh, language(scope, self.forced_lang)))
@@ -159,7 +160,7 @@ class KeyBeforeBody:
         except ApiError as exc:
             if header(scope, "expect").strip().lower() != "100-continue":
                 await drain(receive)
-            await exc.response(request_lang(header(scope, "accept-language")))(scope, receive, send)
+            await exc.response(lang_of(header(scope, "accept-language")))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

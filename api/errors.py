@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from bilingual import BilingualError, Text, lang_of, pick
+from bilingual import BilingualError, pick
 
 # Zhipu's codes
 AUTH_FAILED = "1000"  # missing, unknown or revoked key
@@ -35,16 +35,8 @@ class ApiError(BilingualError):
         self.headers = headers or {}
 
     def response(self, lang: str) -> JSONResponse:
-        return JSONResponse({"error": {"code": self.code, "message": message(self.en, self.zh, lang)}},
+        return JSONResponse({"error": {"code": self.code, "message": pick(self.text, lang)}},
                             status_code=self.status, headers=self.headers)
-
-
-def message(en: str, zh: str, lang: str) -> str:
-    """English or Chinese by the caller's Accept-Language; both for callers that send none."""
-    return pick(Text(en, zh), lang)
-
-
-request_lang = lang_of  # the API's name for the one parser (bilingual.py)
 
 
 def http_error(status: int, method: str, path: str) -> ApiError:

@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from bilingual import BilingualError, Text, pick
+from bilingual import BilingualError, Text, lang_of, pick
 from cogvideo import Studio
 from cogvideo.errors import StudioError
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS, MAX_GIF_WIDTH, MIN_GIF_FPS, MIN_GIF_WIDTH
@@ -62,9 +62,8 @@ from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
-from . import errors
 from .auth import authorize
-from .errors import ApiError, request_lang
+from .errors import ApiError
 from .limits import RateLimiter
 from .inputs import MAX_VIDEO_BYTES
 from .zhipu import ApiOptions, VideoGenerationBody, job_gif, to_video_request
@@ -171,7 +170,7 @@ class McpEndpoint:
         if scope["type"] != "http":  # websockets: not MCP
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        lang = request_lang(headers.get("accept-language"))
+        lang = lang_of(headers.get("accept-language"))
         try:
             principal = await anyio.to_thread.run_sync(self._caller, headers.get("authorization", ""))
         except ApiError as exc:
@@ -500,11 +499,11 @@ def _caller(ctx: Context) -> tuple[Principal, Request]:
 
 
 def _lang(request: Request) -> str:
-    return request_lang(request.headers.get("accept-language"))
+    return lang_of(request.headers.get("accept-language"))
 
 
 def _message(exc: BilingualError, lang: str) -> str:
-    return errors.message(exc.en, exc.zh, lang)
+    return pick(exc.text, lang)
 
 
 def _files_base(request: Request, options: ApiOptions) -> str:

@@ -34,7 +34,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bilingual import BilingualError, Text
+from bilingual import BilingualError, Text, lang_of, pick
 from cogvideo import Studio, VideoRequest
 from cogvideo.errors import InvalidRequest, StudioError
 from cogvideo.media.clips import MAX_CLIP_SECONDS, MAX_CLIP_SIDE
@@ -49,7 +49,7 @@ from jobs.keys import ApiKeys, Principal
 from . import errors
 from .auth import authorize as check_key
 from .bodies import KeyBeforeBody
-from .errors import ApiError, request_lang
+from .errors import ApiError
 from .inputs import MAX_VIDEO_BYTES, image_from_url, video_from_url
 from .limits import RateLimiter
 from .swagger import add_offline_docs
@@ -147,21 +147,21 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
 
     # ------------------------------------------------------------ errors, in the platform's shape
 
-    def lang_of(request: Request) -> str:
-        return request_lang(request.headers.get("accept-language"))
+    def lang_for(request: Request) -> str:
+        return lang_of(request.headers.get("accept-language"))
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError):
-        return exc.response(lang_of(request))
+        return exc.response(lang_for(request))
 
     @app.exception_handler(RequestValidationError)
     async def on_bad_body(request: Request, exc: RequestValidationError):
-        return bad_body(exc).response(lang_of(request))
+        return bad_body(exc).response(lang_for(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         # FastAPI's own: an unknown route, a body its parser gave up on (e.g. nested 10,000 deep)
-        response = errors.http_error(exc.status_code, request.method, request.url.path).response(lang_of(request))
+        response = errors.http_error(exc.status_code, request.method, request.url.path).response(lang_for(request))
         response.headers.update(exc.headers or {})
         return response
 
@@ -169,13 +169,13 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     async def on_our_error(request: Request, exc: BilingualError):
         if exc.status >= 500:  # the server's side: its operator needs to see it
             log.warning("API request failed (%s): %s", type(exc).__name__, exc.en)
-        return api_error(exc).response(lang_of(request))
+        return api_error(exc).response(lang_for(request))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception):
         log.error("API request failed", exc_info=exc)
         return ApiError(500, errors.INTERNAL, f"The server failed ({type(exc).__name__}); the details are in its log.",
-                        f"服务器出错（{type(exc).__name__}），详细信息已写入服务器日志。").response(lang_of(request))
+                        f"服务器出错（{type(exc).__name__}），详细信息已写入服务器日志。").response(lang_for(request))
 
     # ------------------------------------------------------------ who is calling
 
@@ -207,17 +207,17 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     async def result(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         job = service.get(task_id, principal.owner)
         # Beside Zhipu's fields: place in line and expected seconds to start and finish (None: unknown yet).
-        return {**task(job, base_url(request, options), lang_of(request)), **service.expected(job).fields()}
+        return {**task(job, base_url(request, options), lang_for(request)), **service.expected(job).fields()}
 
     # Not async: a cancel writes to the database, which may wait on a lock; never on the event loop.
     @app.delete(f"{PREFIX}/async-result/{{task_id}}", summary="Cancel a task (ours)")
     def cancel(task_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
-        return task(service.cancel(task_id, principal.owner), base_url(request, options), lang_of(request))
+        return task(service.cancel(task_id, principal.owner), base_url(request, options), lang_for(request))
 
     @app.get(f"{PREFIX}/videos", summary="The caller's tasks, newest first (ours)")
     async def listing(request: Request, limit: int = 50, principal: Principal = Depends(caller)) -> dict:
         jobs = service.works(principal.owner, limit=max(1, min(limit, 500)))
-        lang = lang_of(request)
+        lang = lang_for(request)
         return {"object": "list", "data": [task(job, base_url(request, options), lang) for job in jobs]}
 
     @app.get(f"{PREFIX}/async-result/{{task_id}}/gif", summary="A finished task's video as an animated GIF (ours)",
@@ -441,7 +441,7 @@ def task(job: Job, base: str, lang: str = "both") -> dict:
         "mode": job.mode,
         "created_at": int(job.created_at),
     }
-    body["notices"] = [errors.message(n.get("en", ""), n.get("zh") or n.get("en", ""), lang)
+    body["notices"] = [pick(Text(n.get("en", ""), n.get("zh") or n.get("en", "")), lang)
                        for n in (job.info or {}).get("notices", [])]
     body["video_result"] = []  # the SDKs' model requires the list, empty until the video is done
     if job.status == SUCCEEDED and job.file_token:

@@ -30,7 +30,7 @@ from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
 from .estimate import Expected, RenderClock, WaitEstimator
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
-from .job import CANCELLED, FAILED, FINISHED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
+from .job import CANCELLED, FAILED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
 from .records import from_record, input_folder, to_record
 from .store import JobStore
 from .users import Users

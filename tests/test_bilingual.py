@@ -28,10 +28,8 @@ def test_both_languages_are_always_filled(en, zh):
     ("", "both"), (None, "both"), (" , en", "both"),  # no first choice: a script, both languages
 ])
 def test_the_one_accept_language_parser(header, lang):
-    from api.errors import request_lang
     from bilingual import lang_of
     from ui.i18n import request_lang as page_lang
 
     assert lang_of(header) == lang
-    assert request_lang(header) == lang  # the REST API's and MCP's name for it
     assert page_lang(SimpleNamespace(headers={"accept-language": header or ""})) == lang

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, get_args
 
 from bilingual import Text, pick
 from cogvideo.errors import InvalidRequest
-from cogvideo.request import DEFAULT_SPEED, SpeedId
+from cogvideo.request import SpeedId
 
 if TYPE_CHECKING:
     import torch
