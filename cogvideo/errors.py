@@ -54,8 +54,9 @@ class VideoError(InvalidRequest):
     """A video file that is not ours or not a readable MP4."""
 
 
-class StyleError(StudioError):
-    """A style preset file that is malformed; start-up stops with the file and entry named."""
+class CatalogueError(StudioError):
+    """A catalogue file (styles, I2V templates) that is malformed; start-up stops with the file and
+    entry named."""
 
 
 class ModelFileError(StudioError):

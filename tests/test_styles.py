@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cogvideo.errors import InvalidRequest, StyleError
+from cogvideo.errors import InvalidRequest, CatalogueError
 from cogvideo.catalogues.styles import (
     DEFAULT_STYLES_PATH,
     POST_FILTERS,
@@ -160,8 +160,8 @@ def _write(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def _raises(path: Path, *fragments: str) -> StyleError:
-    with pytest.raises(StyleError) as info:
+def _raises(path: Path, *fragments: str) -> CatalogueError:
+    with pytest.raises(CatalogueError) as info:
         load_styles(path)
     for text in (str(path), *fragments):
         assert text in info.value.en, info.value.en

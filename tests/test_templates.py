@@ -12,16 +12,15 @@ import pytest
 
 from bilingual import Text
 from cogvideo.catalogues.styles import load_styles
-from cogvideo.errors import StudioError
-from cogvideo.media.music import load_tracks
 from cogvideo.catalogues.templates import (
     DEFAULT_SUBJECT,
     DEFAULT_TEMPLATES_PATH,
     Template,
-    TemplateError,
     fill_template,
     load_templates,
 )
+from cogvideo.errors import CatalogueError, StudioError
+from cogvideo.media.music import load_tracks
 
 # 清影's four uses for image to video, by the Chinese names its users know them by.
 QINGYING_USES = {"meme": "表情包梗图", "advertising": "广告制作", "story": "剧情创作", "short-video": "短视频创作"}
@@ -134,8 +133,8 @@ def _write(tmp_path: Path, data: object) -> Path:
     return path
 
 
-def _raises(path: Path, *fragments: str) -> TemplateError:
-    with pytest.raises(TemplateError) as info:
+def _raises(path: Path, *fragments: str) -> CatalogueError:
+    with pytest.raises(CatalogueError) as info:
         load_templates(path, styles=STYLE_IDS, tracks=TRACK_IDS)
     error = info.value
     assert isinstance(error, StudioError)  # start-up turns it into a message, like a bad style file
@@ -217,7 +216,7 @@ def test_a_style_or_track_removed_later_is_caught_on_the_next_load(tmp_path):
     # The file is cached per version, but what it names is checked on every load.
     path = _write(tmp_path, [GOOD])
     assert list(load_templates(path, styles=STYLE_IDS, tracks=TRACK_IDS)) == ["sea-breeze"]
-    with pytest.raises(TemplateError, match="unknown style 'cinematic'"):
+    with pytest.raises(CatalogueError, match="unknown style 'cinematic'"):
         load_templates(path, styles=("none",), tracks=TRACK_IDS)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from bilingual import Text
 
 from cogvideo.catalogues.presets import by_id, entry_error, read_entries
-from cogvideo.errors import InvalidRequest, StyleError
+from cogvideo.errors import InvalidRequest, CatalogueError
 
 DEFAULT_STYLES_PATH = Path(__file__).resolve().parents[2] / "presets" / "styles.json"
 PLACEHOLDER = "{prompt}"
@@ -75,13 +75,13 @@ POST_FILTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def load_styles(path: Path = DEFAULT_STYLES_PATH) -> dict[str, Style]:
     """Load and validate a preset file; the dict keeps the file's order.
 
-    Raises `StyleError` naming the file and, for a bad entry, its index and id.
+    Raises `CatalogueError` naming the file and, for a bad entry, its index and id.
     """
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as exc:
-        raise StyleError(
+        raise CatalogueError(
             f"Style preset file not found: {path}. Restore presets/styles.json or pass an existing file.",
             f"找不到风格预设文件：{path}。请恢复 presets/styles.json，或指定一个存在的文件。",
         ) from exc
@@ -92,12 +92,12 @@ def load_styles(path: Path = DEFAULT_STYLES_PATH) -> dict[str, Style]:
 @lru_cache(maxsize=8)
 def _load_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Style]:
     path = Path(path_str)
-    data = read_entries(path, StyleError, "style", "风格")
-    return by_id(path, data, _parse_entry, StyleError, "style", "风格")
+    data = read_entries(path, CatalogueError, "style", "风格")
+    return by_id(path, data, _parse_entry, CatalogueError, "style", "风格")
 
 
-def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> StyleError:
-    return entry_error(StyleError, path, index, entry_id, en, zh)
+def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> CatalogueError:
+    return entry_error(CatalogueError, path, index, entry_id, en, zh)
 
 
 def _parse_entry(path: Path, index: int, entry: object) -> Style:

@@ -21,7 +21,7 @@ from pathlib import Path
 from bilingual import Text
 
 from cogvideo.catalogues.presets import by_id, entry_error, read_entries
-from cogvideo.errors import StudioError
+from cogvideo.errors import CatalogueError
 from cogvideo.request import MAX_GUIDANCE
 
 DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parents[2] / "presets" / "templates.json"
@@ -37,10 +37,6 @@ _KEYS = _TEXT_KEYS + ("num_frames", "guidance_scale")
 _NOT_ENGLISH = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 # Punctuation that may end the user's subject; `{subject}` sits inside a sentence, so it goes.
 _END_PUNCTUATION = ".!?,;:。！？，；：、"
-
-
-class TemplateError(StudioError):
-    """A template file that is malformed; start-up stops with the file and entry named."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ def load_templates(
     """Load and validate a template file; the dict keeps the file's order.
 
     styles, tracks: the ids a template may name (the dicts from `load_styles()` and `load_tracks()`
-    will do; None loads the shipped files). Raises `TemplateError` naming the file and, for a bad
+    will do; None loads the shipped files). Raises `CatalogueError` naming the file and, for a bad
     entry, its index and id.
     """
     # 1. Read and check each entry on its own (cached per file version).
@@ -74,7 +70,7 @@ def load_templates(
     try:
         stat = path.stat()
     except OSError as exc:
-        raise TemplateError(
+        raise CatalogueError(
             f"Template file not found: {path}. Restore presets/templates.json or pass an existing file.",
             f"找不到模板文件：{path}。请恢复 presets/templates.json，或指定一个存在的文件。",
         ) from exc
@@ -110,12 +106,12 @@ def load_templates(
 @lru_cache(maxsize=8)
 def _load_cached(path_str: str, mtime_ns: int, size: int) -> dict[str, Template]:
     path = Path(path_str)
-    data = read_entries(path, TemplateError, "template", "模板")
-    return by_id(path, data, _parse_entry, TemplateError, "template", "模板")
+    data = read_entries(path, CatalogueError, "template", "模板")
+    return by_id(path, data, _parse_entry, CatalogueError, "template", "模板")
 
 
-def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> TemplateError:
-    return entry_error(TemplateError, path, index, entry_id, en, zh)
+def _entry_error(path: Path, index: int, entry_id: object, en: str, zh: str) -> CatalogueError:
+    return entry_error(CatalogueError, path, index, entry_id, en, zh)
 
 
 def _parse_entry(path: Path, index: int, entry: object) -> Template:
@@ -123,7 +119,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
         raise _entry_error(path, index, None, "must be a JSON object", "必须是 JSON 对象")
     template_id = entry.get("id")
 
-    def fail(en: str, zh: str) -> TemplateError:
+    def fail(en: str, zh: str) -> CatalogueError:
         return _entry_error(path, index, template_id, en, zh)
 
     # 1. Keys: exactly _KEYS (num_frames is written out as null for the model's default).
