@@ -87,28 +87,41 @@ class Ran:
 
 def run_cogvideo(*words: str, stdin: str = "", env: dict[str, str] | None = None) -> Ran:
     """`python -m cogvideo WORDS` in this process: cli.main.main with the test's environment on top,
-    run from the repository's folder, stdin from `stdin`, stdout and stderr kept. Exits as the
-    interpreter would: argparse's SystemExit gives its status, and a SystemExit with a message
+    run from the repository's folder, stdin from `stdin`, stdout and stderr kept, and log records
+    of WARNING and up on stderr as main's `logging.basicConfig` prints them in a process of its own
+    (here pytest's handlers are already on the root logger, so that call does nothing). Exits as
+    the interpreter would: argparse's SystemExit gives its status, and a SystemExit with a message
     prints it and gives 1. One test per face still runs the real command in a subprocess
     (tests/test_cli.py, tests/test_jobs_cli.py)."""
     import contextlib
     import io
+    import logging
     import sys
 
     from cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
+    logged = logging.StreamHandler(err)
+    logged.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logged.setLevel(logging.WARNING)
+    root = logging.getLogger()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         for name, value in {"HF_HUB_OFFLINE": "1", **(env or {})}.items():
             patch.setenv(name, value)
         patch.chdir(ROOT)
         patch.setattr(sys, "stdin", io.StringIO(stdin))
+        level = root.level
+        root.setLevel(min(level, logging.WARNING))
+        root.addHandler(logged)
         try:
             code = main(list(words))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) or exc.code is None else 1
             if not isinstance(exc.code, int) and exc.code is not None:
                 print(exc.code, file=sys.stderr)
+        finally:
+            root.removeHandler(logged)
+            root.setLevel(level)
     return Ran(code or 0, out.getvalue(), err.getvalue())
 
 
