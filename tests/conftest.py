@@ -189,8 +189,8 @@ class InProcessApp:
     interpreter importing torch, diffusers and Gradio. For the tests of what the faces answer; the
     ones that need a process of the app's own (its memory, its stdout, a kill) keep `RunningApp`.
 
-    Its environment (the test's values over RunningApp's) is set until `close`; `log()` is what the
-    loggers said, INFO and up, while it ran."""
+    Its environment (the test's values over RunningApp's) and working folder (the repository's) are
+    the process's until `close`; `log()` is what the loggers said, INFO and up, while it ran."""
 
     def __init__(self, tmp: Path, data_dir: Path | None = None, extra_args: tuple[str, ...] = (),
                  env: dict[str, str] | None = None):
@@ -214,6 +214,7 @@ class InProcessApp:
             "GRADIO_ANALYTICS_ENABLED": "False", **(env or {}),
         }.items():
             self._env.setenv(name, value)
+        self._env.chdir(ROOT)  # as RunningApp's process: Gradio resolves relative file paths from here
         self._handler = logging.FileHandler(self.log_path)
         self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self._handler.setLevel(logging.INFO)
@@ -283,11 +284,12 @@ def client(app):
     return Client(app.url, verbose=False)
 
 
-# A test that starts another process (the app, a browser, Ray, the CLI, a script) is slow: it
-# carries the `slow` mark, so `python -m pytest -m "not slow"` runs the rest in minutes. Found from
-# the source of the test and of every fixture it uses, so a new test is marked without anyone
-# remembering to.
-STARTS_A_PROCESS = re.compile(r"RunningApp\(|subprocess\.|RayWorkers\.start|ray\.init\(|chromium|Popen\(")
+# A test that starts another process (the app, a browser, Ray, the CLI, a script) or a whole app in
+# its own (InProcessApp) is slow: it carries the `slow` mark, so `python -m pytest -m "not slow"`
+# runs the rest in minutes. Found from the source of the test and of every fixture it uses, so a
+# new test is marked without anyone remembering to.
+STARTS_A_PROCESS = re.compile(
+    r"RunningApp\(|InProcessApp\(|subprocess\.|RayWorkers\.start|ray\.init\(|chromium|Popen\(")
 
 
 def _starts_a_process(function) -> bool:
