@@ -263,7 +263,11 @@ def start(argv: list[str] | None = None) -> Started:
         adhoc = (user, password)
     try:
         lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until stop (or the process ends)
-        demo, studio, service, agent, pool = build(args)
+        try:
+            demo, studio, service, agent, pool = build(args)
+        except BaseException:
+            lock.release()
+            raise
     except (StudioError, AgentError) as exc:
         raise SystemExit(f"error: {exc.en}\n错误：{exc.zh}")
     started = Started(demo, studio, service, agent, pool, lock)

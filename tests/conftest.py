@@ -226,6 +226,9 @@ class InProcessApp:
             self.started = studio_app.start(
                 ["--model", "tiny", "--port", str(self.port), "--output-dir", str(self.output_dir),
                  "--data-dir", str(self.data_dir), "--max-queue", "8", *extra_args])
+        except SystemExit as exc:  # a refused start, as RunningApp reports its process's exit
+            self._let_go()
+            raise RuntimeError(f"app exited early:\n{exc}\n" + self.log()[-3000:]) from None
         except BaseException:
             self._let_go()
             raise
