@@ -225,6 +225,32 @@ def main(argv: list[str] | None = None) -> None:
 
     cap_output()  # Gradio prints some callers' values whole: the log keeps lines, not request bodies
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = start(argv)
+    try:
+        started.demo.block_thread()  # until Ctrl-C (or SIGTERM with Ray workers)
+    finally:
+        started.stop()
+
+
+class Started:
+    """A started app: the server answers on its port; `stop` closes it and lets the workers go."""
+
+    def __init__(self, demo, studio: Studio, service: "JobService", agent: PromptAgent, pool, lock: DataDirLock):
+        self.demo, self.studio, self.service, self.agent, self.pool, self.lock = demo, studio, service, agent, pool, lock
+
+    def stop(self) -> None:
+        self.demo.close(verbose=False)
+        # A render in this process cannot be interrupted (its job runs again at the next start);
+        # Ray workers let go at once.
+        self.service.close(timeout=10 if self.pool is not None else 1)
+        if self.pool is not None:
+            self.pool.shutdown()
+        self.lock.release()
+
+
+def start(argv: list[str] | None = None) -> Started:
+    """Everything `python app.py` does but wait: the data folder locked, the app built and serving on
+    its port (the tests start apps in their own process with it)."""
     args = parse_args(argv)
     adhoc = None
     if any(arg == "--auth" or arg.startswith("--auth=") for arg in (sys.argv[1:] if argv is None else argv)):
@@ -237,19 +263,21 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("error: --auth must look like user:password")
         adhoc = (user, password)
     try:
-        lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until the process ends
-        demo, studio, service, agent, pool = build(args)
+        lock = DataDirLock(_checked_dir(args.data_dir)).acquire()  # held until stop (or the process ends)
+        try:
+            demo, studio, service, agent, pool = build(args)
+        except BaseException:
+            lock.release()
+            raise
     except BilingualError as exc:
         raise SystemExit(f"error: {both(exc.text)}")
+    started = Started(demo, studio, service, agent, pool, lock)
     try:
         serve(args, adhoc, demo, studio, service, agent, pool)
-    finally:  # Ctrl-C, SIGTERM or a failed start: the workers stop (an embedded Ray with them)
-        # A render in this process cannot be interrupted (its job runs again at the next start);
-        # Ray workers let go at once.
-        service.close(timeout=10 if pool is not None else 1)
-        if pool is not None:
-            pool.shutdown()
-        lock.release()
+    except BaseException:  # a failed start: the workers stop (an embedded Ray with them)
+        started.stop()
+        raise
+    return started
 
 
 def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobService", agent: PromptAgent,
@@ -265,7 +293,7 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
             else:
                 studio.preload(on_status=lambda text, fraction: log.info(text.en))
         except StudioError as exc:
-            raise SystemExit(f"error: {exc.en}")
+            raise SystemExit(f"error: {both(exc.text)}")
     service.start()
     if pool is not None:
         pool.watch(service.add_worker)  # GPU machines that join the cluster later serve too
@@ -283,6 +311,7 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
     auth = sign_in(service, adhoc)
     _patient_self_check()
     demo.launch(
+        prevent_thread_lock=True,  # main() waits; an app started in a test's process does not
         server_name=args.host,
         server_port=args.port,
         share=args.share,

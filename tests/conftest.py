@@ -6,6 +6,7 @@ import inspect
 import os
 import re
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,54 @@ def make_tiny_ddcolor(path: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a command said and how it ended, in subprocess.CompletedProcess's names."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cogvideo(*words: str, stdin: str = "", env: dict[str, str] | None = None) -> Ran:
+    """`python -m cogvideo WORDS` in this process: cli.main.main with the test's environment on top,
+    run from the repository's folder, stdin from `stdin`, stdout and stderr kept, and log records
+    of WARNING and up on stderr as main's `logging.basicConfig` prints them in a process of its own
+    (here pytest's handlers are already on the root logger, so that call does nothing). Exits as
+    the interpreter would: argparse's SystemExit gives its status, and a SystemExit with a message
+    prints it and gives 1. One test per face still runs the real command in a subprocess
+    (tests/test_cli.py, tests/test_jobs_cli.py)."""
+    import contextlib
+    import io
+    import logging
+    import sys
+
+    from cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    logged = logging.StreamHandler(err)
+    logged.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logged.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for name, value in {"HF_HUB_OFFLINE": "1", **(env or {})}.items():
+            patch.setenv(name, value)
+        patch.chdir(ROOT)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))
+        level = root.level
+        root.setLevel(min(level, logging.WARNING))
+        root.addHandler(logged)
+        try:
+            code = main(list(words))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) or exc.code is None else 1
+            if not isinstance(exc.code, int) and exc.code is not None:
+                print(exc.code, file=sys.stderr)
+        finally:
+            root.removeHandler(logged)
+            root.setLevel(level)
+    return Ran(code or 0, out.getvalue(), err.getvalue())
+
+
 class RunningApp:
     """`python app.py --model tiny` in a subprocess, with a scripted chat server as its prompt agent."""
 
@@ -134,6 +183,77 @@ class RunningApp:
         self.chat.stop()
 
 
+class InProcessApp:
+    """The same app as `RunningApp` (app.py's `start`: the same flags, build, guards and routes, on a
+    real port, with its own scripted chat server), started in the test's own process: no second
+    interpreter importing torch, diffusers and Gradio. For the tests of what the faces answer; the
+    ones that need a process of the app's own (its memory, its stdout, a kill) keep `RunningApp`.
+
+    Its environment (the test's values over RunningApp's) and working folder (the repository's) are
+    the process's until `close`; `log()` is what the loggers said, INFO and up, while it ran."""
+
+    def __init__(self, tmp: Path, data_dir: Path | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
+        import logging
+
+        import app as studio_app
+        from tests.chat_server import ChatServer, Reply
+
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.output_dir = tmp / "outputs"
+        self.data_dir = data_dir or tmp / "data"
+        self.log_path = tmp / f"app-{self.port}.log"
+        self._env = pytest.MonkeyPatch()
+        for name, value in {
+            "HF_HUB_OFFLINE": "1", "OPENAI_BASE_URL": self.chat.url, "OPENAI_API_KEY": "test-key",
+            "PROMPT_AGENT_MODEL": "test-model", "PROMPT_AGENT_VISION_MODEL": "test-vision",
+            "PROMPT_AGENT_TIMEOUT": "5", "DDCOLOR_WEIGHTS": str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
+            "GRADIO_ANALYTICS_ENABLED": "False", **(env or {}),
+        }.items():
+            self._env.setenv(name, value)
+        self._env.chdir(ROOT)  # as RunningApp's process: Gradio resolves relative file paths from here
+        self._handler = logging.FileHandler(self.log_path)
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._handler.setLevel(logging.INFO)
+        root = logging.getLogger()
+        self._root_level = root.level
+        root.addHandler(self._handler)
+        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+        try:
+            self.started = studio_app.start(
+                ["--model", "tiny", "--port", str(self.port), "--output-dir", str(self.output_dir),
+                 "--data-dir", str(self.data_dir), "--max-queue", "8", *extra_args])
+        except SystemExit as exc:  # a refused start, as RunningApp reports its process's exit
+            self._let_go()
+            raise RuntimeError(f"app exited early:\n{exc}\n" + self.log()[-3000:]) from None
+        except BaseException:
+            self._let_go()
+            raise
+
+    def log(self) -> str:
+        self._handler.flush()
+        return self.log_path.read_text()
+
+    def close(self) -> None:
+        try:
+            self.started.stop()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        import logging
+
+        root = logging.getLogger()
+        root.removeHandler(self._handler)
+        root.setLevel(self._root_level)
+        self._handler.close()
+        self._env.undo()
+        self.chat.stop()
+
+
 AGENT_REPLY = (
     "A small wooden boat drifts across a calm mountain lake at sunset, golden light glittering on the "
     "ripples; thin clouds glide across an orange sky while the camera slowly pushes in."
@@ -167,11 +287,12 @@ def client(app):
     return Client(app.url, verbose=False)
 
 
-# A test that starts another process (the app, a browser, Ray, the CLI, a script) is slow: it
-# carries the `slow` mark, so `python -m pytest -m "not slow"` runs the rest in minutes. Found from
-# the source of the test and of every fixture it uses, so a new test is marked without anyone
-# remembering to.
-STARTS_A_PROCESS = re.compile(r"RunningApp\(|subprocess\.|RayWorkers\.start|ray\.init\(|chromium|Popen\(")
+# A test that starts another process (the app, a browser, Ray, the CLI, a script) or a whole app in
+# its own (InProcessApp) is slow: it carries the `slow` mark, so `python -m pytest -m "not slow"`
+# runs the rest in minutes. Found from the source of the test and of every fixture it uses, so a
+# new test is marked without anyone remembering to.
+STARTS_A_PROCESS = re.compile(
+    r"RunningApp\(|InProcessApp\(|subprocess\.|RayWorkers\.start|ray\.init\(|chromium|Popen\(")
 
 
 def _starts_a_process(function) -> bool:

@@ -7,9 +7,6 @@ streamer and tokenizer. No downloads: HF_HUB_OFFLINE is on (tests/conftest.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -22,7 +19,7 @@ from agent.backends import MAX_INPUT_CHARS, MAX_TOKENS
 from agent.clean import TOKEN_LIMIT, estimate_tokens
 from agent.instructions import PROMPTS_DIR
 from agent.local import DOWNLOAD_COMMAND, LocalBackend
-from tests.conftest import ROOT
+from tests.conftest import run_cogvideo
 from tests.local_models import teach
 
 torch = pytest.importorskip("torch")
@@ -318,9 +315,7 @@ def test_gloss_says_in_chinese_what_the_prompt_shows():
 
 def test_download_agent_on_the_command_line():
     def cli(*args, **env):
-        return subprocess.run([sys.executable, "-m", "cogvideo", *args], capture_output=True, text=True, cwd=ROOT,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1", "PROMPT_AGENT_LOCAL_MODEL": "", **env},
-                              timeout=120)
+        return run_cogvideo(*args, env={"PROMPT_AGENT_LOCAL_MODEL": "", **env})
 
     assert "agent" in cli("download", "--help").stdout
     offline = cli("--lang", "zh", "download", "agent")

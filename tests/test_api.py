@@ -21,7 +21,7 @@ from PIL import Image
 from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
-from tests.conftest import ROOT, RunningApp, make_photo
+from tests.conftest import ROOT, InProcessApp, RunningApp, make_photo
 
 FAST = {"num_inference_steps": 2}  # with duration=1 (9 frames at 8 fps): a tiny job takes about a second
 
@@ -288,7 +288,7 @@ def test_the_readmes_python_and_curl_examples_run(tmp_path):
     store = JobStore(tmp / "data")
     key = ApiKeys(store).add("readme")[1]
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data")
+    app = InProcessApp(tmp, data_dir=tmp / "data")  # the example and curl are the processes here
     try:
         env = {**os.environ, "STUDIO_URL": app.url.rstrip("/"), "STUDIO_API_KEY": key}
         code = readme_block("python", "## Use it from code").replace(

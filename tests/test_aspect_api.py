@@ -10,7 +10,7 @@ import pytest
 from cogvideo.media import codec
 from jobs import JobStore
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 from tests.test_api import error_of, post, wait_done, zai
 
 FAST = {"num_inference_steps": 2}
@@ -22,7 +22,7 @@ def server(tmp_path_factory):
     store = JobStore(tmp / "data")
     alice = ApiKeys(store).add("alice")[1]
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data")
+    app = InProcessApp(tmp, data_dir=tmp / "data")
     app.keys = {"alice": alice}
     app.base = app.url + "api/paas/v4"
     yield app

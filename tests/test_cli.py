@@ -1,4 +1,6 @@
-"""The CLI as a person runs it: a subprocess making real MP4s."""
+"""The CLI as a person runs it, making real MP4s: `python -m cogvideo` in a subprocess once (the
+first video below), the rest through the same `main` in this process (tests/conftest.py's
+run_cogvideo: the same arguments, output and exit codes, without a new interpreter each time)."""
 
 import os
 import subprocess
@@ -6,9 +8,10 @@ import sys
 
 from cogvideo.media import codec
 from tests.conftest import ROOT, make_photo
+from tests.conftest import run_cogvideo as run_cli
 
 
-def run_cli(*args, env=None):
+def run_cli_process(*args, env=None):
     full_env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "cogvideo", *args], capture_output=True, text=True, cwd=ROOT,
@@ -18,8 +21,8 @@ def run_cli(*args, env=None):
 
 def test_generate_t2v_and_i2v(tmp_path):
     out = tmp_path / "t2v.mp4"
-    proc = run_cli("generate", "--model", "tiny", "--prompt", "a boat on a lake", "--num-inference-steps", "2",
-                   "--seed", "42", "--out", str(out), "--output-dir", str(tmp_path / "o"))
+    proc = run_cli_process("generate", "--model", "tiny", "--prompt", "a boat on a lake", "--num-inference-steps",
+                           "2", "--seed", "42", "--out", str(out), "--output-dir", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stderr
     assert f"video: {out}" in proc.stdout and "seed: 42" in proc.stdout
     assert "noise" in proc.stderr  # the tiny model says what it is

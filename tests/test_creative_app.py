@@ -14,7 +14,7 @@ from PIL import Image
 
 from cogvideo.engine import tiny
 from cogvideo.media import codec
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 from tests.test_creative import make_clip
 from tests.test_lora import make_lora, write_lora_shapes
 
@@ -29,7 +29,7 @@ def lora_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def studio_app(tmp_path_factory, lora_dir):
-    running = RunningApp(tmp_path_factory.mktemp("creative"), extra_args=("--lora", f"{lora_dir}:0.0"))
+    running = InProcessApp(tmp_path_factory.mktemp("creative"), extra_args=("--lora", f"{lora_dir}:0.0"))
     yield running
     running.close()
 
@@ -124,13 +124,13 @@ def test_bad_input_gets_a_message_and_the_server_keeps_serving(api, clip, tmp_pa
 def test_a_lora_for_another_model_size_stops_the_start(tmp_path):
     wrong = write_lora_shapes(tmp_path / "big.safetensors", width=1920)
     with pytest.raises(RuntimeError) as err:
-        RunningApp(tmp_path / "wrong", extra_args=("--lora", str(wrong)))
+        InProcessApp(tmp_path / "wrong", extra_args=("--lora", str(wrong)))
     assert "width 1920" in str(err.value) and "big.safetensors" in str(err.value)
 
 
 def test_a_missing_lora_stops_the_start(tmp_path):
     with pytest.raises(RuntimeError) as err:
-        RunningApp(tmp_path / "missing", extra_args=("--lora", str(tmp_path / "nowhere.safetensors")))
+        InProcessApp(tmp_path / "missing", extra_args=("--lora", str(tmp_path / "nowhere.safetensors")))
     assert "nowhere.safetensors" in str(err.value)
 
 

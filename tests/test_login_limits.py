@@ -15,7 +15,7 @@ import pytest
 from gradio_client import Client
 
 from jobs import JobStore, Users
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def signed(tmp_path_factory):
     store = JobStore(tmp / "data")
     Users(store).add("alice", password="alice-password")
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data", extra_args=("--auth", "guest:guest-password"))
+    app = InProcessApp(tmp, data_dir=tmp / "data", extra_args=("--auth", "guest:guest-password"))
     yield app
     app.close()
 

@@ -23,7 +23,7 @@ from cogvideo.media import clips, codec, gif, music
 from jobs import JobStore
 from jobs.keys import ApiKeys
 from jobs.records import to_record
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 
 FAST = dict(num_inference_steps=2, num_frames=9)
 
@@ -128,7 +128,7 @@ def server(tmp_path_factory):
     store = JobStore(tmp / "data")
     key = ApiKeys(store).add("alice")[1]
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data")
+    app = InProcessApp(tmp, data_dir=tmp / "data")
     app.key = key
     yield app
     app.close()

@@ -25,7 +25,7 @@ from gradio_client import Client, handle_file
 from cogvideo.media import downloads
 from cogvideo.studio import Studio
 from jobs import JobStore, Users
-from tests.conftest import ROOT, RunningApp
+from tests.conftest import ROOT, InProcessApp
 
 FAST = dict(num_inference_steps=2, num_frames=9)
 DAY = 24 * 3600
@@ -49,13 +49,13 @@ def two_users(tmp_path_factory):
     users.add("alice", password="alice-password")
     users.add("bob", password="bob-password")
     store.close()
-    running = RunningApp(tmp, data_dir=tmp / "data")
+    running = InProcessApp(tmp, data_dir=tmp / "data")
     running.song = make_song(tmp / "alices-song.wav")
     yield running
     running.close()
 
 
-def signed_in(app: RunningApp, user: str, password: str) -> httpx.Client:
+def signed_in(app: InProcessApp, user: str, password: str) -> httpx.Client:
     """A browser's session: Gradio's /login form, then its cookie on every request."""
     http = httpx.Client(base_url=app.url, timeout=60)
     assert http.post("login", data={"username": user, "password": password}).status_code == 200

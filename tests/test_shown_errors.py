@@ -15,7 +15,7 @@ from cogvideo.media.colorize import Colorizer
 from jobs import JobService, JobStore, LocalWorker
 from jobs.job import FAILED
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp, make_photo
+from tests.conftest import InProcessApp, make_photo
 from tests.test_jobs import request
 
 COLORIZE_MISSING = ("Colorizing isn't installed on this server; ask whoever runs it.",
@@ -76,7 +76,7 @@ def app_without_colorizer(tmp_path_factory):
     store = JobStore(tmp / "data")
     alice = ApiKeys(store).add("alice")[1]
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data", env={"DDCOLOR_WEIGHTS": str(tmp / "missing" / "ddcolor.pth")})
+    app = InProcessApp(tmp, data_dir=tmp / "data", env={"DDCOLOR_WEIGHTS": str(tmp / "missing" / "ddcolor.pth")})
     app.keys = {"alice": alice}
     yield app
     app.close()

@@ -11,7 +11,7 @@ from cogvideo import Studio
 from cogvideo.engine.render import Engine
 from jobs import JobStore
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_speed_end_to_end_through_rest_and_the_named_api(tmp_path):
     store = JobStore(tmp_path / "data")
     key = ApiKeys(store).add("alice")[1]
     store.close()
-    app = RunningApp(tmp_path, data_dir=tmp_path / "data", extra_args=("--speed", "balanced"))
+    app = InProcessApp(tmp_path, data_dir=tmp_path / "data", extra_args=("--speed", "balanced"))
     try:
         zai = ZhipuAiClient(api_key=key, base_url=app.url + "api/paas/v4", max_retries=0)
         speedy = zai.videos.generations(model="tiny", prompt="a red kite", quality="speed", duration=1,

@@ -1,10 +1,11 @@
 """`users remove` and `users set-password` take effect in the running app at once, on every face.
 
 The app runs as `python app.py --model tiny` in a subprocess and the operator's commands as
-`python -m cogvideo users ...` in another: the database is the only thing they share. A removed
-user's key is refused by REST (zai-sdk, bearer and JWT) and MCP (the `mcp` client), their signed-in
-session (gradio_client, a real `POST /login`) is refused at its next call, their jobs are cancelled
-and a new user of the same name inherits nothing. A new password ends the user's sessions.
+`python -m cogvideo users ...` run in the test's process (cli.main.main): the database is the only
+thing they share. A removed user's key is refused by REST (zai-sdk, bearer and JWT) and MCP (the
+`mcp` client), their signed-in session (gradio_client, a real `POST /login`) is refused at its next
+call, their jobs are cancelled and a new user of the same name inherits nothing. A new password
+ends the user's sessions.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import subprocess
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -26,17 +25,16 @@ from gradio_client import Client
 from jobs import ApiKeys, JobStore, Users
 from jobs.job import CANCELLED, QUEUED, RUNNING, SUCCEEDED
 from jobs.store import MIGRATIONS
-from tests.conftest import RunningApp
+from tests.conftest import Ran, RunningApp, run_cogvideo
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = {"num_inference_steps": 2}           # with duration=1: about a second on the tiny model
 SLOW = {"num_inference_steps": 150}         # long enough to still be rendering when the user goes
 
 
-def cogvideo(data_dir: Path, *words: str, stdin: str = "") -> subprocess.CompletedProcess:
-    """The operator's CLI, in its own process."""
-    done = subprocess.run([sys.executable, "-m", "cogvideo", *words, "--data-dir", str(data_dir)], input=stdin,
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+def cogvideo(data_dir: Path, *words: str, stdin: str = "") -> Ran:
+    """The operator's CLI, `python -m cogvideo WORDS --data-dir DATA`, in the test's process: the app
+    is another process all the same, so the database is still all they share."""
+    done = run_cogvideo(*words, "--data-dir", str(data_dir), stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done
 

@@ -7,7 +7,7 @@ from gradio_client import Client
 
 from jobs import JobStore, Users
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 
 FAST = dict(num_inference_steps=2, num_frames=9)
 
@@ -21,7 +21,7 @@ def signed_app(tmp_path_factory):
     users.add("bob", password="bob-password", lane="vip")
     bob_key = ApiKeys(store).add("bob")[1]  # the same user through the REST API
     store.close()
-    running = RunningApp(tmp, data_dir=tmp / "data", env={"STUDIO_AUTH": "guest:guest-password"})
+    running = InProcessApp(tmp, data_dir=tmp / "data", env={"STUDIO_AUTH": "guest:guest-password"})
     running.bob_key = bob_key
     yield running
     running.close()

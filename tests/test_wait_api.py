@@ -10,7 +10,7 @@ import pytest
 
 from jobs import JobStore
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp
+from tests.conftest import InProcessApp
 from tests.test_mcp import call
 
 FAST = {"num_inference_steps": 2}
@@ -23,7 +23,7 @@ def server(tmp_path_factory):
     store = JobStore(tmp / "data")
     alice = ApiKeys(store).add("alice")[1]
     store.close()
-    app = RunningApp(tmp, data_dir=tmp / "data")
+    app = InProcessApp(tmp, data_dir=tmp / "data")
     app.keys = {"alice": alice}
     app.base = app.url + "api/paas/v4"
     yield app
