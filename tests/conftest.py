@@ -125,7 +125,37 @@ def run_cogvideo(*words: str, stdin: str = "", env: dict[str, str] | None = None
     return Ran(code or 0, out.getvalue(), err.getvalue())
 
 
-class RunningApp:
+class _App:
+    """What both kinds of test app share: a scripted chat server as the prompt agent, a free port,
+    the folders, and the flags and environment the app starts with (a test's own values win: no
+    prompt model, no colorizer...)."""
+
+    def __init__(self, tmp: Path, data_dir: Path | None = None):
+        from tests.chat_server import ChatServer, Reply
+
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp
+        self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.output_dir = tmp / "outputs"
+        self.data_dir = data_dir or tmp / "data"
+        self.log_path = tmp / f"app-{self.port}.log"
+
+    def environment(self, env: dict[str, str] | None) -> dict[str, str]:
+        return {
+            "HF_HUB_OFFLINE": "1", "OPENAI_BASE_URL": self.chat.url, "OPENAI_API_KEY": "test-key",
+            "PROMPT_AGENT_MODEL": "test-model", "PROMPT_AGENT_VISION_MODEL": "test-vision",
+            "PROMPT_AGENT_TIMEOUT": "5", "DDCOLOR_WEIGHTS": str(make_tiny_ddcolor(self.tmp / "ddcolor.pth")),
+            "GRADIO_ANALYTICS_ENABLED": "False", **(env or {}),
+        }
+
+    def arguments(self, extra_args: tuple[str, ...]) -> list[str]:
+        return ["--model", "tiny", "--port", str(self.port), "--output-dir", str(self.output_dir),
+                "--data-dir", str(self.data_dir), "--max-queue", "8", *extra_args]
+
+
+class RunningApp(_App):
     """`python app.py --model tiny` in a subprocess, with a scripted chat server as its prompt agent."""
 
     def __init__(self, tmp: Path, data_dir: Path | None = None, extra_args: tuple[str, ...] = (),
@@ -135,26 +165,11 @@ class RunningApp:
         import time
         import urllib.request
 
-        from tests.chat_server import ChatServer, Reply
-
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.output_dir = tmp / "outputs"
-        self.data_dir = data_dir or tmp / "data"
-        self.log_path = tmp / f"app-{self.port}.log"
-        env = {**dict(
-            os.environ, HF_HUB_OFFLINE="1", OPENAI_BASE_URL=self.chat.url, OPENAI_API_KEY="test-key",
-            PROMPT_AGENT_MODEL="test-model", PROMPT_AGENT_VISION_MODEL="test-vision",
-            PROMPT_AGENT_TIMEOUT="5", DDCOLOR_WEIGHTS=str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
-            GRADIO_ANALYTICS_ENABLED="False",
-        ), **(env or {})}  # a test's own values win (no prompt model, no colorizer...)
+        super().__init__(tmp, data_dir)
+        env = {**os.environ, **self.environment(env)}
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", "tiny", "--port", str(self.port),
-             "--output-dir", str(self.output_dir), "--data-dir", str(self.data_dir), "--max-queue", "8",
-             *extra_args],
+            [sys.executable, "app.py", *self.arguments(extra_args)],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + APP_START_S
@@ -183,7 +198,7 @@ class RunningApp:
         self.chat.stop()
 
 
-class InProcessApp:
+class InProcessApp(_App):
     """The same app as `RunningApp` (app.py's `start`: the same flags, build, guards and routes, on a
     real port, with its own scripted chat server), started in the test's own process: no second
     interpreter importing torch, diffusers and Gradio. For the tests of what the faces answer; the
@@ -197,22 +212,10 @@ class InProcessApp:
         import logging
 
         import app as studio_app
-        from tests.chat_server import ChatServer, Reply
 
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.chat = ChatServer(default=Reply(text=AGENT_REPLY)).start()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.output_dir = tmp / "outputs"
-        self.data_dir = data_dir or tmp / "data"
-        self.log_path = tmp / f"app-{self.port}.log"
+        super().__init__(tmp, data_dir)
         self._env = pytest.MonkeyPatch()
-        for name, value in {
-            "HF_HUB_OFFLINE": "1", "OPENAI_BASE_URL": self.chat.url, "OPENAI_API_KEY": "test-key",
-            "PROMPT_AGENT_MODEL": "test-model", "PROMPT_AGENT_VISION_MODEL": "test-vision",
-            "PROMPT_AGENT_TIMEOUT": "5", "DDCOLOR_WEIGHTS": str(make_tiny_ddcolor(tmp / "ddcolor.pth")),
-            "GRADIO_ANALYTICS_ENABLED": "False", **(env or {}),
-        }.items():
+        for name, value in self.environment(env).items():
             self._env.setenv(name, value)
         self._env.chdir(ROOT)  # as RunningApp's process: Gradio resolves relative file paths from here
         self._handler = logging.FileHandler(self.log_path)
@@ -223,9 +226,7 @@ class InProcessApp:
         root.addHandler(self._handler)
         root.setLevel(min(root.level or logging.WARNING, logging.INFO))
         try:
-            self.started = studio_app.start(
-                ["--model", "tiny", "--port", str(self.port), "--output-dir", str(self.output_dir),
-                 "--data-dir", str(self.data_dir), "--max-queue", "8", *extra_args])
+            self.started = studio_app.start(self.arguments(extra_args))
         except SystemExit as exc:  # a refused start, as RunningApp reports its process's exit
             self._let_go()
             raise RuntimeError(f"app exited early:\n{exc}\n" + self.log()[-3000:]) from None
