@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-url-fetch", action="store_true", default=env("STUDIO_ALLOW_URL_FETCH", "") == "1",
                         help="let API callers pass http(s) image_url values (fetched with a size cap and "
                              "private addresses refused)")
+    parser.add_argument("--metrics-token", default=env("STUDIO_METRICS_TOKEN"),
+                        help="Prometheus metrics at /metrics are answered to this machine only; from elsewhere with "
+                             "`Authorization: Bearer <this token>`. Prefer env STUDIO_METRICS_TOKEN (a flag shows in `ps`)")
     parser.add_argument("--api-rate-limit", type=int, default=int(env("STUDIO_API_RATE_LIMIT", "60")),
                         help="API video submits per minute per key (other calls: ten times that); 0 turns it off")
     parser.add_argument("--lang", choices=("auto", "zh", "en"), default=env("STUDIO_LANG", "auto"),
@@ -161,12 +164,14 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
     from starlette.routing import Mount
 
     from api.mcp import build_mcp, mcp_routes
+    from api.metrics import StudioMetrics, metrics_route
     from api.zhipu import ApiOptions, build_api
 
     options = ApiOptions(public_url=args.public_url, allow_url_fetch=args.allow_url_fetch,
                          rate_limit=args.api_rate_limit)
     mcp = build_mcp(service, studio, agent, options)  # MCP tools at /mcp, same keys and the UI's agent
-    return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp)]
+    metrics = metrics_route(StudioMetrics(service, studio), args.metrics_token, shared=args.share)
+    return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp), metrics]
 
 
 def guards(args: argparse.Namespace, signed_in: bool, users=None) -> list:

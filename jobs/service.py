@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Protocol
 
 from bilingual import Text, both
 from cogvideo import VideoRequest
@@ -69,6 +70,15 @@ class _Live:
     clock: RenderClock = dataclasses.field(default_factory=RenderClock)  # its steps' times, for the estimates
 
 
+class JobWatcher(Protocol):
+    """Told of every job's start and end, in the service's threads (metrics); must return quickly
+    and never raises into the service (a failure is logged)."""
+
+    def started(self, job: Job) -> None: ...
+
+    def ended(self, job: Job, status: str, values: dict) -> None: ...
+
+
 class JobService:
     def __init__(
         self,
@@ -110,6 +120,18 @@ class JobService:
         self._unwritten: dict[str, tuple[Job, str, dict]] = {}
         self._retry_at, self._retry_s = 0.0, 0.0  # the next try to write them, and the wait after a failure
         self._estimator = WaitEstimator(self)
+        self._watchers: list[JobWatcher] = []
+
+    def watch(self, watcher: JobWatcher) -> None:
+        """Tell `watcher` of every job that starts or ends from now on."""
+        self._watchers.append(watcher)
+
+    def _tell(self, event: str, *args) -> None:
+        for watcher in self._watchers:
+            try:
+                getattr(watcher, event)(*args)
+            except Exception:  # a watcher's failure must not fail a job
+                log.exception("a job watcher failed on %s", event)
 
     @property
     def data_dir(self) -> Path:
@@ -247,6 +269,8 @@ class JobService:
         if job.finished:
             return job
         status = self.store.request_cancel(job.id)
+        if status == CANCELLED:  # it was waiting: it ends here
+            self._tell("ended", job, CANCELLED, {})
         with self._cond:
             if status == RUNNING and job.id in self._cancels:
                 self._cancels[job.id].set()
@@ -365,6 +389,7 @@ class JobService:
                 self._live[job.id] = _Live()
                 self._reposition()
                 self._cond.notify_all()
+                self._tell("started", job)
                 return job
         return None
 
@@ -526,6 +551,7 @@ class JobService:
         """Record a job's end; when the store cannot take it (a full disk), keep it in memory, show it
         from there and let the housekeeper write it once space returns. A job whose end is known never
         stays "running", nor counts against its owner's share of the line."""
+        self._tell("ended", job, status, values)
         try:
             self.store.finish(job.id, status, **values)
             return

@@ -302,6 +302,10 @@ class JobStore:
             return self.read("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0]
         return self.read("SELECT COUNT(*) FROM jobs WHERE status = ? AND owner = ?", (status, owner))[0][0]
 
+    def count_by_lane(self, status: str) -> dict[str, int]:
+        """How many jobs in `status` each lane holds (lanes without one are left out)."""
+        return dict(self.read("SELECT lane, COUNT(*) FROM jobs WHERE status = ? GROUP BY lane", (status,)))
+
     def claim(self, job_id: str, worker: str) -> Job | None:
         """Queued -> running, atomically; None if someone cancelled it meanwhile."""
         with self._lock:
