@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 import gradio as gr
@@ -197,6 +198,17 @@ def details_table(info: dict | None, lang: str, speeds: Mapping[str, SpeedPreset
 
 
 # ---------------------------------------------------------------- the header
+
+def lane_words(lane: str, until: float | None, lang: str, now: float | None = None) -> str:
+    """The user's lane as the header says it, with the end of a pass in this server's local time
+    ("fast lane · until 12-08 14:00"); the year only when the pass ends in another year than `now`'s."""
+    name = LANE_NAMES.get(lane, Text(lane, lane))
+    if until is None:
+        return pick(name, lang)
+    ends = time.localtime(until)
+    shown = time.strftime("%m-%d %H:%M" if ends.tm_year == time.localtime(now).tm_year else "%Y-%m-%d %H:%M", ends)
+    return pick(Text(f"{name.en} · until {shown}", f"{name.zh} · 至 {shown}"), lang)
+
 
 def header_line(model: str, waiting: int, rendering: int, lane: str, system: str, lang: str) -> str:
     """One short line a phone shows whole (model, queue, the user's lane), then the machine's
