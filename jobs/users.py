@@ -28,8 +28,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import math
+import re
 import secrets
 import time
 from dataclasses import dataclass
