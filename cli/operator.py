@@ -7,6 +7,7 @@ lets both write). A running job cancelled here stops within a second: the app wa
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import json
 import os
@@ -16,7 +17,7 @@ import time
 
 from bilingual import Text, pick
 from jobs.errors import UserError
-from jobs.job import LANES, STANDARD, STATUSES
+from jobs.job import LANES, STANDARD, STATUSES, VIP
 from jobs.keys import ApiKeys
 from jobs.service import DAY, prune_jobs
 from jobs.store import JobStore, default_data_dir
@@ -45,6 +46,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     lane = users.add_parser("set-lane", parents=[data_dir], help="move a user to another lane")
     lane.add_argument("name")
     lane.add_argument("lane", choices=LANES)
+    grant = users.add_parser("grant", parents=[data_dir],
+                             help="a pass: the fast lane for a while (added to what is left of one), then standard")
+    grant.add_argument("name")
+    grant.add_argument("--lane", choices=LANES, default=VIP, help="the lane of the pass (vip, the fast lane)")
+    grant.add_argument("--days", help="how long, from now or from the end of the pass the user has (1, 0.5...)")
+    grant.add_argument("--until", help="when it ends, in this server's local time: 2026-12-31 (00:00 that day) "
+                                       "or \"2026-12-31 18:00\"")
     password = users.add_parser("set-password", parents=[data_dir],
                                 help="change a user's password (their signed-in pages are signed out)")
     password.add_argument("name")
@@ -131,10 +139,11 @@ def users_list(store: JobStore, args, lang: str) -> int:
         print(pick(Text("no users: the app is single-user (no sign-in); add one with `users add NAME`",
                         "还没有用户：应用为单用户模式（无需登录）；用 `users add 用户名` 添加"), lang))
         return 0
-    print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  created")
+    print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  {'created':<16}  lane ends")
     for user in rows:
+        ends = _local(user.lane_until) if user.lane_until is not None else "-"
         print(f"{user.name:<24} {user.lane:<9} {'yes' if user.has_password else 'no':<8} "
-              f"{counts.get(user.name, 0):>5}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(user.created_at))}")
+              f"{counts.get(user.name, 0):>5}  {_local(user.created_at):<16}  {ends}")
     return 0
 
 
@@ -143,6 +152,49 @@ def users_set_lane(store: JobStore, args, lang: str) -> int:
     print(pick(Text(f"{user.name} is now in the {user.lane} lane (for jobs submitted from now on)",
                     f"{user.name} 已切换到 {user.lane} 通道（对此后提交的任务生效）"), lang))
     return 0
+
+
+def users_grant(store: JobStore, args, lang: str) -> int:
+    days = _days(args.days) if args.days is not None else None
+    until = _until(args.until) if args.until is not None else None
+    users = Users(store)
+    before = users.get(args.name)
+    user = users.grant(args.name, args.lane, days=days, until=until)
+    ends = _local(user.lane_until)
+    if before is not None and before.lane == user.lane and before.lane_until is not None:
+        print(pick(Text(f"{user.name} is in the {user.lane} lane until {ends} (it was to end {_local(before.lane_until)}), "
+                        f"then in the standard lane; jobs already waiting keep their lane",
+                        f"{user.name} 在 {user.lane} 通道直到 {ends}（原先到 {_local(before.lane_until)}），之后回到 "
+                        f"standard 通道；已在排队的任务保持原通道"), lang))
+    else:
+        print(pick(Text(f"{user.name} is in the {user.lane} lane until {ends}, then in the standard lane; jobs already "
+                        f"waiting keep their lane",
+                        f"{user.name} 在 {user.lane} 通道直到 {ends}，之后回到 standard 通道；已在排队的任务保持原通道"),
+                   lang))
+    return 0
+
+
+def _days(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--days {text!r}: give a number of days above 0, such as 1 or 0.5.",
+                        f"--days {text!r}：请给出大于 0 的天数，例如 1 或 0.5。") from None
+
+
+def _until(text: str) -> float:
+    """A date (00:00 that day) or a date and time, in this machine's local time unless it names its offset."""
+    try:
+        return datetime.datetime.fromisoformat(text.strip()).timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise UserError(f"--until {text!r}: give a date such as 2026-12-31 or \"2026-12-31 18:00\" (this server's "
+                        "local time).",
+                        f"--until {text!r}：请给出日期，例如 2026-12-31 或 \"2026-12-31 18:00\"（本服务器的当地时间）。"
+                        ) from None
+
+
+def _local(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
 def users_set_password(store: JobStore, args, lang: str) -> int:
@@ -326,6 +378,7 @@ ACTIONS = {
     ("users", "add"): users_add,
     ("users", "list"): users_list,
     ("users", "set-lane"): users_set_lane,
+    ("users", "grant"): users_grant,
     ("users", "set-password"): users_set_password,
     ("users", "remove"): users_remove,
     ("jobs", "list"): jobs_list,

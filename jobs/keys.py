@@ -123,7 +123,7 @@ class ApiKeys:
 
     def add(self, user: str, name: str | None = None, lane: str | None = None) -> tuple[ApiKey, str]:
         """Create a key for `user` (the user is created WITHOUT a password if missing, in `lane` or standard;
-        if `lane` is given for an existing user, set that user's lane). Returns the record and the full key."""
+        if `lane` is given for an existing user, set that user's lane, with no end). Returns the record and the full key."""
         label = _check_label(name)
         users = Users(self.store)
         existing = users.get(user) if isinstance(user, str) else None
@@ -135,8 +135,8 @@ class ApiKeys:
                     raise  # a bad name or lane; not a race with another process adding the same user
                 if lane is not None:
                     users.set_lane(user, lane)
-        elif lane is not None and lane != existing.lane:
-            users.set_lane(user, lane)
+        elif lane is not None and (lane != existing.lane or existing.lane_until is not None):
+            users.set_lane(user, lane)  # `--lane` is a lane without end, as `users set-lane`: a pass gives way
 
         master = self._master()
         for _ in range(5):

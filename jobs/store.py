@@ -93,6 +93,11 @@ MIGRATIONS: dict[int, str] = {
     UPDATE api_keys SET revoked_at = (julianday('now') - 2440587.5) * 86400.0
         WHERE revoked_at IS NULL AND owner NOT IN (SELECT name FROM users);
     """,
+    # Passes: a user's lane may end (`users grant`). NULL: the lane has no end, as every lane had
+    # before; after the end the user is in the standard lane (jobs/users.py).
+    4: """
+    ALTER TABLE users ADD COLUMN lane_until REAL;
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

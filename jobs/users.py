@@ -15,6 +15,12 @@ Access ends when the operator says so, in the running app too (the database is t
   that owner: a new user of the same name starts with no works and no keys, while the operator
   still sees the old rows (`jobs list --user removed:...`) until `jobs prune` deletes them. Their
   file links (the jobs' `file_token`) are cleared: a removed user keeps no way in.
+
+Passes: `grant` puts a user in the fast lane until a time (`lane_until`); a second grant adds
+its days to what is left. Nobody acts when it ends: the lane is read against the clock each time
+it is asked for, so from the end on the user is in the standard lane. A job keeps the lane it was
+submitted with (the jobs table has its own), so a pass ending while a job waits changes nothing
+for that job. `set_lane` means a lane without end, as it always did: it clears any pass.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import UserError
 from .job import CANCELLED, LANES, QUEUED, RUNNING, STANDARD
@@ -36,14 +44,17 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 NAME_PATTERN = re.compile(r"^[\w.@+-]{1,64}$")
 MIN_PASSWORD = 6
 MAX_PASSWORD = 1024  # bounds the hashing work an attacker can ask for
+DAY_S = 24 * 3600
+MAX_PASS_DAYS = 3660  # ten years: a longer pass is a lane without end (`set_lane`)
 
 
 @dataclass(frozen=True)
 class User:
     name: str
-    lane: str
+    lane: str               # the lane in force when the row was read: a pass that has ended reads standard
     has_password: bool
     created_at: float
+    lane_until: float | None = None  # when the lane in force ends (epoch s); None: it has no end
 
 
 @dataclass(frozen=True)
@@ -92,9 +103,13 @@ def check_lane(lane: str) -> str:
     return lane
 
 
+_USER_COLUMNS = "name, lane, password_hash IS NOT NULL, created_at, lane_until"
+
+
 class Users:
-    def __init__(self, store: JobStore):
+    def __init__(self, store: JobStore, clock: Callable[[], float] = time.time):
         self.store = store
+        self.clock = clock  # when passes end is read against this (tests pass their own)
 
     def add(self, name: str, password: str | None = None, lane: str = STANDARD) -> User:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -116,25 +131,51 @@ class Users:
                        "VALUES (?, ?, ?, ?, ?)", (name, lane, stored, time.time(), _new_stamp()))
         return self.get(name)
 
-    def get(self, name: str) -> User | None:
+    def get(self, name: str, now: float | None = None) -> User | None:
+        """The user with the lane in force at `now` (default: the clock), or None."""
         # The read connection: the page asks for a lane and sign-in checks a name even while a
         # write waits on a lock held by another process.
-        rows = self.store.read(
-            "SELECT name, lane, password_hash IS NOT NULL, created_at FROM users WHERE name = ?", (name,)
-        )
-        return None if not rows else User(rows[0][0], rows[0][1], bool(rows[0][2]), rows[0][3])
+        rows = self.store.read(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", (name,))
+        return None if not rows else _user(rows[0], self._now(now))
 
-    def list(self) -> list[User]:
-        rows = self.store.execute(
-            "SELECT name, lane, password_hash IS NOT NULL, created_at FROM users ORDER BY name"
-        ).fetchall()
-        return [User(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+    def list(self, now: float | None = None) -> list[User]:
+        rows = self.store.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name").fetchall()
+        at = self._now(now)
+        return [_user(row, at) for row in rows]
 
     def set_lane(self, name: str, lane: str) -> User:
+        """Put the user in `lane` with no end (any pass is over)."""
         check_lane(lane)
         self._require(name)
-        self.store.execute("UPDATE users SET lane = ? WHERE name = ?", (lane, name))
+        self.store.execute("UPDATE users SET lane = ?, lane_until = NULL WHERE name = ?", (lane, name))
         return self.get(name)
+
+    def grant(self, name: str, lane: str, days: float | None = None, until: float | None = None,
+              now: float | None = None) -> User:
+        """A pass: `lane` for `days` more (added to what is left of a pass in that lane) or up to
+        `until` (epoch s, exactly: it may shorten a pass). Afterwards the user is in the standard lane."""
+        at = self._now(now)
+        check_lane(lane)
+        _check_pass(lane, days, until, at)
+        with self.store.transaction() as db:  # read and write in one transaction: two grants at once both count
+            row = db.execute("SELECT lane, lane_until FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise _no_such_user(name)
+            current, current_end = row
+            if current == lane and current_end is None:
+                raise UserError(
+                    f"{name} is already in the {lane} lane with no end: a pass would end it. To give a pass "
+                    f"instead, first `users set-lane {name} {STANDARD}`.",
+                    f"{name} 已在 {lane} 通道且没有截止时间：发放通行证反而会让它到期结束。如确需改为限时，"
+                    f"请先执行 `users set-lane {name} {STANDARD}`。",
+                )
+            if until is None:
+                left_from = current_end if current == lane and current_end is not None and current_end > at else at
+                until = left_from + days * DAY_S
+            if until - at > MAX_PASS_DAYS * DAY_S:
+                raise _too_long()
+            db.execute("UPDATE users SET lane = ?, lane_until = ? WHERE name = ?", (lane, until, name))
+        return self.get(name, at)
 
     def set_password(self, name: str, password: str | None) -> User:
         self._require(name)
@@ -172,8 +213,9 @@ class Users:
         rows = self.store.read("SELECT session_stamp FROM users WHERE name = ?", (str(name),))
         return rows[0][0] if rows else None
 
-    def lane_of(self, name: str) -> str:
-        user = self.get(name)
+    def lane_of(self, name: str, now: float | None = None) -> str:
+        """The lane `name`'s jobs go to if submitted at `now` (default: the clock)."""
+        user = self.get(name, now)
         return user.lane if user else STANDARD
 
     def any_password(self) -> bool:
@@ -190,7 +232,10 @@ class Users:
 
     def _require(self, name: str) -> None:
         if self.get(name) is None:
-            raise UserError(f"No user named {name!r}. See `users list`.", f"没有名为 {name!r} 的用户。请查看 `users list`。")
+            raise _no_such_user(name)
+
+    def _now(self, now: float | None) -> float:
+        return self.clock() if now is None else now
 
     @staticmethod
     def _check_password(password: str) -> None:
@@ -203,6 +248,50 @@ class Users:
 
 def _new_stamp() -> str:
     return secrets.token_hex(8)
+
+
+def _user(row: tuple, now: float) -> User:
+    name, lane, has_password, created_at, until = row
+    if until is not None and now >= until:
+        return User(name, STANDARD, bool(has_password), created_at)  # the pass is over
+    return User(name, lane, bool(has_password), created_at, until)
+
+
+def _no_such_user(name: str) -> UserError:
+    return UserError(f"No user named {name!r}. See `users list`.", f"没有名为 {name!r} 的用户。请查看 `users list`。")
+
+
+def _too_long() -> UserError:
+    return UserError(
+        f"A pass lasts at most {MAX_PASS_DAYS} days. For a lane without end, use `users set-lane`.",
+        f"通行证最长 {MAX_PASS_DAYS} 天。如需不限期的通道，请使用 `users set-lane`。",
+    )
+
+
+def _check_pass(lane: str, days: float | None, until: float | None, now: float) -> None:
+    """Refuse a pass that means nothing: to the standard lane, with no length or two, or one ending now or before."""
+    if lane == STANDARD:
+        raise UserError(
+            "A pass is for the fast lane (vip): the standard lane is where a user is when a pass ends. "
+            "To end a pass now, use `users set-lane NAME standard`.",
+            "通行证用于 VIP 快速通道（vip）：通行证到期后用户本就回到普通通道。如要立即结束通行证，"
+            "请使用 `users set-lane 用户名 standard`。",
+        )
+    if (days is None) == (until is None):
+        raise UserError("Say how long the pass lasts: either --days N or --until DATE, not both.",
+                        "请说明通行证的期限：--days 天数 或 --until 日期，二选一。")
+    if days is not None:
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or not math.isfinite(days) or days <= 0:
+            shown = f"{days:g}" if isinstance(days, (int, float)) and not isinstance(days, bool) else repr(days)
+            raise UserError(f"--days {shown}: give a number of days above 0, such as 1 or 0.5.",
+                            f"--days {shown}：请给出大于 0 的天数，例如 1 或 0.5。")
+        if days > MAX_PASS_DAYS:
+            raise _too_long()
+    elif not isinstance(until, (int, float)) or not math.isfinite(until) or until <= now:
+        shown = time.strftime("%Y-%m-%d %H:%M", time.localtime(until)) if isinstance(until, (int, float)) \
+            and math.isfinite(until) else repr(until)
+        raise UserError(f"--until {shown} is not in the future: give a date still to come.",
+                        f"--until {shown} 不在将来：请给出一个尚未到来的时间。")
 
 
 # Owners of a removed user's jobs and keys start with this; NAME_PATTERN has no ':', so no user has it.

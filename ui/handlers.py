@@ -24,7 +24,7 @@ from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
 from jobs import LOCAL_OWNER, Job, JobService
 from jobs.estimate import Expected, wait_text
-from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STATUS_NAMES, SUCCEEDED
+from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STANDARD, STATUS_NAMES, SUCCEEDED
 
 from . import aspect, words
 from . import variations as many
@@ -577,12 +577,12 @@ class Handlers:
         owner = self.owner(request)
         jobs = self.service.works(owner, limit=WORKS_SHOWN, brief=True)
         items = [(job.cover or placeholder(job.status), caption(job, lang)) for job in jobs]
-        lane = self.service.users.lane_of(owner)
+        lane = self.lane_words(owner, lang)
         who = "" if owner == LOCAL_OWNER else pick(Text(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · "), lang)
         counts = self.service.counts()
         header = who + pick(Text(
-            f"{lane_name(lane, 'en')} · {len(jobs)} works · {counts[QUEUED]} waiting and {counts[RUNNING]} rendering on the server",
-            f"{lane_name(lane, 'zh')} · 共 {len(jobs)} 个作品 · 服务器上 {counts[QUEUED]} 个排队、{counts[RUNNING]} 个生成中",
+            f"{lane} · {len(jobs)} works · {counts[QUEUED]} waiting and {counts[RUNNING]} rendering on the server",
+            f"{lane} · 共 {len(jobs)} 个作品 · 服务器上 {counts[QUEUED]} 个排队、{counts[RUNNING]} 个生成中",
         ), lang)
         if not jobs:
             header += "\n\n" + pick(Text("Nothing here yet: make your first video in another tab.",
@@ -752,9 +752,16 @@ class Handlers:
         (device, precision, memory, workers, speed-ups) in a closed "System" fold under it."""
         lang = self.lang(request)
         counts = self.service.counts()
-        lane = lane_name(self.service.users.lane_of(self.owner(request)), lang)
+        lane = self.lane_words(self.owner(request), lang)
         return words.header_line(self.studio.status().model, counts[QUEUED], counts[RUNNING], lane,
                                  self.system_line(request), lang)
+
+    def lane_words(self, owner: str, lang: str) -> str:
+        """The owner's lane now, and when their pass ends if they have one."""
+        users = self.service.users
+        now = users.clock()
+        user = users.get(owner, now)
+        return words.lane_words(user.lane, user.lane_until, lang, now) if user else lane_name(STANDARD, lang)
 
     def system_line(self, request: gr.Request = None) -> str:
         lang = self.lang(request)

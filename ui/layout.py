@@ -60,6 +60,7 @@ CSS = """
 #studio-status p {font-size: .9em; margin: 0;}
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
+#studio-status .lane {white-space: nowrap;}
 """ + live.CSS + PHONE_CSS + many.CSS
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 import gradio as gr
 
 from bilingual import Text, pick
-from jobs.job import LANE_NAMES
+from jobs.job import LANE_NAMES, VIP
 
 if TYPE_CHECKING:
     from cogvideo import SpeedPreset
@@ -198,9 +199,27 @@ def details_table(info: dict | None, lang: str, speeds: Mapping[str, SpeedPreset
 
 # ---------------------------------------------------------------- the header
 
+# A pass's lane in the header, in the issue's words ("VIP 通道 · 至 12-08 14:00"): two characters
+# shorter than the lane's full name, so the header with the pass's end still fits a phone's line.
+_PASS_NAMES = {VIP: Text("fast lane", "VIP 通道")}
+
+
+def lane_words(lane: str, until: float | None, lang: str, now: float | None = None) -> str:
+    """The user's lane as the header says it, with the end of a pass in this server's local time
+    ("fast lane · until 12-08 14:00"); the year only when the pass ends in another year than `now`'s."""
+    if until is None:
+        return pick(LANE_NAMES.get(lane, Text(lane, lane)), lang)
+    name = _PASS_NAMES.get(lane) or LANE_NAMES.get(lane, Text(lane, lane))
+    ends = time.localtime(until)
+    shown = time.strftime("%m-%d %H:%M" if ends.tm_year == time.localtime(now).tm_year else "%Y-%m-%d %H:%M", ends)
+    return pick(Text(f"{name.en} · until {shown}", f"{name.zh} · 至 {shown}"), lang)
+
+
 def header_line(model: str, waiting: int, rendering: int, lane: str, system: str, lang: str) -> str:
     """One short line a phone shows whole (model, queue, the user's lane), then the machine's
     details (precision, memory policy, free memory...) folded away under "System"."""
+    # The lane never breaks inside ("until 12-08 / 14:00"): on a narrow phone it moves down whole.
+    lane = f'<span class="lane">{html.escape(lane, quote=False)}</span>'
     line = pick(Text(
         f"**Model** {html.escape(model)} · {waiting} waiting · {rendering} rendering · {lane}",
         f"**模型** {html.escape(model)} · 排队 {waiting} · 生成中 {rendering} · {lane}",
