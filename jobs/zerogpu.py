@@ -63,7 +63,7 @@ GpuDecorator = Callable[..., Callable]  # spaces.GPU's shape: decorator(fn, dura
 def gpu_seconds(request: VideoRequest, studio: Studio, default_speed: str = "quality",
                 most: int = MAX_SECONDS) -> int:
     """Seconds to ask for one request: steps × frames × model × preset, plus overhead, capped."""
-    variant = studio.variant(request.mode)
+    variant = studio.variant(request.task)  # extend and old photos: image to video; restyle: text to video
     record = {"num_inference_steps": request.num_inference_steps, "num_frames": request.num_frames,
               "extensions": request.extensions, "strength": request.strength}
     work = work_of(record, request.mode, variant.name)  # steps × frames (× parts, × strength)
