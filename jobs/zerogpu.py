@@ -108,23 +108,29 @@ class ZeroGpuWorker:
 
     def duration(self, request: VideoRequest) -> int:
         """spaces calls this with the wrapped function's arguments."""
-        return gpu_seconds(request, self.studio, self.default_speed, self.most)
+        expected = gpu_seconds(request, self.studio, self.default_speed, most=2**31)
+        if expected > self.most:  # ZeroGPU may stop the call before the video is done: the operator should know
+            log.warning("a video expected to need %d s of GPU asks for the most a call may have, %d s",
+                        expected, self.most)
+        return min(expected, self.most)
 
     def validate(self, request: VideoRequest) -> None:
         self.studio.validate(request)
 
     def run(self, request, progress, cancel, job_id=None) -> VideoResult:
         calls = self._render_on_gpu(request)
+        done = _Done(cancelled=True)
         try:
-            for item in calls:
+            for item in calls:  # to its end, so spaces releases the GPU as after any call
                 if isinstance(item, _Done):
-                    return _outcome(item)
+                    done = item
+                    continue
                 progress(item)
                 if cancel.is_set():
                     break  # closing the call stops the render at its next step (below, and in spaces)
         finally:
             calls.close()
-        raise Cancelled()
+        return _outcome(done)
 
     def _render(self, request: VideoRequest) -> Iterator[ProgressEvent | _Done]:
         """The GPU call: the studio renders in a thread of its own while this yields its progress."""
