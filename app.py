@@ -165,7 +165,9 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
         service = JobService(store, pool.workers if pool else [local_worker(args, studio, gpu)], max_queue=args.max_queue,
                              max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
                              max_age_days=args.works_max_age_days)
-    agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
+    # A local prompt model shares the GPU politely; on ZeroGPU there is none outside a render's call,
+    # so it stays on the CPU there.
+    agent = PromptAgent.from_env(gpu=None if gpu is not None else studio.gpu_share)
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=studio.variants.get("t2v"), i2v=studio.variants.get("i2v"), lang=lang, speed=args.speed,

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from cogvideo import VideoRequest
-from jobs import JobService, JobStore
 from jobs.job import CANCELLED, SUCCEEDED
 
 SPACES_MISSING = ("the `spaces` package (PyPI spaces==0.51.3, in requirements-dev.txt) is not installed: "
@@ -74,22 +73,19 @@ def forwards(stand_in):
 
 
 def built(tmp_path, monkeypatch, zero_gpu: bool):
-    """The app as app.py composes it (flags, engine, studio, worker, service), not served."""
+    """The app as app.py's `build` composes it (flags, engine, studio, worker, service, page), not served."""
     import app
 
     if zero_gpu:
         monkeypatch.setenv("SPACES_ZERO_GPU", "true")  # what a ZeroGPU Space sets
     else:
         monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    monkeypatch.setenv("PROMPT_AGENT_BACKEND", "templates")  # no prompt model to look for
     args = app.parse_args(["--model", "tiny", "--data-dir", str(tmp_path / "data"),
-                           "--output-dir", str(tmp_path / "outputs")])
-    gpu = app.zero_gpu_decorator()
-    from cogvideo import Studio
-    from cogvideo.engine.render import Engine
-
-    studio = Studio(Engine(args.model, offload=args.offload), args.output_dir, default_speed=args.speed)
-    worker = app.local_worker(args, studio, gpu)
-    service = JobService(JobStore(args.data_dir), [worker], max_queue=8, poll_s=0.1)
+                           "--output-dir", str(tmp_path / "outputs"), "--max-queue", "8"])
+    _demo, studio, service, _agent, _pool = app.build(args)
+    service.poll_s = 0.1
+    (worker,) = service.workers
     return args, studio, worker, service
 
 
