@@ -93,7 +93,7 @@ class ZeroGpuWorker:
     remote = False
 
     def __init__(self, studio: Studio, gpu: GpuDecorator, name: str = "zerogpu", most: int = MAX_SECONDS,
-                 default_speed: str = "quality"):
+                 default_speed: str = "quality") -> None:
         self.studio = studio
         self.name = name
         self.most = most
@@ -117,7 +117,8 @@ class ZeroGpuWorker:
     def validate(self, request: VideoRequest) -> None:
         self.studio.validate(request)
 
-    def run(self, request, progress, cancel, job_id=None) -> VideoResult:
+    def run(self, request: VideoRequest, progress: Callable[[ProgressEvent], None], cancel: threading.Event,
+            job_id: str | None = None) -> VideoResult:
         calls = self._render_on_gpu(request)
         done = _Done(cancelled=True)
         try:
@@ -143,7 +144,8 @@ class ZeroGpuWorker:
             except Cancelled:
                 done = _Done(cancelled=True)
             except Exception as exc:  # every error goes back as a value: spaces would keep only its name
-                log.exception("render failed inside the GPU call")
+                if not isinstance(exc, StudioError):  # ours carry their message; the others' trace is in this process
+                    log.exception("render failed inside the GPU call")
                 done = _Done(error=_portable(exc))
             events.put(done)
 
