@@ -115,7 +115,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--worker-count and --ray-address need --workers ray")
     if on_zero_gpu():
         if args.workers == "ray":
-            parser.error("--workers ray cannot run on a ZeroGPU Space: its GPU exists only inside a spaces.GPU call")
+            parser.error(both(Text("--workers ray cannot run on a ZeroGPU Space: its GPU exists only inside a "
+                                   "spaces.GPU call. Leave --workers local (the default).",
+                                   "ZeroGPU Space 上不能用 --workers ray：GPU 只在 spaces.GPU 调用内存在。"
+                                   "请保留 --workers local（默认）。")))
         # ZeroGPU asks for the models on "cuda" at start (spaces keeps them on the CPU until a call
         # and moves them in); an offload hook would move them again inside every call.
         if args.offload == "auto":

@@ -186,3 +186,15 @@ def test_an_error_inside_the_gpu_call_comes_back_with_its_message(tmp_path, monk
                    progress=lambda event: None, cancel=threading.Event())
     assert raised.value.text.zh and "no-such-track" in raised.value.text.en
     assert len(stand_in.durations) == 1 and stand_in.active == 0  # raised inside the call, and it ended
+
+
+def test_on_zero_gpu_the_flags_follow_what_zerogpu_allows(monkeypatch):
+    import app
+
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setenv("STUDIO_GPU_MAX_SECONDS", "120")
+    args = app.parse_args(["--model", "tiny", "--offload", "model"])
+    assert args.gpu_max_seconds == 120 and args.preload
+    assert args.offload == "model"  # an operator's explicit choice stays; only auto becomes none
+    with pytest.raises(SystemExit):  # its GPU exists only inside a call: no Ray actor can hold one
+        app.parse_args(["--model", "tiny", "--workers", "ray"])
