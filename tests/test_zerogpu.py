@@ -29,6 +29,7 @@ class StandInGPU:
 
     def __init__(self) -> None:
         self.durations: list[int] = []
+        self.requests: list = []  # the first argument of each call, as the call received it
         self.active = 0  # calls in progress (their generator not yet closed)
         self.decorated: list = []
 
@@ -38,7 +39,8 @@ class StandInGPU:
         self.decorated.append(task)
 
         def call(*args, **kwargs):
-            pickle.dumps((args, kwargs))  # spaces sends them to its forked process
+            args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))  # spaces sends them to its forked process
+            self.requests.append(args[0])
             self.durations.append(duration(*args, **kwargs) if callable(duration) else duration)
             self.active += 1
             inner = task(*args, **kwargs)
@@ -114,9 +116,9 @@ def test_on_zero_gpu_every_render_runs_inside_the_gpu_call(tmp_path, monkeypatch
     assert all(job.video and Path(job.video).exists() for job in done)
     assert forwards and all(forwards)  # every module ran while a GPU call was in progress
     assert stand_in.active == 0
-    requests = [VideoRequest("a lighthouse", num_inference_steps=4, num_frames=9),
-                VideoRequest("a harbour", num_inference_steps=2, num_frames=17)]
-    assert stand_in.durations == [worker.duration(r) for r in requests]
+    assert [(r.prompt, r.num_inference_steps, r.num_frames) for r in stand_in.requests] == \
+        [("a lighthouse", 4, 9), ("a harbour", 2, 17)]  # one call per job, in the line's order
+    assert stand_in.durations == [worker.duration(r) for r in stand_in.requests]
 
 
 def test_cancel_reaches_the_render_inside_the_gpu_call(tmp_path, monkeypatch, stand_in, forwards):
