@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Callable
 
 from agent import PromptAgent
 from bilingual import BilingualError, Text, both
@@ -132,7 +133,7 @@ def on_zero_gpu() -> bool:
     return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 
 
-def zero_gpu_decorator():
+def zero_gpu_decorator() -> "Callable | None":
     """`spaces.GPU` on a ZeroGPU Space, else None. Called before the engine is built: spaces must
     patch torch before any model is put on "cuda"."""
     if not on_zero_gpu():
@@ -165,9 +166,9 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     if service is None:
         store = JobStore(args.data_dir)
         pool = start_ray_workers(args, studio, store.data_dir) if args.workers == "ray" else None
-        service = JobService(store, pool.workers if pool else [local_worker(args, studio, gpu)], max_queue=args.max_queue,
-                             max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
-                             max_age_days=args.works_max_age_days)
+        workers = pool.workers if pool else [local_worker(args, studio, gpu)]
+        service = JobService(store, workers, max_queue=args.max_queue, max_queue_per_user=args.max_queue_per_user,
+                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
     # A local prompt model shares the GPU politely; on ZeroGPU there is none outside a render's call,
     # so it stays on the CPU there.
     agent = PromptAgent.from_env(gpu=None if gpu is not None else studio.gpu_share)
@@ -178,7 +179,7 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     return build_demo(handlers, page), studio, service, agent, pool
 
 
-def local_worker(args: argparse.Namespace, studio: Studio, gpu):
+def local_worker(args: argparse.Namespace, studio: Studio, gpu: "Callable | None"):
     """The in-process worker; on ZeroGPU each render runs inside one `spaces.GPU` call."""
     from jobs import LocalWorker
 
