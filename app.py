@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Callable
 
 from agent import PromptAgent
 from bilingual import BilingualError, Text, both
@@ -24,6 +25,7 @@ from cogvideo import Studio, StudioError
 from cogvideo.engine.models import OFFLOAD_MODES
 from cogvideo.engine.render import Engine
 from jobs import DataDirLock, JobService, default_data_dir
+from jobs.zerogpu import MAX_SECONDS as ZEROGPU_MAX_S
 from cli.operator import duration
 
 ROOT = Path(__file__).resolve().parent
@@ -90,6 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", choices=("local", "ray"), default=env("STUDIO_WORKERS", "local"),
                         help="local: render in this process (default); ray: one Ray worker per GPU, on this machine "
                              "or a cluster (see README, Serving many users) (or env STUDIO_WORKERS)")
+    parser.add_argument("--gpu-max-seconds", type=int, default=int(env("STUDIO_GPU_MAX_SECONDS", str(ZEROGPU_MAX_S))),
+                        help="on a ZeroGPU Space: the longest GPU call one video may ask for (ZeroGPU refuses longer "
+                             "ones; see README, Hugging Face Space) (or env STUDIO_GPU_MAX_SECONDS)")
     parser.add_argument("--ray-address", default=env("RAY_ADDRESS") or None,
                         help="with --workers ray: join the cluster at auto or HOST:PORT instead of starting an "
                              "embedded Ray (or env RAY_ADDRESS)")
@@ -109,19 +114,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.workers == "local" and (args.worker_count is not None or args.ray_address):
         parser.error("--worker-count and --ray-address need --workers ray")
+    if on_zero_gpu():
+        if args.workers == "ray":
+            parser.error(both(Text("--workers ray cannot run on a ZeroGPU Space: its GPU exists only inside a "
+                                   "spaces.GPU call. Leave --workers local (the default).",
+                                   "ZeroGPU Space 上不能用 --workers ray：GPU 只在 spaces.GPU 调用内存在。"
+                                   "请保留 --workers local（默认）。")))
+        # ZeroGPU asks for the models on "cuda" at start (spaces keeps them on the CPU until a call
+        # and moves them in); an offload hook would move them again inside every call.
+        if args.offload == "auto":
+            args.offload = "none"
+        args.preload = True  # loaded now, packed by spaces at launch: no call pays for loading
     return args
+
+
+def on_zero_gpu() -> bool:
+    """A Hugging Face Space on ZeroGPU hardware (`spaces` reads the same variable, the same way)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+def zero_gpu_decorator() -> "Callable | None":
+    """`spaces.GPU` on a ZeroGPU Space, else None. Called before the engine is built: spaces must
+    patch torch before any model is put on "cuda"."""
+    if not on_zero_gpu():
+        return None
+    try:
+        import spaces  # type: ignore[import-not-found]
+    except ImportError:
+        raise SystemExit("error: " + both(Text(
+            "SPACES_ZERO_GPU is set but the `spaces` package is missing: pip install spaces",
+            "已设置 SPACES_ZERO_GPU，但缺少 `spaces` 包：请运行 pip install spaces"))) from None
+    return spaces.GPU
 
 
 def build(args: argparse.Namespace, service: "JobService | None" = None):
     """The Blocks app, the studio, the job service behind it, the agent, and the Ray workers (None
     with --workers local). No model is loaded here; with --workers ray the workers start (or it
     raises `WorkersUnavailable`)."""
-    from jobs import JobService, JobStore, LocalWorker
+    from jobs import JobService, JobStore
     from ui.handlers import Handlers
     from ui.layout import PageConfig, build_demo
 
     from cogvideo.engine.lora import parse_loras
 
+    gpu = zero_gpu_decorator()
     engine = Engine(args.model, offload=args.offload, compile=args.compile, fp8=args.fp8, attention=args.attention,
                     loras=parse_loras(args.lora), speed=args.speed, vram_gib=args.vram_gib)
     engine.check_loras()  # a missing or wrong-size LoRA stops the start, with the reason
@@ -130,15 +166,28 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
     if service is None:
         store = JobStore(args.data_dir)
         pool = start_ray_workers(args, studio, store.data_dir) if args.workers == "ray" else None
-        service = JobService(store, pool.workers if pool else [LocalWorker(studio)], max_queue=args.max_queue,
-                             max_queue_per_user=args.max_queue_per_user, keep_per_user=args.keep_works,
-                             max_age_days=args.works_max_age_days)
-    agent = PromptAgent.from_env(gpu=studio.gpu_share)  # a local prompt model shares the GPU politely
+        workers = pool.workers if pool else [local_worker(args, studio, gpu)]
+        service = JobService(store, workers, max_queue=args.max_queue, max_queue_per_user=args.max_queue_per_user,
+                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
+    # A local prompt model shares the GPU politely; on ZeroGPU there is none outside a render's call,
+    # so it stays on the CPU there.
+    agent = PromptAgent.from_env(gpu=None if gpu is not None else studio.gpu_share)
     lang = None if args.lang == "auto" else args.lang
     handlers = Handlers(studio, agent, service, forced_lang=lang)
     page = PageConfig(t2v=studio.variants.get("t2v"), i2v=studio.variants.get("i2v"), lang=lang, speed=args.speed,
                       speeds=tuple(studio.fitting_speeds()))
     return build_demo(handlers, page), studio, service, agent, pool
+
+
+def local_worker(args: argparse.Namespace, studio: Studio, gpu: "Callable | None"):
+    """The in-process worker; on ZeroGPU each render runs inside one `spaces.GPU` call."""
+    from jobs import LocalWorker
+
+    if gpu is None:
+        return LocalWorker(studio)
+    from jobs.zerogpu import ZeroGpuWorker
+
+    return ZeroGpuWorker(studio, gpu, most=args.gpu_max_seconds, default_speed=args.speed)
 
 
 def start_ray_workers(args: argparse.Namespace, studio: Studio, data_dir: Path):

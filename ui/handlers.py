@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import html
 import logging
 import time
@@ -1022,12 +1021,3 @@ def _clip_picture(video: str | None, last: bool):
 
     clip = read_clip(Path(video), 8, max_frames=1, last=last)
     return Image.fromarray(clip.frames[-1])
-
-
-def gpu_task(fn, duration: int = 240):
-    """Wrap a GPU function with ZeroGPU's `spaces.GPU` on Hugging Face Spaces; a no-op elsewhere."""
-    try:
-        import spaces  # type: ignore[import-not-found]
-    except ImportError:
-        return fn
-    return functools.wraps(fn)(spaces.GPU(duration=duration)(fn))

@@ -24,7 +24,7 @@ from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
 from .components import OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
-from .handlers import DEFAULTS, Handlers, gpu_task
+from .handlers import DEFAULTS, Handlers
 from .i18n import TEXT, build_i18n
 from .phone import PHONE_CSS, scroll_to, scroll_to_prompt
 
@@ -380,7 +380,7 @@ class PageBuilder:
         inputs = [controls[name] for name in names]
         # Generation runs as a job of the job service, which keeps the one line for the GPU: these
         # events only submit and follow (async, no thread held), so no Gradio concurrency limit.
-        api_trigger.click(gpu_task(spec.handler), inputs, outputs, api_name=spec.api_name, concurrency_limit=None)
+        api_trigger.click(spec.handler, inputs, outputs, api_name=spec.api_name, concurrency_limit=None)
         # Every quick listener of Generate is declared before the generation event: Gradio 6.31's page
         # ran those declared after it only once the video was done (or not at all).
         # The wait note's timer.
@@ -395,7 +395,7 @@ class PageBuilder:
                 js=scroll_to(f"#{spec.tab_id}-result"))
         # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
         # the same outputs also follow the tab's job after a reload.
-        followed = live.wire_generation(self.handlers, spec.mode, gpu_task(spec.handler), generate, inputs, outputs,
+        followed = live.wire_generation(self.handlers, spec.mode, spec.handler, generate, inputs, outputs,
                                         parts, self.page, clears=[image, template])
         for event in followed:
             self.private(event.success, self.show_used, info, [used_seed, final_prompt])
