@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     lang = _lang(args)
     try:
-        if args.command in ("users", "jobs", "keys", "workers"):
+        if args.command in ("users", "jobs", "keys", "codes", "workers"):
             from .operator import run
 
             return run(args, lang)

@@ -1,4 +1,4 @@
-"""Operator commands: `python -m cogvideo users|jobs|keys ...` and `python -m cogvideo workers`.
+"""Operator commands: `python -m cogvideo users|jobs|keys|codes ...` and `python -m cogvideo workers`.
 
 They work on the data folder's database directly, with or without the app running (SQLite's WAL
 lets both write). A running job cancelled here stops within a second: the app watches for it.
@@ -16,6 +16,7 @@ import sys
 import time
 
 from bilingual import Text, pick
+from jobs.codes import Codes
 from jobs.errors import UserError
 from jobs.job import LANES, STANDARD, STATUSES, VIP
 from jobs.keys import ApiKeys
@@ -91,6 +92,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     key_list.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     key_revoke = keys.add_parser("revoke", parents=[data_dir], help="revoke an API key: it stops working at once")
     key_revoke.add_argument("id", help="the key's id (its first 16 characters) or the whole key")
+
+    codes = commands.add_parser("codes", help="redeem codes (兑换码): passes to hand out or sell").add_subparsers(
+        dest="action", required=True)
+    make = codes.add_parser("make", parents=[data_dir], help="make codes, each good once for a pass; shown only now")
+    make.add_argument("--lane", choices=LANES, default=VIP, help="the lane of the pass (vip, the fast lane)")
+    make.add_argument("--days", required=True, help="how long each pass lasts (added to what is left of one)")
+    make.add_argument("--count", type=int, default=1, help="how many codes")
+    make.add_argument("--expires", help="redeemable until, in this server's local time: 2027-01-31 or "
+                                        "\"2027-01-31 18:00\" (default: no end)")
+    code_list = codes.add_parser("list", parents=[data_dir], help="codes by id: lane, days, state, who used them")
+    code_list.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    code_revoke = codes.add_parser("revoke", parents=[data_dir], help="an unused code stops working at once")
+    code_revoke.add_argument("id", nargs="+", help="the code's id from `codes list`")
 
     workers = commands.add_parser("workers", help="the studio's Ray workers: where each runs, its state, its job")
     workers.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS") or "auto",
@@ -182,14 +196,14 @@ def _days(text: str) -> float:
                         f"--days {text!r}：请给出大于 0 的天数，例如 1 或 0.5。") from None
 
 
-def _until(text: str) -> float:
+def _until(text: str, flag: str = "--until") -> float:
     """A date (00:00 that day) or a date and time, in this machine's local time unless it names its offset."""
     try:
         return datetime.datetime.fromisoformat(text.strip()).timestamp()
     except (ValueError, OverflowError, OSError):
-        raise UserError(f"--until {text!r}: give a date such as 2026-12-31 or \"2026-12-31 18:00\" (this server's "
+        raise UserError(f"{flag} {text!r}: give a date such as 2026-12-31 or \"2026-12-31 18:00\" (this server's "
                         "local time).",
-                        f"--until {text!r}：请给出日期，例如 2026-12-31 或 \"2026-12-31 18:00\"（本服务器的当地时间）。"
+                        f"{flag} {text!r}：请给出日期，例如 2026-12-31 或 \"2026-12-31 18:00\"（本服务器的当地时间）。"
                         ) from None
 
 
@@ -374,6 +388,51 @@ def _job(store: JobStore, job_id: str):
     return job
 
 
+# ---------------------------------------------------------------- codes
+
+def codes_make(store: JobStore, args, lang: str) -> int:
+    expires = _until(args.expires, "--expires") if args.expires is not None else None
+    made = Codes(store).make(args.lane, _days(args.days), args.count, expires_at=expires)
+    until = pick(Text(f", redeemable until {_local(expires)}", f"，兑换截止 {_local(expires)}"), lang) if expires else ""
+    print(pick(Text(f"{len(made)} code(s) for {float(args.days):g} day(s) in the {args.lane} lane{until}; "
+                    "they are shown only now (stored hashed):",
+                    f"已生成 {len(made)} 个兑换码，每个开通 {args.lane} 通道 {float(args.days):g} 天{until}；"
+                    "兑换码只显示这一次（只保存其哈希）："), lang), file=sys.stderr)
+    for code_id, code in made:
+        print(f"{code}  {code_id}")
+    return 0
+
+
+def codes_list(store: JobStore, args, lang: str) -> int:
+    codes = Codes(store).list()
+    now = time.time()
+    if args.json:
+        print(json.dumps([{**vars(c), "state": c.state(now)} for c in codes], ensure_ascii=False, indent=1))
+        return 0
+    if not codes:
+        print(pick(Text("no codes yet: make some with `codes make --days 1 --count 10`",
+                        "还没有兑换码：用 `codes make --days 1 --count 10` 生成"), lang))
+        return 0
+    print(f"{'id':<9} {'lane':<9} {'days':>5}  {'state':<8} {'created':<16}  {'expires':<16}  used by")
+    for c in codes:
+        expires = _local(c.expires_at) if c.expires_at is not None else "-"
+        used = f"{c.used_by} ({_local(c.used_at)})" if c.used_at is not None else "-"
+        print(f"{c.id:<9} {c.lane:<9} {c.days:>5g}  {c.state(now):<8} {_local(c.created_at):<16}  {expires:<16}  {used}")
+    return 0
+
+
+def codes_revoke(store: JobStore, args, lang: str) -> int:
+    codes = Codes(store)
+    for code_id in args.id:
+        code = codes.revoke(code_id)
+        if code.used_at is not None:
+            print(pick(Text(f"{code.id} was already used by {code.used_by}: their pass stays",
+                            f"{code.id} 已被 {code.used_by} 使用：其通道权益保留"), lang))
+        else:
+            print(pick(Text(f"{code.id} revoked: it no longer works", f"{code.id} 已作废，不能再兑换"), lang))
+    return 0
+
+
 ACTIONS = {
     ("users", "add"): users_add,
     ("users", "list"): users_list,
@@ -388,4 +447,7 @@ ACTIONS = {
     ("keys", "add"): keys_add,
     ("keys", "list"): keys_list,
     ("keys", "revoke"): keys_revoke,
+    ("codes", "make"): codes_make,
+    ("codes", "list"): codes_list,
+    ("codes", "revoke"): codes_revoke,
 }

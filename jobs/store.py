@@ -98,6 +98,21 @@ MIGRATIONS: dict[int, str] = {
     4: """
     ALTER TABLE users ADD COLUMN lane_until REAL;
     """,
+    # Redeem codes (兑换码) for passes, kept only as SHA-256 hashes of their normalized text; see
+    # jobs/codes.py.
+    5: """
+    CREATE TABLE redeem_codes (
+        id TEXT PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        lane TEXT NOT NULL,
+        days REAL NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        used_by TEXT,
+        used_at REAL,
+        revoked_at REAL
+    );
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
