@@ -85,10 +85,8 @@ def choices(handlers, current=1, request: gr.Request = None):
     except (TypeError, ValueError):
         value = 1
     free = service.free_videos_left(handlers.owner(request), handlers.quota_key(request))
-    if free is not None and free <= left and free < MAX_VARIATIONS:  # today's free videos are the limit
-        why = words.free_videos_left(free, lang)
-    else:
-        why = note(service.max_queue_per_user, left, lang)
+    # Where today's free videos are the limit, the line above Generate says so (ui/layout.py).
+    why = "" if free is not None and free <= left else note(service.max_queue_per_user, left, lang)
     return gr.Radio(choices=list(range(1, top + 1)), value=value,
                     info=why or pick(Text(*TEXT["variations_info"]), lang))
 
