@@ -46,9 +46,10 @@ class DailyQuota:
     def on(self) -> bool:
         return self.per_day > 0
 
-    def used(self, payer: str, now: float | None = None) -> int:
+    def used(self, payer: str, now: float | None = None, written: bool = False) -> int:
+        """Today's uses (`written`: read where the submits write, for the check under the service's lock)."""
         since, until = day_bounds(self.clock() if now is None else now)
-        return self.store.quota_used(payer, since, until)
+        return self.store.quota_used(payer, since, until, written=written)
 
     def left(self, payer: str, now: float | None = None) -> int | None:
         """Free videos the payer may still make today; None when the quota is off."""
@@ -59,7 +60,7 @@ class DailyQuota:
     def check(self, payer: str, now: float | None = None) -> None:
         """Refuse one more video today (`DailyQuotaSpent`, naming when the day's videos come back)."""
         now = self.clock() if now is None else now
-        if self.on and self.used(payer, now) >= self.per_day:
+        if self.on and self.used(payer, now, written=True) >= self.per_day:
             raise DailyQuotaSpent(self.per_day, day_bounds(now)[1], now)
 
     def forget_old(self, now: float | None = None) -> int:

@@ -406,15 +406,16 @@ class JobStore:
 
     # ------------------------------------------------------------ free videos a day
 
-    def quota_used(self, payer: str, since: float, until: float) -> int:
+    def quota_used(self, payer: str, since: float, until: float, written: bool = False) -> int:
         """The payer's free videos used from `since` to `until` (epoch s): every use whose job was not
-        refunded (a job deleted since still counts). On the writer connection, like `count_written`:
-        the check of a submit must see the inserts just before it."""
-        return self.execute(
-            f"SELECT COUNT(*) FROM quota_uses LEFT JOIN jobs AS j ON j.id = quota_uses.job_id "
-            f"WHERE payer = ? AND at >= ? AND at < ? AND NOT COALESCE({_NOT_CHARGED}, 0)",
-            (payer, since, until),
-        ).fetchone()[0]
+        given back (a job deleted since still counts). `written`: on the writer connection, like
+        `count_written`, for the check of a submit, which must see the inserts just before it; else
+        on the read connection, so that a page asking what is left never waits behind a lock."""
+        sql = (f"SELECT COUNT(*) FROM quota_uses LEFT JOIN jobs AS j ON j.id = quota_uses.job_id "
+               f"WHERE payer = ? AND at >= ? AND at < ? AND NOT COALESCE({_NOT_CHARGED}, 0)")
+        if written:
+            return self.execute(sql, (payer, since, until)).fetchone()[0]
+        return self.read(sql, (payer, since, until))[0][0]
 
     def forget_quota_uses(self, before: float) -> int:
         """Drop uses older than `before` (epoch s): only today's are ever counted."""

@@ -182,6 +182,27 @@ def test_variations_count_each_video_and_stop_at_the_quota(studio, data):
         close(service)
 
 
+def test_a_burst_of_parallel_submits_gets_exactly_the_days_videos(studio, data):
+    import concurrent.futures
+
+    clock = Clock(midnight_today() + 3600)
+    service = service_on(studio, data, clock, per_day=3)
+    try:
+        def one(i: int) -> str:
+            try:
+                service.submit(request(f"burst {i}"), owner="alice")
+                return "ok"
+            except DailyQuotaSpent:
+                return "refused"
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(one, range(8)))
+        assert outcomes.count("ok") == 3 and outcomes.count("refused") == 5
+        assert service.free_videos_left("alice") == 0
+    finally:
+        close(service)
+
+
 def test_quota_off_counts_nothing(studio, data):
     clock = Clock(midnight_today() + 3600)
     service = service_on(studio, data, clock, per_day=0)
