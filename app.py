@@ -56,6 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-queue-per-user", type=int, default=int(env("STUDIO_MAX_QUEUE_PER_USER", "3")),
                         help="videos one user may have waiting or rendering at once (visitors without sign-in: per "
                              "client address); 0 = no cap (or env STUDIO_MAX_QUEUE_PER_USER)")
+    parser.add_argument("--free-videos-per-day", type=int, default=int(env("STUDIO_FREE_VIDEOS_PER_DAY", "0")),
+                        help="videos one user may make a day in the standard lane (visitors without sign-in: per "
+                             "client address), from local midnight; the fast lane is unlimited; 0 = off "
+                             "(or env STUDIO_FREE_VIDEOS_PER_DAY)")
     parser.add_argument("--max-upload-request", type=byte_size, default=env("STUDIO_MAX_UPLOAD_REQUEST", "250mb"),
                         help="bytes one upload request may carry, e.g. 250mb; 0 = no cap (or env STUDIO_MAX_UPLOAD_REQUEST)")
     parser.add_argument("--max-upload-per-hour", type=byte_size, default=env("STUDIO_MAX_UPLOAD_PER_HOUR", "1gb"),
@@ -125,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if args.offload == "auto":
             args.offload = "none"
         args.preload = True  # loaded now, packed by spaces at launch: no call pays for loading
+    if args.free_videos_per_day < 0:
+        parser.error(f"--free-videos-per-day {args.free_videos_per_day}: give 0 (off) or more videos a day")
     return args
 
 
@@ -168,7 +174,8 @@ def build(args: argparse.Namespace, service: "JobService | None" = None):
         pool = start_ray_workers(args, studio, store.data_dir) if args.workers == "ray" else None
         workers = pool.workers if pool else [local_worker(args, studio, gpu)]
         service = JobService(store, workers, max_queue=args.max_queue, max_queue_per_user=args.max_queue_per_user,
-                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days)
+                             keep_per_user=args.keep_works, max_age_days=args.works_max_age_days,
+                             free_videos_per_day=args.free_videos_per_day)
     # A local prompt model shares the GPU politely; on ZeroGPU there is none outside a render's call,
     # so it stays on the CPU there.
     agent = PromptAgent.from_env(gpu=None if gpu is not None else studio.gpu_share)

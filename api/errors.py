@@ -17,6 +17,7 @@ RATE_LIMITED = "1302"  # too many requests from this key
 # ours
 QUEUE_FULL = "1305"
 TOO_MANY_JOBS = "1306"  # the caller's user already has --max-queue-per-user videos waiting or rendering
+DAILY_QUOTA = "1304"  # the standard lane's free videos of today are used up (--free-videos-per-day)
 JOB_NOT_FOUND = "1404"
 REQUEST_ID_CONFLICT = "1409"
 BODY_TOO_LARGE = "1413"  # the request body is over the route's limit (api/bodies.py)

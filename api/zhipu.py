@@ -42,7 +42,7 @@ from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, check_gif_options
 from cogvideo.request import (CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRENGTH, MODE_TASKS, OLD_PHOTO_MUSIC,
                               SpeedId)
 from jobs import JobService
-from jobs.errors import TooManyJobs
+from jobs.errors import DailyQuotaSpent, TooManyJobs
 from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
@@ -506,6 +506,8 @@ def api_error(exc: BilingualError) -> ApiError:
     status, and Retry-After where the class says when to try again."""
     if isinstance(exc, TooManyJobs):  # a 429 like a full queue, but the caller's own cap: its own code
         code = errors.TOO_MANY_JOBS
+    elif isinstance(exc, DailyQuotaSpent):  # a 429 until midnight: a client must not retry it soon
+        code = errors.DAILY_QUOTA
     else:
         code = STATUS_CODES.get(exc.status, errors.INVALID_PARAMETER if exc.status < 500 else errors.INTERNAL)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None

@@ -7,6 +7,9 @@ engine's errors.
 
 from __future__ import annotations
 
+import math
+import time
+
 from cogvideo.errors import StudioError
 
 
@@ -36,6 +39,24 @@ class TooManyJobs(JobError):
             "或在“我的作品”中取消一个，然后再试。",
         )
         self.active = active
+
+
+class DailyQuotaSpent(JobError):
+    """The caller has made today's free videos in the standard lane (`--free-videos-per-day`); they
+    come back at the server's next local midnight, `resets_at`."""
+
+    status = 429
+
+    def __init__(self, per_day: int, resets_at: float, now: float):
+        at = time.strftime("%H:%M", time.localtime(resets_at))  # the server's clock: 00:00 but on odd DST days
+        super().__init__(
+            f"Today's free videos are used up ({per_day} a day). They come back at {at}.",
+            f"今天的免费额度已用完（每天 {per_day} 个）。将在 {at} 重置。",
+        )
+        self.per_day = per_day
+        self.resets_at = resets_at
+        # Per refusal (seconds to midnight): shadows the class's default.
+        self.retry_after = max(1, math.ceil(resets_at - now))  # type: ignore[misc]
 
 
 class JobNotFound(JobError):

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from bilingual import Text, both
 from cogvideo import VideoRequest
@@ -31,7 +31,8 @@ from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
 from .estimate import Expected, RenderClock, WaitEstimator
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
-from .job import CANCELLED, FAILED, LOCAL_OWNER, QUEUED, RUNNING, SUCCEEDED, Job
+from .job import CANCELLED, FAILED, LOCAL_OWNER, QUEUED, RUNNING, STANDARD, SUCCEEDED, Job
+from .quota import DailyQuota
 from .records import from_record, input_folder, to_record
 from .store import JobStore
 from .users import Users
@@ -90,6 +91,8 @@ class JobService:
         max_age_days: float = 30,
         poll_s: float = 1.0,
         min_free_bytes: int = MIN_FREE_BYTES,
+        free_videos_per_day: int = 0,
+        clock: Callable[[], float] = time.time,
     ):
         if not workers:
             raise ValueError("a job service needs at least one worker")
@@ -102,6 +105,9 @@ class JobService:
         self.max_age_days = max_age_days
         self.poll_s = poll_s
         self.min_free_bytes = min_free_bytes  # new jobs are refused below this much free on the data disk
+        # The standard lane's free videos a day, per user or visitor's address (0 = off); `clock` is
+        # what "today" is read against (tests cross midnight with their own).
+        self.quota = DailyQuota(store, free_videos_per_day, clock)
         self._cond = threading.Condition(threading.RLock())  # scheduling, live state, cancel flags
         self._streak = 0  # fast-lane jobs started in a row while a standard job waited
         self._live: dict[str, _Live] = {}
@@ -199,23 +205,27 @@ class JobService:
         With `api_key` and `request_id` (API callers) the call is idempotent: the same id returns
         the same job, and the same id with a different request raises `RequestIdConflict`.
         `max_queue_per_user` counts the owner's waiting and running jobs, or, with `quota_key`, the
-        jobs submitted with that key (faces whose callers share an owner pass their address)."""
+        jobs submitted with that key (faces whose callers share an owner pass their address). In the
+        standard lane each job is one of the payer's free videos of the day (the owner's, or the quota
+        key's): `DailyQuotaSpent` once they are used."""
         if request_id is not None and api_key is not None:
             existing = self._same_request(request, request_id, api_key)
             if existing is not None:
                 return existing
         self.workers[0].validate(request)  # bad values are refused now, not after waiting in line
         lane = lane or self.users.lane_of(owner)
-        self._check_room(owner, quota_key)
+        payer = (quota_key or owner) if lane == STANDARD else None  # the fast lane is unlimited
+        self._check_room(owner, quota_key, payer)
         check_free(self.data_dir, self.min_free_bytes)
         job_id = uuid.uuid4().hex
         try:
             record = to_record(request, self.data_dir, job_id, is_track=_is_track)
             with self._cond:
-                self._check_room(owner, quota_key)  # again: others may have filled the line while we copied
+                self._check_room(owner, quota_key, payer)  # again: others may have filled the line while we copied
                 self.store.insert(Job(id=job_id, owner=owner, lane=lane, mode=request.mode, request=record,
                                       status=QUEUED, created_at=time.time(), request_id=request_id,
-                                      api_key=api_key, file_token=secrets.token_urlsafe(24)))
+                                      api_key=api_key, file_token=secrets.token_urlsafe(24)),
+                                  payer=payer, paid_at=self.quota.clock())
                 if quota_key is not None:
                     self._quota_keys[job_id] = quota_key
                 self._reposition()
@@ -315,6 +325,13 @@ class JobService:
         with self._cond:
             return self._active(owner, quota_key)
 
+    def free_videos_left(self, owner: str, quota_key: str | None = None) -> int | None:
+        """How many more videos the caller may make today (the owner's, or the quota key's, as
+        `submit` counts them); None when unlimited: the quota is off, or the owner is in the fast lane."""
+        if not self.quota.on or self.users.lane_of(owner) != STANDARD:
+            return None
+        return self.quota.left(quota_key or owner)
+
     def counts(self) -> dict[str, int]:
         return {status: self.store.count(status) for status in (QUEUED, RUNNING)}
 
@@ -335,12 +352,16 @@ class JobService:
         """Apply the service's limits: per user, keep the newest `keep_per_user` finished jobs and
         none older than `max_age_days` (0 turns a limit off)."""
         older = time.time() - self.max_age_days * DAY if self.max_age_days else None
+        self.quota.forget_old()
         return prune_jobs(self.store, owner=owner, older_than=older, keep=self.keep_per_user or None)
 
     # ------------------------------------------------------------ the line
 
-    def _check_room(self, owner: str, quota_key: str | None) -> None:
-        """Refuse a new job when the caller has its share of the line, or the line is full."""
+    def _check_room(self, owner: str, quota_key: str | None, payer: str | None = None) -> None:
+        """Refuse a new job when the payer has made today's free videos (said first: waiting does not
+        help until midnight), the caller has its share of the line, or the line is full."""
+        if payer is not None:
+            self.quota.check(payer)
         if self.max_queue_per_user > 0:
             active = self._active(owner, quota_key)
             if active >= self.max_queue_per_user:

@@ -113,6 +113,17 @@ MIGRATIONS: dict[int, str] = {
         revoked_at REAL
     );
     """,
+    # The standard lane's free videos a day (jobs/quota.py): one row per video submitted there, kept
+    # apart from the jobs table so that deleting a work (or pruning it) does not give its video back.
+    # `payer`: the owner, or the visitor's address (`address:<ip>`).
+    6: """
+    CREATE TABLE quota_uses (
+        job_id TEXT PRIMARY KEY,
+        payer TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX quota_uses_by_payer ON quota_uses (payer, at);
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -227,15 +238,19 @@ class JobStore:
 
     # ------------------------------------------------------------ jobs
 
-    def insert(self, job: Job) -> Job:
-        with self._lock:
-            cursor = self._db.execute(
+    def insert(self, job: Job, payer: str | None = None, paid_at: float | None = None) -> Job:
+        """Store a new job; with `payer`, it is one of the payer's free videos of the day too, used at
+        `paid_at` (default: its creation), in the same transaction: never a job without its use."""
+        with self.transaction() as db:
+            cursor = db.execute(
                 "INSERT INTO jobs (id, owner, lane, mode, request, status, created_at, position, request_id, "
                 "api_key, file_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.id, job.owner, job.lane, job.mode, json.dumps(job.request, ensure_ascii=False),
                  job.status, job.created_at, job.position, job.request_id, job.api_key, job.file_token),
             )
-            return self.get(job.id) if cursor.lastrowid else job
+            if payer is not None:
+                db.execute("INSERT INTO quota_uses (job_id, payer, at) VALUES (?, ?, ?)", (job.id, payer, job.created_at if paid_at is None else paid_at))
+        return self.get(job.id) if cursor.lastrowid else job
 
     def by_request_id(self, api_key: str, request_id: str) -> Job | None:
         rows = self.read(f"{_SELECT} WHERE api_key = ? AND request_id = ?", (api_key, request_id))
@@ -402,7 +417,35 @@ class JobStore:
         )]
 
     def delete(self, job_id: str) -> None:
-        self.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        """Remove a job's row. Its free video of the day stays used (deleting a work must not give it
+        back), unless the job was never charged (`_NOT_CHARGED`: it failed, or was cancelled unstarted)."""
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM quota_uses WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs AS j WHERE "
+                       f"j.id = quota_uses.job_id AND {_NOT_CHARGED})", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # ------------------------------------------------------------ free videos a day
+
+    def quota_used(self, payer: str, since: float, until: float, written: bool = False) -> int:
+        """The payer's free videos used from `since` to `until` (epoch s): every use whose job was not
+        given back (a job deleted since still counts). `written`: on the writer connection, like
+        `count_written`, for the check of a submit, which must see the inserts just before it; else
+        on the read connection, so that a page asking what is left never waits behind a lock."""
+        sql = (f"SELECT COUNT(*) FROM quota_uses LEFT JOIN jobs AS j ON j.id = quota_uses.job_id "
+               f"WHERE payer = ? AND at >= ? AND at < ? AND NOT COALESCE({_NOT_CHARGED}, 0)")
+        if written:
+            return self.execute(sql, (payer, since, until)).fetchone()[0]
+        return self.read(sql, (payer, since, until))[0][0]
+
+    def forget_quota_uses(self, before: float) -> int:
+        """Drop uses older than `before` (epoch s): only today's are ever counted."""
+        return self.execute("DELETE FROM quota_uses WHERE at < ?", (before,)).rowcount
+
+
+# A job that does not use up a free video: it failed (the server's fault or an input that went
+# missing), or it was cancelled before it started rendering. One cancelled mid-render counts: the GPU
+# did the work. SQL over the alias `j` of the jobs table.
+_NOT_CHARGED = "(j.status = 'failed' OR (j.status = 'cancelled' AND j.started_at IS NULL))"
 
 
 class _Transaction:

@@ -18,7 +18,7 @@ from cogvideo import VideoRequest
 from cogvideo.errors import InvalidRequest
 from cogvideo.request import MAX_SEED
 
-from .errors import JobError, QueueFull, TooManyJobs
+from .errors import DailyQuotaSpent, JobError, QueueFull, TooManyJobs
 from .job import LOCAL_OWNER, Job
 
 MAX_VARIATIONS = 4  # what the page offers at most, whatever the cap (each is a full render)
@@ -59,18 +59,19 @@ def seeds(first: int, count: int) -> list[int]:
 
 def allowance(service, owner: str = LOCAL_OWNER, quota_key: str | None = None) -> int:
     """How many variations the caller may submit now: their share of the line left (the per-user
-    cap minus their waiting and rendering jobs), at most MAX_VARIATIONS; MAX_VARIATIONS uncapped.
-    May be 0 (their share is taken)."""
+    cap minus their waiting and rendering jobs) and their free videos left today, at most
+    MAX_VARIATIONS; MAX_VARIATIONS when neither limits them. May be 0 (their share is taken, or
+    today's videos are made)."""
     cap = service.max_queue_per_user
-    if cap <= 0:
-        return MAX_VARIATIONS
-    return max(0, min(MAX_VARIATIONS, cap - service.active_count(owner, quota_key)))
+    left = MAX_VARIATIONS if cap <= 0 else cap - service.active_count(owner, quota_key)
+    free = service.free_videos_left(owner, quota_key)
+    return max(0, min(MAX_VARIATIONS, left, MAX_VARIATIONS if free is None else free))
 
 
 def submit_variations(service, request: VideoRequest, count, owner: str = LOCAL_OWNER,
                       quota_key: str | None = None, lane: str | None = None) -> Batch:
     """Submit `count` jobs of `request` with seeds s, s+1, … (s: the request's seed, or a random one).
-    The first refusal of the line (the cap, a full queue) ends the batch: with nothing submitted it
+    The first refusal of the line (the cap, a full queue, today's free videos made) ends the batch: with nothing submitted it
     is raised; otherwise the jobs submitted so far are returned with the number that did not fit."""
     count = check_count(count)
     service.workers[0].validate(request)  # a bad value is said once, before any job exists
@@ -79,7 +80,7 @@ def submit_variations(service, request: VideoRequest, count, owner: str = LOCAL_
         try:
             jobs.append(service.submit(dataclasses.replace(request, seed=seed), owner, lane=lane,
                                        quota_key=quota_key))
-        except (TooManyJobs, QueueFull) as exc:
+        except (TooManyJobs, QueueFull, DailyQuotaSpent) as exc:
             if not jobs:
                 raise
             return Batch(jobs, count - len(jobs), exc)

@@ -746,6 +746,12 @@ class Handlers:
         return chars + " · " + pick(Text(f"{report.tokens}/{report.limit} tokens", f"{report.tokens}/{report.limit} token"),
                                     lang) + untranslated
 
+    def free_videos_note(self, request: gr.Request = None) -> str:
+        """The line above Generate: the user's free videos left today, in the page's language (empty
+        without a daily limit for them)."""
+        left = self.service.free_videos_left(self.owner(request), self.quota_key(request))
+        return words.free_videos_left(left, self.lang(request))
+
     def status_line(self, request: gr.Request = None) -> str:
         """The header: model, queue and the user's lane on one line; the machine's details
         (device, precision, memory, workers, speed-ups) in a closed "System" fold under it."""

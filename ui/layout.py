@@ -61,6 +61,7 @@ CSS = """
 #studio-status details {font-size: .8em; opacity: .8;}
 #studio-status summary {cursor: pointer;}
 #studio-status .lane {white-space: nowrap;}
+.free-left p {font-size: .9em; margin: 0; opacity: .85;}
 """ + live.CSS + PHONE_CSS + many.CSS
 
 
@@ -149,6 +150,21 @@ class PageBuilder:
         self.again_tabs: dict[str, again.ResultTab] = {}
         self.status: gr.Markdown | None = None
         self.page: live.PageParts | None = None
+        self.free_notes: list[gr.Markdown] = []  # each tab's "今天还可以生成 N 个视频" (only with the quota on)
+
+    def wire_free_notes(self, demo: gr.Blocks) -> None:
+        """The free videos left today, on every tab: when the page opens and at each tick of the page's
+        timer (every 2 s while a job waits or renders, so a submission shows within seconds)."""
+        notes = self.free_notes
+        if not notes:
+            return
+
+        def shown(request: gr.Request):
+            text = self.handlers.free_videos_note(request)
+            return [gr.Markdown(value=text, visible=bool(text)) for _ in notes]
+
+        self.private(demo.load, shown, None, notes)
+        self.page.timer.tick(shown, None, notes, queue=False, api_visibility="private", show_progress="hidden")
 
     def style_help(self, style_id: str, request: gr.Request):
         style = self.styles.get(style_id)
@@ -332,6 +348,8 @@ class PageBuilder:
                     self.wire_prompt_agent(spec, prompt, image, controls["style"], note, gloss, suggest, restore, template)
                     if template is not None:
                         self.wire_templates(template, prompt, controls)
+                    if self.handlers.service.quota.on:  # what is left today, read before the tap
+                        self.free_notes.append(gr.Markdown(elem_classes="free-left", visible=False))
                     with gr.Row(elem_classes="generate-row"):
                         generate = gr.Button(self.i18n("generate"), variant="primary", elem_classes="generate-btn", scale=3)
                         cancel = gr.Button(self.i18n("cancel"), variant="stop", scale=1)
@@ -599,6 +617,7 @@ class PageBuilder:
                 works_extend = self.works_tab(tab_controls, tab_bar)
             live.wire_reattach(demo, self.handlers, self.live_tabs, self.page)
             live.wire_refresh(self.handlers, self.page, self.status, works_extend[2])
+            self.wire_free_notes(demo)
 
             # "Extend" under every result (and on an opened work): the video goes to the Extend tab.
             def to_extend(video_file):

@@ -63,6 +63,9 @@ PHONE_CSS = """
   /* The Generate bar stays under the thumb while its tab's form scrolls by. */
   .generate-row {position: sticky; bottom: 0; z-index: 30; background: var(--background-fill-primary);
       padding: 8px 0 calc(8px + env(safe-area-inset-bottom)); box-shadow: 0 -6px 10px -6px rgba(0,0,0,.25);}
+  /* Today's free videos left ride on the bar, just above it (the bar: 56 px and 8 px above and below). */
+  .block.free-left {position: sticky; bottom: calc(72px + env(safe-area-inset-bottom)); z-index: 30;
+      background: var(--background-fill-primary); padding: 4px 0 0; margin-bottom: -8px;}
   #works-gallery .grid-container {grid-template-columns: repeat(2, minmax(0, 1fr)) !important;}
   #works-gallery .caption-label {font-size: .8em;}
 }

@@ -16,6 +16,7 @@ import asyncio
 import gradio as gr
 
 from bilingual import Text, pick
+from jobs.errors import DailyQuotaSpent
 from jobs.job import SUCCEEDED
 from jobs.variations import MAX_VARIATIONS, allowance, check_count, submit_variations
 
@@ -83,7 +84,9 @@ def choices(handlers, current=1, request: gr.Request = None):
         value = min(int(current or 1), top)
     except (TypeError, ValueError):
         value = 1
-    why = note(service.max_queue_per_user, left, lang)
+    free = service.free_videos_left(handlers.owner(request), handlers.quota_key(request))
+    # Where today's free videos are the limit, the line above Generate says so (ui/layout.py).
+    why = "" if free is not None and free <= left else note(service.max_queue_per_user, left, lang)
     return gr.Radio(choices=list(range(1, top + 1)), value=value,
                     info=why or pick(Text(*TEXT["variations_info"]), lang))
 
@@ -114,7 +117,11 @@ def next_in_run(handlers, key: str | None):
     return None
 
 
-def fewer_text(submitted: int, asked: int) -> Text:
+def fewer_text(submitted: int, asked: int, reason=None) -> Text:
+    if isinstance(reason, DailyQuotaSpent):
+        return Text(f"Only {submitted} of the {asked} variations fit in today's free videos, so {submitted} were "
+                    f"submitted. {reason.en}",
+                    f"今天的免费额度只够 {submitted} 个，所以只提交了 {submitted} 个（共选了 {asked} 个）。{reason.zh}")
     return Text(f"Only {submitted} of the {asked} variations fit in your share of the line, so {submitted} were "
                 f"submitted. Make more once your videos in line have finished.",
                 f"你的排队名额只够 {submitted} 个，所以只提交了 {submitted} 个（共选了 {asked} 个）。"
@@ -131,7 +138,7 @@ async def generate(handlers, req, count, request: gr.Request | None, progress: g
     except Exception as exc:
         raise handlers._error(exc, lang) from None
     if batch.refused:
-        words.warn(fewer_text(len(batch.jobs), batch.asked), lang)
+        words.warn(fewer_text(len(batch.jobs), batch.asked, batch.reason), lang)
     jobs = await follow_all(handlers, batch.jobs, handlers._job_key(request, req.mode), lang, progress)
     made = [job for job in jobs if job.status == SUCCEEDED]
     info = handlers._finish(made[0] if made else jobs[0], lang)  # none made: the first one's reason

@@ -228,6 +228,20 @@ def header_line(model: str, waiting: int, rendering: int, lane: str, system: str
     return f"{line}\n\n<details class=\"system-fold\"><summary>{fold}</summary>\n\n{system}\n\n</details>"
 
 
+# ---------------------------------------------------------------- free videos a day
+
+def free_videos_left(left: int | None, lang: str) -> str:
+    """What is left of the user's free videos today, for the line above Generate ("今天还可以生成
+    3 个视频"); empty when there is no daily limit for them (the quota is off, or the fast lane)."""
+    if left is None:
+        return ""
+    if left <= 0:
+        return pick(Text("No free videos left today: they come back at midnight.",
+                         "今天的免费视频已用完，零点后恢复。"), lang)
+    return pick(Text(f"{left} free video left today" if left == 1 else f"{left} free videos left today",
+                     f"今天还可以生成 {left} 个视频"), lang)
+
+
 # ---------------------------------------------------------------- old photos
 
 def colorize_available(studio) -> bool:
