@@ -22,6 +22,7 @@ from cogvideo import SpeedPreset, Studio, StudioError, VideoRequest
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS
 from cogvideo.request import DEFAULTS, OLD_PHOTO_MUSIC
 from jobs import LOCAL_OWNER, Job, JobService
+from jobs.codes import Codes
 from jobs.estimate import Expected, wait_text
 from jobs.job import CANCELLED, FAILED, LANE_NAMES, QUEUED, RUNNING, STANDARD, STATUS_NAMES, SUCCEEDED
 
@@ -57,6 +58,8 @@ class Handlers:
         self._noting: dict[str, tuple[float, str | None]] = {}
         # Variations followed on a tab: session and tab -> every job of the run (ui/variations.py).
         self._batches: dict[str, list[str]] = {}
+        # Redeem codes: one object, so failed tries are counted across the page's sessions.
+        self.codes = Codes(service.store)
 
     # ------------------------------------------------------------ plumbing
 
@@ -77,6 +80,24 @@ class Handlers:
             return None
         host = getattr(getattr(request, "client", None), "host", None)
         return f"address:{host}" if host else None
+
+    def signed_in(self, request: gr.Request | None) -> bool:
+        return bool(getattr(request, "username", None))
+
+    def redeem(self, code: str, request: gr.Request | None) -> str:
+        """兑换码: a signed-in user's pass from a code; what they have now, or a toast saying why not."""
+        lang = self.lang(request)
+        if not self.signed_in(request):
+            raise words.error(Text("Sign in to redeem a code: the pass is your account's.",
+                                   "请先登录再兑换：通道权益属于你的账号。"), lang)
+        address = getattr(getattr(request, "client", None), "host", None)
+        try:
+            user = self.codes.redeem(self.owner(request), code or "", address=address)
+        except Exception as exc:  # every refusal is a toast in the page's language
+            raise self._error(exc, lang) from None
+        now = words.lane_words(user.lane, user.lane_until, lang)
+        words.info(Text(f"Code redeemed: {now}.", f"兑换成功：{now}。"), lang)
+        return pick(Text(f"✅ Redeemed: you are in the **{now}**.", f"✅ 兑换成功：你现在是 **{now}**。"), lang)
 
     def _error(self, exc: Exception, lang: str) -> gr.Error:
         if isinstance(exc, BilingualError):

@@ -51,6 +51,9 @@ TEXT: dict[str, tuple[str, str]] = {
                       "一键填好提示词、风格、音乐和时长；你输入的内容会作为主体。"),
     "tab_works": ("My works", "我的作品"),
     "refresh": ("🔄 Refresh", "🔄 刷新"),
+    "redeem": ("🎟 Redeem a code", "🎟 兑换码"),
+    "redeem_code": ("Your code", "你的兑换码"),
+    "redeem_button": ("Redeem", "兑换"),
     "reuse": ("♻️ Make one like this", "♻️ 做同款"),  # the settings back on their tab, a random seed
     "again": ("🔁 Again", "🔁 再来一次"),  # the same settings, a new seed, a new job
     "delete": ("🗑 Delete", "🗑 删除"),

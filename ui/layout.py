@@ -479,6 +479,13 @@ class PageBuilder:
             with gr.Row(equal_height=True):
                 header = gr.Markdown(elem_classes="works-header")
                 refresh = gr.Button(self.i18n("refresh"), size="sm", scale=0, min_width=120)
+            # 兑换码: a pass from a code (jobs/codes.py), for signed-in users only: shown when the tab opens.
+            with gr.Accordion(self.i18n("redeem"), open=False, visible=False, elem_id="works-redeem") as redeem_box:
+                with gr.Row(equal_height=True):
+                    code = gr.Textbox(label=self.i18n("redeem_code"), placeholder="XXXX-XXXX-XXXX-XXXX", max_lines=1,
+                                      scale=3, elem_id="redeem-code")
+                    redeem = gr.Button(self.i18n("redeem_button"), variant="primary", scale=1, min_width=100)
+                redeemed = gr.Markdown(elem_id="redeemed")
             with gr.Row():
                 with gr.Column(scale=3):
                     # fit_columns=False: one or two works would otherwise fill the width, and their
@@ -575,11 +582,23 @@ class PageBuilder:
             _, text, job = self.handlers.open_work(job_id, request)
             return text, gr.update(interactive=not job.finished)
 
+        def show_redeem(request: gr.Request):
+            return gr.Accordion(visible=self.handlers.signed_in(request))
+
+        def redeem_code(text, request: gr.Request):
+            return self.handlers.redeem(text, request), ""
+
         listing = [gallery, ids, header]
         buttons = [reuse, extend, stop, delete]
         for opened in (tab.select, refresh.click):
             self.private(opened, show_works, None, listing).then(self.handlers.status_line, None, self.status, queue=False,
                                                            api_visibility="private")
+            self.private(opened, show_redeem, None, redeem_box)
+        for redeeming in (redeem.click, code.submit):  # queued: its toasts reach the page only through the queue
+            redeemed_now = redeeming(redeem_code, code, [redeemed, code], api_visibility="private",
+                                     concurrency_limit=None)
+            redeemed_now.success(self.handlers.status_line, None, self.status, queue=False, api_visibility="private")
+            redeemed_now.success(show_works, None, listing, queue=False, api_visibility="private")  # its lane too
         self.private(gallery.select, None, None, None, js=scroll_to("#works-player"))  # a phone stacks it below
         self.private(gallery.select, open_work, ids, [selected, video, card, *buttons])
         reuse_outputs = [tabs] + [c for controls in tab_controls.values() for c in controls.values()]
