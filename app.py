@@ -220,6 +220,7 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
     from starlette.routing import Mount
 
     from api.mcp import build_mcp, mcp_routes
+    from api.billing import billing_route
     from api.metrics import StudioMetrics, metrics_route
     from api.zhipu import ApiOptions, build_api
 
@@ -227,7 +228,10 @@ def api_routes(args: argparse.Namespace, studio: Studio, service: "JobService", 
                          rate_limit=args.api_rate_limit)
     mcp = build_mcp(service, studio, agent, options)  # MCP tools at /mcp, same keys and the UI's agent
     metrics = metrics_route(StudioMetrics(service, studio), args.metrics_token, shared=args.share)
-    return [Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp), metrics]
+    # A payment provider's callback exists only with the shared secret (env only: never a flag).
+    secret = os.environ.get("STUDIO_BILLING_SECRET", "")
+    billing = [billing_route(service.store, secret)] if secret else []
+    return [*billing, Mount("/api", app=build_api(service, studio, options)), *mcp_routes(mcp), metrics]
 
 
 def guards(args: argparse.Namespace, signed_in: bool, users=None) -> list:

@@ -97,6 +97,12 @@ class UserError(JobError):
     status = 400
 
 
+class UnknownUser(UserError):
+    """No user of that name."""
+
+    status = 404
+
+
 class WorkerLost(JobError):
     """The worker rendering a job went away mid-job (its process killed, out of memory, its machine
     lost). The service runs the job once more on any healthy worker, then fails it with this reason."""

@@ -124,6 +124,18 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX quota_uses_by_payer ON quota_uses (payer, at);
     """,
+    # Passes paid through an operator's payment provider (POST /api/billing/grant): one row per
+    # order, so a provider's retries grant once (jobs/orders.py).
+    7: """
+    CREATE TABLE billing_orders (
+        order_id TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        days REAL NOT NULL,
+        granted_at REAL NOT NULL,
+        lane_until REAL
+    );
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

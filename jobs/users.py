@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import UserError
+from .errors import UnknownUser, UserError
 from .job import CANCELLED, LANES, QUEUED, RUNNING, STANDARD
 from .store import JobStore
 
@@ -258,7 +258,7 @@ def _user(row: tuple, now: float) -> User:
 
 
 def _no_such_user(name: str) -> UserError:
-    return UserError(f"No user named {name!r}. See `users list`.", f"没有名为 {name!r} 的用户。请查看 `users list`。")
+    return UnknownUser(f"No user named {name!r}. See `users list`.", f"没有名为 {name!r} 的用户。请查看 `users list`。")
 
 
 def _too_long() -> UserError:
