@@ -447,6 +447,9 @@ def _patient_self_check(deadline_s: float = 60.0) -> None:
     import httpx
     from gradio import networking
 
+    if hasattr(networking.url_ok, "__wrapped__"):  # already patient: an app started before in this process
+        return
+
     def url_ok(url: str) -> bool:
         end = time.monotonic() + deadline_s
         while True:
@@ -459,6 +462,7 @@ def _patient_self_check(deadline_s: float = 60.0) -> None:
                 return False
             time.sleep(0.5)
 
+    url_ok.__wrapped__ = networking.url_ok  # Gradio's own, for whoever needs to tell them apart
     networking.url_ok = url_ok
 
 
