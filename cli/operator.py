@@ -246,11 +246,7 @@ def _prompt_password(lang: str) -> str:
 
 def jobs_list(store: JobStore, args, lang: str) -> int:
     jobs = store.list(owner=args.user, status=args.status, limit=args.limit or None)
-    if args.json:
-        print(json.dumps([j.summary() for j in jobs], ensure_ascii=False, indent=1))
-        return 0
-    if not jobs:
-        print(pick(Text("no jobs", "没有任务"), lang))
+    if _json_or_none([j.summary() for j in jobs] if args.json else jobs, args.json, Text("no jobs", "没有任务"), lang):
         return 0
     print(f"{'id':<32} {'status':<9} {'lane':<8} {'owner':<14} {'created':<16} prompt")
     for job in jobs:
@@ -316,13 +312,11 @@ def keys_add(store: JobStore, args, lang: str) -> int:
 
 def keys_list(store: JobStore, args, lang: str) -> int:
     keys = ApiKeys(store).list(user=args.user)
-    if args.json:
-        print(json.dumps([{"id": k.id, "user": k.owner, "label": k.name, "created_at": _stamp(k.created_at),
-                           "last_used_at": _stamp(k.last_used_at), "revoked_at": _stamp(k.revoked_at),
-                           "active": k.active} for k in keys], ensure_ascii=False, indent=1))
-        return 0
-    if not keys:
-        print(pick(Text("no API keys; create one with `keys add NAME`", "还没有 API 密钥；用 `keys add 用户名` 创建"), lang))
+    rows = [{"id": k.id, "user": k.owner, "label": k.name, "created_at": _stamp(k.created_at),
+             "last_used_at": _stamp(k.last_used_at), "revoked_at": _stamp(k.revoked_at),
+             "active": k.active} for k in keys] if args.json else keys
+    if _json_or_none(rows, args.json, Text("no API keys; create one with `keys add NAME`",
+                                           "还没有 API 密钥；用 `keys add 用户名` 创建"), lang):
         return 0
     when = lambda stamp, none: time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else none  # noqa: E731
     print(f"{'id':<16} {'user':<16} {'label':<20} {'created':<16} {'last used':<16} revoked")
@@ -352,12 +346,8 @@ def workers_list(args, lang: str) -> int:
     from jobs.ray_workers import list_workers
 
     rows = list_workers(args.ray_address)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
-        print(pick(Text("no studio workers on this cluster (is the app running with --workers ray?)",
-                        "该集群上没有工作进程（应用是否以 --workers ray 运行？）"), lang))
+    if _json_or_none(rows, args.json, Text("no studio workers on this cluster (is the app running with --workers ray?)",
+                                           "该集群上没有工作进程（应用是否以 --workers ray 运行？）"), lang):
         return 0
     print(f"{'worker':<15} {'where':<24} {'state':<13} {'job':<32} {'pid':>7} {'loaded':<9} {'done':>5}  since")
     for row in rows:
@@ -406,12 +396,9 @@ def codes_make(store: JobStore, args, lang: str) -> int:
 def codes_list(store: JobStore, args, lang: str) -> int:
     codes = Codes(store).list()
     now = time.time()
-    if args.json:
-        print(json.dumps([{**vars(c), "state": c.state(now)} for c in codes], ensure_ascii=False, indent=1))
-        return 0
-    if not codes:
-        print(pick(Text("no codes yet: make some with `codes make --days 1 --count 10`",
-                        "还没有兑换码：用 `codes make --days 1 --count 10` 生成"), lang))
+    rows = [{**vars(c), "state": c.state(now)} for c in codes] if args.json else codes
+    if _json_or_none(rows, args.json, Text("no codes yet: make some with `codes make --days 1 --count 10`",
+                                           "还没有兑换码：用 `codes make --days 1 --count 10` 生成"), lang):
         return 0
     print(f"{'id':<9} {'lane':<9} {'days':>5}  {'state':<8} {'created':<16}  {'expires':<16}  used by")
     for c in codes:
@@ -431,6 +418,18 @@ def codes_revoke(store: JobStore, args, lang: str) -> int:
         else:
             print(pick(Text(f"{code.id} revoked: it no longer works", f"{code.id} 已作废，不能再兑换"), lang))
     return 0
+
+
+def _json_or_none(rows: list, as_json: bool, none: Text, lang: str) -> bool:
+    """A listing's two short answers: its rows as one JSON array (for scripts), or that there are
+    none. True when one of them was the whole answer."""
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return True
+    if not rows:
+        print(pick(none, lang))
+        return True
+    return False
 
 
 ACTIONS = {

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from jobs.codes import REFUSED
 from tests.conftest import InProcessApp, run_cogvideo
 from tests.e2e.test_browser import ARTIFACTS, PATIENCE_MS  # noqa: F401
-from tests.e2e.test_passes_ui import DESKTOP, PHONE, browser  # noqa: F401
+from tests.e2e.test_passes_ui import DESKTOP, PHONE, browser, signed_in  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +27,6 @@ def codes_app(tmp_path_factory):
     running.codes = [line.split()[0] for line in made.stdout.splitlines() if line.strip()]
     yield running
     running.close()
-
-
-def signed_in(browser, app, user: str, locale: str, device: dict):  # noqa: F811
-    context = browser.new_context(locale=locale, extra_http_headers={"Accept-Language": locale}, **device)
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE_MS)
-    page.goto(app.url)
-    page.locator("input[type=password]").wait_for()
-    page.locator("input[type=text]").fill(user)
-    page.locator("input[type=password]").fill(f"{user}-password")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("text=🎬")
-    return page
 
 
 @pytest.mark.parametrize("user, locale, device, code_at, words", [

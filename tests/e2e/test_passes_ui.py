@@ -46,7 +46,8 @@ def pass_app(tmp_path_factory):
     running.close()
 
 
-def header(browser, app, user: str, locale: str, device: dict):
+def signed_in(browser, app, user: str, locale: str, device: dict):
+    """A page of `user` (password NAME-password) in `locale` on `device`, signed in and loaded."""
     context = browser.new_context(locale=locale, extra_http_headers={"Accept-Language": locale}, **device)
     page = context.new_page()
     page.set_default_timeout(PATIENCE_MS)
@@ -56,6 +57,11 @@ def header(browser, app, user: str, locale: str, device: dict):
     page.locator("input[type=password]").fill(f"{user}-password")
     page.keyboard.press("Enter")
     page.wait_for_selector("text=🎬")
+    return page
+
+
+def header(browser, app, user: str, locale: str, device: dict):
+    page = signed_in(browser, app, user, locale, device)
     first = page.locator("#studio-status p").first
     expect(first).to_contain_text("模型" if locale.startswith("zh") else "Model")
     return page, first
