@@ -77,6 +77,16 @@ def make_tiny_ddcolor(path: Path) -> Path:
     return path
 
 
+class Clock:
+    """The time a test says it is (epoch seconds), for code that takes a clock: no sleeps."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass(frozen=True)
 class Ran:
     """What a command said and how it ended, in subprocess.CompletedProcess's names."""

@@ -17,18 +17,11 @@ from jobs.codes import (
 )
 from jobs.errors import UserError
 from jobs.job import STANDARD, VIP
-from tests.conftest import run_cogvideo
+from tests.conftest import Clock, run_cogvideo
 
 DAY = 86400.0
 T0 = 1_800_000_000.0
 
-
-class Clock:
-    def __init__(self, now: float = T0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def store(tmp_path):
 
 
 def test_a_code_grants_its_pass_once_and_passes_stack(store):
-    clock = Clock()
+    clock = Clock(T0)
     codes = Codes(store, clock=clock)
     (first_id, first), (_, second) = codes.make(VIP, 1, 2)
     user = codes.redeem("alice", first, address="203.0.113.5")
@@ -71,7 +64,7 @@ def test_only_hashes_are_stored_and_codes_are_long_and_readable(store):
 
 
 def test_wrong_used_expired_and_revoked_codes_get_one_answer(store):
-    clock = Clock()
+    clock = Clock(T0)
     codes = Codes(store, clock=clock)
     (_, used), (revoked_id, revoked), (_, expiring) = (codes.make(VIP, 1, 1)[0], codes.make(VIP, 1, 1)[0],
                                                         codes.make(VIP, 1, 1, expires_at=T0 + 60)[0])
@@ -90,7 +83,7 @@ def test_wrong_used_expired_and_revoked_codes_get_one_answer(store):
 
 
 def test_ten_thousand_guesses_are_stopped_and_reveal_nothing(store):
-    clock = Clock()
+    clock = Clock(T0)
     codes = Codes(store, clock=clock)
     (_, good), = codes.make(VIP, 1, 1)
     refused = blocked = 0

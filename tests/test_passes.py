@@ -19,7 +19,7 @@ from jobs.job import STANDARD, VIP
 from jobs.keys import ApiKeys
 from jobs.store import MIGRATIONS, SCHEMA_VERSION
 from jobs.users import DAY_S
-from tests.conftest import run_cogvideo
+from tests.conftest import Clock, run_cogvideo
 from ui import words
 from ui.handlers import Handlers
 
@@ -27,15 +27,6 @@ FAST = dict(num_inference_steps=2, num_frames=9)
 # 2026-12-07 14:00 on this machine's clock: a grant of one day ends 12-08 14:00, local time.
 NOON_ISH = time.mktime((2026, 12, 7, 14, 0, 0, 0, 0, -1))
 
-
-class Clock:
-    """The time the tests say it is."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture()

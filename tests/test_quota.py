@@ -25,7 +25,7 @@ from jobs.job import CANCELLED, FAILED, SUCCEEDED
 from jobs.quota import day_bounds
 from jobs.store import MIGRATIONS, SCHEMA_VERSION
 from jobs.variations import allowance, submit_variations
-from tests.conftest import InProcessApp
+from tests.conftest import Clock, InProcessApp
 from ui import words
 from ui.handlers import Handlers
 
@@ -39,15 +39,6 @@ def request(prompt="a cat", **values) -> VideoRequest:
 def midnight_today() -> float:
     return datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
 
-
-class Clock:
-    """The service's clock, set by the test: epoch seconds in the server's own zone."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture()
