@@ -160,3 +160,65 @@ def test_an_empty_store_reads_as_empty_plots(store):
     assert console.waits(store, NOW) == [] and console.render_times(store, NOW) == []
     assert console.line_rows(store) == [] and console.users_rows(store, NOW) == []
     assert all(row["jobs"] == 0 for row in console.jobs_per_hour(store, NOW))
+
+
+# ---------------------------------------------------------------- the console's handlers
+
+def asking(username: str | None, lang: str = "zh-CN"):
+    """What the console reads of a Gradio request: the signed-in name and the language."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(username=username, client=SimpleNamespace(host="10.0.0.1"),
+                           headers={"accept-language": lang})
+
+
+@pytest.fixture
+def admin_console(studio, tmp_path):
+    from agent import PromptAgent
+    from jobs import JobService, LocalWorker
+    from ui.admin import AdminConsole
+    from ui.handlers import Handlers
+
+    service = JobService(JobStore(tmp_path / "data"), [LocalWorker(studio)])  # not started: the line stays
+    users = Users(service.store)
+    users.add("ops", admin=True)
+    users.add("bob")
+    yield AdminConsole(Handlers(studio, PromptAgent(), service))
+    service.store.close()
+
+
+def test_a_non_admin_gets_a_refusal_from_every_console_event(admin_console):
+    import gradio as gr
+
+    waiting = put(admin_console.store, "bob", STANDARD, QUEUED, NOW)
+    for who, lang, said in (("bob", "zh-CN", "此页面仅供管理员使用"), (None, "en-US", "for the studio's admins"),
+                            ("nobody", "en-US", "for the studio's admins")):
+        request = asking(who, lang)
+        assert not admin_console.is_admin(request)
+        with pytest.raises(gr.Error) as refused:
+            admin_console.everything(request)
+        assert said in str(refused.value.message)
+        with pytest.raises(gr.Error):
+            admin_console.cancel(waiting, request)
+    assert admin_console.store.get(waiting).status == QUEUED  # nothing was cancelled
+
+    Users(admin_console.store).set_admin("ops", False)  # taken away: refused from the next click on
+    with pytest.raises(gr.Error):
+        admin_console.everything(asking("ops"))
+
+
+def test_an_admin_reads_everything_in_the_page_language_and_cancels(admin_console):
+    store = admin_console.store
+    waiting = put(store, "bob", STANDARD, QUEUED, NOW - 120)
+    put(store, "bob", VIP, SUCCEEDED, NOW - 600, NOW - 590, NOW - 500)
+    users, codes, line, workers, per_hour, waits, renders, failures = admin_console.everything(asking("ops"))
+    assert list(users.columns)[:3] == ["用户", "通道", "通行证到期"] and set(users["用户"]) == {"ops", "bob"}
+    assert list(line["任务"]) == [waiting] and list(line["状态"]) == ["排队中"] and list(line["类型"]) == ["文生视频"]
+    assert list(workers["状态"]) == ["空闲"]
+    assert per_hour.title == "每小时任务数（按通道）" and "VIP 快速通道" in set(per_hour.value["data"][i][1]
+                                                                       for i in range(len(per_hour.value["data"])))
+    english = admin_console.everything(asking("ops", "en-US"))
+    assert list(english[0].columns)[0] == "User" and english[5].title.startswith("Wait before start")
+
+    table, chosen = admin_console.cancel(waiting, asking("ops"))
+    assert store.get(waiting).status == "cancelled" and table.empty and chosen == ""
