@@ -48,6 +48,11 @@ def _when(stamp: float | None) -> str:
     return "" if stamp is None else time.strftime("%m-%d %H:%M", time.localtime(stamp))
 
 
+def _hour(stamp: float) -> datetime.datetime:
+    """An hour's start as the plots' time axis reads it: in the server's local time, like every date shown."""
+    return datetime.datetime.fromtimestamp(stamp)
+
+
 def _lane(lane: str, lang: str) -> str:
     return pick(LANE_NAMES.get(lane, Text(lane, lane)), lang)
 
@@ -108,18 +113,17 @@ class AdminConsole:
                                            _t(lang, "Why", "原因")])
 
     def plots(self, lang: str, now: float) -> list:
-        hour = lambda stamp: datetime.datetime.fromtimestamp(stamp)  # noqa: E731 - the server's local time
         lane_t, jobs_t, hour_t = _t(lang, "Lane", "通道"), _t(lang, "Jobs", "任务数"), _t(lang, "Hour", "时间")
-        per_hour = pd.DataFrame([{"hour": hour(r["hour"]), "lane": _lane(r["lane"], lang), "jobs": r["jobs"]}
+        per_hour = pd.DataFrame([{"hour": _hour(r["hour"]), "lane": _lane(r["lane"], lang), "jobs": r["jobs"]}
                                  for r in console.jobs_per_hour(self.store, now)])
         waits = pd.DataFrame([{"what": f"{_lane(r['lane'], lang)} · {stat}", "lane": _lane(r["lane"], lang),
                                "seconds": round(r[stat], 1)} for r in console.waits(self.store, now)
                               for stat in ("p50", "p95")], columns=["what", "lane", "seconds"])
         speeds = self.handlers.studio.speed_presets
-        renders = pd.DataFrame([{"what": f"{r['model']} · {pick(speeds[r['speed']].name, lang) if r['speed'] in speeds else r['speed']}",
-                                 "seconds": round(r["median"], 1)} for r in console.render_times(self.store, now)],
-                               columns=["what", "seconds"])
-        failures = pd.DataFrame([{"hour": hour(r["hour"]), "failed": r["failed"]}
+        speed = lambda preset: pick(speeds[preset].name, lang) if preset in speeds else preset  # noqa: E731
+        renders = pd.DataFrame([{"what": f"{r['model']} · {speed(r['speed'])}", "seconds": round(r["median"], 1)}
+                                for r in console.render_times(self.store, now)], columns=["what", "seconds"])
+        failures = pd.DataFrame([{"hour": _hour(r["hour"]), "failed": r["failed"]}
                                  for r in console.failures_per_hour(self.store, now)])
         seconds = _t(lang, "Seconds", "秒")
         return [
@@ -195,8 +199,9 @@ def admin_tab(handlers: Handlers, i18n, demo: gr.Blocks) -> gr.Tab:
 
     outputs = [users, codes, line, workers, per_hour, waits, renders, failures]
     demo.load(shown, None, tab, queue=False, api_visibility="private")
+    # Queued, like Cancel: a refusal (the role taken away while the page is open) is a toast only then.
     for opened in (tab.select, refresh.click):
-        opened(admin.everything, None, outputs, queue=False, api_visibility="private")
+        opened(admin.everything, None, outputs, api_visibility="private", concurrency_limit=None)
     line.select(pick_job, None, chosen, queue=False, api_visibility="private")
     # Queued: the toast saying what was cancelled reaches the page only through the queue.
     stop.click(admin.cancel, chosen, [line, chosen], api_visibility="private", concurrency_limit=None)
