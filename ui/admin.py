@@ -182,9 +182,10 @@ def admin_tab(handlers: Handlers, i18n, demo: gr.Blocks) -> gr.Tab:
                                   elem_id="admin-failures")
         line = gr.Dataframe(label=i18n("admin_line"), interactive=False, wrap=False, elem_id="admin-line")
         with gr.Row(equal_height=True):
-            chosen = gr.Textbox(label=i18n("admin_chosen"), interactive=False, max_lines=1, scale=3,
+            # Widths that cannot share a phone's row: the button goes below the field, whole, not in four lines.
+            chosen = gr.Textbox(label=i18n("admin_chosen"), interactive=False, max_lines=1, scale=3, min_width=240,
                                 elem_id="admin-chosen")
-            stop = gr.Button(i18n("admin_cancel"), variant="stop", scale=1, min_width=120, elem_id="admin-cancel")
+            stop = gr.Button(i18n("admin_cancel"), variant="stop", scale=1, min_width=180, elem_id="admin-cancel")
         workers = gr.Dataframe(label=i18n("admin_workers"), interactive=False, wrap=False, elem_id="admin-workers")
         users = gr.Dataframe(label=i18n("admin_users"), interactive=False, wrap=False, elem_id="admin-users")
         codes = gr.Dataframe(label=i18n("admin_codes"), interactive=False, wrap=False, elem_id="admin-codes")
