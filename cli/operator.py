@@ -43,10 +43,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     secret.add_argument("--password", help="the password (visible in `ps` and shell history: prefer the prompt)")
     secret.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     secret.add_argument("--no-password", action="store_true", help="a user for API keys only, who cannot sign in")
+    add.add_argument("--admin", action="store_true", help="this user sees the admin console on the page")
     users.add_parser("list", parents=[data_dir], help="list users, lanes and job counts")
     lane = users.add_parser("set-lane", parents=[data_dir], help="move a user to another lane")
     lane.add_argument("name")
     lane.add_argument("lane", choices=LANES)
+    admin = users.add_parser("set-admin", parents=[data_dir], help="give or take the admin role (the admin console)")
+    admin.add_argument("name")
+    admin.add_argument("state", choices=("on", "off"))
     grant = users.add_parser("grant", parents=[data_dir],
                              help="a pass: the fast lane for a while (added to what is left of one), then standard")
     grant.add_argument("name")
@@ -140,9 +144,11 @@ def users_add(store: JobStore, args, lang: str) -> int:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = _prompt_password(lang)
-    user = Users(store).add(args.name, password=password, lane=args.lane)
-    print(pick(Text(f"added {user.name} ({user.lane} lane{'' if user.has_password else ', no password: API keys only'})",
-                    f"已添加用户 {user.name}（{user.lane} 通道{'' if user.has_password else '，无密码：仅可使用 API 密钥'}）"), lang))
+    user = Users(store).add(args.name, password=password, lane=args.lane, admin=args.admin)
+    print(pick(Text(f"added {user.name} ({user.lane} lane{'' if user.has_password else ', no password: API keys only'}"
+                    f"{', admin' if user.admin else ''})",
+                    f"已添加用户 {user.name}（{user.lane} 通道{'' if user.has_password else '，无密码：仅可使用 API 密钥'}"
+                    f"{'，管理员' if user.admin else ''}）"), lang))
     return 0
 
 
@@ -153,11 +159,11 @@ def users_list(store: JobStore, args, lang: str) -> int:
         print(pick(Text("no users: the app is single-user (no sign-in); add one with `users add NAME`",
                         "还没有用户：应用为单用户模式（无需登录）；用 `users add 用户名` 添加"), lang))
         return 0
-    print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  {'created':<16}  lane ends")
+    print(f"{'name':<24} {'lane':<9} {'password':<8} {'jobs':>5}  {'created':<16}  {'admin':<5}  lane ends")
     for user in rows:
         ends = _local(user.lane_until) if user.lane_until is not None else "-"
         print(f"{user.name:<24} {user.lane:<9} {'yes' if user.has_password else 'no':<8} "
-              f"{counts.get(user.name, 0):>5}  {_local(user.created_at):<16}  {ends}")
+              f"{counts.get(user.name, 0):>5}  {_local(user.created_at):<16}  {'yes' if user.admin else 'no':<5}  {ends}")
     return 0
 
 
@@ -165,6 +171,17 @@ def users_set_lane(store: JobStore, args, lang: str) -> int:
     user = Users(store).set_lane(args.name, args.lane)
     print(pick(Text(f"{user.name} is now in the {user.lane} lane (for jobs submitted from now on)",
                     f"{user.name} 已切换到 {user.lane} 通道（对此后提交的任务生效）"), lang))
+    return 0
+
+
+def users_set_admin(store: JobStore, args, lang: str) -> int:
+    user = Users(store).set_admin(args.name, args.state == "on")
+    if user.admin:
+        print(pick(Text(f"{user.name} is an admin: the admin console shows on their page once they sign in",
+                        f"{user.name} 现在是管理员：登录后页面上会出现管理后台"), lang))
+    else:
+        print(pick(Text(f"{user.name} is no longer an admin: the admin console refuses them from their next click",
+                        f"{user.name} 不再是管理员：从下一次操作起管理后台将拒绝其访问"), lang))
     return 0
 
 
@@ -437,6 +454,7 @@ ACTIONS = {
     ("users", "list"): users_list,
     ("users", "set-lane"): users_set_lane,
     ("users", "grant"): users_grant,
+    ("users", "set-admin"): users_set_admin,
     ("users", "set-password"): users_set_password,
     ("users", "remove"): users_remove,
     ("jobs", "list"): jobs_list,

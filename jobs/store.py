@@ -136,6 +136,10 @@ MIGRATIONS: dict[int, str] = {
         lane_until REAL
     );
     """,
+    # The admin role: who sees the admin console on the page (`users add NAME --admin`, `users set-admin`).
+    8: """
+    ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -55,6 +55,7 @@ class User:
     has_password: bool
     created_at: float
     lane_until: float | None = None  # when the lane in force ends (epoch s); None: it has no end
+    admin: bool = False     # sees the admin console (users, codes, the line, workers, plots)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def check_lane(lane: str) -> str:
     return lane
 
 
-_USER_COLUMNS = "name, lane, password_hash IS NOT NULL, created_at, lane_until"
+_USER_COLUMNS = "name, lane, password_hash IS NOT NULL, created_at, lane_until, admin"
 
 
 class Users:
@@ -111,7 +112,7 @@ class Users:
         self.store = store
         self.clock = clock  # when passes end is read against this (tests pass their own)
 
-    def add(self, name: str, password: str | None = None, lane: str = STANDARD) -> User:
+    def add(self, name: str, password: str | None = None, lane: str = STANDARD, admin: bool = False) -> User:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise UserError(
                 f"User name {name!r} is not allowed: use 1-64 letters, digits or . _ @ + -.",
@@ -127,8 +128,8 @@ class Users:
                     f"User {name!r} already exists. Use `users set-lane` or `users set-password`, or remove it first.",
                     f"用户 {name!r} 已存在。请用 `users set-lane` 或 `users set-password`，或先删除该用户。",
                 )
-            db.execute("INSERT INTO users (name, lane, password_hash, created_at, session_stamp) "
-                       "VALUES (?, ?, ?, ?, ?)", (name, lane, stored, time.time(), _new_stamp()))
+            db.execute("INSERT INTO users (name, lane, password_hash, created_at, session_stamp, admin) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (name, lane, stored, time.time(), _new_stamp(), int(bool(admin))))
         return self.get(name)
 
     def get(self, name: str, now: float | None = None) -> User | None:
@@ -176,6 +177,19 @@ class Users:
                 raise _too_long()
             db.execute("UPDATE users SET lane = ?, lane_until = ? WHERE name = ?", (lane, until, name))
         return self.get(name, at)
+
+    def set_admin(self, name: str, admin: bool) -> User:
+        """Give or take the admin role; the page reads it on every console event, so it takes effect at once."""
+        self._require(name)
+        self.store.execute("UPDATE users SET admin = ? WHERE name = ?", (int(bool(admin)), name))
+        return self.get(name)
+
+    def is_admin(self, name: str | None) -> bool:
+        """Whether `name` holds the admin role now (False for no name, an unknown one, or an `--auth` user)."""
+        if not name:
+            return False
+        rows = self.store.read("SELECT admin FROM users WHERE name = ?", (str(name),))
+        return bool(rows and rows[0][0])
 
     def set_password(self, name: str, password: str | None) -> User:
         self._require(name)
@@ -251,10 +265,10 @@ def _new_stamp() -> str:
 
 
 def _user(row: tuple, now: float) -> User:
-    name, lane, has_password, created_at, until = row
+    name, lane, has_password, created_at, until, admin = row
     if until is not None and now >= until:
-        return User(name, STANDARD, bool(has_password), created_at)  # the pass is over
-    return User(name, lane, bool(has_password), created_at, until)
+        return User(name, STANDARD, bool(has_password), created_at, admin=bool(admin))  # the pass is over
+    return User(name, lane, bool(has_password), created_at, until, bool(admin))
 
 
 def _no_such_user(name: str) -> UserError:

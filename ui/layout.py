@@ -19,6 +19,7 @@ from cogvideo.request import (
 
 from . import again, busy, live, words  # busy: the Generate button as a mini progress
 from . import variations as many
+from .admin import ADMIN_TEXT, admin_tab
 from .api_info import translate_api_labels
 from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
@@ -136,6 +137,7 @@ class PageBuilder:
         self.templates = self.handlers.templates
         names.update({f"template.{t.id}": (t.name.en, t.name.zh) for t in self.templates.values()})
         names.update(many.TEXT)
+        names.update(ADMIN_TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
         self.i18n = build_i18n(self.config.lang, {**names, **API_LINK_TEXT})
@@ -634,6 +636,7 @@ class PageBuilder:
                 built = {spec.mode: self.generation_tab(spec, first=index == 0) for index, spec in enumerate(self.specs())}
                 tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
                 works_extend = self.works_tab(tab_controls, tab_bar)
+                admin_tab(self.handlers, self.i18n, demo)  # shown to admins only (ui/admin.py)
             live.wire_reattach(demo, self.handlers, self.live_tabs, self.page)
             live.wire_refresh(self.handlers, self.page, self.status, works_extend[2])
             self.wire_free_notes(demo)

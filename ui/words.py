@@ -142,6 +142,13 @@ _STAGES = {"prepare": Text("prepare", "准备"), "render": Text("render", "生�
 _MODES = {"t2v": Text("Text to video", "文生视频"), "i2v": Text("Image to video", "图生视频"),
           "old_photo": Text("Old photo", "老照片"), "v2v": Text("Restyle", "视频转绘"),
           "extend": Text("Extend", "续写")}
+
+
+def mode_name(mode: str, lang: str) -> str:
+    """A job's kind as its tab names it (文生视频...)."""
+    return pick(_MODES.get(mode, Text(mode, mode)), lang)
+
+
 _HIDDEN = {"notices", "cover", "colorized_image", "timings_en", "timings_zh",
            "render_clock"}  # the wait estimates' notes (jobs/estimate.py), not the video's
 
