@@ -163,22 +163,19 @@ class Codes:
             self._failed(callers, now)
             raise CodeRefused(REFUSED.en, REFUSED.zh)
         digest = code_hash(code)
+        # The code spent and the pass granted in one transaction: a refused grant (a user whose fast
+        # lane has no end) or a crash between them leaves the code good and the user as they were.
         with self.store.transaction() as db:
             spent = db.execute(
                 "UPDATE redeem_codes SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_at IS NULL "
                 "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", (user, now, digest, now))
-            if spent.rowcount != 1:
-                found = None
-            else:
-                found = db.execute("SELECT lane, days FROM redeem_codes WHERE code_hash = ?", (digest,)).fetchone()
-        if found is None:
+            if spent.rowcount == 1:
+                lane, days = db.execute("SELECT lane, days FROM redeem_codes WHERE code_hash = ?", (digest,)).fetchone()
+                self.users.grant_within(db, user, lane, days, None, now)
+        if spent.rowcount != 1:
             self._failed(callers, now)
             raise CodeRefused(REFUSED.en, REFUSED.zh)
-        try:
-            return self.users.grant(user, found[0], days=found[1], now=now)
-        except Exception:  # no pass granted (say, a user whose fast lane has no end): the code stays good
-            self.store.execute("UPDATE redeem_codes SET used_by = NULL, used_at = NULL WHERE code_hash = ?", (digest,))
-            raise
+        return self.users.get(user, now)
 
     def _check_tries(self, callers: list[str], now: float) -> None:
         with self._lock:

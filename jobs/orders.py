@@ -3,7 +3,6 @@ often the provider retries the callback (issue 24, item 3; the HTTP side is api/
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -36,19 +35,15 @@ class Orders:
             raise UserError(f"order_id must be text of 1 to {MAX_ORDER_ID} characters.",
                             f"order_id 必须是 1 到 {MAX_ORDER_ID} 个字符的文本。")
         now = self.clock()
-        try:  # the order's row first: a second delivery of the same order finds it and grants nothing
-            self.store.execute("INSERT INTO billing_orders (order_id, user, lane, days, granted_at) VALUES (?, ?, ?, ?, ?)",
-                               (order_id, user, lane, float(days), now))
-        except sqlite3.IntegrityError:
-            row = self.store.read("SELECT user, lane, lane_until FROM billing_orders WHERE order_id = ?", (order_id,))
-            if row:
-                return Granted(order_id, row[0][0], row[0][1], row[0][2], again=True)
-            raise  # the row went in between: a retry runs into this once more and finds it
-        try:
-            granted = self.users.grant(user, lane, days=days, now=now)
-        except Exception:  # not granted (unknown user, bad days...): the order may come again, fixed
-            self.store.execute("DELETE FROM billing_orders WHERE order_id = ?", (order_id,))
-            raise
-        self.store.execute("UPDATE billing_orders SET lane_until = ? WHERE order_id = ?",
-                           (granted.lane_until, order_id))
-        return Granted(order_id, granted.name, granted.lane, granted.lane_until, again=False)
+        # One IMMEDIATE transaction: deliveries of one order (from any process) take turns, and the
+        # order is recorded exactly when its pass is granted. A refused grant (an unknown user, a bad
+        # length) records nothing, so the order may come again, fixed.
+        with self.store.transaction() as db:
+            row = db.execute("SELECT user, lane, lane_until FROM billing_orders WHERE order_id = ?",
+                             (order_id,)).fetchone()
+            if row is not None:
+                return Granted(order_id, row[0], row[1], row[2], again=True)
+            until = self.users.grant_within(db, user, lane, float(days), None, now)
+            db.execute("INSERT INTO billing_orders (order_id, user, lane, days, granted_at, lane_until) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (order_id, user, lane, float(days), now, until))
+        return Granted(order_id, user, lane, until, again=False)

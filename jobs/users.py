@@ -31,6 +31,7 @@ import hmac
 import math
 import re
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -156,27 +157,34 @@ class Users:
         """A pass: `lane` for `days` more (added to what is left of a pass in that lane) or up to
         `until` (epoch s, exactly: it may shorten a pass). Afterwards the user is in the standard lane."""
         at = self._now(now)
+        with self.store.transaction() as db:  # read and write in one transaction: two grants at once both count
+            self.grant_within(db, name, lane, days, until, at)
+        return self.get(name, at)
+
+    def grant_within(self, db: sqlite3.Connection, name: str, lane: str, days: float | None, until: float | None,
+                     at: float) -> float:
+        """`grant` inside the caller's open transaction (a redeem code spent, a paid order recorded in the
+        same one: both happen or neither does); the pass's new end."""
         check_lane(lane)
         _check_pass(lane, days, until, at)
-        with self.store.transaction() as db:  # read and write in one transaction: two grants at once both count
-            row = db.execute("SELECT lane, lane_until FROM users WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise _no_such_user(name)
-            current, current_end = row
-            if current == lane and current_end is None:
-                raise UserError(
-                    f"{name} is already in the {lane} lane with no end: a pass would end it. To give a pass "
-                    f"instead, first `users set-lane {name} {STANDARD}`.",
-                    f"{name} 已在 {lane} 通道且没有截止时间：发放通行证反而会让它到期结束。如确需改为限时，"
-                    f"请先执行 `users set-lane {name} {STANDARD}`。",
-                )
-            if until is None:
-                left_from = current_end if current == lane and current_end is not None and current_end > at else at
-                until = left_from + days * DAY_S
-            if until - at > MAX_PASS_DAYS * DAY_S:
-                raise _too_long()
-            db.execute("UPDATE users SET lane = ?, lane_until = ? WHERE name = ?", (lane, until, name))
-        return self.get(name, at)
+        row = db.execute("SELECT lane, lane_until FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise _no_such_user(name)
+        current, current_end = row
+        if current == lane and current_end is None:
+            raise UserError(
+                f"{name} is already in the {lane} lane with no end: a pass would end it. To give a pass "
+                f"instead, first `users set-lane {name} {STANDARD}`.",
+                f"{name} 已在 {lane} 通道且没有截止时间：发放通行证反而会让它到期结束。如确需改为限时，"
+                f"请先执行 `users set-lane {name} {STANDARD}`。",
+            )
+        if until is None:
+            left_from = current_end if current == lane and current_end is not None and current_end > at else at
+            until = left_from + days * DAY_S
+        if until - at > MAX_PASS_DAYS * DAY_S:
+            raise _too_long()
+        db.execute("UPDATE users SET lane = ?, lane_until = ? WHERE name = ?", (lane, until, name))
+        return until
 
     def set_admin(self, name: str, admin: bool) -> User:
         """Give or take the admin role; the page reads it on every console event, so it takes effect at once."""
