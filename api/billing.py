@@ -23,10 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bilingual import BilingualError, Text, lang_of, pick
+from bilingual import BilingualError, Text, lang_of
 from jobs.job import VIP
 from jobs.orders import Orders
 from jobs.store import JobStore
+
+from . import errors
+from .errors import ApiError
+from .zhipu import api_error
 
 PATH = "/api/billing/grant"
 MAX_SKEW_S = 300
@@ -36,11 +40,6 @@ MAX_BODY = 16 * 1024  # an order is a few hundred bytes
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     """What the caller sends as X-Studio-Signature."""
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def _refusal(status: int, text: Text, request: Request) -> JSONResponse:
-    return JSONResponse({"error": {"code": str(status), "message": pick(text, lang_of(request.headers.get("accept-language")))}},
-                        status_code=status)
 
 
 UNSIGNED = Text("The request is not signed with this server's billing secret, or its timestamp is more than 5 "
@@ -55,15 +54,18 @@ MALFORMED = Text("The body must be JSON: {\"order_id\": \"...\", \"user\": \"NAM
 def billing_route(store: JobStore, secret: str, clock: Callable[[], float] = time.time) -> Route:
     orders = Orders(store, clock=clock)
 
+    def refuse(error: ApiError, request: Request) -> JSONResponse:  # in the REST API's own error shape
+        return error.response(lang_of(request.headers.get("accept-language")))
+
     async def grant(request: Request) -> JSONResponse:
         body = await request.body()
         stamp = request.headers.get("x-studio-timestamp", "")
         sent = request.headers.get("x-studio-signature", "")
         fresh = stamp.isdigit() and abs(clock() - int(stamp)) <= MAX_SKEW_S
         if not fresh or not hmac.compare_digest(sent.encode(), signature(secret, stamp, body).encode()):
-            return _refusal(401, UNSIGNED, request)
+            return refuse(ApiError(401, errors.AUTH_FAILED, UNSIGNED.en, UNSIGNED.zh), request)
         if len(body) > MAX_BODY:
-            return _refusal(413, MALFORMED, request)
+            return refuse(ApiError(413, errors.BODY_TOO_LARGE, MALFORMED.en, MALFORMED.zh), request)
         try:
             order = json.loads(body)
             order_id, user = order["order_id"], order["user"]
@@ -71,11 +73,11 @@ def billing_route(store: JobStore, secret: str, clock: Callable[[], float] = tim
             if not isinstance(user, str) or not isinstance(days, (int, float)) or isinstance(days, bool):
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
-            return _refusal(400, MALFORMED, request)
+            return refuse(ApiError(400, errors.INVALID_PARAMETER, MALFORMED.en, MALFORMED.zh), request)
         try:
             done = orders.grant_once(order_id, user, lane, float(days))
         except BilingualError as exc:  # an unknown user (404), a bad lane or length: the provider's to fix
-            return _refusal(exc.status, exc.text, request)
+            return refuse(api_error(exc), request)
         return JSONResponse({"order_id": done.order_id, "user": done.user, "lane": done.lane,
                              "lane_until": done.lane_until, "already_granted": done.again})
 
