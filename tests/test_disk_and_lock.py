@@ -26,9 +26,9 @@ import pytest
 from jobs import JobStore
 from jobs.job import FAILED, RUNNING, SUCCEEDED
 from jobs.keys import ApiKeys
-from tests.conftest import RunningApp
+from tests.conftest import SLOW_STEP_S, RunningApp
 
-LONG = {"num_inference_steps": 80, "duration": 1}  # seconds on the tiny model: time to fill the disk mid-render
+LONG = {"num_inference_steps": 80, "duration": 1}  # at SLOW_STEP_S a step: time to fill the disk mid-render
 FAST = {"num_inference_steps": 2, "duration": 1}
 # An answer while the database is locked for 20 s must come in this long: generous for a loaded CI
 # machine, far under the 10 s busy timeout the old code waited on the event loop (18.6 s measured).
@@ -99,7 +99,9 @@ def test_a_full_data_disk_fails_the_job_once_space_returns_and_the_server_keeps_
     (key,) = new_keys(data, "alice")
     # One job per user: the stuck job must stop counting against alice, or her next submit says 1306.
     app = RunningApp(tmp_path / "app", data_dir=data,
-                     extra_args=("--output-dir", str(small_disk / "outputs"), "--max-queue-per-user", "1"))
+                     extra_args=("--output-dir", str(small_disk / "outputs"), "--max-queue-per-user", "1"),
+                     # Paced steps: an unloaded machine's tiny model ended before the disk was full.
+                     env={"STUDIO_TINY_STEP_S": str(SLOW_STEP_S)})
     call = api(app, key)
     store = JobStore(data)
     filler = None
