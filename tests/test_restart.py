@@ -39,7 +39,10 @@ def start_refused(*args: str) -> subprocess.CompletedProcess:
 def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
     data = tmp_path / "data"
     # Four jobs from one address: over the default per-user cap of 3, so the cap is lifted here.
-    first = RunningApp(tmp_path / "first", data_dir=data, extra_args=("--max-queue-per-user", "0"))
+    # The long one's steps are paced (a second each) so it is still rendering when the server is
+    # killed: unpaced, an unloaded machine finished it while the others were being queued.
+    first = RunningApp(tmp_path / "first", data_dir=data, extra_args=("--max-queue-per-user", "0"),
+                       env={"STUDIO_TINY_STEP_S": "1"})
     try:
         client = Client(first.url, verbose=False)
         client.submit(prompt="the long one", num_inference_steps=100, num_frames=9, seed=1, api_name="/text_to_video")
