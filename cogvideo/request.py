@@ -62,6 +62,9 @@ class VideoRequest:
     extensions: int = 1  # "extend": parts to add, each one clip long
     crossfade: bool = False  # "extend": fade each part in over a few frames instead of a cut
     lora_scales: dict[str, float] | None = None  # LoRA name -> scale; None: each LoRA's --lora scale
+    # The model the job is for (a variant name, e.g. "wan2.1-1.3b"); None: the studio's. A job
+    # service stores it, so a job waits for a worker that holds its model.
+    model: str | None = None
 
     @property
     def task(self) -> str:

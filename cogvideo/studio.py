@@ -204,6 +204,30 @@ class Studio:
         """The variant that serves `task`, or a message naming the model that would."""
         return self.engine.variant(task)
 
+    @property
+    def model(self) -> str:
+        """The name of the model this studio serves (its text-to-video variant's, as `--model`
+        named it; "wan2.2-5b" serves image to video too)."""
+        return next(iter(self.engine.variants.values())).name
+
+    @property
+    def family_name(self) -> str:
+        """"CogVideoX" or "Wan", as people know the model."""
+        return self.engine.family.name
+
+    @property
+    def reads_chinese(self) -> bool:
+        """Whether the model's text encoder reads Chinese (Wan's umT5): a Chinese prompt goes in as
+        it is, with no translation."""
+        return self.engine.family.reads_chinese
+
+    def serves(self, model: str | None) -> bool:
+        """Whether a request naming `model` (None: any) is for this studio's model."""
+        if model is None:
+            return True
+        key = str(model).strip().lower()
+        return any(key == v.name.lower() for v in self.engine.variants.values())
+
     def status(self) -> EngineStatus:
         return self.engine.status()
 
@@ -291,6 +315,8 @@ class Studio:
         elif not user_prompt and request.mode == "v2v":
             user_prompt = RESTYLE_DEFAULT_PROMPT
         prompt, negative = apply_style(style, user_prompt, request.negative_prompt.strip())
+        # Wan was tuned with its authors' negative prompt in the unconditional half of guidance.
+        negative = negative or self.engine.family.negative_prompt
 
         # 3. What the video starts from: a first frame (image to video, old photo), or a clip
         # (restyle, extend) decoded at the model's frame rate and size.
@@ -597,6 +623,11 @@ class Studio:
         the prompt, the picture or clip the mode needs, the mode's own options, the LoRA scales,
         the numbers, whether the speed fits this card, then frames and size."""
         _check_mode(request)
+        if not self.serves(request.model):
+            raise InvalidRequest(
+                f"model={request.model!r} is not served here: this studio runs {self.model}.",
+                f"本服务不提供模型 {request.model!r}：当前运行的是 {self.model}。",
+            )
         variant = self.engine.variant(request.task)
         _check_prompt(request, variant)
         _check_sources(request)

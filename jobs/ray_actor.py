@@ -109,7 +109,14 @@ class VideoWorker:
             "node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid(), "gpus": gpus,
             "state": self.state, "job_id": self.job_id, "since": self.since, "jobs_done": self.jobs_done,
             "loaded": self.loaded, "error": list(self.error) if self.error else None, "studio": self.studio_label,
+            **self.models_held(),
         }
+
+    def models_held(self) -> dict:
+        """The model this worker's studio serves and all its names (none while it cannot build)."""
+        if self.studio is None:
+            return {}
+        return {"model": self.studio.model, "models": [v.name for v in self.studio.variants.values()]}
 
     @ray.method(concurrency_group="control")
     def cancel(self, job_id: str) -> None:

@@ -114,6 +114,16 @@ class RayWorker:
     def validate(self, request: VideoRequest) -> None:
         self.head.validate(request)  # the same checks; the head's studio loads no model
 
+    @property
+    def model(self) -> str:
+        return self.identity.get("model") or self.head.model
+
+    @property
+    def models(self) -> frozenset[str]:
+        """The models the actor reports holding (its studio's), else the head's."""
+        names = self.identity.get("models") or [v.name for v in self.head.variants.values()]
+        return frozenset(str(name).lower() for name in names)
+
     # ------------------------------------------------------------ health
 
     def ready(self) -> bool:

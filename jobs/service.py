@@ -208,6 +208,8 @@ class JobService:
         jobs submitted with that key (faces whose callers share an owner pass their address). In the
         standard lane each job is one of the payer's free videos of the day (the owner's, or the quota
         key's): `DailyQuotaSpent` once they are used."""
+        if request.model is None:  # recorded, so that only a worker holding the model takes it
+            request = dataclasses.replace(request, model=self.workers[0].model)
         if request_id is not None and api_key is not None:
             existing = self._same_request(request, request_id, api_key)
             if existing is not None:
@@ -397,7 +399,9 @@ class JobService:
     def _claim_next(self, worker: Worker) -> Job | None:
         with self._cond:
             while not self._stopping.is_set():
-                pick = scheduler.pick_next(self.store.queued(), self._streak)
+                # A job waits for a worker that holds its model (a Ray worker, or this server
+                # after a restart with another --model).
+                pick = scheduler.pick_next(self.store.queued(worker.models), self._streak)
                 if pick is None:
                     self._cond.wait(self.poll_s)
                     return None  # the caller looks at its worker's health again before waiting more

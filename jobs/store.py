@@ -333,11 +333,16 @@ class JobStore:
         sql = f"{_SELECT} WHERE {' AND '.join(where)} AND ({' OR '.join(limits)})"
         return [_job(row) for row in self.execute(sql, [*params, *limit_params]).fetchall()]
 
-    def queued(self) -> list[tuple[str, str, int]]:
-        """(id, lane, seq) of every queued job in submission order."""
-        return self.execute(
-            "SELECT id, lane, seq FROM jobs WHERE status = ? ORDER BY seq", (QUEUED,)
+    def queued(self, models: frozenset[str] | None = None) -> list[tuple[str, str, int]]:
+        """(id, lane, seq) of every queued job in submission order; with `models`, only the jobs
+        for one of them (lower-case names) or for no model in particular (jobs from before models
+        were recorded)."""
+        rows = self.execute(
+            "SELECT id, lane, seq, lower(json_extract(request, '$.model')) FROM jobs WHERE status = ? ORDER BY seq",
+            (QUEUED,),
         ).fetchall()
+        return [(job_id, lane, seq) for job_id, lane, seq, model in rows
+                if models is None or model is None or model in models]
 
     def count_written(self, statuses: tuple[str, ...], owner: str) -> int:
         """The owner's jobs in any of `statuses`, on the writer connection: the room check of a

@@ -39,6 +39,8 @@ class WorkerState:
 class Worker(Protocol):
     name: str  # shown in job rows and status lines ("local", "gpu-node-1/GPU 0")
     remote: bool  # renders outside this process
+    model: str  # the model it serves ("5b", "wan2.2-5b"): a new job is recorded for it
+    models: frozenset[str]  # every name of it (lower case; "wan2.2-5b", "wan2.2-5b-i2v"): jobs it takes
 
     def validate(self, request: VideoRequest) -> None:
         """Raise the studio's `InvalidRequest` for a request this worker could never run."""
@@ -70,6 +72,14 @@ class LocalWorker:
     @property
     def output_dir(self):
         return self.studio.output_dir
+
+    @property
+    def model(self) -> str:
+        return self.studio.model
+
+    @property
+    def models(self) -> frozenset[str]:
+        return frozenset(v.name.lower() for v in self.studio.variants.values())
 
     def validate(self, request: VideoRequest) -> None:
         self.studio.validate(request)

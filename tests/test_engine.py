@@ -90,8 +90,9 @@ def test_bad_offload_mode():
 
 def test_2b_has_no_image_to_video():
     engine = Engine("2b")
-    with pytest.raises(InvalidRequest, match="--model 5b-i2v"):
+    with pytest.raises(InvalidRequest, match="5b-i2v, 1.5-5b-i2v, wan2.2-5b") as refused:
         engine.variant("i2v")
+    assert "2b 不支持图生视频" in refused.value.text.zh
 
 
 def test_token_count_agrees_with_the_pipeline_tokenizer(tiny_engine):

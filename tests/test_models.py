@@ -83,5 +83,5 @@ def test_next_offload_for_out_of_memory_advice():
 
 
 def test_local_folder_that_is_not_a_pipeline(tmp_path):
-    with pytest.raises(InvalidRequest, match="not a diffusers CogVideoX pipeline folder"):
+    with pytest.raises(InvalidRequest, match="not a diffusers pipeline folder"):
         models.resolve(str(tmp_path))

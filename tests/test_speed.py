@@ -155,7 +155,10 @@ def test_the_speed_travels_with_a_queued_job(tmp_path):
 @pytest.mark.parametrize("name", list(models.VARIANTS))
 def test_scheduler_and_dynamic_cfg_per_variant(name):
     variant = models.VARIANTS[name]
-    if name == "2b" or variant.family == "tiny":
+    if variant.architecture == "wan":  # flow matching with UniPC, shifted as the authors run each size
+        assert (variant.scheduler, variant.dynamic_cfg) == ("unipc", False)
+        assert variant.flow_shift == (5.0 if variant.height >= 704 else 3.0)
+    elif name == "2b" or variant.family == "tiny":
         assert (variant.scheduler, variant.dynamic_cfg) == ("ddim", False)
     else:  # 5B and 1.5: DPM with dynamic CFG, as CogVideo's inference/cli_demo.py runs them
         assert (variant.scheduler, variant.dynamic_cfg) == ("dpm", True)

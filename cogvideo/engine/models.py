@@ -1,4 +1,4 @@
-"""Model variants as data: what each CogVideoX checkpoint is, how big, and what it accepts.
+"""Model variants as data: what each checkpoint (CogVideoX, Wan) is, how big, and what it accepts.
 
 Numbers here are the published ones (model cards and the diffusers configs). VRAM figures are
 peaks for one 49/81-frame video at native size with VAE tiling and slicing on, at the Quality
@@ -64,8 +64,15 @@ class Variant:
     # As the authors' inference script runs it (CogVideo inference/cli_demo.py): DDIM for 2B; the
     # DPM scheduler with dynamic classifier-free guidance for 5B and 1.5 (dynamic CFG is meant for
     # DPM only: "for DDIM scheduler, it should be False").
-    scheduler: str = "ddim"  # "ddim" | "dpm"
+    scheduler: str = "ddim"  # "ddim" | "dpm" | "unipc" (Wan: flow matching, `flow_shift`)
     dynamic_cfg: bool = False
+    # The family of architectures (cogvideo/engine/families.py): pipeline classes, text encoder,
+    # the speed presets with evidence on it.
+    architecture: str = "cogvideox"
+    flow_shift: float | None = None  # Wan's UniPC shift as its authors run the model at this size
+    # Text and image to video from one transformer (Wan2.2-TI2V): the partner shares it.
+    one_model: bool = False
+    vae_spatial: int = 8  # pixels per latent side (Wan2.2's VAE: 16)
     # The sizes the model offers, as published (one line each; the first is its own size above, the
     # page's default and that of API callers who name none).
     # A family with several sizes (Wan: 832×480 and 480×832) lists them here and the page's aspect
@@ -195,6 +202,59 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
+# Wan, as its authors publish it: 4N+1 frames; Wan2.1-1.3B makes 81 frames of 832×480 at 16 fps
+# (text to video only), Wan2.2-TI2V-5B 121 frames of 1280×704 at 24 fps, text and image to video
+# from one model. VRAM: Wan2.1-1.3B 8.19 GB with model offload on an RTX 4090 (the Wan2.1 README);
+# Wan2.2-TI2V-5B runs on a 24 GB card with offload (the Wan2.2 README); the other figures are
+# estimates from the weights' sizes (umT5-XXL 11.4 GB in bf16) until `bench/gpu.py` measures them.
+WAN_VARIANTS = (
+    Variant(
+        name="wan2.1-1.3b", repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", task="t2v", family="wan2.1-1.3b",
+        height=480, width=832, num_frames=81, fps=16, frame_step=4, max_frames=81,
+        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
+        # 3.0 at 480p: diffusers' Wan example ("5.0 for 720P, 3.0 for 480P") and the repo's config.
+        scheduler="unipc", flow_shift=3.0,
+        sizes=(Size("16:9", 480, 832), Size("9:16", 832, 480)),
+        vram_gib={"none": 17.0, "model": 8.2, "group": 6.0, "sequential": 4.0},
+        disk_gib=17.0, label="Wan2.1-1.3B · text to video · 832×480 · 5 s · reads Chinese",
+    ),
+    Variant(
+        name="wan2.2-5b", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="t2v", family="wan2.2-5b",
+        height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
+        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
+        scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
+        sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
+        vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
+        disk_gib=34.0, label="Wan2.2-5B · text and image to video · 1280×704 · 5 s · reads Chinese",
+    ),
+    Variant(
+        name="wan2.2-5b-i2v", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="i2v", family="wan2.2-5b",
+        height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
+        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
+        scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
+        sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
+        vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
+        disk_gib=34.0, label="Wan2.2-5B · image to video (the same model) · 1280×704 · 5 s",
+    ),
+    Variant(
+        name="tiny-wan", repo_id=None, task="t2v", family="tiny-wan",
+        height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
+        dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
+        scheduler="unipc", flow_shift=3.0, one_model=True,
+        vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
+        label="tiny-wan · a random-weight Wan for tests and UI try-outs (output is noise)",
+    ),
+    Variant(
+        name="tiny-wan-i2v", repo_id=None, task="i2v", family="tiny-wan",
+        height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
+        dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
+        scheduler="unipc", flow_shift=3.0, one_model=True,
+        vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
+        label="tiny-wan-i2v · a random-weight Wan for tests and UI try-outs (output is noise)",
+    ),
+)
+VARIANTS.update((v.name, v) for v in WAN_VARIANTS)
+
 # Flexible sizes must stay multiples of 16 (VAE ×8, then patch 2) within these bounds.
 MIN_SIDE, MAX_SIDE, SIDE_STEP = 32, 1360, 16
 
@@ -207,6 +267,25 @@ def partner(variant: Variant) -> Variant | None:
     return None
 
 
+def missing_task(loaded: Variant, task: str) -> InvalidRequest:
+    """The refusal for a mode the loaded model cannot do (Wan2.1-1.3B has no image to video),
+    naming the models that can."""
+    able = [v.name for v in VARIANTS.values() if v.task == task and v.repo_id is not None]
+    if task == "i2v":
+        # A text-to-video model of a family that does both: its own name serves image to video.
+        able = [v.name.removesuffix("-i2v") if v.one_model else v.name for v in VARIANTS.values()
+                if v.task == "i2v" and v.repo_id is not None]
+    what_en = "image to video" if task == "i2v" else "text to video"
+    what_zh = "图生视频" if task == "i2v" else "文生视频"
+    return InvalidRequest(
+        f"{loaded.name} cannot make {what_en}: it makes videos from "
+        f"{'text' if loaded.task == 't2v' else 'a picture'} only. The models that can: {', '.join(able)} "
+        "(the studio's operator chooses the model when starting it).",
+        f"{loaded.name} 不支持{what_zh}，它只能{'用文字' if loaded.task == 't2v' else '用图片'}生成视频。"
+        f"支持{what_zh}的模型：{', '.join(able)}（由管理员在启动时选择）。",
+    )
+
+
 def resolve(name_or_path: str) -> Variant:
     """A variant by name, or a local folder saved by `save_pretrained` (its variant is inferred)."""
     key = str(name_or_path).strip()
@@ -217,13 +296,13 @@ def resolve(name_or_path: str) -> Variant:
         return variant_from_folder(folder)
     raise InvalidRequest(
         f"Unknown model {key!r}. Use one of: {', '.join(VARIANTS)}; or the path of a local folder "
-        "that holds a diffusers CogVideoX pipeline.",
-        f"未知模型 {key!r}。可选：{', '.join(VARIANTS)}；或一个包含 diffusers CogVideoX 管线的本地文件夹路径。",
+        "that holds a diffusers CogVideoX or Wan pipeline.",
+        f"未知模型 {key!r}。可选：{', '.join(VARIANTS)}；或一个包含 diffusers CogVideoX 或 Wan 管线的本地文件夹路径。",
     )
 
 
 def variant_from_folder(folder: Path) -> Variant:
-    """Infer task and family of a local pipeline folder from its configs."""
+    """Infer family, task and size of a local pipeline folder from its configs."""
     index_file = folder / "model_index.json"
     config_file = folder / "transformer" / "config.json"
     try:
@@ -231,28 +310,51 @@ def variant_from_folder(folder: Path) -> Variant:
         config = json.loads(config_file.read_text())
     except (OSError, ValueError) as exc:
         raise InvalidRequest(
-            f"{folder} is not a diffusers CogVideoX pipeline folder (no readable model_index.json "
-            "and transformer/config.json). Point --model at the folder `save_pretrained` wrote, or "
-            "at a variant name.",
-            f"{folder} 不是 diffusers CogVideoX 管线文件夹（缺少 model_index.json 或 transformer/config.json）。",
+            f"{folder} is not a diffusers pipeline folder (no readable model_index.json and "
+            "transformer/config.json). Point --model at the folder `save_pretrained` wrote, or at a variant name.",
+            f"{folder} 不是 diffusers 管线文件夹（缺少 model_index.json 或 transformer/config.json）。",
         ) from exc
     class_name = index.get("_class_name", "")
-    if "CogVideoX" not in class_name:
-        raise InvalidRequest(
-            f"{folder} holds a {class_name or 'unknown'} pipeline, not CogVideoX.",
-            f"{folder} 中是 {class_name or '未知'} 管线，不是 CogVideoX。",
-        )
     task = "i2v" if "ImageToVideo" in class_name else "t2v"
-    if config.get("text_embed_dim", 4096) < 256:
-        base = VARIANTS["tiny-i2v" if task == "i2v" else "tiny"]
-    elif config.get("patch_size_t"):
-        base = VARIANTS["1.5-5b-i2v" if task == "i2v" else "1.5-5b"]
-    elif config.get("num_attention_heads", 48) <= 30 and task == "t2v":
-        base = VARIANTS["2b"]
+    if class_name.startswith("Wan"):
+        base = _wan_base(folder, task, config, index)
+    elif "CogVideoX" in class_name:
+        base = _cogvideox_base(task, config)
     else:
-        base = VARIANTS["5b-i2v" if task == "i2v" else "5b"]
+        raise InvalidRequest(
+            f"{folder} holds a {class_name or 'unknown'} pipeline, not CogVideoX or Wan.",
+            f"{folder} 中是 {class_name or '未知'} 管线，不是 CogVideoX 或 Wan。",
+        )
     # A local folder is its own family: only folders saved side by side would share components.
     return replace(base, name=str(folder), repo_id=str(folder), family=f"local:{folder}")
+
+
+def _cogvideox_base(task: str, config: dict) -> Variant:
+    if config.get("text_embed_dim", 4096) < 256:
+        return VARIANTS["tiny-i2v" if task == "i2v" else "tiny"]
+    if config.get("patch_size_t"):
+        return VARIANTS["1.5-5b-i2v" if task == "i2v" else "1.5-5b"]
+    if config.get("num_attention_heads", 48) <= 30 and task == "t2v":
+        return VARIANTS["2b"]
+    return VARIANTS["5b-i2v" if task == "i2v" else "5b"]
+
+
+def _wan_base(folder: Path, task: str, config: dict, index: dict) -> Variant:
+    """The Wan variant a folder's transformer config matches: tiny, 2.1-1.3B or 2.2-TI2V-5B. Wan's
+    14B models (two experts, or a CLIP image encoder) are not served yet."""
+    width = config.get("num_attention_heads", 40) * config.get("attention_head_dim", 128)
+    if config.get("text_dim", 4096) < 256:
+        return VARIANTS["tiny-wan-i2v" if task == "i2v" else "tiny-wan"]
+    if config.get("image_dim") is None and index.get("transformer_2") in (None, [None, None]):
+        if width == 1536 and task == "t2v":
+            return VARIANTS["wan2.1-1.3b"]
+        if width == 3072:
+            return VARIANTS["wan2.2-5b-i2v" if task == "i2v" else "wan2.2-5b"]
+    raise InvalidRequest(
+        f"{folder} holds a Wan model this studio does not run yet (hidden size {width}); it runs "
+        "Wan2.1-T2V-1.3B and Wan2.2-TI2V-5B.",
+        f"{folder} 中的 Wan 模型（隐藏维度 {width}）暂不支持；目前支持 Wan2.1-T2V-1.3B 和 Wan2.2-TI2V-5B。",
+    )
 
 
 def check_frames(variant: Variant, num_frames: int) -> int:
@@ -281,10 +383,12 @@ def check_size(variant: Variant, height: int | None, width: int | None) -> tuple
         allowed = variant.sizes_text()
         raise InvalidRequest(
             f"{variant.name} renders only at {allowed}; got {width}×{height}. Use "
-            f"{'that size' if len(variant.sizes) < 2 else 'one of them'} or leave height and width empty; "
-            "of the CogVideoX models only 1.5-5b-i2v renders other sizes (it follows the picture's shape).",
+            f"{'that size' if len(variant.sizes) < 2 else 'one of them'} or leave height and width empty"
+            + ("; of the CogVideoX models only 1.5-5b-i2v renders other sizes (it follows the picture's shape)."
+               if variant.architecture == "cogvideox" else "."),
             f"{variant.name} 只支持 {allowed}，收到 {width}×{height}。请改用{'该' if len(variant.sizes) < 2 else '其中一种'}"
-            "尺寸或不设置宽高；CogVideoX 中只有 1.5-5b-i2v 支持其他尺寸（按图片比例）。",
+            "尺寸或不设置宽高" + ("；CogVideoX 中只有 1.5-5b-i2v 支持其他尺寸（按图片比例）。"
+                              if variant.architecture == "cogvideox" else "。"),
         )
     for side_name, side in (("height", height), ("width", width)):
         if not isinstance(side, int) or isinstance(side, bool) or side % SIDE_STEP or not MIN_SIDE <= side <= MAX_SIDE:

@@ -1,4 +1,5 @@
-"""Load CogVideoX pipelines once, share what can be shared, size them to the machine, render frames.
+"""Load video pipelines (CogVideoX, Wan) once, share what can be shared, size them to the machine,
+render frames. What differs between families is data in families.py.
 
 The engine knows nothing of the UI: it takes plain values and callbacks and returns uint8 frames.
 """
@@ -17,6 +18,7 @@ from bilingual import Text
 from cogvideo.callbacks import StatusCallback, StepCallback
 from cogvideo.engine import models
 from cogvideo.engine.acceleration import Acceleration
+from cogvideo.engine.families import family_of
 from cogvideo.engine.models import Variant
 from cogvideo.engine.weights import fetch_weights
 from cogvideo.errors import Cancelled, InvalidRequest, StudioError
@@ -87,7 +89,8 @@ def import_libraries() -> None:
             import diffusers  # noqa: F401
             from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline  # noqa: F401
             from diffusers import CogVideoXVideoToVideoPipeline  # noqa: F401
-            from transformers import T5EncoderModel, T5Tokenizer  # noqa: F401
+            from diffusers import WanImageToVideoPipeline, WanPipeline, WanVideoToVideoPipeline  # noqa: F401
+            from transformers import AutoTokenizer, T5EncoderModel, T5Tokenizer, UMT5EncoderModel  # noqa: F401
 
             _imported = True
 
@@ -181,15 +184,13 @@ class Engine:
     def variant(self, task: str) -> Variant:
         task = DERIVED_TASKS.get(task, task)
         if task not in self.variants:
-            have = ", ".join(v.name for v in self.variants.values())
-            need = "5b-i2v" if task == "i2v" else "5b"
-            raise InvalidRequest(
-                f"The loaded model ({have}) cannot do {'image' if task == 'i2v' else 'text'}-to-video. "
-                f"Start the studio with --model {need} (or a CogVideoX1.5 model) for that.",
-                f"当前模型（{have}）不支持{'图生视频' if task == 'i2v' else '文生视频'}。"
-                f"请用 --model {need}（或 CogVideoX1.5 模型）启动。",
-            )
+            raise models.missing_task(next(iter(self.variants.values())), task)
         return self.variants[task]
+
+    @property
+    def family(self):
+        """The loaded model's family (cogvideo/engine/families.py)."""
+        return family_of(next(iter(self.variants.values())))
 
     @property
     def device(self):
@@ -235,16 +236,18 @@ class Engine:
 
         self.offload  # resolves the budget
         biggest = self._biggest()
+        if preset_id not in self.family.speeds:
+            raise speed.not_for_family(preset_id, self.family, self.fitting_speeds())
         if not speed.fits(preset_id, biggest, self._planned_offload, self._budget_gib):
             raise speed.too_big(preset_id, biggest, self._card_gib, self.fitting_speeds())
 
     def fitting_speeds(self) -> list[str]:
-        """The presets that fit on this card, in their order."""
+        """The presets this model's family has evidence for that fit on this card, in their order."""
         from cogvideo.engine import speed
 
         self.offload
-        return [p for p in speed.PRESETS
-                if speed.fits(p, self._biggest(), self._planned_offload, self._budget_gib)]
+        return [p for p in speed.PRESETS if p in self.family.speeds
+                and speed.fits(p, self._biggest(), self._planned_offload, self._budget_gib)]
 
     def status(self) -> EngineStatus:
         free = free_vram_bytes(self.device) if self.device.type != "cpu" else None
@@ -289,10 +292,8 @@ class Engine:
     def _derive(self, task: str, on_status: StatusCallback | None):
         """A pipeline made of another task's components (all of them, transformer and LoRAs
         included): costs no memory and no loading time."""
-        from diffusers import CogVideoXVideoToVideoPipeline
-
         base = self.load(DERIVED_TASKS[task], on_status)
-        pipe = CogVideoXVideoToVideoPipeline(**base.components)
+        pipe = self.family.build(task, base.components)
         pipe.set_progress_bar_config(disable=True)
         self._pipes[task] = pipe
         self._active = None
@@ -371,15 +372,19 @@ class Engine:
             self._place(task)
 
     def _build(self, variant: Variant, donor, notify: StatusCallback):
-        from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline, CogVideoXTransformer3DModel
-
         from cogvideo.engine import tiny
 
-        cls = CogVideoXImageToVideoPipeline if variant.task == "i2v" else CogVideoXPipeline
+        family = family_of(variant)
+        cls = family.pipeline_class(variant.task)
         shared = {name: getattr(donor, name) for name in SHARED_COMPONENTS} if donor else None
         if variant.repo_id is None:
             notify(Text("Building the tiny random-weight model…", "正在构建 tiny 随机权重模型…"), None)
+            if family.id == "wan":
+                return tiny.build_wan_pipeline(variant.task, donor=donor)
             return tiny.build_pipeline(variant.task, shared=shared)
+        if donor is not None and variant.one_model:
+            # Text and image to video from one model (Wan2.2-TI2V): nothing new to load.
+            return family.build(variant.task, donor.components, **dict(family.shared_i2v_config))
         dtype = torch_dtype(variant.dtype, self.device)
         if shared is None:
             folder = fetch_weights(variant, notify)
@@ -388,7 +393,7 @@ class Engine:
         # The other task of the same family: only its own transformer is new.
         folder = fetch_weights(variant, notify, allow_patterns=["model_index.json", "transformer/*"])
         notify(Text(f"Loading {variant.name} transformer…", f"正在加载 {variant.name} 的 Transformer…"), None)
-        transformer = CogVideoXTransformer3DModel.from_pretrained(
+        transformer = family.transformer_class().from_pretrained(
             folder, subfolder="transformer", torch_dtype=dtype
         )
         return cls(transformer=transformer, **shared)
@@ -406,6 +411,15 @@ class Engine:
                 pipe.scheduler = CogVideoXDPMScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing")
             for other in self._pipes.values():
                 other.scheduler = pipe.scheduler
+        elif variant.scheduler == "unipc" and variant.flow_shift is not None:
+            from diffusers import UniPCMultistepScheduler
+
+            # Wan's shift depends on the size it renders (its authors: 3.0 at 480p, 5.0 at 720p);
+            # set it as published whatever the saved config holds.
+            if pipe.scheduler.config.get("flow_shift") != variant.flow_shift:
+                pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=variant.flow_shift)
+                for other in self._pipes.values():
+                    other.scheduler = pipe.scheduler
         from cogvideo.engine import acceleration
 
         self._acceleration = acceleration.apply(pipe.transformer, self._wants, self.device)
@@ -446,7 +460,8 @@ class Engine:
                     self._offloaded_modules.add(id(module))
         if device.type != "cpu":
             pipe.vae.enable_tiling()
-            pipe.vae.enable_slicing()
+            if hasattr(pipe.vae, "enable_slicing"):
+                pipe.vae.enable_slicing()
         self._active = task
 
     # ------------------------------------------------------------ prompts
@@ -464,12 +479,12 @@ class Engine:
             if variant.repo_id is None:
                 from cogvideo.engine import tiny
 
-                self._tokenizer = tiny.build_tokenizer()
+                self._tokenizer = tiny.build_tokenizer(chinese=self.family.reads_chinese)
             else:
-                from transformers import T5Tokenizer
+                import transformers
 
                 try:
-                    self._tokenizer = T5Tokenizer.from_pretrained(
+                    self._tokenizer = getattr(transformers, self.family.tokenizer).from_pretrained(
                         variant.repo_id, subfolder="tokenizer", local_files_only=True
                     )
                 except (OSError, ValueError):

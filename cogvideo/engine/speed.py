@@ -143,6 +143,17 @@ def too_big(preset_id: str, variant, card_gib: float, fitting: list[str]) -> Inv
     )
 
 
+def not_for_family(preset_id: str, family, offered: list[str]) -> InvalidRequest:
+    """The refusal for a preset without published evidence on the loaded model's family."""
+    preset, others = PRESETS[preset_id], [PRESETS[p] for p in offered]
+    return InvalidRequest(
+        f"{preset.name.en} is not offered on {family.name} models: its caching settings are checked on "
+        f"CogVideoX only. Choose {' or '.join(p.name.en for p in others)}.",
+        f"“{preset.name.zh}”暂不支持 {family.name} 模型（其缓存参数只在 CogVideoX 上验证过）。"
+        f"请改用{'或'.join('“' + p.name.zh + '”' for p in others)}。",
+    )
+
+
 def names(lang: str = "en") -> list[tuple[str, str]]:
     """(label, id) pairs for a choice widget."""
     return [(pick(p.name, lang), p.id) for p in PRESETS.values()]

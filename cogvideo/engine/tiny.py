@@ -1,8 +1,8 @@
-"""Tiny CogVideoX pipelines: the real diffusers classes at toy size with seeded random weights.
+"""Tiny CogVideoX and Wan pipelines: the real diffusers classes at toy size with seeded random weights.
 
 Built from configs in a fraction of a second with no files and no network. Tests use them, and
-`--model tiny` lets a person try the UI without a GPU (the video is coloured noise).
-Dimensions follow diffusers' own CogVideoX tests; see DESIGN.md for the constraints.
+`--model tiny` (or `tiny-wan`) lets a person try the UI without a GPU (the video is coloured noise).
+Dimensions follow diffusers' own CogVideoX and Wan tests; see DESIGN.md for the constraints.
 """
 
 from __future__ import annotations
@@ -30,14 +30,18 @@ _WORDS = (
     "bright dark shadow reflection sunset sunrise cloud clouds grass road car train boat"
 ).split()
 _CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"-()"
+# Wan's umT5 reads Chinese: the tiny Wan's vocabulary has common characters of prompts, so a Chinese
+# prompt is counted and encoded as characters, not as unknown tokens.
+_CHINESE = "的一是在有人这中大来上个们到说时地出要会子也着下你小过天后年看好光水风山雨雪花树鸟猫狗城街海河云夜日月" \
+           "女男孩老走跑飞坐笑慢镜头近远景电影温暖金色黄昏清晨阳柔和静美丽古代现代画面，。、"
 
 
-def build_tokenizer():
+def build_tokenizer(chinese: bool = False):
     from transformers import T5Tokenizer
 
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
     vocab += [("▁" + word, -5.0) for word in dict.fromkeys(_WORDS)]
-    vocab += [(char, -8.0) for char in _CHARS]
+    vocab += [(char, -8.0) for char in _CHARS + (_CHINESE if chinese else "")]
     return T5Tokenizer(vocab=vocab, extra_ids=0)
 
 
@@ -122,3 +126,64 @@ def build_pipeline(task: str = "t2v", shared: dict | None = None):
         # One transformer call per step (guidance batches both halves into it).
         transformer.register_forward_pre_hook(lambda module, args: time.sleep(step_s))
     return cls(transformer=transformer, **components)
+
+
+# ---------------------------------------------------------------- Wan
+
+
+def _wan_text_encoder(vocab_size: int):
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(SEED)
+    config = UMT5Config(
+        vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8,
+    )
+    return UMT5EncoderModel(config).eval()
+
+
+def _wan_vae():
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(SEED)
+    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True]).eval()
+
+
+def _wan_transformer():
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(SEED)
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+    ).eval()
+
+
+def _wan_scheduler(flow_shift: float = 3.0):
+    from diffusers import UniPCMultistepScheduler
+
+    # As the Wan -Diffusers repos configure it: UniPC on flow-matching sigmas.
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                   num_train_timesteps=1000, flow_shift=flow_shift)
+
+
+def build_wan_pipeline(task: str = "t2v", donor=None):
+    """A tiny Wan for `task`, made like Wan2.2-TI2V: one transformer does text and image to video
+    (pass the other task's pipeline as `donor` to share all of it)."""
+    from diffusers import WanImageToVideoPipeline, WanPipeline
+
+    if donor is not None:
+        components = {name: getattr(donor, name) for name in ("tokenizer", "text_encoder", "vae", "scheduler",
+                                                                 "transformer")}
+    else:
+        tokenizer = build_tokenizer(chinese=True)
+        components = {"tokenizer": tokenizer, "text_encoder": _wan_text_encoder(len(tokenizer)), "vae": _wan_vae(),
+                      "scheduler": _wan_scheduler(), "transformer": _wan_transformer()}
+        step_s = _step_seconds()
+        if step_s > 0:
+            # Wan runs the two halves of guidance as two transformer calls per step.
+            components["transformer"].register_forward_pre_hook(lambda module, args: time.sleep(step_s / 2))
+    cls = WanImageToVideoPipeline if task == "i2v" else WanPipeline
+    return cls(**components, expand_timesteps=True)
