@@ -47,7 +47,11 @@ STEP_FRAME_S = 92.8 / (50 * 49) * 132 / 60
 # Per step and frame, against the 5B model: 2B about half (CogVideo's published A100 times, 90 s vs
 # 180 s), 1.5 about 3.3 times (1360×768, ~1000 s for 81 frames vs 180 s for 49). The tiny model is
 # nothing next to the overhead.
-FAMILY_FACTOR = {"cogvideox-2b": 0.5, "cogvideox-5b": 1.0, "cogvideox1.5-5b": 3.3, "tiny": 0.0}
+# Wan: estimates until `bench/gpu.py` measures it. Wan2.1-1.3B makes 81 frames of 832×480 in ~4 min
+# on an RTX 4090 (its README), a card slower than the H200 these factors are measured on; Wan2.2-5B
+# makes 121 frames of 1280×704 with a VAE that compresses twice as much per side.
+FAMILY_FACTOR = {"cogvideox-2b": 0.5, "cogvideox-5b": 1.0, "cogvideox1.5-5b": 3.3, "tiny": 0.0,
+                 "wan2.1-1.3b": 0.7, "wan2.2-5b": 1.5, "tiny-wan": 0.0}
 # Render time against Quality: Balanced and Fast as measured on the H200 (71.2 and 56.0 s vs 92.8),
 # Lean as its authors publish (1.3× faster).
 SPEED_FACTOR = {"quality": 1.0, "balanced": 0.77, "fast": 0.6, "lean": 0.77}
@@ -105,6 +109,14 @@ class ZeroGpuWorker:
     @property
     def output_dir(self):
         return self.studio.output_dir
+
+    @property
+    def model(self) -> str:
+        return self.studio.model
+
+    @property
+    def models(self) -> frozenset[str]:
+        return frozenset(v.name.lower() for v in self.studio.variants.values())
 
     def duration(self, request: VideoRequest) -> int:
         """spaces calls this with the wrapped function's arguments."""
