@@ -86,5 +86,7 @@ def _compile_blocks(transformer) -> None:
     """Compile each transformer block on its own: CogVideoX declares no `_repeated_blocks` for
     diffusers' regional compile, and the 42 blocks share one compiled graph this way (compiling
     the whole model would also trace the cache hooks between blocks)."""
-    for block in transformer.transformer_blocks:
+    # CogVideoX names its block list `transformer_blocks`, Wan `blocks`.
+    blocks = getattr(transformer, "transformer_blocks", None) or transformer.blocks
+    for block in blocks:
         block.compile(fullgraph=False, dynamic=False)
