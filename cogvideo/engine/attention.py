@@ -1,4 +1,4 @@
-"""Attention backends for CogVideoX: sage, flash, flash_3 or PyTorch's own (native).
+"""Attention backends for CogVideoX (and Wan): sage, flash, flash_3 or PyTorch's own (native).
 
 diffusers' `CogVideoXAttnProcessor2_0` calls `F.scaled_dot_product_attention` itself, so
 `set_attention_backend` and the `attention_backend` context do nothing for CogVideoX. Our
@@ -272,6 +272,14 @@ def use_attention(transformer: CogVideoXTransformer3DModel, backend: str) -> Att
     Call it after `fuse_qkv_projections()` if you fuse: fusing installs diffusers' own processor.
     """
     installed = backend in _KERNELS and _kernel_installed(_KERNELS[backend])
+    if type(transformer).__name__ != "CogVideoXTransformer3DModel":
+        # Wan's own processor hands attention to diffusers' dispatcher already: the backend is
+        # diffusers' setting, and our CogVideoX processor must not replace it.
+        choice = choose_backend(backend, installed=installed, capability=_cuda_capability(transformer),
+                                dtype=transformer.dtype)
+        if choice.backend != "native":
+            transformer.set_attention_backend(_diffusers_name(choice.backend))
+        return choice
     kernel = sage1_kernel() if backend == "sage" and not installed else None
     choice = choose_backend(backend, installed=installed or kernel is not None,
                             capability=_cuda_capability(transformer), dtype=transformer.dtype)
