@@ -320,6 +320,14 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
         )
     engine = Engine(args.model, offload=args.offload)  # an unknown model raises InvalidRequest here
     variant = next(iter(engine.variants.values()))  # the model named, not its T2V/I2V partner
+    if engine.family.id != "cogvideox":
+        # MagCache's ratios are one per step; Wan runs the two halves of guidance as two transformer
+        # calls, and no speed preset is offered on it yet (docs/speed.md).
+        raise InvalidRequest(
+            f"calibrate measures CogVideoX models only; {variant.name} is a {engine.family.name} model, "
+            "which runs at the Quality speed for now.",
+            f"calibrate 只能校准 CogVideoX 模型；{variant.name} 是 {engine.family.name} 模型，目前只以“质量优先”运行。",
+        )
     height, width, image = variant.height, variant.width, None
     if variant.task == "i2v":
         if not args.image:

@@ -97,4 +97,7 @@ def test_bad_input_is_a_message_and_exit_code_2(ratios_dir, capsys):
     assert main(["calibrate", "5b", "--steps", "2"]) == 2
     err = capsys.readouterr().err
     assert "python -m cogvideo download 5b" in err and "Traceback" not in err
+    assert main(["--lang", "zh", "calibrate", "tiny-wan"]) == 2  # Wan: no caching preset yet
+    err = capsys.readouterr().err
+    assert "只能校准 CogVideoX 模型" in err and "Traceback" not in err
     assert not ratios_dir.exists()  # nothing written on any failure
