@@ -436,7 +436,7 @@ def _what_file(path: Path) -> tuple[str, str]:
 
 def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraFile:
     """Find the LoRA and read its header (no tensor is loaded): what model width it is for, its rank.
-    A file that is not a CogVideoX transformer LoRA raises `InvalidRequest` saying what it is."""
+    A file that is not a CogVideoX or Wan transformer LoRA raises `InvalidRequest` saying what it is."""
     from safetensors import safe_open
 
     # 1. Find the file.
@@ -452,7 +452,7 @@ def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraF
             f"LoRA {spec.source}：{path} 不是 safetensors 文件（{what_zh}）。{_LOOKS_LIKE_ZH}",
         ) from exc
 
-    # 3. Is it a LoRA, and one for a CogVideoX transformer?
+    # 3. Is it a LoRA, and one for a CogVideoX or a Wan transformer?
     def refuse(en: str, zh: str) -> InvalidRequest:
         return InvalidRequest(f"LoRA {spec.source}: {path.name} {en} {_LOOKS_LIKE_EN}",
                               f"LoRA {spec.source}：{path.name} {zh}{_LOOKS_LIKE_ZH}")
