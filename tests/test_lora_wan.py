@@ -155,7 +155,37 @@ def test_wans_own_key_names_load_as_the_same_lora_as_diffusers_converts_them(wan
         assert torch.allclose(ours[up] @ ours[key], theirs[up] @ theirs[key])
 
 
-def test_the_one_model_takes_the_lora_once_for_text_and_image_to_video(wan_dir, base):
+def test_wans_bias_and_norm_deltas_load_as_diffusers_loads_them(wan, base, tmp_path):
+    """Wan's own format may carry bias deltas (".diff_b": diffusers' lora_B.bias) and norm deltas
+    (".diff", zeros, which diffusers drops): our conversion and diffusers' own give the same video."""
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(0)
+    tensors = {}
+    for block in range(2):
+        for layer in "qkvo":
+            key = f"diffusion_model.blocks.{block}.self_attn.{layer}"
+            tensors[f"{key}.lora_A.weight"] = torch.randn(4, 24, generator=generator)
+            tensors[f"{key}.lora_B.weight"] = torch.randn(24, 4, generator=generator)
+            tensors[f"{key}.diff_b"] = torch.randn(24, generator=generator)
+        tensors[f"diffusion_model.blocks.{block}.norm3.diff"] = torch.zeros(24)
+        tensors[f"diffusion_model.blocks.{block}.norm3.diff_b"] = torch.zeros(24)
+    save_file(tensors, tmp_path / "deltas.safetensors")
+
+    deltas = lora.check_lora(lora.LoraSpec(str(tmp_path / "deltas.safetensors")))
+    assert (deltas.architecture, deltas.width, deltas.layers, deltas.diffusers_format) == ("wan", 24, 8, False)
+    lora.load_loras(wan, [deltas])
+    try:
+        ours = render(wan)
+    finally:
+        lora.unload_loras(wan)
+    theirs_pipe = tiny.build_wan_pipeline("t2v")
+    theirs_pipe.set_progress_bar_config(disable=True)
+    theirs_pipe.load_lora_weights(str(tmp_path / "deltas.safetensors"), adapter_name="deltas")
+    assert np.abs(ours - base).max() > 1e-3 and np.array_equal(ours, render(theirs_pipe))
+
+
+def test_the_one_model_takes_the_lora_once_for_text_and_image_to_video(wan_dir):
     engine = Engine("tiny-wan", loras=lora.parse_loras([f"{wan_dir}:0.8"]))
     engine.check_loras()
     t2v, i2v = engine.load("t2v"), engine.load("i2v")
@@ -171,6 +201,14 @@ def test_the_one_model_takes_the_lora_once_for_text_and_image_to_video(wan_dir, 
     assert not np.array_equal(at_zero, at_one)
     engine.unload_loras()
     assert np.array_equal(frames(0.0), at_zero)  # unloaded: the base model, as at scale 0
+
+
+def test_a_cogvideox_lora_stops_a_tiny_wan_start(cogvideox_dir):
+    engine = Engine("tiny-wan", loras=lora.parse_loras([str(cogvideox_dir)]))
+    with pytest.raises(lora.InvalidRequest) as exc:
+        engine.check_loras()  # at start-up, before any pipeline loads
+    bilingual(exc, "is a LoRA for tiny (width 32)", "tiny-wan / tiny-wan-i2v (width 24)")
+    assert not engine.status().loaded
 
 
 # ---------------------------------------------------------------- which model a LoRA fits
