@@ -1,6 +1,7 @@
 """Every GPU row in one short device run: memory per model and offload mode, time per speed preset,
 compile + fp8, each attention kernel against PyTorch's, the 1.5 sizes, image-to-video and restyle,
-smaller cards emulated by capping, Real-ESRGAN to 1440p, a LoRA on 5B and one Ray worker per GPU.
+smaller cards emulated by capping, Real-ESRGAN to 1440p, a LoRA on 5B and one Ray worker per GPU;
+Wan2.1-1.3B and Wan2.2-TI2V-5B per offload mode, with image to video and a LoRA.
 
 A lent GPU machine has minutes, no internet and no weights: the models are built at their published
 sizes with random weights (`bench/gpu.py`), straight on the GPU (initialising 10 B parameters on
@@ -10,6 +11,7 @@ on. Rows are appended to bench/results.md with the card's name.
 
     python bench/device_kit.py                  # on the GPU machine (budget: 540 s)
     python bench/device_kit.py --tiny           # anywhere, on the tiny models: keeps the kit working
+    python bench/device_kit.py --only wan       # the Wan rows alone (a run too short for every section)
 
 Before a device run, `bench/device_wheels.sh` puts the wheels the GPU machine may lack into
 `bench/wheels/` (carried with the run): the kit installs them from there, offline.
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 WHEELS = Path(__file__).with_name("wheels")
 RESULTS = Path(__file__).with_name("results.md")
 MODELS = ("2b", "5b", "5b-i2v", "1.5-5b", "1.5-5b-i2v")
+WAN_MODELS = ("wan2.1-1.3b", "wan2.2-5b")
 CAPS_GIB = (24, 16, 12)
 
 
@@ -55,7 +58,8 @@ class Kit:
     def model(self, name: str) -> str:
         if not self.tiny:
             return name
-        return "tiny-i2v" if name.endswith("i2v") else "tiny"
+        family = "tiny-wan" if name.startswith("wan") else "tiny"
+        return f"{family}-i2v" if name.endswith("i2v") else family
 
     def note(self, section: str, what: str, outcome: str) -> None:
         self.rows.append({"section": section, "what": what, "outcome": outcome})
@@ -70,6 +74,8 @@ def _pipeline(kit: Kit, name: str):
 
     variant = models.VARIANTS[name]
     if variant.repo_id is None:
+        if variant.architecture == "wan":
+            return tiny.build_wan_pipeline(variant.task)
         return tiny.build_pipeline(variant.task)
     import gpu  # bench/gpu.py: the published configs
 
@@ -189,18 +195,19 @@ def sizes(kit: Kit) -> None:
 
 
 def _random_lora(transformer, path: Path, rank: int) -> Path:
-    """A LoRA file for every attention projection of `transformer` (diffusers' key names), small
+    """A LoRA file for every self-attention projection of `transformer` (diffusers' key names), small
     random values: its cost is the shapes, not the values."""
     import torch
     from safetensors.torch import save_file
 
     config = transformer.config
     width = config.num_attention_heads * config.attention_head_dim
+    blocks = "blocks" if hasattr(transformer, "blocks") else "transformer_blocks"  # Wan | CogVideoX
     generator = torch.Generator().manual_seed(0)
     tensors = {}
     for block in range(config.num_layers):
         for layer in ("to_q", "to_k", "to_v", "to_out.0"):
-            key = f"transformer.transformer_blocks.{block}.attn1.{layer}"
+            key = f"transformer.{blocks}.{block}.attn1.{layer}"
             tensors[f"{key}.lora_A.weight"] = torch.randn(rank, width, generator=generator).half() * 0.01
             tensors[f"{key}.lora_B.weight"] = torch.randn(width, rank, generator=generator).half() * 0.01
     save_file(tensors, path)
@@ -280,6 +287,31 @@ def extras(kit: Kit) -> None:
              ("5b with a rank-64 LoRA on every attention projection" if not kit.tiny else "tiny with a LoRA", lora),
              ("one Ray worker per GPU", ray_per_gpu)]
     _section(kit, "extras", 20 if kit.tiny else 60, items)
+
+
+def wan(kit: Kit) -> None:
+    """Wan2.1-1.3B and Wan2.2-TI2V-5B at their published sizes (832×480 × 81 and 1280×704 × 121), 2
+    steps each: model offload first (what the published figures use: 8.19 GB for 1.3B on an RTX
+    4090), then the other modes; image to video from the 5B's one model; a rank-64 LoRA on 1.3B."""
+    import tempfile
+
+    from cogvideo.engine.lora import LoraSpec
+
+    items = [(f"{name} offload {offload}", lambda n=name, o=offload: _row(_render(kit, kit.model(n), offload=o)))
+             for offload in ("model", "none", "group", "sequential") for name in WAN_MODELS]
+    items.append(("wan2.2-5b-i2v offload model (image to video, the same model)",
+                  lambda: _row(_render(kit, kit.model("wan2.2-5b-i2v"), offload="model"))))
+
+    def lora() -> str:
+        name = kit.model("wan2.1-1.3b")
+        pipe = _pipeline(kit, name)
+        path = _random_lora(pipe.transformer, Path(tempfile.mkdtemp(prefix="device-kit-")) / "wan_lora.safetensors",
+                            rank=64 if not kit.tiny else 4)
+        row = _row(_render(kit, name, offload="model", pipe=pipe, loras=(LoraSpec(str(path)),)))
+        return f"adapters {', '.join(pipe.get_active_adapters()) or 'NONE LOADED'}; {row}"
+
+    items.append(("wan2.1-1.3b with a LoRA", lora))
+    _section(kit, "wan", 20 if kit.tiny else 60, items)
 
 
 def caps(kit: Kit) -> None:
@@ -390,7 +422,7 @@ def write(kit: Kit, path: Path) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-SECTIONS = {"memory": memory, "presets": presets, "attention": attention, "sizes": sizes, "caps": caps,
+SECTIONS = {"memory": memory, "wan": wan, "presets": presets, "attention": attention, "sizes": sizes, "caps": caps,
             "extras": extras}
 
 

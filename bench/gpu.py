@@ -5,7 +5,8 @@ their published sizes from configs with random weights (speed and memory do not 
 values) and run through our Engine's memory policy. Appends rows to bench/results.md.
 
     python bench/gpu.py --model 5b --offload none --extras compile+fp8 --warmup   # on a GPU
-    python bench/gpu.py --model tiny --steps 4 --no-write                        # anywhere (keeps it from rotting)
+    python bench/gpu.py --model wan2.1-1.3b wan2.2-5b 5b --offload model --speed quality --warmup
+    python bench/gpu.py --model tiny tiny-wan --steps 4 --no-write               # anywhere (keeps it from rotting)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PIL import Image  # noqa: E402
 
 from cogvideo.engine import models  # noqa: E402
 from cogvideo.engine import tiny  # noqa: E402
+from cogvideo.engine.families import family_of  # noqa: E402
 from cogvideo.engine.render import Engine, RenderJob, accelerator, torch_dtype  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -58,6 +60,40 @@ SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linea
                  set_alpha_to_one=True, steps_offset=0, timestep_spacing="trailing")
 SCHEDULERS = {name: dict(SCHEDULER, snr_shift_scale=3.0 if name == "2b" else 1.0) for name in TRANSFORMERS}
 
+# Wan, from the published configs: the Wan-AI -Diffusers repos' transformer/, vae/ and text_encoder/
+# config.json and model_index.json, which agree with the Wan repos' own `wan/configs/wan_t2v_1_3B.py`
+# (dim 1536, 12 heads, 30 layers, ffn 8960) and `wan_ti2v_5B.py` (dim 3072, 24 heads, 30 layers, ffn
+# 14336, 48 latent channels, VAE stride 4×16×16). Both read prompts with umT5-XXL (google/umt5-xxl's
+# encoder: 24 layers, d_model 4096, a 256384-token vocabulary: 5.7 B parameters, 11.4 GB in bf16).
+# These belong with the other published Wan configs in cogvideo/engine/published.py once it lands.
+UMT5_XXL = dict(vocab_size=256384, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
+                feed_forward_proj="gated-gelu", relative_attention_num_buckets=32,
+                relative_attention_max_distance=128, tie_word_embeddings=False)
+WAN_BASE = dict(patch_size=(1, 2, 2), attention_head_dim=128, text_dim=4096, freq_dim=256, num_layers=30,
+                cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
+WAN_TRANSFORMERS = {
+    "wan2.1-1.3b": dict(WAN_BASE, num_attention_heads=12, ffn_dim=8960, in_channels=16, out_channels=16),
+    # TI2V: one transformer for text and image to video (the image enters as the first latent frame).
+    "wan2.2-5b": dict(WAN_BASE, num_attention_heads=24, ffn_dim=14336, in_channels=48, out_channels=48),
+    "wan2.2-5b-i2v": dict(WAN_BASE, num_attention_heads=24, ffn_dim=14336, in_channels=48, out_channels=48),
+}
+# AutoencoderKLWan's defaults are Wan2.1's VAE. Wan2.2's compresses 16× in space: 2×2 pixel patches
+# (12 channels) into a 48-channel latent. Its published per-channel latent mean and std only normalise
+# latents: stand-ins of the right length cost the same time and memory.
+WAN22_VAE = dict(base_dim=160, decoder_base_dim=256, z_dim=48, in_channels=12, out_channels=12, patch_size=2,
+                 is_residual=True, scale_factor_spatial=16, scale_factor_temporal=4,
+                 latents_mean=[0.0] * 48, latents_std=[1.0] * 48)
+WAN_VAES = {"wan2.1-1.3b": {}, "wan2.2-5b": WAN22_VAE, "wan2.2-5b-i2v": WAN22_VAE}
+# Wan2.2-TI2V's model_index.json: the first frame's timestep is held at 0 (it carries the picture).
+WAN_PIPELINES = {"wan2.1-1.3b": {}, "wan2.2-5b": {"expand_timesteps": True},
+                 "wan2.2-5b-i2v": {"expand_timesteps": True}}
+# As the -Diffusers repos' scheduler_config.json: UniPC on flow-matching sigmas; the shift is the
+# variant's (3.0 at 480p, 5.0 at 720p), which the Engine sets as published.
+WAN_SCHEDULER = dict(prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000)
+# Classifier-free guidance as the authors run each family (CogVideo cli_demo.py 6.0; Wan's configs'
+# sample_guide_scale 5.0). Any value above 1 costs the same: two transformer passes per step.
+GUIDANCE = {"cogvideox": 6.0, "wan": 5.0}
+
 
 def random_init(module: torch.nn.Module, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Materialize a meta-built module with small random values (cheap, and never NaN)."""
@@ -72,6 +108,8 @@ def random_init(module: torch.nn.Module, device: str | torch.device = "cpu") -> 
 
 
 def build_full_size(name: str, dtype: torch.dtype):
+    if name in WAN_TRANSFORMERS:
+        return build_wan_full_size(name, dtype)
     from diffusers import (AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXImageToVideoPipeline,
                            CogVideoXPipeline, CogVideoXTransformer3DModel)
     from transformers import T5Config, T5EncoderModel
@@ -90,13 +128,49 @@ def build_full_size(name: str, dtype: torch.dtype):
                scheduler=CogVideoXDDIMScheduler(**SCHEDULERS[name]))
 
 
+def build_wan_full_size(name: str, dtype: torch.dtype):
+    """A Wan pipeline at its published size with random weights (see `build_full_size`)."""
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    variant = models.VARIANTS[name]
+    with torch.device("meta"):
+        transformer = WanTransformer3DModel(**WAN_TRANSFORMERS[name])
+        text_encoder = UMT5EncoderModel(UMT5Config(**UMT5_XXL))
+        vae = AutoencoderKLWan(**WAN_VAES[name])
+    components = dict(
+        tokenizer=tiny.build_tokenizer(chinese=True), text_encoder=random_init(text_encoder).to(dtype),
+        # In the weights' dtype, as the Engine loads a Wan pipeline (from_pretrained with one torch_dtype).
+        vae=random_init(vae).to(dtype), transformer=random_init(transformer).to(dtype),
+        scheduler=UniPCMultistepScheduler(**WAN_SCHEDULER, flow_shift=variant.flow_shift),
+    )
+    return family_of(variant).build(variant.task, components, **WAN_PIPELINES[name])
+
+
+def build_tiny(variant: models.Variant):
+    if variant.architecture == "wan":
+        return tiny.build_wan_pipeline(variant.task)
+    return tiny.build_pipeline(variant.task)
+
+
+def transformer_blocks(transformer) -> list:
+    """The blocks of a CogVideoX (`transformer_blocks`) or Wan (`blocks`) transformer."""
+    return list(getattr(transformer, "transformer_blocks", None) or transformer.blocks)
+
+
 def count_computed_blocks(pipe) -> tuple[list[int], list]:
     """A counter of transformer block passes actually computed, per sample: a block that a cache
     skips never calls its feed-forward (so the hooks sit there, not on the block), and a step
-    whose unconditional half is reused runs the blocks on half the batch."""
+    whose unconditional half is reused runs the blocks on half the batch. Wan runs the two halves
+    of guidance as two calls of one sample each: the same count."""
     counter = [0]
-    handles = [block.ff.register_forward_hook(lambda _m, args, _o: counter.__setitem__(0, counter[0] + args[0].shape[0]))
-               for block in pipe.transformer.transformer_blocks]
+
+    def feed_forward(block):
+        return block.ff if hasattr(block, "ff") else block.ffn
+
+    handles = [feed_forward(block).register_forward_hook(
+        lambda _m, args, _o: counter.__setitem__(0, counter[0] + args[0].shape[0]))
+        for block in transformer_blocks(pipe.transformer)]
     return counter, handles
 
 
@@ -106,7 +180,7 @@ def measure(engine: Engine, name: str, steps: int, speed: str, counter: list[int
     image = Image.new("RGB", (variant.width, variant.height), (120, 90, 60)) if variant.task == "i2v" else None
     job = RenderJob(task=variant.task, prompt="a boat on a calm lake at sunset, the camera slowly pans",
                     negative_prompt="", image=image, num_frames=variant.num_frames,
-                    num_inference_steps=steps, guidance_scale=6.0, seed=1,
+                    num_inference_steps=steps, guidance_scale=GUIDANCE[variant.architecture], seed=1,
                     height=variant.height, width=variant.width, speed=speed)
     step_times: list[float] = []
     last = [time.perf_counter()]
@@ -145,8 +219,12 @@ def run_variant(name: str, offload: str, steps: int, speeds: list[str], extras: 
     variant = models.VARIANTS[name]
     device = accelerator()
     dtype = torch_dtype(variant.dtype, device)
-    pipe = tiny.build_pipeline(variant.task) if variant.repo_id is None else build_full_size(name, dtype)
+    pipe = build_tiny(variant) if variant.repo_id is None else build_full_size(name, dtype)
     counter, handles = count_computed_blocks(pipe)
+    # Only the presets with evidence on the family are offered (Wan: Quality): the others would be refused.
+    offered = family_of(variant).speeds
+    speeds = [speed for speed in speeds if speed in offered] or [offered[0]]
+    extra_speeds = [speed for speed in extra_speeds if speed in offered] if extra_speeds else None
     rows = []
     for extra in ["plain"] + extras:
         if "compile" in extra and handles:
@@ -194,7 +272,9 @@ def main() -> None:
     from cogvideo.engine.speed import PRESETS
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", nargs="+", default=["5b"], choices=list(TRANSFORMERS) + ["tiny", "tiny-i2v"])
+    tiny_names = [name for name, variant in models.VARIANTS.items() if variant.repo_id is None]
+    parser.add_argument("--model", nargs="+", default=["5b"],
+                        choices=list(TRANSFORMERS) + list(WAN_TRANSFORMERS) + tiny_names)
     parser.add_argument("--offload", nargs="+", default=["none"], choices=models.OFFLOAD_MODES)
     parser.add_argument("--steps", type=int, default=50, help="denoising steps (caches need the full schedule)")
     parser.add_argument("--speed", nargs="+", default=list(PRESETS), choices=list(PRESETS))
@@ -206,7 +286,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="the markdown file to append rows to")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to results.md")
     args = parser.parse_args()
-    if accelerator() is None and any(m not in ("tiny", "tiny-i2v") for m in args.model):
+    if accelerator() is None and any(m not in tiny_names for m in args.model):
         sys.exit("No GPU here: full-size variants need one. Use --model tiny to check the script.")
     rows = []
     for name in args.model:

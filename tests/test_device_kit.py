@@ -16,8 +16,10 @@ def test_the_device_kit_runs_every_section_on_the_tiny_models(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = results.read_text()
     assert "## bench/device_kit.py" in table and "CPU (tiny models" in table
-    for section in ("memory", "presets", "attention", "sizes", "caps", "extras"):
+    for section in ("memory", "wan", "presets", "attention", "sizes", "caps", "extras"):
         assert f"| {section} |" in table, section
+    assert "| wan | wan2.2-5b offload sequential |" in table  # on the tiny Wan
+    assert "| wan | wan2.1-1.3b with a LoRA | adapters wan_lora;" in table
     assert "| memory | 1.5-5b-i2v offload sequential |" in table
     assert "| presets | 5b lean |" in table and "| caps | 12 GiB card, 5b fast |" in table
     assert "| attention | native through the dispatcher | same output" in table

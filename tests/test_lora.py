@@ -409,7 +409,7 @@ def test_files_that_are_not_a_cogvideox_lora_say_what_they_are(t2v, tmp_path):
         "random.safetensors": "holds 2 tensors and none is a LoRA layer (e.g. alpha, beta)",
         "notes.safetensors": "is not a safetensors file (it is a text file starting 'these are my notes",
         "full.safetensors": "is a full model checkpoint",
-        "flux.safetensors": "is not a LoRA for a CogVideoX transformer",
+        "flux.safetensors": "is not a LoRA for a CogVideoX or Wan transformer",
         "torn.safetensors": "is damaged: layer transformer_blocks.0.attn1.to_q has lora_A (4, 32) and lora_B (32, 2)",
         "dora.safetensors": "is a DoRA",
     }

@@ -6,9 +6,12 @@ stops a LoRA made for another model size with a message naming both sizes. Each 
 gets the LoRAs that fit its transformer (`load_loras`); before each render the request's scales are
 applied (`set_lora_scales`, cheap when nothing changed); `unload_loras` gives back the base weights.
 
-Sizes are told apart by the transformer's width (its inner dim, heads × head dim): CogVideoX-2B 1920,
-5B and 1.5-5B 3072. The T2V and I2V transformers of one family have the same width, so one LoRA may
-fit both. Loading goes through diffusers' CogVideoXLoraLoaderMixin and needs `peft`.
+Models are told apart by the family whose layer names the LoRA's keys use (CogVideoX's
+`transformer_blocks.N`, Wan's `blocks.N`) and by the transformer's width (its inner dim, heads × head
+dim): CogVideoX-2B 1920, 5B and 1.5-5B 3072; Wan2.1-1.3B 1536, Wan2.2-TI2V-5B 3072. Width alone cannot
+tell a Wan2.2 LoRA from a CogVideoX-5B one. The T2V and I2V transformers of one model have the same
+width, so one LoRA may fit both. Loading goes through diffusers' CogVideoX and Wan LoRA loader mixins
+and needs `peft`.
 
 A scale of 0 takes the adapter out of the active set (the output is then exactly the base model's,
 and the LoRA costs no compute); with every scale at 0 the LoRA layers are disabled.
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from bilingual import Text
 from cogvideo.engine import models
+from cogvideo.engine.families import FAMILIES
 from cogvideo.errors import InvalidRequest
 from cogvideo.request import MAX_LORA_SCALE, MIN_LORA_SCALE
 
@@ -38,22 +42,34 @@ DEFAULT_SCALE = 1.0
 LORA_FILE = "pytorch_lora_weights.safetensors"  # what diffusers' save_lora_weights writes
 
 # Transformer width (num_attention_heads × attention_head_dim) by `Variant.family`, from the published
-# configs: 2B 30 × 64, 5B and 1.5-5B 48 × 64. The tiny family has two widths (T2V 4 × 8, I2V 4 × 16),
-# so `model_width` reads them from the tiny transformers' configs; local folders from their config.json.
-MODEL_WIDTHS: dict[str, int] = {"cogvideox-2b": 1920, "cogvideox-5b": 3072, "cogvideox1.5-5b": 3072}
+# configs: CogVideoX-2B 30 × 64, 5B and 1.5-5B 48 × 64 (THUDM's transformer/config.json); Wan2.1-T2V-1.3B
+# 12 × 128 = dim 1536 and Wan2.2-TI2V-5B 24 × 128 = dim 3072 (the Wan-AI -Diffusers repos'
+# transformer/config.json; the Wan2.1 and Wan2.2 READMEs' model tables give the same dims). The tiny
+# families read theirs from the tiny transformers' configs (tiny: T2V 4 × 8, I2V 4 × 16; tiny-wan 2 × 12);
+# local folders from their config.json.
+MODEL_WIDTHS: dict[str, int] = {"cogvideox-2b": 1920, "cogvideox-5b": 3072, "cogvideox1.5-5b": 3072,
+                                "wan2.1-1.3b": 1536, "wan2.2-5b": 3072}
 _FAMILY_LABELS = {
     "cogvideox-2b": "CogVideoX-2B", "cogvideox-5b": "CogVideoX-5B", "cogvideox1.5-5b": "CogVideoX1.5-5B",
+    "wan2.1-1.3b": "Wan2.1-1.3B", "wan2.2-5b": "Wan2.2-TI2V-5B",
 }
+# What diffusers' WanTransformer3DModel assumes for a config that leaves heads or head dim out (and
+# CogVideoXTransformer3DModel: the 2B's 30 × 64).
+_DEFAULT_HEADS = {"cogvideox": (30, 64), "wan": (40, 128)}
 
 _LOOKS_LIKE_EN = (
     "A CogVideoX LoRA is a .safetensors file of LoRA layers for the transformer, with keys like "
     "transformer.transformer_blocks.0.attn1.to_q.lora_A.weight (what diffusers' save_lora_weights and "
-    "the CogVideoX fine-tuning scripts write; kohya-style lora_down/lora_up keys work too)."
+    "the CogVideoX fine-tuning scripts write; kohya-style lora_down/lora_up keys work too). A Wan LoRA "
+    "has keys like transformer.blocks.0.attn1.to_q.lora_A.weight (diffusers) or Wan's own "
+    "diffusion_model.blocks.0.self_attn.q.lora_A.weight."
 )
 _LOOKS_LIKE_ZH = (
     "CogVideoX LoRA 是一个 .safetensors 文件，只含 Transformer 的 LoRA 层，键名形如 "
     "transformer.transformer_blocks.0.attn1.to_q.lora_A.weight（diffusers 的 save_lora_weights 和 "
     "CogVideoX 微调脚本写出的格式；kohya 风格的 lora_down/lora_up 键名也可以）。"
+    "Wan LoRA 的键名形如 transformer.blocks.0.attn1.to_q.lora_A.weight（diffusers 格式），或 Wan 官方的 "
+    "diffusion_model.blocks.0.self_attn.q.lora_A.weight。"
 )
 
 
@@ -275,47 +291,101 @@ def _download(spec: LoraSpec, repo: str, filename: str, on_status: StatusCallbac
 
 @dataclass(frozen=True)
 class LoraFile:
-    """A LoRA file checked for shape: what it was trained on, read from its tensors' shapes."""
+    """A LoRA file checked for shape: what it was trained on, read from its tensors' names and shapes."""
 
     spec: LoraSpec
     path: Path
-    width: int  # the transformer width it was made for (heads × head dim): 1920 2B, 3072 5B
+    width: int  # the transformer width it was made for (heads × head dim): 1920 2B, 3072 5B, 1536 Wan2.1-1.3B
     rank: int  # the largest LoRA rank in it
     blocks: int  # transformer blocks it reaches (highest block index + 1)
     layers: int  # LoRA-adapted linear layers
     diffusers_format: bool  # keys as diffusers writes them: loaded from the file as is
+    architecture: str = "cogvideox"  # the family whose layer names its keys use: "cogvideox" | "wan"
 
     @property
     def label(self) -> str:
         return self.path.name if self.path.name != LORA_FILE else f"{self.spec.source} ({self.path.name})"
 
 
+@dataclass(frozen=True)
+class _Naming:
+    """How one family's LoRA keys name the transformer's layers. Layers are named as diffusers names
+    them; `block_layers` and `top_layers` map each name with its dots as '_' (kohya and musubi-tuner
+    join the path so) to that diffusers name, so one lookup serves every spelling."""
+
+    architecture: str
+    blocks: str  # the blocks' list: "transformer_blocks" (CogVideoX), "blocks" (Wan)
+    block_layers: dict[str, str]
+    top_layers: dict[str, str]
+    # Where a layer's LoRA shows the width: (matrix, axis). lora_A is (rank, in), lora_B is (out, rank).
+    width_axis: dict[str, tuple[str, int]]
+    # Wan's own format carries bias deltas (".diff_b", diffusers' lora_B.bias) and norm deltas (".diff").
+    deltas: bool = False
+
+
+def _flat(names: Mapping[str, str]) -> dict[str, str]:
+    return {spelling.replace(".", "_"): layer for spelling, layer in names.items()}
+
+
 # The linear layers of a CogVideoX transformer (diffusers names) a LoRA may adapt, per block and at top.
-_BLOCK_LAYERS = (
-    "attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ff.net.0.proj", "ff.net.2",
-    "norm1.linear", "norm2.linear",
+_COGVIDEOX = _Naming(
+    architecture="cogvideox", blocks="transformer_blocks",
+    block_layers=_flat({layer: layer for layer in (
+        "attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "ff.net.0.proj", "ff.net.2",
+        "norm1.linear", "norm2.linear")}),
+    top_layers=_flat({layer: layer for layer in (
+        "patch_embed.text_proj", "time_embedding.linear_1", "time_embedding.linear_2", "ofs_embedding.linear_1",
+        "ofs_embedding.linear_2", "norm_out.linear", "proj_out")}),
+    width_axis={
+        "attn1.to_q": ("A", 1), "attn1.to_k": ("A", 1), "attn1.to_v": ("A", 1), "attn1.to_out.0": ("B", 0),
+        "ff.net.0.proj": ("A", 1), "ff.net.2": ("B", 0), "patch_embed.text_proj": ("B", 0), "proj_out": ("A", 1),
+    },
 )
-_TOP_LAYERS = (
-    "patch_embed.text_proj", "time_embedding.linear_1", "time_embedding.linear_2", "ofs_embedding.linear_1",
-    "ofs_embedding.linear_2", "norm_out.linear", "proj_out",
-)
-# kohya names join the path with '_' ("transformer_blocks_0_attn1_to_out_0"): look both up by that form.
-_BLOCK_BY_FLAT = {layer.replace(".", "_"): layer for layer in _BLOCK_LAYERS}
-_TOP_BY_FLAT = {layer.replace(".", "_"): layer for layer in _TOP_LAYERS}
-# Where a layer's LoRA shows the width: (matrix, axis). lora_A is (rank, in), lora_B is (out, rank).
-_WIDTH_AXIS = {
-    "attn1.to_q": ("A", 1), "attn1.to_k": ("A", 1), "attn1.to_v": ("A", 1), "attn1.to_out.0": ("B", 0),
-    "ff.net.0.proj": ("A", 1), "ff.net.2": ("B", 0), "patch_embed.text_proj": ("B", 0), "proj_out": ("A", 1),
+# Wan's layers in diffusers' names, each with the name the Wan repo gives it (`wan/modules/model.py`),
+# which LoRAs trained with Wan's own code or musubi-tuner carry and diffusers' WanLoraLoaderMixin
+# converts (`_convert_non_diffusers_wan_lora_to_diffusers`, `_convert_musubi_wan_lora_to_diffusers`).
+# Cross-attention's keys and values read the text after its projection to the model's width, so
+# every attention projection shows the width.
+_WAN_BLOCK = {
+    "attn1.to_q": "self_attn.q", "attn1.to_k": "self_attn.k", "attn1.to_v": "self_attn.v",
+    "attn1.to_out.0": "self_attn.o", "attn2.to_q": "cross_attn.q", "attn2.to_k": "cross_attn.k",
+    "attn2.to_v": "cross_attn.v", "attn2.to_out.0": "cross_attn.o", "attn2.add_k_proj": "cross_attn.k_img",
+    "attn2.add_v_proj": "cross_attn.v_img", "ffn.net.0.proj": "ffn.0", "ffn.net.2": "ffn.2",
 }
+_WAN_TOP = {
+    "condition_embedder.time_proj": "time_projection.1",
+    "condition_embedder.time_embedder.linear_1": "time_embedding.0",
+    "condition_embedder.time_embedder.linear_2": "time_embedding.2",
+    "condition_embedder.text_embedder.linear_1": "text_embedding.0",
+    "condition_embedder.text_embedder.linear_2": "text_embedding.2",
+    "proj_out": "head.head",
+}
+_WAN = _Naming(
+    architecture="wan", blocks="blocks",
+    block_layers={**_flat({layer: layer for layer in _WAN_BLOCK}), **_flat({own: layer for layer, own in _WAN_BLOCK.items()})},
+    top_layers={**_flat({layer: layer for layer in _WAN_TOP}), **_flat({own: layer for layer, own in _WAN_TOP.items()})},
+    width_axis={
+        **{layer: ("A", 1) for layer in _WAN_BLOCK if layer.split(".")[1].startswith(("to_q", "to_k", "to_v", "add_"))},
+        "attn1.to_out.0": ("B", 0), "attn2.to_out.0": ("B", 0), "ffn.net.0.proj": ("A", 1), "ffn.net.2": ("B", 0),
+        "condition_embedder.time_proj": ("A", 1), "condition_embedder.time_embedder.linear_1": ("B", 0),
+        "condition_embedder.text_embedder.linear_1": ("B", 0), "proj_out": ("A", 1),
+    },
+    deltas=True,
+)
+_NAMINGS = (_COGVIDEOX, _WAN)  # tried in this order: a file every key of which one naming reads is of that family
 _PREFIXES = ("transformer.", "base_model.model.", "model.diffusion_model.", "diffusion_model.",
              "lora_unet_", "lora_transformer_")
 _SUFFIXES = {".lora_A.weight": "A", ".lora_B.weight": "B", ".lora_down.weight": "A", ".lora_up.weight": "B",
              ".alpha": "alpha"}
+_DELTA_SUFFIXES = {".lora_B.bias": "bias", ".diff_b": "bias", ".diff": "diff"}
+SKIP = "skip"  # a key diffusers drops when loading (Wan's norm deltas, zeros in the files that have them)
 
 
-def _parse_key(key: str) -> tuple[str, str] | None:
-    """(layer in diffusers' names, "A" | "B" | "alpha") for a LoRA key of a CogVideoX transformer, else None."""
-    for suffix, kind in _SUFFIXES.items():
+def _parse_key(key: str, naming: _Naming = _COGVIDEOX) -> tuple[str, str] | None:
+    """(layer in diffusers' names, "A" | "B" | "alpha" | "bias" | SKIP) for a LoRA key of a transformer of
+    `naming`'s family, else None."""
+    suffixes = {**_SUFFIXES, **_DELTA_SUFFIXES} if naming.deltas else _SUFFIXES
+    for suffix, kind in suffixes.items():
         if key.endswith(suffix):
             module = key[: -len(suffix)]
             break
@@ -326,12 +396,22 @@ def _parse_key(key: str) -> tuple[str, str] | None:
             module = module[len(prefix):]
             break
     flat = module.replace(".", "_")
-    match = re.fullmatch(r"transformer_blocks_(\d+)_(.+)", flat)
-    if match and match.group(2) in _BLOCK_BY_FLAT:
-        return f"transformer_blocks.{int(match.group(1))}.{_BLOCK_BY_FLAT[match.group(2)]}", kind
-    if flat in _TOP_BY_FLAT:
-        return _TOP_BY_FLAT[flat], kind
+    match = re.fullmatch(rf"{naming.blocks}_(\d+)_(.+)", flat)
+    if kind in ("diff", "bias") and match and "norm" in match.group(2):
+        # Wan's norm deltas: diffusers drops them ("just zeroed values", lora_conversion_utils).
+        return module, SKIP
+    if kind == "diff":
+        return None
+    if match and match.group(2) in naming.block_layers:
+        return f"{naming.blocks}.{int(match.group(1))}.{naming.block_layers[match.group(2)]}", kind
+    if flat in naming.top_layers:
+        return naming.top_layers[flat], kind
     return None
+
+
+def _standard_key(layer: str, kind: str) -> str:
+    """The key diffusers' save_lora_weights writes for a layer's matrix (or bias)."""
+    return f"transformer.{layer}.lora_B.bias" if kind == "bias" else f"transformer.{layer}.lora_{kind}.weight"
 
 
 def _what_file(path: Path) -> tuple[str, str]:
@@ -356,7 +436,7 @@ def _what_file(path: Path) -> tuple[str, str]:
 
 def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraFile:
     """Find the LoRA and read its header (no tensor is loaded): what model width it is for, its rank.
-    A file that is not a CogVideoX transformer LoRA raises `InvalidRequest` saying what it is."""
+    A file that is not a CogVideoX or Wan transformer LoRA raises `InvalidRequest` saying what it is."""
     from safetensors import safe_open
 
     # 1. Find the file.
@@ -372,7 +452,7 @@ def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraF
             f"LoRA {spec.source}：{path} 不是 safetensors 文件（{what_zh}）。{_LOOKS_LIKE_ZH}",
         ) from exc
 
-    # 3. Is it a LoRA, and one for a CogVideoX transformer?
+    # 3. Is it a LoRA, and one for a CogVideoX or a Wan transformer?
     def refuse(en: str, zh: str) -> InvalidRequest:
         return InvalidRequest(f"LoRA {spec.source}: {path.name} {en} {_LOOKS_LIKE_EN}",
                               f"LoRA {spec.source}：{path.name} {zh}{_LOOKS_LIKE_ZH}")
@@ -382,28 +462,28 @@ def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraF
     keys = sorted(shapes)
     lora_keys = [key for key in keys if "lora" in key.lower()]
     if not lora_keys:
-        if any(key.endswith(".weight") and "transformer_blocks" in key for key in keys):
+        if any(key.endswith(".weight") and re.search(r"(^|[._])blocks[._]\d+[._]", key) for key in keys):
             raise refuse(f"is a full model checkpoint ({len(keys)} tensors, e.g. {keys[0]}), not a LoRA.",
                          f"是完整模型权重（{len(keys)} 个张量，例如 {keys[0]}），不是 LoRA。")
         raise refuse(f"holds {len(keys)} tensors and none is a LoRA layer (e.g. {', '.join(keys[:2])}).",
                      f"含 {len(keys)} 个张量，但都不是 LoRA 层（例如 {', '.join(keys[:2])}）。")
     if any("dora_scale" in key or "lora_magnitude_vector" in key for key in keys):
-        raise refuse("is a DoRA, which diffusers cannot load for CogVideoX.",
-                     "是 DoRA，diffusers 无法为 CogVideoX 加载。")
-    parsed = {key: _parse_key(key) for key in keys}
-    foreign = [key for key, layer in parsed.items() if layer is None]
-    if foreign:
+        raise refuse("is a DoRA, which diffusers cannot load for CogVideoX or Wan.",
+                     "是 DoRA，diffusers 无法为 CogVideoX 或 Wan 加载。")
+    naming, parsed = _read_names(keys)
+    if naming is None:
+        foreign = [key for key, layer in parsed.items() if layer is None]
         raise refuse(
-            f"is not a LoRA for a CogVideoX transformer: {len(foreign)} of its {len(keys)} tensors are "
-            f"not CogVideoX transformer LoRA layers (e.g. {foreign[0]}).",
-            f"不是 CogVideoX Transformer 的 LoRA：{len(keys)} 个张量中有 {len(foreign)} 个不是 CogVideoX "
-            f"Transformer 的 LoRA 层（例如 {foreign[0]}）。",
+            f"is not a LoRA for a CogVideoX or Wan transformer: {len(foreign)} of its {len(keys)} tensors are "
+            f"not CogVideoX or Wan transformer LoRA layers (e.g. {foreign[0]}).",
+            f"不是 CogVideoX 或 Wan Transformer 的 LoRA：{len(keys)} 个张量中有 {len(foreign)} 个不是 CogVideoX "
+            f"或 Wan Transformer 的 LoRA 层（例如 {foreign[0]}）。",
         )
 
     # 4. The width, rank and reach it was trained with, read from the shapes.
     layers: dict[str, dict[str, tuple]] = {}
     for key, (layer, kind) in parsed.items():
-        if kind != "alpha":  # a kohya alpha (a scalar) is read when loading
+        if kind in ("A", "B"):  # an alpha (a scalar) is read when loading; a bias adds no rank
             layers.setdefault(layer, {})[kind] = shapes[key]
     widths, ranks = set(), set()
     for layer, pair in layers.items():
@@ -412,7 +492,8 @@ def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraF
             raise refuse(f"is damaged: layer {layer} has lora_A {a} and lora_B {b}, which do not pair up.",
                          f"已损坏：层 {layer} 的 lora_A {a} 与 lora_B {b} 不匹配。")
         ranks.add(a[0])
-        where = _WIDTH_AXIS.get(layer.split(".", 2)[-1] if layer.startswith("transformer_blocks.") else layer)
+        in_block = layer.startswith(f"{naming.blocks}.")
+        where = naming.width_axis.get(layer.split(".", 2)[-1] if in_block else layer)
         if where is not None:
             widths.add((a if where[0] == "A" else b)[where[1]])
     if len(widths) > 1:
@@ -421,14 +502,26 @@ def check_lora(spec: LoraSpec, on_status: StatusCallback | None = None) -> LoraF
     if not widths:
         raise refuse("adapts no attention or feed-forward layer, so its model size cannot be told.",
                      "不含注意力层或前馈层，无法判断它对应的模型大小。")
-    blocks = [int(layer.split(".")[1]) for layer in layers if layer.startswith("transformer_blocks.")]
+    blocks = [int(layer.split(".")[1]) for layer in layers if layer.startswith(f"{naming.blocks}.")]
     # Keys exactly as diffusers writes them load from the file (its metadata keeps lora_alpha); any
     # other naming is converted first (`_converted`).
-    standard = all(key == f"transformer.{layer}.lora_{kind}.weight" for key, (layer, kind) in parsed.items())
+    standard = all(key == _standard_key(layer, kind) for key, (layer, kind) in parsed.items())
     return LoraFile(
         spec=spec, path=path, width=widths.pop(), rank=max(ranks), blocks=max(blocks, default=-1) + 1,
-        layers=len(layers), diffusers_format=standard,
+        layers=len(layers), diffusers_format=standard, architecture=naming.architecture,
     )
+
+
+def _read_names(keys: list[str]) -> tuple[_Naming | None, dict]:
+    """The family whose naming reads every key, with each key's (layer, kind); when no family reads
+    them all, (None, the reading that left fewest keys unread, None for those)."""
+    readings = []
+    for naming in _NAMINGS:
+        parsed = {key: _parse_key(key, naming) for key in keys}
+        if all(parsed.values()):
+            return naming, parsed
+        readings.append(parsed)
+    return None, min(readings, key=lambda parsed: sum(layer is None for layer in parsed.values()))
 
 
 # ---------------------------------------------------------------- which models it fits
@@ -439,13 +532,21 @@ def transformer_width(transformer) -> int:
     return int(transformer.config.num_attention_heads) * int(transformer.config.attention_head_dim)
 
 
+def transformer_architecture(transformer) -> str:
+    """The family of a loaded transformer, by its diffusers class ("cogvideox" | "wan")."""
+    name = type(transformer).__name__
+    return next((family.id for family in FAMILIES.values() if family.transformer == name), "cogvideox")
+
+
 @cache
-def _tiny_width(task: str) -> int:
+def _tiny_width(architecture: str, task: str) -> int:
     import torch
 
     from cogvideo.engine import tiny
 
     with torch.random.fork_rng(devices=[]):  # building it seeds the global generator: leave it as it was
+        if architecture == "wan":
+            return transformer_width(tiny._wan_transformer())
         return transformer_width(tiny._transformer(task))
 
 
@@ -454,41 +555,57 @@ def model_width(variant: models.Variant) -> int:
     folder = Path(variant.repo_id) if variant.repo_id else None
     if folder is not None and folder.is_dir():
         config = json.loads((folder / "transformer" / "config.json").read_text())
-        # diffusers' defaults for a config that leaves them out (the 2B's 30 × 64)
-        return int(config.get("num_attention_heads", 30)) * int(config.get("attention_head_dim", 64))
+        heads, head_dim = _DEFAULT_HEADS[variant.architecture]
+        return int(config.get("num_attention_heads", heads)) * int(config.get("attention_head_dim", head_dim))
     if variant.family in MODEL_WIDTHS:
         return MODEL_WIDTHS[variant.family]
     if variant.repo_id is None:
-        return _tiny_width(variant.task)
+        return _tiny_width(variant.architecture, variant.task)
     raise ValueError(f"no transformer width known for {variant.name} (family {variant.family})")
 
 
-def _width_label(width: int) -> str:
-    """The CogVideoX models of a width: 1920 -> "CogVideoX-2B", 3072 -> "CogVideoX-5B / CogVideoX1.5-5B"."""
-    names = [label for family, label in _FAMILY_LABELS.items() if MODEL_WIDTHS[family] == width]
-    names += [v.name for v in models.VARIANTS.values() if v.repo_id is None and model_width(v) == width]
+def _family_name(architecture: str) -> str:
+    return FAMILIES[architecture].name
+
+
+def _width_label(architecture: str, width: int) -> str:
+    """The models of a family and width: ("cogvideox", 1920) -> "CogVideoX-2B", ("cogvideox", 3072) ->
+    "CogVideoX-5B / CogVideoX1.5-5B", ("wan", 3072) -> "Wan2.2-TI2V-5B"."""
+    of_family = [v for v in models.VARIANTS.values() if v.architecture == architecture]
+    names = [label for family, label in _FAMILY_LABELS.items()
+             if MODEL_WIDTHS[family] == width and any(v.family == family for v in of_family)]
+    names += [v.name for v in of_family if v.repo_id is None and model_width(v) == width]
     return " / ".join(names)
 
 
-def _suggest_model(width: int) -> str | None:
+def _suggest_model(architecture: str, width: int) -> str | None:
     for variant in models.VARIANTS.values():
-        if model_width(variant) == width:
+        if variant.architecture == architecture and model_width(variant) == width:
             return variant.name
     return None
 
 
-def _wrong_size(lora: LoraFile, loaded_en: str, loaded_zh: str, short: str) -> InvalidRequest:
-    label = _width_label(lora.width)
+def _wrong_size(lora: LoraFile, loaded_en: str, loaded_zh: str, short: str, loaded_architecture: str
+                ) -> InvalidRequest:
+    label = _width_label(lora.architecture, lora.width)
+    family = _family_name(lora.architecture)
     made_en = f"a LoRA for {label} (width {lora.width})" if label else (
-        f"a LoRA for a transformer of width {lora.width}, which no CogVideoX model has")
+        f"a LoRA for a transformer of width {lora.width}, which no {family} model has")
     made_zh = f"{label}（宽度 {lora.width}）的 LoRA" if label else (
-        f"宽度为 {lora.width} 的 Transformer 的 LoRA（没有这种 CogVideoX 模型）")
-    suggest = _suggest_model(lora.width)
+        f"宽度为 {lora.width} 的 Transformer 的 LoRA（没有这种 {family} 模型）")
+    # A width may be shared across families (3072: CogVideoX-5B and Wan2.2-TI2V-5B): say why it cannot load.
+    why_en = why_zh = ""
+    if loaded_architecture != lora.architecture:
+        loaded_family = _family_name(loaded_architecture)
+        why_en = f" A {family} LoRA adapts layers a {loaded_family} transformer does not have."
+        why_zh = f"{family} 的 LoRA 所改的层在 {loaded_family} 的 Transformer 中并不存在。"
+    suggest = _suggest_model(lora.architecture, lora.width)
     then_en = f", or start with --model {suggest}" if suggest else ""
     then_zh = f"，或用 --model {suggest} 启动" if suggest else ""
     return InvalidRequest(
-        f"{lora.label} is {made_en}; the loaded model is {loaded_en}. Use a LoRA made for {short}{then_en}.",
-        f"{lora.label} 是 {made_zh}；当前模型是 {loaded_zh}。请使用为 {short} 训练的 LoRA{then_zh}。",
+        f"{lora.label} is {made_en}; the loaded model is {loaded_en}.{why_en} "
+        f"Use a LoRA made for {short}{then_en}.",
+        f"{lora.label} 是 {made_zh}；当前模型是 {loaded_zh}。{why_zh}请使用为 {short} 训练的 LoRA{then_zh}。",
     )
 
 
@@ -511,11 +628,12 @@ def _describe(variants: list[models.Variant]) -> tuple[str, str, str]:
 
 
 def check_fits(lora: LoraFile, variants: list[models.Variant]) -> list[str]:
-    """The tasks ("t2v", "i2v") of `variants` whose transformer has the LoRA's width. None: raises the
-    wrong-size `InvalidRequest` naming both sizes (at start-up, before any pipeline loads)."""
-    tasks = [variant.task for variant in variants if model_width(variant) == lora.width]
+    """The tasks ("t2v", "i2v") of `variants` whose transformer is of the LoRA's family and width. None:
+    raises the wrong-size `InvalidRequest` naming both sizes (at start-up, before any pipeline loads)."""
+    tasks = [variant.task for variant in variants
+             if variant.architecture == lora.architecture and model_width(variant) == lora.width]
     if not tasks:
-        raise _wrong_size(lora, *_describe(variants))
+        raise _wrong_size(lora, *_describe(variants), loaded_architecture=variants[0].architecture)
     return tasks
 
 
@@ -563,37 +681,47 @@ def _drop_adapter(transformer, name: str) -> None:
 
 
 def _converted(lora: LoraFile) -> dict:
-    """A non-diffusers LoRA (kohya names, lora_down/lora_up, alphas, no prefix) as diffusers' keys.
-    A kohya alpha scales the layer by alpha / rank: folded into lora_B, since diffusers' CogVideoX
-    loader takes no alphas."""
+    """A non-diffusers LoRA (kohya or musubi names, Wan's own names, lora_down/lora_up, alphas, no
+    prefix) as diffusers' keys. An alpha scales the layer by alpha / rank: folded into lora_B, since
+    diffusers' CogVideoX loader takes no alphas (its Wan loader folds them the same way)."""
     from safetensors.torch import load_file
 
+    naming = _WAN if lora.architecture == "wan" else _COGVIDEOX
     tensors = load_file(str(lora.path))
-    alphas = {_parse_key(key)[0]: float(tensor) for key, tensor in tensors.items() if key.endswith(".alpha")}
+    parsed = {key: _parse_key(key, naming) for key in tensors}
+    alphas = {parsed[key][0]: float(tensor) for key, tensor in tensors.items() if parsed[key][1] == "alpha"}
     out = {}
     for key, tensor in tensors.items():
-        layer, kind = _parse_key(key)
-        if kind == "alpha":
+        layer, kind = parsed[key]
+        if kind in ("alpha", SKIP):
             continue
         if kind == "B" and layer in alphas:
             tensor = tensor * (alphas[layer] / tensor.shape[1])
-        out[f"transformer.{layer}.lora_{kind}.weight"] = tensor
+        out[_standard_key(layer, kind)] = tensor
     return out
 
 
 def load_loras(pipe, loras: list[LoraFile]) -> None:
-    """Load each LoRA that fits `pipe.transformer` (by width) as an adapter named after it, then set the
+    """Load each LoRA that fits `pipe.transformer` (by family and width) as an adapter named after it, then set the
     default scales. Idempotent for a transformer shared by two pipeline objects. A LoRA that fails to
     load anyway (shapes) raises the wrong-size `InvalidRequest`; the pipeline is left without it."""
     _require_peft()
     transformer = pipe.transformer
     width = transformer_width(transformer)
+    architecture = transformer_architecture(transformer)
     state = _ADAPTERS.setdefault(transformer, _Adapters())
-    loaded_en = f"{_width_label(width) or 'a CogVideoX model'} (width {width})"
-    loaded_zh = f"{_width_label(width) or 'CogVideoX 模型'}（宽度 {width}）"
-    short = _width_label(width) or f"width {width}"
+    label, family = _width_label(architecture, width), _family_name(architecture)
+    loaded_en = f"{label or f'a {family} model'} (width {width})"
+    loaded_zh = f"{label or f'{family} 模型'}（宽度 {width}）"
+    short = label or f"width {width}"
+
+    def wrong_size(lora: LoraFile) -> InvalidRequest:
+        return _wrong_size(lora, loaded_en, loaded_zh, short, architecture)
+
     for lora in loras:
         name = lora.spec.name
+        if lora.architecture != architecture:
+            raise wrong_size(lora)  # a partner pipeline is always of the same family: this fits neither
         if lora.width != width:
             state.elsewhere[name] = lora.spec  # made for the partner pipeline (check_fits saw to that)
             continue
@@ -615,7 +743,7 @@ def load_loras(pipe, loras: list[LoraFile]) -> None:
             except (RuntimeError, ValueError) as exc:
                 _drop_adapter(transformer, name)
                 if "size mismatch" in str(exc) or "shape" in str(exc):
-                    raise _wrong_size(lora, loaded_en, loaded_zh, short) from exc
+                    raise wrong_size(lora) from exc
                 raise InvalidRequest(
                     f"{lora.label} could not be loaded into the transformer ({type(exc).__name__}: "
                     f"{str(exc).strip().splitlines()[0][:200]}).",
