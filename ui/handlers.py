@@ -169,11 +169,15 @@ class Handlers:
         """The request with its prompts in English, which is all CogVideoX's T5 reads: translated
         by the prompt agent when `translate` is on. A prompt that stays in another language (the
         option is off, only templates exist, the translation failed) gets a warning, never silence.
-        Here in the face, before the job: the studio and the engine know nothing of the agent."""
+        A model whose text encoder reads Chinese (Wan's umT5) gets the user's words as typed:
+        a translation would only lose what they meant. Here in the face, before the job: the
+        studio and the engine know nothing of the agent."""
         lang = self.lang(request)
         missing = words.missing_media(req)
         if missing is not None:
             raise words.error(missing, lang)
+        if self.studio.reads_chinese:
+            return req
         foreign = {name: text for name, text in (("prompt", req.prompt), ("negative_prompt", req.negative_prompt))
                    if text.strip() and not is_english(text)}
         if not foreign:
@@ -729,7 +733,8 @@ class Handlers:
         if last is not None and last.source == "kept":
             yield original  # the user's text is never wiped
         if last is not None and last.warning is not None:
-            helper_off = last.source == "kept" and not self.agent.can_translate and not is_english(original)
+            helper_off = (last.source == "kept" and not self.agent.can_translate and not is_english(original)
+                          and not self.studio.reads_chinese)  # its plain sentence says "English only"
             self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
 
     def gloss_note(self, prompt: str, original: str = "", request: gr.Request = None) -> str:
@@ -756,7 +761,8 @@ class Handlers:
         chars = pick(Text(f"{len(prompt)} characters", f"{len(prompt)} 字"), lang)
         # Said before Generate, on its own line: with nothing to translate, the model gets this text as it is.
         untranslated = ("  \n⚠️ " + pick(words.NOT_TRANSLATED_SHORT, lang)
-                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate else "")
+                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate
+                        and not self.studio.reads_chinese else "")
         if report is None or report.tokens is None:
             return chars + untranslated
         if report.over:
@@ -779,8 +785,8 @@ class Handlers:
         lang = self.lang(request)
         counts = self.service.counts()
         lane = self.lane_words(self.owner(request), lang)
-        return words.header_line(self.studio.status().model, counts[QUEUED], counts[RUNNING], lane,
-                                 self.system_line(request), lang)
+        model = words.model_words(list(self.studio.variants.values()), self.studio.family_name, lang)
+        return words.header_line(model, counts[QUEUED], counts[RUNNING], lane, self.system_line(request), lang)
 
     def lane_words(self, owner: str, lang: str) -> str:
         """The owner's lane now, and when their pass ends if they have one."""

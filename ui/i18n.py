@@ -63,6 +63,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",
         "例如：一个穿蓝衬衫的小男孩坐在公园长椅上，捧着冒着热气的咖啡，斑驳的阳光洒下，镜头缓缓推近。（英文效果最佳）",
     ),
+    "prompt_placeholder_any_language": (
+        "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",
+        "例如：一个穿蓝衬衫的小男孩坐在公园长椅上，捧着冒着热气的咖啡，斑驳的阳光洒下，镜头缓缓推近。（中文、英文都可以）",
+    ),
     "i2v_prompt_placeholder": (
         "What happens next? e.g. The boat drifts slowly as the sun sets; ripples spread on the water.",
         "接下来发生什么？例如：夕阳西下，小船缓缓漂动，水面泛起涟漪。",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import gradio as gr
 
@@ -18,7 +18,7 @@ from bilingual import Text, pick
 from jobs.job import LANE_NAMES, VIP
 
 if TYPE_CHECKING:
-    from cogvideo import SpeedPreset
+    from cogvideo import SpeedPreset, Variant
 
 log = logging.getLogger("cogvideo.app")
 
@@ -220,6 +220,21 @@ def lane_words(lane: str, until: float | None, lang: str, now: float | None = No
     ends = time.localtime(until)
     shown = time.strftime("%m-%d %H:%M" if ends.tm_year == time.localtime(now).tm_year else "%Y-%m-%d %H:%M", ends)
     return pick(Text(f"{name.en} · until {shown}", f"{name.zh} · 至 {shown}"), lang)
+
+
+def model_words(variants: Sequence[Variant], family: str, lang: str) -> str:
+    """The served model as the header names it, with its family where the name does not say it:
+    "Wan2.1-1.3B", "tiny-wan（Wan）", "5b + 5b-i2v（CogVideoX）". One model (one variant, or text and
+    image to video from one transformer) goes by the name people know; two go by their ids, as
+    `--model` names them."""
+    first = variants[0]
+    if len(variants) == 1 or first.one_model:
+        shown = first.label.split(" · ")[0] if first.label else first.name
+    else:
+        shown = " + ".join(v.name for v in variants)
+    if shown.lower().startswith(family.lower()):  # "Wan2.1-1.3B" says it; "tiny-wan" does not
+        return shown
+    return pick(Text(f"{shown} ({family})", f"{shown}（{family}）"), lang)
 
 
 def header_line(model: str, waiting: int, rendering: int, lane: str, system: str, lang: str) -> str:

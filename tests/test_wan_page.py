@@ -1,0 +1,160 @@
+"""The page on a Wan model, without a browser: the header names the model and its family, a Chinese
+prompt reaches the job as typed (umT5 reads it), the speed choice offers only the family's presets,
+and the tabs a model cannot serve (Wan2.1-1.3B has no image to video) say so instead of a form.
+CogVideoX keeps translating (tests/test_prompt_helper.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import gradio as gr
+import pytest
+
+from agent import PromptAgent, Suggestion
+from ui.handlers import Handlers
+
+CHINESE = "小男孩在雨中的街道上放纸船"
+ZH = "zh-CN,zh;q=0.9"
+
+
+class FakeRequest:
+    def __init__(self, language=ZH, session_hash="s1"):
+        self.session_hash = session_hash
+        self.headers = {"accept-language": language}
+
+
+class CountingAgent(PromptAgent):
+    """The templates' agent with a translator that counts what it was asked: on a model that reads
+    Chinese nothing may be asked."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked: list[str] = []
+
+    def translate(self, text: str, progress=None) -> Suggestion:
+        self.asked.append(text)
+        return Suggestion(text="A boy floats a paper boat down a rainy street", source="llm")
+
+    @property
+    def can_translate(self) -> bool:
+        return True
+
+
+def studio_of(model: str, tmp_path):
+    from cogvideo.engine.render import Engine
+    from cogvideo.studio import Studio
+
+    return Studio(Engine(model), tmp_path / f"outputs-{model}")
+
+
+@pytest.fixture()
+def wan_service(tmp_path):
+    from jobs import JobService, JobStore, LocalWorker
+
+    studio = studio_of("tiny-wan", tmp_path)
+    running = JobService(JobStore(tmp_path / "data"), [LocalWorker(studio)], poll_s=0.2).start()
+    yield running
+    running.close()
+
+
+def test_a_chinese_prompt_reaches_a_wan_job_as_typed(wan_service):
+    agent = CountingAgent()
+    handlers = Handlers(wan_service.workers[0].studio, agent, wan_service)
+    video, info = asyncio.run(handlers.text_to_video(CHINESE, num_inference_steps=2, num_frames=9,
+                                                     request=FakeRequest(), progress=None))
+    assert video.endswith(".mp4")
+    assert agent.asked == []  # no translation step
+    assert info["prompt"] == CHINESE
+    job = wan_service.get(info["job_id"])
+    assert job.request["prompt"] == CHINESE and job.user_prompt == CHINESE
+
+
+def test_the_live_note_does_not_call_chinese_a_problem_on_wan(wan_service, studio, service_of):
+    wan = Handlers(wan_service.workers[0].studio, PromptAgent(), wan_service)
+    assert "⚠️" not in wan.prompt_note(CHINESE, "none", "t2v", FakeRequest())
+    cog = Handlers(studio, PromptAgent(), service_of(studio))  # CogVideoX without a translator still warns
+    assert "⚠️" in cog.prompt_note(CHINESE, "none", "t2v", FakeRequest())
+
+
+@pytest.fixture()
+def service_of(tmp_path):
+    from jobs import JobService, JobStore, LocalWorker
+
+    made = []
+
+    def make(studio):  # never started: these tests only read the counts
+        made.append(JobService(JobStore(tmp_path / f"data-{len(made)}"), [LocalWorker(studio)]))
+        return made[-1]
+
+    yield make
+    for service in made:
+        service.close()
+
+
+@pytest.mark.parametrize("model, zh, en", [
+    ("tiny-wan", "**模型** tiny-wan（Wan）", "**Model** tiny-wan (Wan)"),
+    ("wan2.1-1.3b", "**模型** Wan2.1-1.3B ·", "**Model** Wan2.1-1.3B ·"),
+    ("wan2.2-5b", "**模型** Wan2.2-5B ·", "**Model** Wan2.2-5B ·"),
+    ("tiny", "**模型** tiny + tiny-i2v（CogVideoX）", "**Model** tiny + tiny-i2v (CogVideoX)"),
+])
+def test_the_header_names_the_model_and_its_family(model, zh, en, tmp_path, service_of):
+    studio = studio_of(model, tmp_path)
+    handlers = Handlers(studio, PromptAgent(), service_of(studio))
+    assert handlers.status_line(FakeRequest()).startswith(zh)
+    assert handlers.status_line(FakeRequest("en-US")).startswith(en)
+
+
+def page_of(model: str, tmp_path, service_of) -> gr.Blocks:
+    from ui.layout import PageConfig, build_demo
+
+    studio = studio_of(model, tmp_path)
+    handlers = Handlers(studio, PromptAgent(), service_of(studio))
+    config = PageConfig(t2v=studio.variants.get("t2v"), i2v=studio.variants.get("i2v"), lang=None,
+                        speeds=tuple(studio.fitting_speeds()))
+    return build_demo(handlers, config)
+
+
+def blocks_of(demo: gr.Blocks, kind) -> list:
+    return [b for b in demo.blocks.values() if isinstance(b, kind)]
+
+
+def table(demo: gr.Blocks) -> dict:
+    """The page's words by key, in Chinese and English."""
+    return {key: (demo.i18n_table.translations["en"].get(key), demo.i18n_table.translations["zh-CN"].get(key))
+            for key in demo.i18n_table.translations["en"]}
+
+
+def test_a_wan_page_offers_only_quality_and_no_translation(tmp_path, service_of):
+    demo = page_of("tiny-wan", tmp_path, service_of)
+    speeds = [b for b in blocks_of(demo, gr.Radio) if [value for _, value in b.choices] == ["quality"]]
+    assert len(speeds) == 5  # one per generation tab, Quality alone
+    assert not [b for b in blocks_of(demo, gr.Radio) if "fast" in [value for _, value in b.choices]]
+    translate = [b for b in blocks_of(demo, gr.Checkbox) if "translate" in str(b.label)]
+    assert len(translate) == 5 and not any(b.visible for b in translate)
+    assert not [b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")]
+
+
+def test_wan_1_3b_tabs_without_image_to_video_say_so(tmp_path, service_of):
+    demo = page_of("wan2.1-1.3b", tmp_path, service_of)
+    words = table(demo)
+    notes = {b.elem_id: b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")}
+    assert set(notes) == {"i2v-unable", "old_photo-unable", "extend-unable"}
+    for mode in ("i2v", "old_photo", "extend"):
+        en, zh = words[f"unable.{mode}"]
+        assert "wan2.1-1.3b" in en and "image to video" in en and "wan2.2-5b" in en
+        assert "不支持图生视频" in zh and "wan2.2-5b" in zh
+        assert "--" not in en + zh and "flag" not in en  # no command-line words on the page
+    # The forms of those tabs are hidden; text to video and restyle keep theirs.
+    generate = [b for b in blocks_of(demo, gr.Button) if b.value == "generate" or "generate" in str(b.value)]
+    rows_hidden = [b for b in blocks_of(demo, gr.Row) if b.visible is False]
+    assert len(rows_hidden) >= 3 and len(generate) == 5
+    extend_buttons = [b for b in blocks_of(demo, gr.Button) if str(b.elem_id or "").endswith("-extend")]
+    assert extend_buttons and not any(b.visible for b in extend_buttons)  # nowhere to extend to
+
+
+def test_a_cogvideox_page_is_as_before(tmp_path, service_of):
+    demo = page_of("tiny", tmp_path, service_of)
+    translate = [b for b in blocks_of(demo, gr.Checkbox) if "translate" in str(b.label)]
+    assert len(translate) == 5 and all(b.visible for b in translate)
+    assert not [b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")]
+    assert "unable.i2v" not in table(demo)
