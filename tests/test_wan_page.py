@@ -158,3 +158,15 @@ def test_a_cogvideox_page_is_as_before(tmp_path, service_of):
     assert len(translate) == 5 and all(b.visible for b in translate)
     assert not [b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")]
     assert "unable.i2v" not in table(demo)
+
+
+def test_help_me_write_one_answers_chinese_in_chinese_on_wan(wan_service, studio, service_of):
+    from agent.clean import non_latin_share
+
+    wan = Handlers(wan_service.workers[0].studio, PromptAgent(), wan_service)  # the offline templates
+    written = wan.suggest_prompt(CHINESE, style="cartoon-3d", request=FakeRequest())
+    assert CHINESE in written and "卡通3D" in written and non_latin_share(written) > 0.9
+    assert wan.suggest_prompt("", request=FakeRequest()) and non_latin_share(wan.suggest_prompt("", request=FakeRequest())) > 0.9
+    cog = Handlers(studio, PromptAgent(), service_of(studio))
+    with pytest.warns(UserWarning):  # CogVideoX: kept, and the page says why
+        assert cog.suggest_prompt(CHINESE, request=FakeRequest()) == CHINESE

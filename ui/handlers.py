@@ -15,7 +15,8 @@ from typing import Iterator
 
 import gradio as gr
 
-from agent import PromptAgent
+from agent import PromptAgent, VideoModel
+from agent.agent import writing_language
 from agent.clean import is_english
 from bilingual import BilingualError, Text, pick
 from cogvideo import SpeedPreset, Studio, StudioError, VideoRequest
@@ -716,15 +717,18 @@ class Handlers:
                 picture, mode = _clip_picture(image, last=mode == "extend"), "i2v"
             else:
                 picture = _load_picture(image)
+            model = self.video_model
             style_name = None
             if style and style != "none":
                 from cogvideo.catalogues.styles import get_style
 
-                style_name = get_style(style, self.studio.styles).name.en
+                # Named in the language the prompt is written in: it is woven into the text.
+                name = get_style(style, self.studio.styles).name
+                style_name = name.zh if writing_language(original.strip(), model, lang) == "zh" else name.en
             chosen = self.templates.get(template or "")
             suggestions = self.agent.stream(original, picture, mode, style_name,
                                             progress=self._agent_progress(progress, lang),
-                                            intent=chosen.intent if chosen else None)
+                                            intent=chosen.intent if chosen else None, model=model, lang=lang)
         except Exception as exc:
             raise self._error(exc, lang) from None
         last = None
@@ -736,6 +740,12 @@ class Handlers:
             helper_off = (last.source == "kept" and not self.agent.can_translate and not is_english(original)
                           and not self.studio.reads_chinese)  # its plain sentence says "English only"
             self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
+
+    @property
+    def video_model(self) -> VideoModel:
+        """What the prompt agent writes for: the studio's family, and whether its text encoder
+        reads Chinese (then the prompt stays in the user's language)."""
+        return VideoModel(family=self.studio.family_name.lower(), reads_chinese=self.studio.reads_chinese)
 
     def gloss_note(self, prompt: str, original: str = "", request: gr.Request = None) -> str:
         """Under the box, after "Help me write one": in Chinese, what the English prompt will show
