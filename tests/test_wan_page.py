@@ -170,3 +170,11 @@ def test_help_me_write_one_answers_chinese_in_chinese_on_wan(wan_service, studio
     cog = Handlers(studio, PromptAgent(), service_of(studio))
     with pytest.warns(UserWarning):  # CogVideoX: kept, and the page says why
         assert cog.suggest_prompt(CHINESE, request=FakeRequest()) == CHINESE
+
+
+def test_the_speed_help_says_why_wan_has_only_quality(tmp_path, service_of):
+    en, zh = table(page_of("tiny-wan", tmp_path, service_of))["speed_fit_info"]
+    assert "not offered on Wan models" in en and "checked on CogVideoX only" in en
+    assert "暂不支持 Wan 模型" in zh
+    assert "graphics memory" not in en and "显存超出" not in zh  # the card is not the reason
+    assert "Fast: about 1.6×" not in en  # no words on speed-ups that are not there

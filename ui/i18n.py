@@ -117,6 +117,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "质量优先：每一步完整计算。均衡和速度优先会复用相邻步骤的计算（速度优先在作者的 CogVideoX 测试中约快 1.6 倍）；"
         "轻快会跳过几乎没有变化的步骤，几乎不占额外显存。细节可能略有不同。",
     ),
+    "speed_info_quality": ("Quality computes every step in full.", "质量优先：每一步完整计算。"),
     "interpolate": ("Smooth motion (2× frame rate)", "流畅运动（2 倍帧率）"),
     "result": ("Your video", "生成结果"),
     "used_seed": ("Seed used", "实际种子"),

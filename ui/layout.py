@@ -101,15 +101,24 @@ class TabSpec:
         return MODE_TASKS[self.mode]
 
 
-def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...]) -> tuple[str, str]:
-    """The speed choice's help: what the presets do, and which this card cannot hold and why."""
-    en, zh = TEXT["speed_info"]
-    hidden = [preset for key, preset in presets.items() if key not in speeds]
-    if not hidden:
-        return en, zh
-    return (en + f" {' and '.join(p.name.en for p in hidden)} need more graphics memory than this card "
-                 "has, so they are not offered here.",
-            zh + f"“{'”和“'.join(p.name.zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
+def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...],
+                   family_speeds: tuple[str, ...] | None = None, family: str = "CogVideoX") -> tuple[str, str]:
+    """The speed choice's help: what the presets do, and which are not offered and why: the model's
+    family has no evidence for them (`family_speeds`: those it has; None: all), or this card cannot
+    hold their cache."""
+    untried = [preset for key, preset in presets.items() if family_speeds is not None and key not in family_speeds]
+    too_big = [preset for key, preset in presets.items() if key not in speeds and preset not in untried]
+    # The presets' description names what the speed-ups do: only worth its words where one is offered.
+    en, zh = TEXT["speed_info" if [key for key in speeds if key != "quality"] else "speed_info_quality"]
+    if untried:
+        en += (f" {' and '.join(p.name.en for p in untried)} are not offered on {family} models: their caching "
+               "settings are checked on CogVideoX only.")
+        zh += f"“{'”“'.join(p.name.zh for p in untried)}”暂不支持 {family} 模型（其缓存参数只在 CogVideoX 上验证过）。"
+    if too_big:
+        en += (f" {' and '.join(p.name.en for p in too_big)} need more graphics memory than this card "
+               "has, so they are not offered here.")
+        zh += f"“{'”和“'.join(p.name.zh for p in too_big)}”需要的显存超出这块显卡，这里不提供。"
+    return en, zh
 
 
 # What a tab without its model says first: why the mode needs image to video.
@@ -153,7 +162,8 @@ class PageBuilder:
         presets = self.handlers.studio.speed_presets
         self.speeds = self.config.speeds or tuple(presets)
         names.update({f"speed.{p.id}": (p.name.en, p.name.zh) for p in presets.values()})
-        names["speed_fit_info"] = speed_fit_info(presets, self.speeds)
+        names["speed_fit_info"] = speed_fit_info(presets, self.speeds, self.handlers.studio.family_speeds,
+                                                 self.handlers.studio.family_name)
         names.update({f"track.{t.id}": (f"{t.name.en} · {t.mood}", t.name.zh) for t in self.tracks.values()})
         self.templates = self.handlers.templates
         names.update({f"template.{t.id}": (t.name.en, t.name.zh) for t in self.templates.values()})
