@@ -239,7 +239,9 @@ class PageBuilder:
                          value=self.config.speed if self.config.speed in self.speeds else DEFAULT_SPEED,
                          label=self.i18n("speed"), info=self.i18n("speed_fit_info"))
         with gr.Row():
-            upscale = gr.Checkbox(value=DEFAULTS.upscale, label=self.i18n("upscale"))
+            # "1440p" is 720×480 doubled (CogVideoX's size); other sizes (Wan's 832×480, 1280×704) say 2×.
+            at_480p = variant is None or (variant.width, variant.height) == (720, 480)
+            upscale = gr.Checkbox(value=DEFAULTS.upscale, label=self.i18n("upscale" if at_480p else "upscale_2x"))
             interpolate = gr.Checkbox(value=DEFAULTS.interpolate, label=self.i18n("interpolate"))
         with gr.Accordion(self.i18n("advanced"), open=False):
             negative_prompt = gr.Textbox(value=DEFAULTS.negative_prompt, label=self.i18n("negative_prompt"), lines=2)
