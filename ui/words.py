@@ -223,15 +223,11 @@ def lane_words(lane: str, until: float | None, lang: str, now: float | None = No
 
 
 def model_words(variants: Sequence[Variant], family: str, lang: str) -> str:
-    """The served model as the header names it, with its family where the name does not say it:
-    "Wan2.1-1.3B", "tiny-wan（Wan）", "5b + 5b-i2v（CogVideoX）". One model (one variant, or text and
-    image to video from one transformer) goes by the name people know; two go by their ids, as
-    `--model` names them."""
+    """The served model as the header names it: the name people know ("Wan2.1-1.3B", "CogVideoX-5B";
+    its image-to-video partner is the tabs' business), with its family where the name does not say
+    it ("tiny-wan（Wan）"). Short, so the header stays one line on a phone."""
     first = variants[0]
-    if len(variants) == 1 or first.one_model:
-        shown = first.label.split(" · ")[0] if first.label else first.name
-    else:
-        shown = " + ".join(v.name for v in variants)
+    shown = first.label.split(" · ")[0] if first.label else first.name
     if shown.lower().startswith(family.lower()):  # "Wan2.1-1.3B" says it; "tiny-wan" does not
         return shown
     return pick(Text(f"{shown} ({family})", f"{shown}（{family}）"), lang)
