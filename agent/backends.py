@@ -329,10 +329,13 @@ class LanguageModel(ABC):
         return Suggestion(text=text, source="llm", warning=call.notice)
 
     def _fall_back(self, request: Request, err: AgentError) -> Suggestion:
-        """The user's own text, unchanged; with an empty box, or English text when
-        `english_falls_back`, an offline suggestion instead."""
+        """The user's own text, unchanged; with an empty box, or text the templates can write around
+        (English, or Chinese for a model that reads it) when `english_falls_back`, an offline
+        suggestion instead."""
         log.warning("prompt agent fell back: %s", err.en)
-        if request.text and (not self.english_falls_back or not is_english(request.text)):
+        # The templates write English, and Chinese for a model that reads it: other text they cannot use.
+        usable = is_english(request.text) or request.language == "zh"
+        if request.text and (not self.english_falls_back or not usable):
             return Suggestion(
                 text=request.text,
                 source="kept",

@@ -87,3 +87,14 @@ def test_the_offline_templates_follow_the_page_on_an_empty_box():
 def test_the_offline_templates_keep_chinese_for_cogvideox_as_before():
     suggestion = PromptAgent().suggest(IDEA)
     assert suggestion.source == "kept" and suggestion.warning is not None
+
+
+def test_a_failing_local_model_falls_back_to_the_chinese_templates_on_wan(tmp_path):
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    agent = PromptAgent(local_model=str(folder))
+    result = agent.suggest(IDEA, model=WAN)
+    assert result.source == "offline" and IDEA in result.text and non_latin_share(result.text) > 0.9
+    assert "is not a chat model" in result.warning.en
+    assert agent.suggest(IDEA).source == "kept"  # CogVideoX: the templates cannot use Chinese
