@@ -95,7 +95,7 @@ def service_of(tmp_path):
     ("tiny-wan", "**模型** tiny-wan（Wan）", "**Model** tiny-wan (Wan)"),
     ("wan2.1-1.3b", "**模型** Wan2.1-1.3B ·", "**Model** Wan2.1-1.3B ·"),
     ("wan2.2-5b", "**模型** Wan2.2-5B ·", "**Model** Wan2.2-5B ·"),
-    ("tiny", "**模型** tiny（CogVideoX）", "**Model** tiny (CogVideoX)"),
+    ("tiny", "**模型** tiny ·", "**Model** tiny ·"),  # the page's title names CogVideoX
     ("5b", "**模型** CogVideoX-5B ·", "**Model** CogVideoX-5B ·"),
 ])
 def test_the_header_names_the_model_and_its_family(model, zh, en, tmp_path, service_of):

@@ -222,13 +222,17 @@ def lane_words(lane: str, until: float | None, lang: str, now: float | None = No
     return pick(Text(f"{name.en} · until {shown}", f"{name.zh} · 至 {shown}"), lang)
 
 
+TITLE_FAMILY = "CogVideoX"  # the family the page's title names ("CogVideoX Studio")
+
+
 def model_words(variants: Sequence[Variant], family: str, lang: str) -> str:
     """The served model as the header names it: the name people know ("Wan2.1-1.3B", "CogVideoX-5B";
-    its image-to-video partner is the tabs' business), with its family where the name does not say
-    it ("tiny-wan（Wan）"). Short, so the header stays one line on a phone."""
+    its image-to-video partner is the tabs' business), with its family where neither the name nor
+    the title says it ("tiny-wan（Wan）"). Short, so the header stays one line on a phone."""
     first = variants[0]
     shown = first.label.split(" · ")[0] if first.label else first.name
-    if shown.lower().startswith(family.lower()):  # "Wan2.1-1.3B" says it; "tiny-wan" does not
+    # "Wan2.1-1.3B" says its family, "tiny-wan" does not; the page's title already says CogVideoX.
+    if shown.lower().startswith(family.lower()) or family == TITLE_FAMILY:
         return shown
     return pick(Text(f"{shown} ({family})", f"{shown}（{family}）"), lang)
 
