@@ -135,7 +135,7 @@ def test_a_wan_page_offers_only_quality_and_no_translation(tmp_path, service_of)
     assert not [b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")]
     upscale = [b for b in blocks_of(demo, gr.Checkbox) if "upscale" in str(b.label)]
     assert upscale and all("upscale_2x" in str(b.label) for b in upscale)  # not "1440p": that is 720×480 doubled
-    assert table(demo)["upscale_2x"][1] == "超分（宽高各放大 2 倍）"
+    assert table(demo)["upscale_2x"] == ("Upscale (2×)", "超分（2 倍）")
 
 
 def test_wan_1_3b_tabs_without_image_to_video_say_so(tmp_path, service_of):

@@ -109,7 +109,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "keep_music_new": ("Save as a new work", "另存为新作品"),
     "keep_music_replace": ("Replace the original", "替换原作品"),
     "upscale": ("Upscale to 1440p (2×)", "超分到 1440p（2 倍）"),
-    "upscale_2x": ("Upscale 2× (twice the width and height)", "超分（宽高各放大 2 倍）"),
+    "upscale_2x": ("Upscale (2×)", "超分（2 倍）"),
     "speed": ("Speed", "生成速度"),
     "speed_info": (
         "Quality computes every step in full. Balanced and Fast reuse work between neighbouring steps "
