@@ -182,3 +182,15 @@ def test_the_speed_help_says_why_wan_has_only_quality(tmp_path, service_of):
     assert "暂不支持 Wan 模型" in zh
     assert "graphics memory" not in en and "显存超出" not in zh  # the card is not the reason
     assert "Fast: about 1.6×" not in en  # no words on speed-ups that are not there
+
+
+def test_image_to_video_on_tiny_wan_keeps_the_chinese_too(wan_service, tmp_path):
+    from tests.conftest import make_photo
+
+    picture = tmp_path / "photo.png"
+    make_photo(300, 200).save(picture)
+    agent = CountingAgent()
+    handlers = Handlers(wan_service.workers[0].studio, agent, wan_service)
+    video, info = asyncio.run(handlers.image_to_video(str(picture), "小船慢慢漂向远方", num_inference_steps=2,
+                                                      num_frames=9, request=FakeRequest(), progress=None))
+    assert video.endswith(".mp4") and info["prompt"] == "小船慢慢漂向远方" and agent.asked == []
