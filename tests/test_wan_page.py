@@ -67,6 +67,8 @@ def test_a_chinese_prompt_reaches_a_wan_job_as_typed(wan_service):
     assert info["prompt"] == CHINESE
     job = wan_service.get(info["job_id"])
     assert job.request["prompt"] == CHINESE and job.user_prompt == CHINESE
+    _video, card, _job = handlers.open_work(job.id, FakeRequest())  # 我的作品 names the model
+    assert "**模型**: tiny-wan" in card and f"**提示词**: {CHINESE}" in card
 
 
 def test_the_live_note_does_not_call_chinese_a_problem_on_wan(wan_service, studio, service_of):

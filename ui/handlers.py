@@ -979,6 +979,8 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
          + (pick(Text(f" · number {job.position} in line", f" · 第 {job.position} 位"), lang) if job.position else "")),
         (pick(Text("Lane", "通道"), lang), lane_name(job.lane, lang)),
         (pick(Text("Mode", "模式"), lang), pick(MODE_NAMES.get(job.mode, Text(job.mode, job.mode)), lang)),
+        # The model it was made with (jobs from before models were recorded have none).
+        *([(pick(Text("Model", "模型"), lang), _escape(str(request["model"])))] if request.get("model") else []),
         (pick(Text("Prompt", "提示词"), lang), _escape(job.user_prompt) or "—"),
         (pick(Text("Style", "风格"), lang), _escape(style_name(str(request.get("style", "none")), lang))),
         (pick(Text("Seed", "种子"), lang), str(job.seed if job.seed is not None else request.get("seed"))),
