@@ -140,14 +140,15 @@ def test_a_wan_page_offers_only_quality_and_no_translation(tmp_path, service_of)
     assert table(demo)["upscale_2x"] == ("Upscale (2×)", "超分（2 倍）")
 
 
-def test_wan_1_3b_tabs_without_image_to_video_say_so(tmp_path, service_of):
-    demo = page_of("wan2.1-1.3b", tmp_path, service_of)
+@pytest.mark.parametrize("model", ["wan2.1-1.3b", "2b"])  # CogVideoX-2B has no image to video either
+def test_tabs_without_image_to_video_say_so(model, tmp_path, service_of):
+    demo = page_of(model, tmp_path, service_of)
     words = table(demo)
     notes = {b.elem_id: b for b in blocks_of(demo, gr.Markdown) if str(b.elem_id or "").endswith("-unable")}
     assert set(notes) == {"i2v-unable", "old_photo-unable", "extend-unable"}
     for mode in ("i2v", "old_photo", "extend"):
         en, zh = words[f"unable.{mode}"]
-        assert "wan2.1-1.3b" in en and "image to video" in en and "wan2.2-5b" in en
+        assert f"{model} cannot make image to video" in en and "wan2.2-5b" in en
         assert "不支持图生视频" in zh and "wan2.2-5b" in zh
         assert "--" not in en + zh and "flag" not in en  # no command-line words on the page
     # The forms of those tabs are hidden; text to video and restyle keep theirs.
