@@ -197,3 +197,16 @@ def test_image_to_video_on_tiny_wan_keeps_the_chinese_too(wan_service, tmp_path)
     video, info = asyncio.run(handlers.image_to_video(str(picture), "小船慢慢漂向远方", num_inference_steps=2,
                                                       num_frames=9, request=FakeRequest(), progress=None))
     assert video.endswith(".mp4") and info["prompt"] == "小船慢慢漂向远方" and agent.asked == []
+
+
+def test_an_image_to_video_folder_says_where_its_videos_are_made(tmp_path):
+    from cogvideo.engine import tiny
+    from ui.layout import unable_note
+
+    folder = tmp_path / "i2v-only"
+    tiny.build_pipeline("i2v").save_pretrained(folder)  # a folder is its own model: no text-to-video partner
+    studio = studio_of(str(folder), tmp_path)
+    note = unable_note(studio, "t2v")
+    assert "cannot make text to video" in note.en and "Image to video, Old photo and Extend" in note.en
+    assert "“图生视频”“老照片”和“视频续写”" in note.zh
+    assert unable_note(studio, "i2v") is None and unable_note(studio, "v2v") is not None

@@ -129,6 +129,15 @@ UNABLE_LEADS = {
 }
 
 
+# Where a model that lacks one task (the key) makes its videos.
+INSTEAD = {
+    "i2v": Text("This model makes videos in the Text to video and Restyle tabs.",
+                "这个模型可以在“文生视频”和“视频转绘”中使用。"),
+    "t2v": Text("This model makes videos from a picture, in the Image to video, Old photo and Extend tabs.",
+                "这个模型可以用图片生成视频，请使用“图生视频”“老照片”和“视频续写”。"),
+}
+
+
 def unable_note(studio, mode: str) -> Text | None:
     """Why this studio's model cannot make `mode` (the studio's own refusal, naming the models that
     can), and what it can do instead; None when it can."""
@@ -136,8 +145,7 @@ def unable_note(studio, mode: str) -> Text | None:
         studio.variant(MODE_TASKS[mode])
     except StudioError as exc:
         lead = UNABLE_LEADS.get(mode, Text("", ""))
-        instead = Text("This model makes videos in the Text to video and Restyle tabs.",
-                       "这个模型可以在“文生视频”和“视频转绘”中使用。")
+        instead = INSTEAD[MODE_TASKS[mode]]
         return Text(f"⚠️ {lead.en}{exc.text.en} {instead.en}", f"⚠️ {lead.zh}{exc.text.zh}{instead.zh}")
     return None
 
