@@ -6,9 +6,12 @@ Screenshots land in test-artifacts/wan-*.png."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
+from agent.clean import non_latin_share
 from tests.conftest import RunningApp
 from tests.e2e.test_browser import browser, open_sized, shot, visible_tab, wait_for_video  # noqa: F401
 
@@ -24,7 +27,9 @@ WORDS = {  # header, speed's title and its one choice, the prompt box, Generate,
 
 @pytest.fixture(scope="module")
 def wan_app(tmp_path_factory):
-    running = RunningApp(tmp_path_factory.mktemp("wan-app"), extra_args=("--model", "tiny-wan"))
+    # The offline templates as the prompt agent: they answer Chinese in Chinese for a model that reads it.
+    running = RunningApp(tmp_path_factory.mktemp("wan-app"), extra_args=("--model", "tiny-wan"),
+                         env={"PROMPT_AGENT_BACKEND": "templates"})
     yield running
     running.close()
 
@@ -47,6 +52,19 @@ def test_a_chinese_prompt_renders_as_typed_on_tiny_wan(browser, wan_app, locale,
     assert page.get_by_text("已翻译为英文").count() == 0 and page.get_by_text("Translated into English").count() == 0
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, f"wan-t2v-{locale}-{size[0]}")
+    page.context.close()
+
+
+def test_help_me_write_one_answers_chinese_in_chinese_on_a_phone(browser, wan_app):  # noqa: F811
+    page = open_sized(browser, wan_app, *PHONE, locale="zh-CN")
+    panel = visible_tab(page)
+    box = panel.get_by_label("描述你想要的视频")
+    box.fill("小狗在海边追海鸥")
+    panel.get_by_role("button", name="✨ 帮我想一条").click()
+    expect(box).to_have_value(re.compile(r"小狗在海边追海鸥。.{40,}"))  # the words kept, a richer Chinese prompt around them
+    assert non_latin_share(box.input_value()) > 0.9
+    assert page.get_by_test_id("toast-body").count() == 0  # no "English only" notice
+    shot(page, "wan-suggest-zh-CN-390", full_page=False)
     page.context.close()
 
 
