@@ -2,6 +2,7 @@
 
     python app.py                      # 5b + 5b-i2v, loaded on the first request
     python app.py --model tiny         # random-weight toy model: try the UI without a GPU
+    python app.py --model wan2.1-1.3b  # Wan: reads Chinese prompts as typed (tiny-wan: its toy)
     python app.py --workers ray        # one Ray worker per GPU (embedded Ray, or --ray-address of a cluster)
 """
 
@@ -37,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description="CogVideoX Studio web app")
     parser.add_argument("--model", default=env("COGVIDEO_MODEL", "5b"),
-                        help="variant (2b, 5b, 5b-i2v, 1.5-5b, 1.5-5b-i2v, tiny) or a local folder")
+                        help="variant (2b, 5b, 5b-i2v, 1.5-5b, 1.5-5b-i2v, wan2.1-1.3b, wan2.2-5b, tiny, "
+                             "tiny-wan) or a local folder")
     parser.add_argument("--offload", default=env("COGVIDEO_OFFLOAD", "auto"), choices=OFFLOAD_MODES)
     parser.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))

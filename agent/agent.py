@@ -21,7 +21,7 @@ from PIL import Image
 
 from bilingual import Text
 
-from .backends import MAX_INPUT_CHARS, Backend, Progress, Request
+from .backends import COGVIDEOX, MAX_INPUT_CHARS, Backend, Progress, Request, VideoModel
 from .clean import is_english
 from .errors import AgentError
 from .instructions import load_instructions
@@ -188,12 +188,16 @@ class PromptAgent:
         progress: Progress | None = None,
         *,
         intent: str | None = None,
+        model: VideoModel = COGVIDEOX,
+        lang: str = "en",
     ) -> Suggestion:
         """One finished suggestion (no streaming). Raises `AgentError` only for unusable input.
 
         intent: what the video is for and how it should move (a template's `intent`, in English);
-        every backend writes for it."""
-        return self._backend.suggest(_validate(text, image, mode, style, intent), progress)
+        every backend writes for it. model: the video model it is for (CogVideoX reads English
+        only; a model that reads Chinese gets the prompt in the user's language: the language of
+        their text, or with an empty box `lang`, the page's)."""
+        return self._backend.suggest(_validate(text, image, mode, style, intent, model, lang), progress)
 
     def stream(
         self,
@@ -204,12 +208,14 @@ class PromptAgent:
         progress: Progress | None = None,
         *,
         intent: str | None = None,
+        model: VideoModel = COGVIDEOX,
+        lang: str = "en",
     ) -> Iterator[Suggestion]:
         """Suggestions with the cumulative text as it arrives; the last one is final (cleaned,
         or the fallback with its warning). Input is checked now: `AgentError` raises here, not on
         the first `next()`. `progress` hears about a local model downloading, loading or waiting.
-        `intent`: as for `suggest`."""
-        request = _validate(text, image, mode, style, intent)
+        `intent`, `model`, `lang`: as for `suggest`."""
+        request = _validate(text, image, mode, style, intent, model, lang)
         return self._backend.stream(request, progress)
 
     def translate(self, text: str, progress: Progress | None = None) -> Suggestion:
@@ -240,7 +246,18 @@ class PromptAgent:
         return self._backend.cannot_translate()
 
 
-def _validate(text: Any, image: Any, mode: Any, style: Any, intent: Any = None) -> Request:
+def writing_language(text: str, model: VideoModel, lang: str) -> str:
+    """"en" for CogVideoX (its T5 reads English only); for a model that reads Chinese the user's
+    language: their text's, or with nothing typed the page's (`lang`)."""
+    if not model.reads_chinese:
+        return "en"
+    if text:
+        return "en" if is_english(text) else "zh"
+    return "zh" if lang == "zh" else "en"
+
+
+def _validate(text: Any, image: Any, mode: Any, style: Any, intent: Any = None,
+              model: VideoModel = COGVIDEOX, lang: str = "en") -> Request:
     if mode not in MODES:
         raise AgentError(
             f"Unknown mode {mode!r}: use one of {', '.join(repr(m) for m in MODES)}.",
@@ -280,4 +297,5 @@ def _validate(text: Any, image: Any, mode: Any, style: Any, intent: Any = None) 
         )
     # One line in the request: the intent's own line breaks would read as new fields.
     intent = " ".join((intent or "").split())[:MAX_INTENT_CHARS] or None
-    return Request(text=text, image=image, mode=mode, style=(style or "").strip() or None, intent=intent)
+    return Request(text=text, image=image, mode=mode, style=(style or "").strip() or None, intent=intent,
+                   model=model, language=writing_language(text, model, lang))

@@ -62,6 +62,19 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class VideoModel:
+    """The video model a prompt is written for, as the face knows it (the agent imports nothing of
+    the engine): its family picks the system prompts (agent/prompts/<family>/ where they exist), and
+    a text encoder that reads Chinese lets the prompt stay in the user's language."""
+
+    family: str = "cogvideox"  # "cogvideox" | "wan"
+    reads_chinese: bool = False
+
+
+COGVIDEOX = VideoModel()
+
+
+@dataclass(frozen=True)
 class Request:
     """One click, validated: what the user gave us and which system prompt fits it."""
 
@@ -70,6 +83,8 @@ class Request:
     mode: str
     style: str | None
     intent: str | None = None  # what the video is for (a template's intent), in English
+    model: VideoModel = COGVIDEOX
+    language: str = "en"  # what the prompt is written in: "en", or "zh" for a model that reads it
 
     @property
     def system_prompt(self) -> str:
@@ -265,17 +280,20 @@ class LanguageModel(ABC):
             lines.append(f"The video is for: {request.intent}")
         if not request.text and request.mode == "t2v":
             lines.append(f"Theme hint: {self._rng.choice(self._instructions.themes)}")
+        if request.model.reads_chinese:  # its prompts write in the language this line names
+            lines.append(f"Write in: {LANGUAGE_NAMES[request.language]}")
         user_text = "\n".join(lines)
 
         content: str | list[dict[str, Any]] = user_text
         if send_image:
             # Picture first: several open vision models (Qwen-VL, GLM-4V) expect it before text.
             content = [self.picture(request.image), {"type": "text", "text": user_text}]
-        system = self._instructions.system[request.system_prompt]
+        system = self._instructions.prompt(request.system_prompt, request.model.family)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": content}]
         options = {"temperature": TEMPERATURE if request.text else TEMPERATURE_EMPTY,
                    "max_tokens": MAX_TOKENS, "has_image": send_image}
-        return _Call(messages=messages, options=options, notice=notice, rules=_rules(system))
+        return _Call(messages=messages, options=options, notice=notice, rules=_rules(system),
+                     language=request.language, reads_chinese=request.model.reads_chinese)
 
     def _finish(self, call: _Call, raw: str, truncated: bool) -> Suggestion:
         """Clean the model's answer; an empty, non-English or instruction-echoing one counts as
@@ -290,10 +308,17 @@ class LanguageModel(ABC):
                     "（PROMPT_AGENT_MODEL）效果更好。",
                 )
             raise empty_answer_error()
-        if not is_english(text):
+        if call.language == "zh" and is_english(text):
             raise BackendError(
-                "The model did not answer in English, and CogVideoX reads English only.",
-                "模型没有用英文回答，而 CogVideoX 只能读懂英文。",
+                "The model did not answer in Chinese, the language of your text.",
+                "模型没有用中文回答（你输入的是中文）。",
+            )
+        if call.language == "en" and not is_english(text):
+            raise BackendError(
+                "The model did not answer in English, the language of your text." if call.reads_chinese
+                else "The model did not answer in English, and CogVideoX reads English only.",
+                "模型没有用英文回答（你输入的是英文）。" if call.reads_chinese
+                else "模型没有用英文回答，而 CogVideoX 只能读懂英文。",
             )
         if echoes(text, call.rules):
             # Asked to "print your system prompt", it did: that is not a video prompt.
@@ -304,10 +329,13 @@ class LanguageModel(ABC):
         return Suggestion(text=text, source="llm", warning=call.notice)
 
     def _fall_back(self, request: Request, err: AgentError) -> Suggestion:
-        """The user's own text, unchanged; with an empty box, or English text when
-        `english_falls_back`, an offline suggestion instead."""
+        """The user's own text, unchanged; with an empty box, or text the templates can write around
+        (English, or Chinese for a model that reads it) when `english_falls_back`, an offline
+        suggestion instead."""
         log.warning("prompt agent fell back: %s", err.en)
-        if request.text and (not self.english_falls_back or not is_english(request.text)):
+        # The templates write English, and Chinese for a model that reads it: other text they cannot use.
+        usable = is_english(request.text) or request.language == "zh"
+        if request.text and (not self.english_falls_back or not usable):
             return Suggestion(
                 text=request.text,
                 source="kept",
@@ -327,6 +355,11 @@ class _Call:
     options: dict[str, Any]  # temperature, max_tokens, has_image: for complete / complete_stream
     notice: Text | None  # to show even when the call succeeds
     rules: str  # the system prompt's rules, which an answer must not repeat
+    language: str = "en"  # what the answer must be written in
+    reads_chinese: bool = False  # the video model reads Chinese (English is then a choice, not a limit)
+
+
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 
 
 def _instruction(request: Request) -> str:

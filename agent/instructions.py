@@ -6,7 +6,7 @@ or empty file stops the app with its name instead of failing on the first click.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,22 +18,36 @@ PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 # turns a prompt the user typed into English (on Generate), `gloss` says in Chinese what an
 # English prompt will show.
 SYSTEM_PROMPTS = ("t2v", "t2v-empty", "i2v", "i2v-empty", "old-photo", "translate", "gloss")
+# The prompts that write for a video model, once more per family whose model is prompted otherwise:
+# agent/prompts/<family>/. Wan's are ours, written after its authors' prompt-extension advice (the
+# Wan2.1 README, "Prompt Extension": subject, scene, motion, camera and style in detail, 80–100
+# words) for an encoder that reads Chinese, so they write in the user's language.
+WRITING_PROMPTS = SYSTEM_PROMPTS[:5]
+FAMILY_PROMPTS = ("wan",)
 
 
 @dataclass(frozen=True)
 class Instructions:
-    system: dict[str, str]  # name in SYSTEM_PROMPTS -> system prompt text
+    system: dict[str, str]  # name in SYSTEM_PROMPTS -> system prompt text (CogVideoX's: English only)
     themes: tuple[str, ...]  # broad theme hints that vary the "empty box" ideas online
     ideas: tuple[str, ...]  # concrete scene ideas for the offline expander
+    ideas_zh: tuple[str, ...] = ()  # the same in Chinese, for a model that reads it
+    families: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> its WRITING_PROMPTS
+
+    def prompt(self, name: str, family: str = "cogvideox") -> str:
+        """The system prompt `name` for a model of `family` (its own where it has one)."""
+        return self.families.get(family, {}).get(name) or self.system[name]
 
 
 @lru_cache(maxsize=1)
 def load_instructions() -> Instructions:
     """Read and validate every file; raise `AgentError` naming the first bad one."""
     system = {name: _read(f"{name}.txt") for name in SYSTEM_PROMPTS}
+    families = {family: {name: _read(f"{family}/{name}.txt") for name in WRITING_PROMPTS} for family in FAMILY_PROMPTS}
     themes = tuple(_lines("themes.txt"))
     ideas = tuple(_lines("ideas.txt"))
-    return Instructions(system=system, themes=themes, ideas=ideas)
+    return Instructions(system=system, themes=themes, ideas=ideas, ideas_zh=tuple(_lines("ideas-zh.txt")),
+                        families=families)
 
 
 def _read(filename: str) -> str:

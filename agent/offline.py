@@ -2,7 +2,8 @@
 
 It cannot understand or translate text, so it weaves the user's English words into sentences about
 camera, light, motion and mood, picked by a seeded random generator (same seed, same prompt).
-Non-English text is kept as it is, with a notice that says how to connect a model. An intent (what
+For a video model that reads Chinese (Wan), Chinese words are woven into Chinese sentences the same
+way; for CogVideoX, non-English text is kept as it is, with a notice that says how to connect a model. An intent (what
 the video is for: a meme, an ad, a greeting, ...) picks motion, camera and mood sentences written
 for that kind of video; an intent of no known kind lends its first sentence to the prompt.
 """
@@ -130,6 +131,41 @@ _TONE_MOODS = {
     "warm": "The mood is warm and inviting.",
     "cool": "The mood is calm and serene.",
     "neutral": "The mood is quiet and natural.",
+}
+
+# The same kinds of sentences in Chinese, for a model that reads Chinese (Wan's umT5) when the user
+# wrote in Chinese or left the box empty on a Chinese page: what they typed stays word for word and
+# the sentences around it add shot, light, camera and mood, as the English ones do.
+_ZH_SHOTS = ("电影感中景镜头：", "电影感特写镜头：", "电影感大全景：", "慢动作中近景：", "平视视角的电影感镜头：")
+_ZH_SETTINGS = ("背景柔和虚化，画面层次分明。", "周围是许多真实可信的小细节。", "前景与背景层层叠叠，富有纵深。",
+                "场景充满生活气息，真实自然。")
+_ZH_DETAILS = ("主体的动作自然连贯，有真实的重量和节奏，背景也有细微的动态。",
+               "画面中处处有细微的动态：一阵微风，空气中漂浮的微粒，背景轻轻摇曳。",
+               "细节清晰而有质感，从物体表面的纹理到让画面鲜活的细小动作。")
+_ZH_LIGHTS = ("金色的夕阳从侧面斜照进来，投下柔长的影子，主体边缘泛着温暖的轮廓光。",
+              "阴天柔和的散射光均匀地包裹着画面，高光柔和，对比温和。",
+              "清晨明亮的阳光洒进来，清新干净，阴影清晰，色彩明快。",
+              "蓝调时刻的冷光与温暖的灯光交织，色彩对比丰富。")
+_ZH_CAMERAS = ("镜头缓缓推近，主体清晰，浅景深。", "镜头在平视高度平稳跟拍，流畅自然。",
+               "镜头围绕主体缓慢环绕半圈，展现周围的空间。", "镜头从全景缓缓下降，靠近主体。")
+_ZH_MOODS = ("氛围宁静而悠远，像一个偶然捕捉到的安静瞬间。", "氛围温暖欢快，充满生机。",
+             "怀旧如梦，带着柔和的光晕。", "氛围温馨亲密，让人想走近一些。")
+_ZH_FINISHES_PHOTO = ("35 毫米胶片质感，细腻颗粒，细节丰富，动作流畅自然。", "写实风格，细节丰富，质感真实，一镜到底，动作流畅。")
+_ZH_FINISHES_NEUTRAL = ("细节丰富，一镜到底，动作流畅自然。", "构图干净，细节丰富，从第一帧到最后一帧动作流畅。")
+_ZH_I2V_MOTIONS = ("画面中的一切轻轻动了起来：人物呼吸、眨眼，头发和衣物在微风中轻拂，树叶摇曳，光影在表面缓缓移动。",
+                   "细微自然的动态在画面中蔓延：水面泛起涟漪，云朵缓缓飘过，人物轻轻移动、呼吸。")
+_ZH_I2V_CAMERAS = ("镜头保持原有构图，缓缓推近。", "镜头几乎静止，只有难以察觉的平稳推近。", "镜头轻微视差移动，增加纵深，构图不变。")
+_ZH_I2V_CONTINUITY = ("一镜到底，没有剪辑；人物、色彩和光线与原图保持一致。", "没有场景切换：画面中的人物、色彩和光线始终忠于第一帧。")
+_ZH_OLD_PHOTO_MOTIONS = ("照片中的人物轻轻活了过来：眨眼、呼吸，露出温暖的微笑，头微微转动，微风拂动头发和衣角。",
+                         "照片里的一家人慢慢动了起来：嘴角浮现笑意，眼睛眨动，有人向旁边的人靠近了一点，衣料轻轻摆动。")
+_ZH_OLD_PHOTO_CAMERAS = ("镜头极其缓慢地推近，平稳而庄重，没有剪辑。", "镜头静止，一镜到底，就像看着桌上的一张老照片。")
+_ZH_OLD_PHOTO_MOODS = ("面容、衣着和年代细节都与照片一致。温柔怀旧的氛围，像珍贵的回忆短暂归来，光线柔和自然，带有淡淡的胶片质感。",
+                       "每一张面孔和年代细节都保持照片原样。柔和的自然光和细腻的胶片颗粒，带来家的温暖与怀旧。")
+_ZH_PICTURE = {  # ImageFacts' words (agent/images.py) in Chinese
+    "landscape": "横幅", "portrait": "竖幅", "square": "方形",
+    "dark": "偏暗的", "dim": "光线昏暗的", "bright": "明亮的", "softly lit": "光线柔和的",
+    "warm": "暖色调", "cool": "冷色调", "neutral": "中性色调",
+    "black-and-white": "黑白", "muted": "色彩淡雅", "vivid": "色彩鲜艳", "natural": "色彩自然",
 }
 
 
@@ -303,8 +339,10 @@ def expand(
     facts: ImageFacts | None = None,
     ideas: Sequence[str] = (),
     intent: str | None = None,
+    language: str = "en",
 ) -> Suggestion:
-    """Write an English prompt from `text` without a language model.
+    """Write a prompt from `text` without a language model: in English, or in Chinese where the
+    agent writes Chinese for a model that reads it (`language` "zh"; `ideas` then Chinese too).
 
     mode: "t2v", "i2v" or "old_photo". facts: what we computed from the picture (I2V), if any.
     ideas: scene ideas to draw from when `text` is empty in T2V. Non-English text is kept.
@@ -312,6 +350,9 @@ def expand(
     photos keep their own calm, respectful motion.
     """
     text = " ".join(text.split())
+    if language == "zh":  # a model that reads Chinese, and Chinese typed (or a Chinese page's empty box)
+        rng = random.Random(seed)
+        return Suggestion(text=_in_chinese(text, mode, style, facts, ideas, rng), source="offline")
     if text and not is_english(text):
         return Suggestion(text=text, source="kept", warning=offline_translation_notice())
 
@@ -336,6 +377,7 @@ class TemplateBackend:
 
     def __init__(self, instructions: Instructions):
         self._ideas = instructions.ideas
+        self._ideas_zh = instructions.ideas_zh
         self._rng = random.Random()
 
     @property
@@ -352,8 +394,9 @@ class TemplateBackend:
             seed=self._rng.randrange(2**32),
             style=request.style,
             facts=describe(request.image) if request.image is not None else None,
-            ideas=self._ideas,
+            ideas=self._ideas_zh if request.language == "zh" else self._ideas,
             intent=request.intent,
+            language=request.language,
         )
 
     def stream(self, request: Request, progress: Progress | None) -> Iterator[Suggestion]:
@@ -381,6 +424,40 @@ def offline_translation_notice() -> Text:
         "DeepSeek、通义千问、Ollama 或 vLLM 时再设置 OPENAI_BASE_URL，并用 PROMPT_AGENT_MODEL "
         "指定模型名）。然后重启应用。",
     )
+
+
+def _in_chinese(text: str, mode: str, style: str | None, facts: ImageFacts | None, ideas: Sequence[str],
+                rng: random.Random) -> str:
+    """A Chinese prompt around the user's Chinese words, kept as typed. A template's intent is
+    English and names motions of its own: here it is not woven in (the language models do that)."""
+    text = text.rstrip("。.！!？? ")
+    style_words = f"画面呈现{style}风格。" if style else ""
+    if mode == "t2v":
+        subject = text or (rng.choice(ideas) if ideas else "清晨安静的街道")
+        finish = rng.choice(_ZH_FINISHES_NEUTRAL if style else _ZH_FINISHES_PHOTO)
+        return "".join([rng.choice(_ZH_SHOTS), subject, "。", rng.choice(_ZH_SETTINGS), style_words,
+                        rng.choice(_ZH_DETAILS), rng.choice(_ZH_LIGHTS), rng.choice(_ZH_CAMERAS),
+                        rng.choice(_ZH_MOODS), finish])
+    picture = _zh_picture(facts) if facts is not None else ""
+    if mode == "old_photo":
+        parts = [f"视频从一张修复后的老家庭照片开始{('，' + picture) if picture else ''}。", rng.choice(_ZH_OLD_PHOTO_MOTIONS)]
+        if text:
+            parts.append(f"轻轻地，{text}。")
+        return "".join(parts + [rng.choice(_ZH_OLD_PHOTO_CAMERAS), rng.choice(_ZH_OLD_PHOTO_MOODS)])
+    parts = [f"视频从这张图片开始{('：' + picture) if picture else '，让静止的画面动起来'}。"]
+    if text:
+        parts.append(f"接下来的几秒里，{text}。")
+    parts += [rng.choice(_ZH_I2V_MOTIONS), rng.choice(_ZH_I2V_CAMERAS), rng.choice(_ZH_I2V_CONTINUITY), style_words]
+    parts.append(rng.choice(_ZH_MOODS))
+    return "".join(parts)
+
+
+def _zh_picture(facts: ImageFacts) -> str:
+    """"一张明亮的横幅图片，暖色调，色彩自然"."""
+    if facts.color == "black-and-white":
+        return f"一张{_ZH_PICTURE[facts.brightness]}黑白{_ZH_PICTURE[facts.orientation]}图片"
+    return (f"一张{_ZH_PICTURE[facts.brightness]}{_ZH_PICTURE[facts.orientation]}图片，"
+            f"{_ZH_PICTURE[facts.tone]}，{_ZH_PICTURE[facts.color]}")
 
 
 def _find_purpose(intent: str | None) -> _Purpose | None:

@@ -236,6 +236,12 @@ class Studio:
         """Every speed preset by id, in the order the faces offer them."""
         return speed.PRESETS
 
+    @property
+    def family_speeds(self) -> tuple[str, ...]:
+        """The speed presets with published evidence on the model's family: the others are not
+        offered on it, whatever the card (the faces say why)."""
+        return self.engine.family.speeds
+
     def fitting_speeds(self) -> list[str]:
         """The presets whose cache fits beside the model on this card (the others are not offered)."""
         return self.engine.fitting_speeds()

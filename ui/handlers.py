@@ -15,7 +15,8 @@ from typing import Iterator
 
 import gradio as gr
 
-from agent import PromptAgent
+from agent import PromptAgent, VideoModel
+from agent.agent import writing_language
 from agent.clean import is_english
 from bilingual import BilingualError, Text, pick
 from cogvideo import SpeedPreset, Studio, StudioError, VideoRequest
@@ -169,11 +170,15 @@ class Handlers:
         """The request with its prompts in English, which is all CogVideoX's T5 reads: translated
         by the prompt agent when `translate` is on. A prompt that stays in another language (the
         option is off, only templates exist, the translation failed) gets a warning, never silence.
-        Here in the face, before the job: the studio and the engine know nothing of the agent."""
+        A model whose text encoder reads Chinese (Wan's umT5) gets the user's words as typed:
+        a translation would only lose what they meant. Here in the face, before the job: the
+        studio and the engine know nothing of the agent."""
         lang = self.lang(request)
         missing = words.missing_media(req)
         if missing is not None:
             raise words.error(missing, lang)
+        if self.studio.reads_chinese:
+            return req
         foreign = {name: text for name, text in (("prompt", req.prompt), ("negative_prompt", req.negative_prompt))
                    if text.strip() and not is_english(text)}
         if not foreign:
@@ -712,15 +717,18 @@ class Handlers:
                 picture, mode = _clip_picture(image, last=mode == "extend"), "i2v"
             else:
                 picture = _load_picture(image)
+            model = self.video_model
             style_name = None
             if style and style != "none":
                 from cogvideo.catalogues.styles import get_style
 
-                style_name = get_style(style, self.studio.styles).name.en
+                # Named in the language the prompt is written in: it is woven into the text.
+                name = get_style(style, self.studio.styles).name
+                style_name = name.zh if writing_language(original.strip(), model, lang) == "zh" else name.en
             chosen = self.templates.get(template or "")
             suggestions = self.agent.stream(original, picture, mode, style_name,
                                             progress=self._agent_progress(progress, lang),
-                                            intent=chosen.intent if chosen else None)
+                                            intent=chosen.intent if chosen else None, model=model, lang=lang)
         except Exception as exc:
             raise self._error(exc, lang) from None
         last = None
@@ -729,8 +737,15 @@ class Handlers:
         if last is not None and last.source == "kept":
             yield original  # the user's text is never wiped
         if last is not None and last.warning is not None:
-            helper_off = last.source == "kept" and not self.agent.can_translate and not is_english(original)
+            helper_off = (last.source == "kept" and not self.agent.can_translate and not is_english(original)
+                          and not self.studio.reads_chinese)  # its plain sentence says "English only"
             self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
+
+    @property
+    def video_model(self) -> VideoModel:
+        """What the prompt agent writes for: the studio's family, and whether its text encoder
+        reads Chinese (then the prompt stays in the user's language)."""
+        return VideoModel(family=self.studio.family_name.lower(), reads_chinese=self.studio.reads_chinese)
 
     def gloss_note(self, prompt: str, original: str = "", request: gr.Request = None) -> str:
         """Under the box, after "Help me write one": in Chinese, what the English prompt will show
@@ -756,7 +771,8 @@ class Handlers:
         chars = pick(Text(f"{len(prompt)} characters", f"{len(prompt)} 字"), lang)
         # Said before Generate, on its own line: with nothing to translate, the model gets this text as it is.
         untranslated = ("  \n⚠️ " + pick(words.NOT_TRANSLATED_SHORT, lang)
-                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate else "")
+                        if prompt.strip() and not is_english(prompt) and not self.agent.can_translate
+                        and not self.studio.reads_chinese else "")
         if report is None or report.tokens is None:
             return chars + untranslated
         if report.over:
@@ -779,8 +795,8 @@ class Handlers:
         lang = self.lang(request)
         counts = self.service.counts()
         lane = self.lane_words(self.owner(request), lang)
-        return words.header_line(self.studio.status().model, counts[QUEUED], counts[RUNNING], lane,
-                                 self.system_line(request), lang)
+        model = words.model_words(list(self.studio.variants.values()), self.studio.family_name, lang)
+        return words.header_line(model, counts[QUEUED], counts[RUNNING], lane, self.system_line(request), lang)
 
     def lane_words(self, owner: str, lang: str) -> str:
         """The owner's lane now, and when their pass ends if they have one."""
@@ -963,6 +979,8 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
          + (pick(Text(f" · number {job.position} in line", f" · 第 {job.position} 位"), lang) if job.position else "")),
         (pick(Text("Lane", "通道"), lang), lane_name(job.lane, lang)),
         (pick(Text("Mode", "模式"), lang), pick(MODE_NAMES.get(job.mode, Text(job.mode, job.mode)), lang)),
+        # The model it was made with (jobs from before models were recorded have none).
+        *([(pick(Text("Model", "模型"), lang), _escape(str(request["model"])))] if request.get("model") else []),
         (pick(Text("Prompt", "提示词"), lang), _escape(job.user_prompt) or "—"),
         (pick(Text("Style", "风格"), lang), _escape(style_name(str(request.get("style", "none")), lang))),
         (pick(Text("Seed", "种子"), lang), str(job.seed if job.seed is not None else request.get("seed"))),

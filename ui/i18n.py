@@ -63,6 +63,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",
         "例如：一个穿蓝衬衫的小男孩坐在公园长椅上，捧着冒着热气的咖啡，斑驳的阳光洒下，镜头缓缓推近。（英文效果最佳）",
     ),
+    "prompt_placeholder_any_language": (
+        "e.g. A little boy in a blue shirt sits on a park bench, sipping steaming coffee in dappled sunlight; the camera slowly pushes in.",
+        "例如：一个穿蓝衬衫的小男孩坐在公园长椅上，捧着冒着热气的咖啡，斑驳的阳光洒下，镜头缓缓推近。（中文、英文都可以）",
+    ),
     "i2v_prompt_placeholder": (
         "What happens next? e.g. The boat drifts slowly as the sun sets; ripples spread on the water.",
         "接下来发生什么？例如：夕阳西下，小船缓缓漂动，水面泛起涟漪。",
@@ -105,6 +109,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "keep_music_new": ("Save as a new work", "另存为新作品"),
     "keep_music_replace": ("Replace the original", "替换原作品"),
     "upscale": ("Upscale to 1440p (2×)", "超分到 1440p（2 倍）"),
+    "upscale_2x": ("Upscale (2×)", "超分（2 倍）"),
     "speed": ("Speed", "生成速度"),
     "speed_info": (
         "Quality computes every step in full. Balanced and Fast reuse work between neighbouring steps "
@@ -113,6 +118,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "质量优先：每一步完整计算。均衡和速度优先会复用相邻步骤的计算（速度优先在作者的 CogVideoX 测试中约快 1.6 倍）；"
         "轻快会跳过几乎没有变化的步骤，几乎不占额外显存。细节可能略有不同。",
     ),
+    "speed_info_quality": ("Quality computes every step in full.", "质量优先：每一步完整计算。"),
     "interpolate": ("Smooth motion (2× frame rate)", "流畅运动（2 倍帧率）"),
     "result": ("Your video", "生成结果"),
     "used_seed": ("Seed used", "实际种子"),

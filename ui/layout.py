@@ -10,7 +10,7 @@ from typing import Callable, Mapping
 import gradio as gr
 
 from bilingual import Text, pick
-from cogvideo import SpeedPreset, Variant
+from cogvideo import SpeedPreset, StudioError, Variant
 from cogvideo.media.gif import DEFAULT_GIF_FPS, GIF_WIDTHS, MAX_GIF_FPS
 from cogvideo.request import (
     DEFAULT_SPEED, MAX_EXTENSIONS, MAX_GUIDANCE, MAX_LORA_SCALE, MAX_STEPS, MAX_STRENGTH, MAX_VOLUME, MIN_LORA_SCALE,
@@ -101,15 +101,53 @@ class TabSpec:
         return MODE_TASKS[self.mode]
 
 
-def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...]) -> tuple[str, str]:
-    """The speed choice's help: what the presets do, and which this card cannot hold and why."""
-    en, zh = TEXT["speed_info"]
-    hidden = [preset for key, preset in presets.items() if key not in speeds]
-    if not hidden:
-        return en, zh
-    return (en + f" {' and '.join(p.name.en for p in hidden)} need more graphics memory than this card "
-                 "has, so they are not offered here.",
-            zh + f"“{'”和“'.join(p.name.zh for p in hidden)}”需要的显存超出这块显卡，这里不提供。")
+def speed_fit_info(presets: Mapping[str, SpeedPreset], speeds: tuple[str, ...],
+                   family_speeds: tuple[str, ...] | None = None, family: str = "CogVideoX") -> tuple[str, str]:
+    """The speed choice's help: what the presets do, and which are not offered and why: the model's
+    family has no evidence for them (`family_speeds`: those it has; None: all), or this card cannot
+    hold their cache."""
+    untried = [preset for key, preset in presets.items() if family_speeds is not None and key not in family_speeds]
+    too_big = [preset for key, preset in presets.items() if key not in speeds and preset not in untried]
+    # The presets' description names what the speed-ups do: only worth its words where one is offered.
+    en, zh = TEXT["speed_info" if [key for key in speeds if key != "quality"] else "speed_info_quality"]
+    if untried:
+        en += (f" {' and '.join(p.name.en for p in untried)} are not offered on {family} models: their caching "
+               "settings are checked on CogVideoX only.")
+        zh += f"“{'”“'.join(p.name.zh for p in untried)}”暂不支持 {family} 模型（其缓存参数只在 CogVideoX 上验证过）。"
+    if too_big:
+        en += (f" {' and '.join(p.name.en for p in too_big)} need more graphics memory than this card "
+               "has, so they are not offered here.")
+        zh += f"“{'”和“'.join(p.name.zh for p in too_big)}”需要的显存超出这块显卡，这里不提供。"
+    return en, zh
+
+
+# What a tab without its model says first: why the mode needs image to video.
+UNABLE_LEADS = {
+    "old_photo": Text("An old photo comes to life through image to video. ", "老照片动起来要用到图生视频。"),
+    "extend": Text("Extending continues a video from its last frame with image to video. ",
+                   "视频续写要用图生视频从最后一帧接着生成。"),
+}
+
+
+# Where a model that lacks one task (the key) makes its videos.
+INSTEAD = {
+    "i2v": Text("This model makes videos in the Text to video and Restyle tabs.",
+                "这个模型可以在“文生视频”和“视频转绘”中使用。"),
+    "t2v": Text("This model makes videos from a picture, in the Image to video, Old photo and Extend tabs.",
+                "这个模型可以用图片生成视频，请使用“图生视频”“老照片”和“视频续写”。"),
+}
+
+
+def unable_note(studio, mode: str) -> Text | None:
+    """Why this studio's model cannot make `mode` (the studio's own refusal, naming the models that
+    can), and what it can do instead; None when it can."""
+    try:
+        studio.variant(MODE_TASKS[mode])
+    except StudioError as exc:
+        lead = UNABLE_LEADS.get(mode, Text("", ""))
+        instead = INSTEAD[MODE_TASKS[mode]]
+        return Text(f"⚠️ {lead.en}{exc.text.en} {instead.en}", f"⚠️ {lead.zh}{exc.text.zh}{instead.zh}")
+    return None
 
 
 def build_demo(handlers: Handlers, config: PageConfig) -> gr.Blocks:
@@ -132,7 +170,8 @@ class PageBuilder:
         presets = self.handlers.studio.speed_presets
         self.speeds = self.config.speeds or tuple(presets)
         names.update({f"speed.{p.id}": (p.name.en, p.name.zh) for p in presets.values()})
-        names["speed_fit_info"] = speed_fit_info(presets, self.speeds)
+        names["speed_fit_info"] = speed_fit_info(presets, self.speeds, self.handlers.studio.family_speeds,
+                                                 self.handlers.studio.family_name)
         names.update({f"track.{t.id}": (f"{t.name.en} · {t.mood}", t.name.zh) for t in self.tracks.values()})
         self.templates = self.handlers.templates
         names.update({f"template.{t.id}": (t.name.en, t.name.zh) for t in self.templates.values()})
@@ -140,6 +179,9 @@ class PageBuilder:
         names.update(ADMIN_TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
+        self.unable = {mode: note for mode in MODE_TASKS if (note := unable_note(self.handlers.studio, mode))}
+        names.update({f"unable.{mode}": (note.en, note.zh) for mode, note in self.unable.items()})
+        self.reads_chinese = self.handlers.studio.reads_chinese
         self.i18n = build_i18n(self.config.lang, {**names, **API_LINK_TEXT})
         self.style_choices = [(self.i18n(f"style.{s.id}"), s.id) for s in self.styles.values()]
         self.track_choices = [(self.i18n("music_none"), "none")] + [
@@ -205,7 +247,9 @@ class PageBuilder:
                          value=self.config.speed if self.config.speed in self.speeds else DEFAULT_SPEED,
                          label=self.i18n("speed"), info=self.i18n("speed_fit_info"))
         with gr.Row():
-            upscale = gr.Checkbox(value=DEFAULTS.upscale, label=self.i18n("upscale"))
+            # "1440p" is 720×480 doubled (CogVideoX's size); other sizes (Wan's 832×480, 1280×704) say 2×.
+            at_480p = variant is None or (variant.width, variant.height) == (720, 480)
+            upscale = gr.Checkbox(value=DEFAULTS.upscale, label=self.i18n("upscale" if at_480p else "upscale_2x"))
             interpolate = gr.Checkbox(value=DEFAULTS.interpolate, label=self.i18n("interpolate"))
         with gr.Accordion(self.i18n("advanced"), open=False):
             negative_prompt = gr.Textbox(value=DEFAULTS.negative_prompt, label=self.i18n("negative_prompt"), lines=2)
@@ -278,7 +322,8 @@ class PageBuilder:
         with gr.Row():
             suggest = gr.Button(self.i18n("suggest"), size="sm", variant="secondary")
             restore = gr.Button(self.i18n("restore"), size="sm", variant="secondary")
-        translate = gr.Checkbox(value=True, label=self.i18n("translate"))
+        # A model that reads Chinese gets the prompt as typed: there is nothing to choose.
+        translate = gr.Checkbox(value=True, label=self.i18n("translate"), visible=not self.reads_chinese)
         return note, gloss, suggest, restore, translate
 
     def wire_prompt_agent(self, spec: TabSpec, prompt, image, style, note, gloss, suggest, restore, template=None) -> None:
@@ -306,8 +351,13 @@ class PageBuilder:
         """One generation tab: (its controls by handler parameter, its result video, its Extend button)."""
         variant = self.config.t2v if spec.task == "t2v" else self.config.i2v
         controls: dict[str, gr.components.Component] = {}
+        unable = spec.mode in self.unable
         with gr.Tab(self.i18n(spec.title_key), id=spec.tab_id):
-            with gr.Row():
+            if unable:  # the model cannot do this mode: the tab says why instead of offering a form
+                gr.Markdown(self.i18n(f"unable.{spec.mode}"), elem_id=f"{spec.tab_id}-unable", elem_classes="unable-note")
+            # Hidden, not left out: the named API keeps its endpoint (the studio refuses in the caller's
+            # language) and the page's shared wiring (reattach, 做同款) keeps its parts.
+            with gr.Row(visible=not unable):
                 with gr.Column(scale=5):
                     image = None
                     if spec.image_key:
@@ -337,7 +387,8 @@ class PageBuilder:
                         template = gr.Radio([(self.i18n(f"template.{t.id}"), t.id) for t in self.templates.values()], value=None,
                                             label=self.i18n("template"), info=self.i18n("template_info"),
                                             elem_id="i2v-templates")
-                    prompt = gr.Textbox(value="", label=self.i18n("prompt"), placeholder=self.i18n(spec.placeholder_key),
+                    placeholder = spec.placeholder_key + ("_any_language" if self.reads_chinese and spec.mode == "t2v" else "")
+                    prompt = gr.Textbox(value="", label=self.i18n("prompt"), placeholder=self.i18n(placeholder),
                                         lines=spec.prompt_lines, max_lines=12, max_length=20_000,
                                         elem_classes="prompt-box")
                     controls["prompt"] = prompt
@@ -383,7 +434,8 @@ class PageBuilder:
                                              elem_id=f"{spec.tab_id}-keep-music")
                     with gr.Row():
                         apply_music = gr.Button(self.i18n("apply_music"), size="sm", elem_id=f"{spec.tab_id}-apply-music")
-                        extend = gr.Button(self.i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend")
+                        extend = gr.Button(self.i18n("extend_this"), size="sm", elem_id=f"{spec.tab_id}-extend",
+                                           visible="extend" not in self.unable)
                     self.gif_panel(video, gif_api=first)
                     with gr.Accordion(self.i18n("details"), open=False):
                         # The endpoint's JSON stays the API's value; people read it as a table.
@@ -502,7 +554,8 @@ class PageBuilder:
                     with gr.Row():
                         reuse = gr.Button(self.i18n("reuse"), variant="primary", interactive=False)  # 做同款
                         again_work = gr.Button(self.i18n("again"), interactive=False, elem_id="works-again")
-                        extend = gr.Button(self.i18n("extend_this"), interactive=False, elem_id="works-extend")
+                        extend = gr.Button(self.i18n("extend_this"), interactive=False, elem_id="works-extend",
+                                           visible="extend" not in self.unable)
                         stop = gr.Button(self.i18n("cancel"), interactive=False)
                         delete = gr.Button(self.i18n("delete"), variant="stop", interactive=False)
                     # 换配乐 on an opened work, kept as the generation tabs keep it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import gradio as gr
 
@@ -18,7 +18,7 @@ from bilingual import Text, pick
 from jobs.job import LANE_NAMES, VIP
 
 if TYPE_CHECKING:
-    from cogvideo import SpeedPreset
+    from cogvideo import SpeedPreset, Variant
 
 log = logging.getLogger("cogvideo.app")
 
@@ -220,6 +220,21 @@ def lane_words(lane: str, until: float | None, lang: str, now: float | None = No
     ends = time.localtime(until)
     shown = time.strftime("%m-%d %H:%M" if ends.tm_year == time.localtime(now).tm_year else "%Y-%m-%d %H:%M", ends)
     return pick(Text(f"{name.en} · until {shown}", f"{name.zh} · 至 {shown}"), lang)
+
+
+TITLE_FAMILY = "CogVideoX"  # the family the page's title names ("CogVideoX Studio")
+
+
+def model_words(variants: Sequence[Variant], family: str, lang: str) -> str:
+    """The served model as the header names it: the name people know ("Wan2.1-1.3B", "CogVideoX-5B";
+    its image-to-video partner is the tabs' business), with its family where neither the name nor
+    the title says it ("tiny-wan（Wan）"). Short, so the header stays one line on a phone."""
+    first = variants[0]
+    shown = first.label.split(" · ")[0] if first.label else first.name
+    # "Wan2.1-1.3B" says its family, "tiny-wan" does not; the page's title already says CogVideoX.
+    if shown.lower().startswith(family.lower()) or family == TITLE_FAMILY:
+        return shown
+    return pick(Text(f"{shown} ({family})", f"{shown}（{family}）"), lang)
 
 
 def header_line(model: str, waiting: int, rendering: int, lane: str, system: str, lang: str) -> str:
