@@ -172,6 +172,12 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
+    if _has_chinese(args.prompt) and not studio.reads_chinese:  # Wan's umT5 takes it as it is
+        print("note: " + pick(Text(
+            f"{studio.model} ({studio.family_name}) reads English: a Chinese prompt renders poorly. Translate it, "
+            "or use a model that reads Chinese (--model wan2.1-1.3b or wan2.2-5b).",
+            f"{studio.model}（{studio.family_name}）只读英文，中文提示词效果很差。请翻译成英文，"
+            "或换用能读中文的模型（--model wan2.1-1.3b 或 wan2.2-5b）。"), lang), file=sys.stderr)
     if args.gif:
         from cogvideo.media.gif import DEFAULT_GIF_FPS, check_gif_options
 
@@ -207,6 +213,10 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     print(f"seed: {result.seed}")
     print(f"prompt: {result.prompt}")
     return 0
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)  # the CJK Unified Ideographs block
 
 
 def _music_argument(value: str) -> str | Path:
