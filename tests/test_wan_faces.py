@@ -96,3 +96,30 @@ def test_job_status_and_my_works_name_each_works_model(server):
     assert status["status"] == "succeeded" and status["model"] == "tiny-wan"
     works = {w["job_id"]: w for w in client.predict(api_name="/my_works")}
     assert works[job.id]["model"] == "tiny-wan"
+
+
+def test_a_job_for_a_model_this_server_does_not_run_says_what_it_waits_for(server):
+    """A CogVideoX job left in the line by the same server before a restart onto Wan: REST and
+    MCP show it queued for its own model, with no place in line, and say why in the caller's language."""
+    import time
+    import uuid
+
+    from jobs.job import QUEUED, Job
+
+    job_id = uuid.uuid4().hex
+    service = server.started.service
+    service.store.insert(Job(id=job_id, owner="alice", lane="standard", mode="t2v", status=QUEUED,
+                             created_at=time.time(), request={"prompt": "a boat", "model": "tiny", **FAST}))
+    body = httpx.get(f"{server.base}/async-result/{job_id}", timeout=30,
+                     headers={"Authorization": f"Bearer {server.keys['alice']}", "Accept-Language": "zh-CN"}).json()
+    assert body["task_status"] == "PROCESSING" and body["model"] == "tiny" and body["waits_for_model"] == "tiny"
+    assert body["queue_position"] is None and "等待装有模型 tiny 的工作进程" in body["message"]
+
+    async def main():
+        async with mcp_session(server.url + "mcp", server.keys["alice"]) as session:
+            return await session.call_tool("job_status", {"job_id": job_id})
+
+    status = anyio.run(main).structured_content
+    assert status["model"] == "tiny" and status["waits_for_model"] == "tiny" and status["position"] is None
+    assert "model tiny" in status["message"]["en"]
+    service.cancel(job_id)  # it would wait for ever here
