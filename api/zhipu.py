@@ -57,7 +57,7 @@ from .swagger import add_offline_docs
 log = logging.getLogger("cogvideo.api")
 
 PREFIX = "/paas/v4"
-# Zhipu's model names: all served by the model family this studio runs.
+# Zhipu's model names: they mean CogVideoX, so only a CogVideoX studio answers to them.
 ZHIPU_MODELS = ("cogvideox", "cogvideox-2", "cogvideox-3", "cogvideox-flash")
 SIZE = re.compile(r"^\s*(\d{2,5})\s*[x×*]\s*(\d{2,5})\s*$")
 # A finished video's GIF, as the files route names it: video-480w-8fps.gif (made by the gif route).
@@ -141,7 +141,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     submits, reads = RateLimiter(options.rate_limit), RateLimiter(options.rate_limit * 10)
     app = FastAPI(title="CogVideoX Studio API", version="1",
                   description="Zhipu-compatible video generation (text and image to video) on the open CogVideoX "
-                              "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
+                              "and Wan models (one served per server: `model` names it), plus restyling (mode v2v) and extending (mode extend) a clip sent as "
                               "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     add_offline_docs(app)  # /docs, with Swagger UI from a package (FastAPI's loads it from a CDN)
