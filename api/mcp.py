@@ -555,6 +555,8 @@ def _view(job: Job, files_base: str) -> dict[str, Any]:
 
 def _progress_line(job: Job) -> tuple[float, str]:
     """(percent rendered 0-100, what is happening) for a progress notification."""
+    if job.status == QUEUED and job.message.en:  # no worker here holds its model: no place in line
+        return 0.0, job.message.en
     if job.status == QUEUED:
         ahead = (job.position or 1) - 1
         return 0.0, ("Queued: next in line." if ahead == 0 else f"Queued: {ahead} video(s) ahead in line.")

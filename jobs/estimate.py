@@ -421,6 +421,8 @@ def wait_text(job: Job, expected: Expected) -> Text:
     while it renders what it does and the time left ("去噪第 12/50 步 · 还剩约 40 秒")."""
     if job.status == QUEUED and expected.waits_for:
         return waiting_for_model(expected.waits_for)
+    if job.status == QUEUED and job.message.en:  # the service's reason it does not move (`JobService.get`)
+        return job.message
     if job.status == QUEUED:
         place = expected.position or job.position or 1
         where = Text("Next in line", "下一个就轮到你") if place == 1 else \

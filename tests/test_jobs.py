@@ -560,11 +560,17 @@ def test_a_job_for_a_model_no_worker_holds_waits_and_says_for_which(studio, stor
     wan = Job(id="w" * 32, owner="local", lane="standard", mode="t2v", status=QUEUED, created_at=time.time(),
               request={"prompt": "一只猫", "model": "tiny-wan", **FAST})
     store.insert(wan)
-    service = JobService(store, [LocalWorker(studio)], max_queue=8, poll_s=0.1).start()
+    worker = GatedWorker(studio)
+    service = JobService(store, [worker], max_queue=8, poll_s=0.1).start()
     try:
+        first = service.submit(request("a cat"))
+        wait_until(lambda: worker.started == ["a cat"])  # rendering, held at the gate
         mine = service.submit(request("a boat"))
-        assert mine.request["model"] == "tiny" and mine.position == 1  # first in the line it can be in
+        # Next in the line it can be in: the Wan job before it in time is in no line here.
+        assert mine.request["model"] == "tiny" and mine.position == 1
+        worker.gate.set()
         assert service.wait(mine.id, timeout=120).status == SUCCEEDED
+        assert service.get(first.id).status == SUCCEEDED and worker.started == ["a cat", "a boat"]
         waiting = service.get(wan.id)
         assert waiting.status == QUEUED and waiting.position is None and waiting.model == "tiny-wan"
         assert "model tiny-wan" in waiting.message.en and "模型 tiny-wan" in waiting.message.zh
