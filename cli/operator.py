@@ -265,13 +265,14 @@ def jobs_list(store: JobStore, args, lang: str) -> int:
     jobs = store.list(owner=args.user, status=args.status, limit=args.limit or None)
     if _json_or_none([j.summary() for j in jobs] if args.json else jobs, args.json, Text("no jobs", "没有任务"), lang):
         return 0
-    print(f"{'id':<32} {'status':<9} {'lane':<8} {'owner':<14} {'created':<16} prompt")
+    print(f"{'id':<32} {'status':<9} {'lane':<8} {'model':<13} {'owner':<14} {'created':<16} prompt")
     for job in jobs:
         status = job.status + (f" #{job.position}" if job.position else "")
         if job.status == "running":
             status += f" {round(job.progress * 100)}%"
         prompt = " ".join(job.user_prompt.split())
-        print(f"{job.id:<32} {status:<9} {job.lane:<8} {job.owner[:14]:<14} "
+        # A queued job waits for a worker holding its model: the column says which one.
+        print(f"{job.id:<32} {status:<9} {job.lane:<8} {job.model or '-':<13} {job.owner[:14]:<14} "
               f"{time.strftime('%m-%d %H:%M:%S', time.localtime(job.created_at)):<16} {prompt[:60]}")
     return 0
 

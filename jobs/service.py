@@ -560,6 +560,15 @@ class JobService:
         with self._cond:
             return model is None or str(model).lower() in self._held_models()
 
+    def stranded(self) -> dict[str, int]:
+        """Queued jobs per model that no worker here holds (left by a server that ran another model):
+        for the operator's log at start."""
+        counts: dict[str, int] = {}
+        for job in self.store.list(status=QUEUED):
+            if not self.holds(job.model):
+                counts[job.model] = counts.get(job.model, 0) + 1
+        return counts
+
     def _with_live(self, job: Job) -> Job:
         if job.status == QUEUED and not self.holds(job.model):  # its message says why it does not move
             return dataclasses.replace(job, message=waiting_for_model(job.model))

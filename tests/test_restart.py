@@ -122,6 +122,7 @@ def test_kill_9_with_wan_jobs_then_a_cogvideox_restart_leaves_them_waiting_for_t
         assert status["status"] == "queued" and status["model"] == "tiny-wan" and status["queue_position"] is None
         assert status["waits_for_model"] == "tiny-wan" and "模型 tiny-wan" in status["message"]["zh"]
         assert "model tiny-wan" in status["message"]["en"]
+        assert "jobs: 2 queued for model tiny-wan, which this server does not run" in second.log()
     finally:
         second.close()
 
