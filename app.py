@@ -38,8 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description="CogVideoX Studio web app")
     parser.add_argument("--model", default=env("COGVIDEO_MODEL", "5b"),
-                        help="variant (2b, 5b, 5b-i2v, 1.5-5b, 1.5-5b-i2v, wan2.1-1.3b, wan2.2-5b, tiny, "
-                             "tiny-wan) or a local folder")
+                        help="variant (CogVideoX: 2b, 5b, 5b-i2v, 1.5-5b, 1.5-5b-i2v, tiny; Wan: wan2.1-1.3b, "
+                             "wan2.2-5b, tiny-wan; `python -m cogvideo models`) or a local folder")
     parser.add_argument("--offload", default=env("COGVIDEO_OFFLOAD", "auto"), choices=OFFLOAD_MODES)
     parser.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
@@ -350,7 +350,7 @@ def start(argv: list[str] | None = None) -> Started:
 def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobService", agent: PromptAgent,
           pool) -> None:
     if args.model.startswith("tiny"):
-        log.warning("--model tiny: random weights, the videos are coloured noise (for trying the UI).")
+        log.warning("--model %s: random weights, the videos are coloured noise (for trying the UI).", args.model)
     if pool is not None:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the finally above stops the workers
     if args.preload:
@@ -366,6 +366,9 @@ def serve(args: argparse.Namespace, adhoc, demo, studio: Studio, service: "JobSe
         pool.watch(service.add_worker)  # GPU machines that join the cluster later serve too
     counts = service.counts()
     log.info("jobs: data folder %s, %d queued, %d to resume", service.data_dir, counts["queued"], counts["running"])
+    for model, count in service.stranded().items():
+        log.warning("jobs: %d queued for model %s, which this server does not run (--model %s): they wait for a "
+                    "server or worker that has it, or `python -m cogvideo jobs cancel`.", count, model, args.model)
     # Gradio's queue now carries only UI events (generation events just follow jobs); the job
     # service keeps the one bounded line for the GPU.
     demo.queue(max_size=max(64, 4 * args.max_queue), default_concurrency_limit=1)

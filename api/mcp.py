@@ -7,7 +7,7 @@
     restyle_video(video, prompt, strength, style, music, speed, wait)       -> the same, for a restyled clip
     extend_video(video, prompt, extensions, crossfade, style, music, speed, wait)  -> the same, longer
     export_gif(job_id, width, fps)                               -> a finished video as a GIF URL
-    suggest_prompt(idea, mode, style)                            -> an English CogVideoX prompt
+    suggest_prompt(idea, mode, style)                            -> a detailed prompt for the served model
     job_status(job_id)                                           -> the caller's job
     list_styles()                                                -> the style presets
 
@@ -80,15 +80,29 @@ HEARTBEAT_S = 15.0    # a progress notification at least this often, so clients 
 NUDGE = 0.001         # progress must increase with every notification (MCP spec)
 RUNNING_CAP = 99.9    # the value stays below this until the job has finished (then 100)
 
-INSTRUCTIONS = (
-    "CogVideoX Studio makes short videos (a few seconds) from an English text prompt, optionally "
-    "starting from a picture; it also restyles a clip (restyle_video) and makes a clip longer "
-    "(extend_video). Typical use: suggest_prompt(idea) to turn a short idea (any language) "
-    "into a detailed English prompt, then generate_video(prompt). Videos are rendered one at a time "
-    "on a GPU, so a call may wait in line first; progress notifications report the place in line "
-    "and the rendering. Finished videos are MP4 files at the returned video_url (no key needed to "
-    "download); they also appear in the studio's web UI under the key owner's works."
-)
+
+
+def prompt_words(studio: Studio) -> tuple[str, str]:
+    """How the served model wants its prompt, for the tools' words: ("an English text prompt",
+    "in English") for CogVideoX (its T5 reads English only), ("a text prompt in Chinese or
+    English", "in Chinese or English") for a model whose text encoder reads Chinese (Wan's umT5):
+    an agent must not translate a Chinese user's words for it."""
+    if studio.reads_chinese:
+        return "a text prompt in Chinese or English", "in Chinese or English"
+    return "an English text prompt", "in English"
+
+
+def instructions(studio: Studio) -> str:
+    prompt, language = prompt_words(studio)
+    return (
+        f"This studio makes short videos (a few seconds) with the {studio.family_name} model {studio.model} from "
+        f"{prompt}, optionally starting from a picture; it also restyles a clip (restyle_video) and makes a clip "
+        "longer (extend_video). Typical use: suggest_prompt(idea) to turn a short idea (any language) into a "
+        f"detailed prompt {language}, then generate_video(prompt). Videos are rendered one at a time on a GPU, so "
+        "a call may wait in line first; progress notifications report the place in line and the rendering. "
+        "Finished videos are MP4 files at the returned video_url (no key needed to download); they also appear "
+        "in the studio's web UI under the key owner's works. Every job names the model that made it (model)."
+    )
 
 
 # ---------------------------------------------------------------- the ASGI endpoint
@@ -216,7 +230,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
     keys = ApiKeys(service.store)
     # The SDK logs "Terminating session: None" at INFO for every stateless request: noise in the app's log.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-    server = MCPServer("cogvideox-studio", title="CogVideoX Studio", instructions=INSTRUCTIONS)
+    server = MCPServer("cogvideox-studio", title="CogVideoX Studio", instructions=instructions(studio))
     try:
         tracks = ", ".join(load_tracks())
     except StudioError:
@@ -225,8 +239,8 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
                   + (f" ({tracks})." if tracks else "."))
 
     run_job = _job_runner(service, studio, options)
-    _generate_tool(server, run_job, music_help)
-    _clip_tools(server, run_job, music_help)
+    _generate_tool(server, run_job, music_help, studio)
+    _clip_tools(server, run_job, music_help, studio)
     _service_tools(server, service, studio, agent, options)
     return McpEndpoint(server, keys, RateLimiter(options.rate_limit))
 
@@ -259,27 +273,31 @@ def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
     return run_job
 
 
-def _generate_tool(server: MCPServer, run_job, music_help: str) -> None:
+def _generate_tool(server: MCPServer, run_job, music_help: str, studio: Studio) -> None:
     """generate_video: text or a picture to video."""
+    prompt, language = prompt_words(studio)
+    max_tokens = next(iter(studio.variants.values())).max_tokens
+
     @server.tool(
         title="Generate a video",
         description=(
-            "Render a short video (a few seconds, MP4) with the CogVideoX model from an English text prompt, "
+            f"Render a short video (a few seconds, MP4) with the {studio.family_name} model {studio.model} from "
+            f"{prompt}, "
             "optionally animating a starting picture (image-to-video). Videos render one at a time on the "
             "server's GPU: a call may wait in line, then rendering takes from under a minute to several "
             "minutes. With wait=true (default) the call returns when the video is ready, sending progress "
             "notifications (percent rendered, 0-100, and the place in line); with wait=false it returns the "
             "job id at once: then poll job_status. Returns job_id, status and, when done, video_url and "
-            "cover_url (absolute http(s) URLs, downloadable without a key). Write detailed English prompts "
-            "(suggest_prompt helps)."
+            f"cover_url (absolute http(s) URLs, downloadable without a key), and model. Write detailed prompts "
+            f"{language} (suggest_prompt helps)."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                     open_world_hint=False),
     )
     async def generate_video(
         prompt: Annotated[str, Field(description=(
-            "What happens in the video, in English: subject, action, setting, lighting, camera. "
-            "About 50-200 words works best; the model reads at most ~226 tokens."))],
+            f"What happens in the video, {language}: subject, action, setting, lighting, camera. "
+            f"About 50-200 words works best; the model reads at most ~{max_tokens} tokens."))],
         ctx: Context,
         image: Annotated[str | None, Field(description=(
             "Optional first frame for image-to-video: a data URL (data:image/png;base64,...) or plain base64 "
@@ -304,8 +322,9 @@ def _generate_tool(server: MCPServer, run_job, music_help: str) -> None:
         return await run_job(ctx, body, wait)
 
 
-def _clip_tools(server: MCPServer, run_job, music_help: str) -> None:
+def _clip_tools(server: MCPServer, run_job, music_help: str, studio: Studio) -> None:
     """restyle_video and extend_video: a clip in, a video out."""
+    _prompt, language = prompt_words(studio)
     clip_help = (
         "The clip: a data URL (data:video/mp4;base64,...) or plain base64 of an MP4, MOV, WebM or MKV file, up to "
         f"{MAX_VIDEO_BYTES // 2**20} MB, 60 s and 4096 px a side.")
@@ -329,7 +348,7 @@ def _clip_tools(server: MCPServer, run_job, music_help: str) -> None:
         video: Annotated[str, Field(description=clip_help)],
         ctx: Context,
         prompt: Annotated[str, Field(description=(
-            "What the restyled video shows, in English (e.g. 'the same street as a watercolor painting'). May be "
+            f"What the restyled video shows, {language} (e.g. 'the same street as a watercolor painting'). May be "
             "empty when a style is given: then the clip's own content, in that style."))] = "",
         strength: Annotated[float, Field(description=(
             f"How far from the clip, {MIN_STRENGTH} to {MAX_STRENGTH}: low keeps colours and details, "
@@ -357,7 +376,7 @@ def _clip_tools(server: MCPServer, run_job, music_help: str) -> None:
     async def extend_video(
         video: Annotated[str, Field(description=clip_help)],
         prompt: Annotated[str, Field(description=(
-            "What happens next, in English: how the scene goes on from the clip's last frame."))],
+            f"What happens next, {language}: how the scene goes on from the clip's last frame."))],
         ctx: Context,
         extensions: Annotated[int, Field(description=(
             f"How many parts to add, 1 to {MAX_EXTENSIONS}; each adds one clip of the model's length. "
@@ -377,6 +396,8 @@ def _clip_tools(server: MCPServer, run_job, music_help: str) -> None:
 
 def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent, options: ApiOptions) -> None:
     """export_gif, suggest_prompt, job_status and list_styles."""
+    _prompt, language = prompt_words(studio)
+
     @server.tool(
         title="Export a GIF",
         description=(
@@ -415,8 +436,8 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
         title="Write a video prompt",
         description=(
             "Turn a short idea in any language (e.g. '小男孩喝咖啡', 'a cat surfing') into the long, concrete "
-            "English prompt CogVideoX renders best (subject, action, scene, light, camera), using the studio's "
-            "prompt assistant. Returns the prompt text only; pass it to generate_video. Takes a few seconds."
+            f"prompt {studio.model} renders best, {language} (subject, action, scene, light, camera), using the "
+            "studio's prompt assistant. Returns the prompt text only; pass it to generate_video. Takes a few seconds."
         ),
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
     )
@@ -534,6 +555,8 @@ def _view(job: Job, files_base: str) -> dict[str, Any]:
 
 def _progress_line(job: Job) -> tuple[float, str]:
     """(percent rendered 0-100, what is happening) for a progress notification."""
+    if job.status == QUEUED and job.message.en:  # no worker here holds its model: no place in line
+        return 0.0, job.message.en
     if job.status == QUEUED:
         ahead = (job.position or 1) - 1
         return 0.0, ("Queued: next in line." if ahead == 0 else f"Queued: {ahead} video(s) ahead in line.")

@@ -43,7 +43,7 @@ from cogvideo.request import (CLIP_MODES, MAX_EXTENSIONS, MAX_STRENGTH, MIN_STRE
                               SpeedId)
 from jobs import JobService
 from jobs.errors import DailyQuotaSpent, TooManyJobs
-from jobs.job import CANCELLED, FAILED, SUCCEEDED, Job
+from jobs.job import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
 from . import errors
@@ -57,7 +57,7 @@ from .swagger import add_offline_docs
 log = logging.getLogger("cogvideo.api")
 
 PREFIX = "/paas/v4"
-# Zhipu's model names: all served by the model family this studio runs.
+# Zhipu's model names: they mean CogVideoX, so only a CogVideoX studio answers to them.
 ZHIPU_MODELS = ("cogvideox", "cogvideox-2", "cogvideox-3", "cogvideox-flash")
 SIZE = re.compile(r"^\s*(\d{2,5})\s*[x×*]\s*(\d{2,5})\s*$")
 # A finished video's GIF, as the files route names it: video-480w-8fps.gif (made by the gif route).
@@ -80,9 +80,11 @@ class VideoGenerationBody(BaseModel):
          "video_url": "data:video/mp4;base64,AAAAIGZ0eXBpc29t...", "extensions": 2, "crossfade": True},
     ]})
 
-    model: str | None = Field(None, description="cogvideox, cogvideox-2, cogvideox-3, cogvideox-flash, or our "
-                                                "variant name (5b, 1.5-5b, tiny, ...): the loaded model serves it")
-    prompt: str | None = Field(None, description="what happens in the video (English works best)")
+    model: str | None = Field(None, description="the served model's name (5b, wan2.1-1.3b, ...; a refusal lists "
+                                                "them); on a CogVideoX server also cogvideox, cogvideox-2, "
+                                                "cogvideox-3, cogvideox-flash. Absent: the served model")
+    prompt: str | None = Field(None, description="what happens in the video (CogVideoX reads English best; Wan "
+                                                 "reads Chinese as it is)")
     image_url: str | list[str] | None = Field(None, description="first frame: a data:image/...;base64, URL or plain "
                                                                 "base64 (http(s) only with --allow-url-fetch)")
     quality: Literal["quality", "speed"] | None = Field(
@@ -139,7 +141,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
     submits, reads = RateLimiter(options.rate_limit), RateLimiter(options.rate_limit * 10)
     app = FastAPI(title="CogVideoX Studio API", version="1",
                   description="Zhipu-compatible video generation (text and image to video) on the open CogVideoX "
-                              "models, plus restyling (mode v2v) and extending (mode extend) a clip sent as "
+                              "and Wan models (one served per server: `model` names it), plus restyling (mode v2v) and extending (mode extend) a clip sent as "
                               "video_url. Authorization: Bearer <key> (`python -m cogvideo keys add NAME`).",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     add_offline_docs(app)  # /docs, with Swagger UI from a package (FastAPI's loads it from a CDN)
@@ -200,7 +202,7 @@ def build_api(service: JobService, studio: Studio, options: ApiOptions = ApiOpti
             request = to_video_request(body, studio, options.allow_url_fetch, scratch)
             job = service.submit(request, owner=principal.owner, request_id=body.request_id,
                                  api_key=principal.key_id)
-        return {"id": job.id, "model": body.model or ZHIPU_MODELS[0], "request_id": job.request_id or job.id,
+        return {"id": job.id, "model": job.model or studio.model, "request_id": job.request_id or job.id,
                 "task_status": task_status(job)}
 
     @app.get(f"{PREFIX}/async-result/{{task_id}}", summary="A task's status and, when done, its video")
@@ -263,12 +265,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
     the request before that (the job service copies the clip). Without `scratch`, a request with
     a `video_url` is a programming error."""
     # 1. The model and the mode (the file fields decide it when it is absent).
-    variants = studio.variants
-    served = list(ZHIPU_MODELS) + [v.name for v in variants.values()]
-    if body.model is not None and body.model.strip().lower() not in served:
-        raise ApiError(400, errors.MODEL_NOT_FOUND,
-                       f"model {body.model!r} is not served here; use one of: {', '.join(served)}.",
-                       f"本服务器不提供模型 {body.model!r}；可用：{', '.join(served)}。")
+    check_model(body.model, studio)
     if isinstance(body.image_url, list):
         if len(body.image_url) != 1:
             raise invalid("image_url", "image_url takes one picture here (first and last frames are not supported).",
@@ -276,7 +273,7 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
         body = body.model_copy(update={"image_url": body.image_url[0]})
     mode = check_mode(body)
     variant = studio.variant(MODE_TASKS[mode])  # "cannot do image-to-video" for a T2V-only model
-    values: dict = {"prompt": body.prompt or "", "mode": mode}
+    values: dict = {"prompt": body.prompt or "", "mode": mode, "model": studio.model}
     # 2. Size, frame rate, length.
     if body.size is not None:
         match = SIZE.match(body.size)
@@ -341,6 +338,28 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                       f"mode {mode!r} 需要{action_zh}一段视频：请提供 video_url（data:video/mp4;base64, 形式的 "
                       "data URL，或 MP4、MOV、WebM、MKV 文件的 base64）。")
     return VideoRequest(**values)
+
+
+def served_models(studio: Studio) -> list[str]:
+    """The names a caller may send as `model`: the served model's own (its variants', e.g.
+    "wan2.2-5b" and "wan2.2-5b-i2v"), and Zhipu's names where they mean this model (its CogVideoX
+    family): code written for Zhipu keeps working against a CogVideoX studio, and never gets a
+    Wan video where it asked for CogVideoX."""
+    own = [v.name for v in studio.variants.values()]
+    return own + list(ZHIPU_MODELS) if studio.family_name == "CogVideoX" else own
+
+
+def check_model(model: str | None, studio: Studio) -> None:
+    """Refuse, as Zhipu does (1211, 模型不存在), a `model` this studio does not serve, naming those it does."""
+    if model is None:
+        return
+    served = served_models(studio)
+    if model.strip().lower() not in {name.lower() for name in served}:
+        raise ApiError(400, errors.MODEL_NOT_FOUND,
+                       f"model {model!r} is not served here: this server runs {studio.model}. Send one of: "
+                       f"{', '.join(served)} (or leave model out).",
+                       f"模型不存在：本服务器不提供 {model!r}，当前运行的是 {studio.model}。可用的 model："
+                       f"{', '.join(served)}（也可以不填）。")
 
 
 def _check_track(music: str) -> None:
@@ -430,7 +449,7 @@ def task(job: Job, base: str, lang: str = "both") -> dict:
     (what the studio changed or skipped, e.g. the part of a clip it restyled) in `lang`."""
     body = {
         "id": job.id,
-        "model": job.info.get("model") or ZHIPU_MODELS[0],
+        "model": job.model or ZHIPU_MODELS[0],  # the one that ran, else the one it waits for
         "request_id": job.request_id or job.id,
         "task_status": task_status(job),
         "status": job.status,
@@ -441,6 +460,8 @@ def task(job: Job, base: str, lang: str = "both") -> dict:
         "mode": job.mode,
         "created_at": int(job.created_at),
     }
+    if job.status == QUEUED and job.message.en:  # why it does not move (its model is not served now)
+        body["message"] = pick(job.message, lang)
     body["notices"] = [pick(Text(n.get("en", ""), n.get("zh") or n.get("en", "")), lang)
                        for n in (job.info or {}).get("notices", [])]
     body["video_result"] = []  # the SDKs' model requires the list, empty until the video is done

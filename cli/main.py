@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="make a video from a prompt (and an image)")
-    gen.add_argument("--prompt", required=True, help="what should happen in the video (English works best)")
+    gen.add_argument("--prompt", required=True, help="what should happen in the video (CogVideoX reads English "
+                                                     "best; Wan reads Chinese as it is, with no translation)")
     gen.add_argument("--image", help="first frame: makes it image-to-video")
     gen.add_argument("--old-photo", action="store_true", help="colorize a black-and-white --image, then animate it")
     gen.add_argument("--no-colorize", action="store_true", help="with --old-photo: animate the photo as it is")
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     add_lora_argument(gen)
     gen.add_argument("--model", default="5b", help="variant name or local folder (see `models`)")
     gen.add_argument("--negative-prompt", default=DEFAULTS.negative_prompt)
-    gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for 1.0 models, 16N+1 for 1.5)")
+    gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for CogVideoX 1.0, 16N+1 for 1.5, "
+                                                    "4N+1 for Wan)")
     gen.add_argument("--num-inference-steps", type=int, default=DEFAULTS.num_inference_steps)
     gen.add_argument("--guidance-scale", type=float, default=DEFAULTS.guidance_scale)
     gen.add_argument("--seed", type=int, default=DEFAULTS.seed, help="-1 picks a random seed and prints it")
@@ -170,6 +172,12 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
+    if _has_chinese(args.prompt) and not studio.reads_chinese:  # Wan's umT5 takes it as it is
+        print("note: " + pick(Text(
+            f"{studio.model} ({studio.family_name}) reads English: a Chinese prompt renders poorly. Translate it, "
+            "or use a model that reads Chinese (--model wan2.1-1.3b or wan2.2-5b).",
+            f"{studio.model}（{studio.family_name}）只读英文，中文提示词效果很差。请翻译成英文，"
+            "或换用能读中文的模型（--model wan2.1-1.3b 或 wan2.2-5b）。"), lang), file=sys.stderr)
     if args.gif:
         from cogvideo.media.gif import DEFAULT_GIF_FPS, check_gif_options
 
@@ -207,6 +215,10 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
     return 0
 
 
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in text)  # the CJK Unified Ideographs block
+
+
 def _music_argument(value: str) -> str | Path:
     """A file the operator names on their own machine is theirs to read (a `Path`); a track id or
     name stays text (the studio takes text as a track id only, never as a path)."""
@@ -221,14 +233,33 @@ def _music_argument(value: str) -> str | Path:
 
 
 def cmd_models(args: argparse.Namespace, lang: str) -> int:
-    print(f"{'name':<11} {'task':<4} {'size':>9} {'frames':>6} {'fps':>3} {'dtype':<8} "
-          f"{'VRAM GiB none/model/group/sequential':<36} repo")
+    from cogvideo.engine.families import family_of
+
+    print(_models_row(pick(Text("name family task chinese sizes frames fps dtype VRAM-GiB:none/model/group/sequential repo",
+                                "名称 系列 任务 读中文 尺寸 帧数 帧率 精度 显存GiB:none/model/group/sequential 仓库"),
+                           lang).split()))
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
     for v in models.VARIANTS.values():
+        family = family_of(v)
+        sizes = ",".join(f"{s.width}×{s.height}" for s in v.offered_sizes())
         vram = "/".join(f"{v.vram_gib[m]:g}" for m in models.OFFLOAD_LADDER)
-        print(f"{v.name:<11} {v.task:<4} {v.width:>4}×{v.height:<4} {v.num_frames:>6} {v.fps:>3} "
-              f"{v.dtype:<8} {vram:<36} {v.repo_id or '(built in)'}")
-    print("\n--offload auto picks the fastest mode that fits the free VRAM; VRAM numbers are approximate peaks.")
+        print(_models_row([v.name, family.name, v.task, yes if family.reads_chinese else no, sizes,
+                           f"{v.num_frames}", f"{v.fps}", v.dtype, vram, v.repo_id or "(built in)"]))
+    print(pick(Text(
+        "\nchinese: the text encoder reads Chinese prompts as they are (Wan's umT5); CogVideoX's T5 reads English. "
+        "Frames: CogVideoX 8N+1 (1.5: 16N+1), Wan 4N+1.\n--offload auto picks the fastest mode that fits the free "
+        "VRAM; VRAM numbers are approximate peaks.",
+        "\n读中文：文本编码器能直接读中文提示词（Wan 的 umT5）；CogVideoX 的 T5 只读英文。帧数：CogVideoX 为 8N+1"
+        "（1.5 为 16N+1），Wan 为 4N+1。\n--offload auto 会选择空闲显存放得下的最快方式；显存数字为大致峰值。"), lang))
     return 0
+
+
+# Column widths of `models`: wan2.2-5b-i2v is the longest name, the tiny models' four sizes the longest sizes.
+_MODEL_COLUMNS = (14, 9, 4, 7, 26, 6, 3, 8, 20)
+
+
+def _models_row(cells: list[str]) -> str:
+    return " ".join(f"{cell:<{width}}" for cell, width in zip(cells, _MODEL_COLUMNS)) + " " + cells[-1]
 
 
 def cmd_styles(args: argparse.Namespace, lang: str) -> int:
@@ -254,7 +285,7 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
         return _download_agent(lang)
     variant = models.resolve(args.name)
     if variant.repo_id is None:
-        print("tiny is built in code: nothing to download.")
+        print(f"{variant.name} is built in code: nothing to download.")
         return 0
 
     def say(text: Text, fraction) -> None:
@@ -263,7 +294,8 @@ def cmd_download(args: argparse.Namespace, lang: str) -> int:
 
     print(fetch_weights(variant, say))
     other = models.partner(variant)
-    if other is not None and other.repo_id is not None:
+    # Wan2.2-TI2V's image to video is the same model (the same repository): nothing more to fetch.
+    if other is not None and other.repo_id is not None and other.repo_id != variant.repo_id:
         # The app serves both tasks of a family; the other one needs only its own transformer.
         print(fetch_weights(other, say, allow_patterns=["model_index.json", "transformer/*"]))
     return 0

@@ -265,13 +265,14 @@ def jobs_list(store: JobStore, args, lang: str) -> int:
     jobs = store.list(owner=args.user, status=args.status, limit=args.limit or None)
     if _json_or_none([j.summary() for j in jobs] if args.json else jobs, args.json, Text("no jobs", "没有任务"), lang):
         return 0
-    print(f"{'id':<32} {'status':<9} {'lane':<8} {'owner':<14} {'created':<16} prompt")
+    print(f"{'id':<32} {'status':<9} {'lane':<8} {'model':<13} {'owner':<14} {'created':<16} prompt")
     for job in jobs:
         status = job.status + (f" #{job.position}" if job.position else "")
         if job.status == "running":
             status += f" {round(job.progress * 100)}%"
         prompt = " ".join(job.user_prompt.split())
-        print(f"{job.id:<32} {status:<9} {job.lane:<8} {job.owner[:14]:<14} "
+        # A queued job waits for a worker holding its model: the column says which one.
+        print(f"{job.id:<32} {status:<9} {job.lane:<8} {job.model or '-':<13} {job.owner[:14]:<14} "
               f"{time.strftime('%m-%d %H:%M:%S', time.localtime(job.created_at)):<16} {prompt[:60]}")
     return 0
 
@@ -366,13 +367,16 @@ def workers_list(args, lang: str) -> int:
     if _json_or_none(rows, args.json, Text("no studio workers on this cluster (is the app running with --workers ray?)",
                                            "该集群上没有工作进程（应用是否以 --workers ray 运行？）"), lang):
         return 0
-    print(f"{'worker':<15} {'where':<24} {'state':<13} {'job':<32} {'pid':>7} {'loaded':<9} {'done':>5}  since")
+    print(f"{'worker':<15} {'where':<24} {'models':<26} {'state':<13} {'job':<32} {'pid':>7} {'loaded':<9} "
+          f"{'done':>5}  since")
     for row in rows:
         gpus = row.get("gpus") or []
         where = f"{row.get('host', '?')}/" + (f"GPU {','.join(gpus)}" if gpus else f"CPU {row.get('index', '?')}")
         state = row["state"] + (f" ({row['error'][0][:60]})" if row.get("error") else "")
         since = time.strftime("%m-%d %H:%M:%S", time.localtime(row["since"])) if row.get("since") else ""
-        print(f"{row['actor']:<15} {where if 'host' in row else '?':<24} {state:<13} {row.get('job_id') or '-':<32} "
+        held = ",".join(row.get("models") or []) or "-"  # the jobs it takes: those for one of its models
+        print(f"{row['actor']:<15} {where if 'host' in row else '?':<24} {held:<26} {state:<13} "
+              f"{row.get('job_id') or '-':<32} "
               f"{row.get('pid', ''):>7} {','.join(row.get('loaded') or []) or '-':<9} {row.get('jobs_done', ''):>5}  "
               f"{since}")
     studios = sorted({row.get("studio") or row["namespace"] for row in rows})

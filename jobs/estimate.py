@@ -66,6 +66,9 @@ class Expected:
     position: int | None = None
     start_s: float | None = None
     finish_s: float | None = None
+    # The model a queued job is for when no worker of this server holds it (it was submitted
+    # before a restart with another --model): it starts only once such a worker joins.
+    waits_for: str | None = None
 
     def fields(self) -> dict:
         """The JSON fields every face adds beside its own (REST, MCP, the named API)."""
@@ -73,7 +76,7 @@ class Expected:
         if start is not None and finish is not None and self.finish_s > self.start_s:
             finish = max(finish, start + 1)  # a job that takes any time ends after it starts
         return {"queue_position": self.position, "expected_start_seconds": start,
-                "expected_finish_seconds": finish}
+                "expected_finish_seconds": finish, "waits_for_model": self.waits_for}
 
 
 def _rounded(seconds: float | None) -> int | None:
@@ -353,6 +356,8 @@ class WaitEstimator:
     def expected(self, job: Job) -> Expected:
         if job.finished:
             return Expected()
+        if job.status == QUEUED and not self.service.holds(job.model):
+            return Expected(job.position, waits_for=job.model)  # no start time: no worker can take it
         workers: list[Job | None] = []
         for state in self.service.worker_states():
             if state.state not in ("idle", "rendering"):
@@ -414,6 +419,10 @@ def wait_text(job: Job, expected: Expected) -> Text:
     """What a person waiting for `job` wants to know, in a line: the place in line and when it
     starts ("2nd in line · starts in about 2 min" / "排队中：你是第 2 位 · 预计 2 分钟后开始"), or
     while it renders what it does and the time left ("去噪第 12/50 步 · 还剩约 40 秒")."""
+    if job.status == QUEUED and expected.waits_for:
+        return waiting_for_model(expected.waits_for)
+    if job.status == QUEUED and job.message.en:  # the service's reason it does not move (`JobService.get`)
+        return job.message
     if job.status == QUEUED:
         place = expected.position or job.position or 1
         where = Text("Next in line", "下一个就轮到你") if place == 1 else \
@@ -433,6 +442,13 @@ def wait_text(job: Job, expected: Expected) -> Text:
         left = duration_text(expected.finish_s)
         return _join(doing, Text(f"{left.en} left", f"还剩{left.zh}"))
     return Text("", "")
+
+
+def waiting_for_model(model: str) -> Text:
+    """Why a queued job does not move: no worker here holds its model."""
+    return Text(f"Waiting for a worker with model {model}: this server runs another model now, so the video "
+                "starts when one that has it is back.",
+                f"等待装有模型 {model} 的工作进程：本服务器当前运行的是其他模型，有该模型的工作进程上线后即开始生成。")
 
 
 def _join(*parts: Text) -> Text:

@@ -64,6 +64,12 @@ class Job:
     def user_prompt(self) -> str:
         return self.request.get("prompt", "")
 
+    @property
+    def model(self) -> str | None:
+        """The model that rendered it (the variant, e.g. "tiny-wan-i2v"), else the one it waits for
+        (None: a job from before jobs recorded their model)."""
+        return (self.info or {}).get("model") or self.request.get("model")
+
     def summary(self) -> dict:
         """A JSON-able view for API callers and the works gallery. No key is named "path":
         gradio_client would take the dict for a file."""
@@ -72,6 +78,7 @@ class Job:
             "status": self.status,
             "lane": self.lane,
             "mode": self.mode,
+            "model": self.model,
             "prompt": self.user_prompt,
             "final_prompt": self.prompt,
             "negative_prompt": self.request.get("negative_prompt", ""),

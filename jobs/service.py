@@ -29,7 +29,7 @@ from cogvideo.errors import Cancelled, DiskFull, StudioError
 
 from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
-from .estimate import Expected, RenderClock, WaitEstimator
+from .estimate import Expected, RenderClock, WaitEstimator, waiting_for_model
 from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, WorkerLost
 from .job import CANCELLED, FAILED, LOCAL_OWNER, QUEUED, RUNNING, STANDARD, SUCCEEDED, Job
 from .quota import DailyQuota
@@ -159,6 +159,7 @@ class JobService:
         """Another worker joins the line (a GPU machine joined the Ray cluster)."""
         with self._cond:
             self.workers.append(worker)
+            self._reposition()  # jobs for its model, if no worker held it before, get a place in line
         if self._started:
             self._start_worker(worker)
 
@@ -393,8 +394,14 @@ class JobService:
             return active
 
     def _reposition(self) -> None:
-        """Store every queued job's place in line (call with `_cond` held)."""
-        self.store.set_positions(scheduler.positions(self.store.queued(), self._streak))
+        """Store every queued job's place in line (call with `_cond` held). A job no worker here
+        can take has none: it is in nobody's line until a worker with its model joins."""
+        places = scheduler.positions(self.store.queued(self._held_models()), self._streak)
+        stranded = {job_id: None for job_id, _, _ in self.store.queued() if job_id not in places}
+        self.store.set_positions({**places, **stranded})
+
+    def _held_models(self) -> frozenset[str]:
+        return frozenset().union(*(worker.models for worker in self.workers))
 
     def _claim_next(self, worker: Worker) -> Job | None:
         with self._cond:
@@ -547,7 +554,24 @@ class JobService:
             except (sqlite3.Error, OSError) as exc:  # a full disk or a long lock: the live value serves the faces
                 log.warning("job %s: progress not written (%s)", job_id, exc)
 
+    def holds(self, model: str | None) -> bool:
+        """Whether a worker of this service takes jobs for `model` (None: a job from before jobs
+        recorded their model, which any worker takes)."""
+        with self._cond:
+            return model is None or str(model).lower() in self._held_models()
+
+    def stranded(self) -> dict[str, int]:
+        """Queued jobs per model that no worker here holds (left by a server that ran another model):
+        for the operator's log at start."""
+        counts: dict[str, int] = {}
+        for job in self.store.list(status=QUEUED):
+            if not self.holds(job.model):
+                counts[job.model] = counts.get(job.model, 0) + 1
+        return counts
+
     def _with_live(self, job: Job) -> Job:
+        if job.status == QUEUED and not self.holds(job.model):  # its message says why it does not move
+            return dataclasses.replace(job, message=waiting_for_model(job.model))
         live = self._live.get(job.id)
         if live is None or job.status != RUNNING:
             return job

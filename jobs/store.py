@@ -408,7 +408,7 @@ class JobStore:
             (QUEUED, job_id),
         )
 
-    def set_positions(self, positions: dict[str, int]) -> None:
+    def set_positions(self, positions: dict[str, int | None]) -> None:
         with self.transaction() as db:
             db.executemany(
                 "UPDATE jobs SET position = ? WHERE id = ? AND status = ?",

@@ -65,6 +65,45 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 def test_models_table():
     proc = run_cli("models")
     assert proc.returncode == 0 and "THUDM/CogVideoX-5b-I2V" in proc.stdout and "VRAM" in proc.stdout
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[1:] if line.strip()}
+    # name, family, task, reads Chinese, sizes, frames, fps, dtype, VRAM none/model/group/sequential, repo
+    assert rows["wan2.1-1.3b"][1:9] == ["Wan", "t2v", "yes", "832×480,480×832", "81", "16", "bfloat16",
+                                        "17/8.2/6/4"]
+    assert rows["wan2.2-5b-i2v"][1:7] == ["Wan", "i2v", "yes", "1280×704,704×1280", "121", "24"]
+    assert rows["5b"][1:4] == ["CogVideoX", "t2v", "no"] and rows["tiny-wan"][-2:] == ["(built", "in)"]
+    zh = run_cli("--lang", "zh", "models").stdout
+    assert "读中文" in zh and "Wan 为 4N+1" in zh
+
+
+def test_download_a_wan_model_like_the_cogvideox_ones(tmp_path):
+    # Offline with nothing cached: the same message as 5b's, naming the command to run.
+    proc = run_cli("--lang", "zh", "download", "wan2.1-1.3b")
+    assert proc.returncode == 2 and "python -m cogvideo download wan2.1-1.3b" in proc.stderr and "权重" in proc.stderr
+    assert run_cli("download", "tiny-wan").stdout.strip() == "tiny-wan is built in code: nothing to download."
+    # Cached (a Hub cache as huggingface_hub lays it out): the folder, once. Wan2.2's image to video
+    # is the same repository, so there is no partner transformer to fetch as CogVideoX's 5b has.
+    snapshot = tmp_path / "hub" / "models--Wan-AI--Wan2.2-TI2V-5B-Diffusers" / "snapshots" / ("a" * 40)
+    (snapshot / "transformer").mkdir(parents=True)
+    (snapshot / "model_index.json").write_text('{"_class_name": "WanPipeline"}')
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    proc = run_cli_process("download", "wan2.2-5b", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [str(snapshot)]
+
+
+def test_generate_on_wan_takes_a_chinese_prompt_as_it_is(tmp_path):
+    proc = run_cli("generate", "--model", "tiny-wan", "--prompt", "一只猫", "--num-inference-steps", "2",
+                   "--seed", "5", "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert "prompt: 一只猫" in proc.stdout  # what the model read: no translation, no template
+    assert "reads English" not in proc.stderr
+    path = proc.stdout.split("video: ")[1].splitlines()[0]
+    assert codec.read_frames(path).shape == (9, 96, 144, 3) and codec.probe(path).fps == 16.0
+    # CogVideoX's T5 reads English: the same prompt there is rendered, with a note naming the way out.
+    proc = run_cli("--lang", "zh", "generate", "--model", "tiny", "--prompt", "一只猫", "--num-inference-steps", "2",
+                   "--output-dir", str(tmp_path / "o"))
+    assert proc.returncode == 0 and "只读英文" in proc.stderr and "--model wan2.1-1.3b" in proc.stderr
 
 
 def test_generate_with_style_music_and_post(tmp_path):

@@ -55,7 +55,7 @@ def test_no_history_says_so_plainly(store):
     expected = estimate(store, fresh(store, waiting), [fresh(store, busy)], NOW)
     assert expected == Expected(1, None, None)
     assert expected.fields() == {"queue_position": 1, "expected_start_seconds": None,
-                                 "expected_finish_seconds": None}
+                                 "expected_finish_seconds": None, "waits_for_model": None}
     assert pick(wait_text(fresh(store, waiting), expected), "zh") == "下一个就轮到你 · 正在估算等待时间…"
 
 
@@ -137,6 +137,6 @@ def test_a_job_that_takes_any_time_is_never_shown_ending_when_it_starts():
     """Both ends are rounded to whole seconds: a short job starting in 1.6 s and ending at 2.2 s
     once read start 2, finish 2 (tests/test_wait_api.py saw it on a loaded machine)."""
     assert Expected(1, 1.6, 2.2).fields() == {"queue_position": 1, "expected_start_seconds": 2,
-                                              "expected_finish_seconds": 3}
+                                              "expected_finish_seconds": 3, "waits_for_model": None}
     assert Expected(1, 10.0, 70.4).fields()["expected_finish_seconds"] == 70
     assert Expected(None, 0.0, 0.0).fields()["expected_finish_seconds"] == 0

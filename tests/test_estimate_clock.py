@@ -111,7 +111,7 @@ def test_a_job_behind_one_that_finished_its_steps_still_waits(store):
 def test_a_wait_under_half_a_second_is_not_shown_as_zero():
     assert Expected(1, 0.3, 5.0).fields()["expected_start_seconds"] == 1
     assert Expected(None, 0.0, 0.2).fields() == {"queue_position": None, "expected_start_seconds": 0,
-                                                  "expected_finish_seconds": 1}
+                                                  "expected_finish_seconds": 1, "waits_for_model": None}
 
 
 def test_the_clock_adds_back_the_first_step_and_keeps_the_time_after_the_last():

@@ -549,3 +549,35 @@ def test_a_full_disk_fails_the_job_removes_the_partial_file_and_the_service_goes
         assert service.wait(service.submit(request("after"), owner="a").id, timeout=120).status == SUCCEEDED
     finally:
         service.close()
+
+
+def test_a_job_for_a_model_no_worker_holds_waits_and_says_for_which(studio, store):
+    """A tiny-wan job left queued by a server that ran Wan, then a restart with `--model tiny`: the
+    CogVideoX worker never takes it, the jobs behind it run, and it says what it waits for."""
+    from bilingual import pick
+    from jobs.estimate import wait_text
+
+    wan = Job(id="w" * 32, owner="local", lane="standard", mode="t2v", status=QUEUED, created_at=time.time(),
+              request={"prompt": "一只猫", "model": "tiny-wan", **FAST})
+    store.insert(wan)
+    worker = GatedWorker(studio)
+    service = JobService(store, [worker], max_queue=8, poll_s=0.1).start()
+    try:
+        first = service.submit(request("a cat"))
+        wait_until(lambda: worker.started == ["a cat"])  # rendering, held at the gate
+        mine = service.submit(request("a boat"))
+        # Next in the line it can be in: the Wan job before it in time is in no line here.
+        assert mine.request["model"] == "tiny" and mine.position == 1
+        worker.gate.set()
+        assert service.wait(mine.id, timeout=120).status == SUCCEEDED
+        assert service.get(first.id).status == SUCCEEDED and worker.started == ["a cat", "a boat"]
+        waiting = service.get(wan.id)
+        assert waiting.status == QUEUED and waiting.position is None and waiting.model == "tiny-wan"
+        assert "model tiny-wan" in waiting.message.en and "模型 tiny-wan" in waiting.message.zh
+        expected = service.expected(waiting)
+        assert expected.waits_for == "tiny-wan" and expected.start_s is None
+        assert expected.fields()["waits_for_model"] == "tiny-wan"
+        assert pick(wait_text(waiting, expected), "zh").startswith("等待装有模型 tiny-wan 的工作进程")
+        assert waiting.summary()["model"] == "tiny-wan" and service.get(mine.id).summary()["model"] == "tiny"
+    finally:
+        service.close()

@@ -80,6 +80,7 @@ def test_jobs_list_show_and_prune(finished_jobs, capsys):
     assert [j["job_id"] for j in listed] == [jobs[1].id, jobs[0].id] and listed[0]["status"] == SUCCEEDED
     code, out, _ = cli(capsys, "jobs", "list", "--data-dir", data)
     assert len(out.splitlines()) == 4 and "job 2" in out.splitlines()[1]
+    assert out.splitlines()[0].split()[3] == "model" and out.splitlines()[1].split()[3] == "tiny"
     code, out, _ = cli(capsys, "jobs", "show", jobs[2].id, "--data-dir", data)
     shown = json.loads(out)
     assert shown["owner"] == "bob" and shown["request"]["prompt"] == "job 2" and shown["attempts"] == 1

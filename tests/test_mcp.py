@@ -241,16 +241,16 @@ def test_requests_without_a_good_key_get_401(server):
 
 # ---------------------------------------------------------------- in process: any Starlette app
 
-def test_mounted_in_another_app_without_a_lifespan_and_with_no_keys_yet(tmp_path):
+def test_mounted_in_another_app_without_a_lifespan_and_with_no_keys_yet(tmp_path, studio):
     """A plain FastAPI app that runs no sub-app lifespan: the first request starts the SDK's manager.
     With no key at all every request is refused with the command that makes one."""
     from fastapi import FastAPI
 
     from api.mcp import build_mcp, mcp_routes
-    from cogvideo.catalogues.styles import load_styles
 
     store = JobStore(tmp_path / "data")
-    endpoint = build_mcp(SimpleNamespace(store=store), SimpleNamespace(styles=load_styles()), agent=None)
+    # The tools' words name the studio's model (the tiny one: nothing is loaded to build them).
+    endpoint = build_mcp(SimpleNamespace(store=store), studio, agent=None)
     outer = FastAPI(routes=mcp_routes(endpoint))
     transport = httpx2.ASGITransport(app=outer)
 

@@ -184,6 +184,10 @@ def test_a_worker_killed_mid_job_restarts_and_the_job_runs_again_once(ray_app, c
     rows = wait_for(lambda: (r := workers_cli(ray_app.gcs)) and all(x["state"] == "idle" for x in r) and r,
                     timeout=120, what="both workers idle")
     assert len(rows) == 2 and running["pid"] not in {r["pid"] for r in rows}
+    # As a person reads it: each worker with the models it holds (a job goes to one that has its model).
+    table = subprocess.run([sys.executable, "-m", "cogvideo", "workers", "--ray-address", ray_app.gcs], cwd=ROOT,
+                           capture_output=True, text=True, timeout=180).stdout.splitlines()
+    assert "models" in table[0].split() and sum("tiny,tiny-i2v" in line.split() for line in table) == 2
 
 
 def test_ctrl_c_stops_ray_and_leaves_no_process_of_ours(ray_app):

@@ -21,9 +21,9 @@ from cogvideo import VideoRequest
 from cogvideo.engine.render import Engine
 from cogvideo.media import codec
 from cogvideo.studio import Studio
-from jobs import JobService, JobStore
+from jobs import JobService, JobStore, LocalWorker
 from jobs.errors import WorkersUnavailable
-from jobs.job import FAILED, RUNNING, SUCCEEDED
+from jobs.job import FAILED, QUEUED, RUNNING, SUCCEEDED
 from tests.conftest import make_photo, make_tiny_ddcolor
 from tests.ray_support import OBJECT_STORE, require_ray, unavailable
 
@@ -315,3 +315,18 @@ def test_an_unreachable_cluster_is_refused_at_once_with_what_to_do():
             connect(address)
         assert words in err.value.en
     assert time.monotonic() - started < 15  # ray.init alone waits minutes on a refused port
+
+
+def test_a_job_waits_for_a_worker_that_holds_its_model(pools, tmp_path):
+    """The workers hold CogVideoX's tiny; a tiny-wan job in the same line (a server that ran Wan left
+    it) is not taken, while the job behind it for the held model runs."""
+    service, pool = pools(StudioSpec(model="tiny"), count=1)
+    assert pool.workers[0].identity["models"] == ["tiny", "tiny-i2v"]  # as the actor reports them
+    # Submitted through a studio that holds tiny-wan (its checks), into the same store; never started.
+    wan = JobService(service.store, [LocalWorker(Studio(Engine("tiny-wan"), tmp_path / "wan"))]).submit(
+        request("一只猫在雨中散步"))
+    mine = service.submit(request("a boat"))
+    assert service.wait(mine.id, timeout=180).status == SUCCEEDED and service.get(mine.id).model == "tiny"
+    waiting = service.get(wan.id)
+    assert waiting.status == QUEUED and waiting.worker is None and waiting.position is None
+    assert "model tiny-wan" in waiting.message.en and service.expected(waiting).waits_for == "tiny-wan"

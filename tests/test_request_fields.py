@@ -71,14 +71,13 @@ def test_the_command_line_offers_the_requests_defaults():
     assert not wrong, wrong
 
 
-def test_the_mcp_tools_offer_the_requests_defaults(tmp_path):
+def test_the_mcp_tools_offer_the_requests_defaults(tmp_path, studio):
     from api.mcp import build_mcp
-    from cogvideo.catalogues.styles import load_styles
     from jobs import JobStore
 
     store = JobStore(tmp_path / "data")
     try:
-        endpoint = build_mcp(SimpleNamespace(store=store), SimpleNamespace(styles=load_styles()), agent=None)
+        endpoint = build_mcp(SimpleNamespace(store=store), studio, agent=None)
         tools = {tool.name: tool for tool in anyio.run(endpoint.server.list_tools)}
     finally:
         store.close()

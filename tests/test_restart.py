@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from jobs import JobStore
 from jobs.job import QUEUED, RUNNING, SUCCEEDED
 from cogvideo.media import codec
-from tests.conftest import ROOT, RunningApp
+from tests.conftest import ROOT, InProcessApp, RunningApp
 from tests.test_creative import make_clip
 
 FAST = dict(num_inference_steps=2, num_frames=9)
@@ -84,6 +84,57 @@ def test_kill_9_mid_render_then_restart_finishes_every_job(tmp_path):
         assert {w["job_id"] for w in works} == {j.id for j in jobs}
     finally:
         second.close()
+        store.close()
+
+
+def test_kill_9_with_wan_jobs_then_a_cogvideox_restart_leaves_them_waiting_for_their_model(tmp_path):
+    data = tmp_path / "data"
+    # As above, the long job's steps are paced so that it is still rendering at the kill.
+    first = RunningApp(tmp_path / "first", data_dir=data, extra_args=("--model", "tiny-wan"),
+                       env={"STUDIO_TINY_STEP_S": "1"})
+    try:
+        client = Client(first.url, verbose=False)
+        client.submit(prompt="一只猫慢慢走过雨中的街道", num_inference_steps=100, num_frames=9, seed=1,
+                      api_name="/text_to_video")
+        store = JobStore(data)
+        wait_for(lambda: store.count(RUNNING) == 1 and store.list(status=RUNNING)[0].progress > 0, 120,
+                 "the Wan job did not start rendering")
+        client.submit(prompt="一艘纸船漂在河上", seed=2, api_name="/text_to_video", **FAST)
+        wait_for(lambda: store.count(QUEUED) == 1, 30, "the second Wan job was not queued")
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=30)
+    finally:
+        first.close()
+    wan_ids = {j.id for j in store.list()}
+    assert store.count(RUNNING) == 1 and store.count(QUEUED) == 1
+    assert {j.request["model"] for j in store.list()} == {"tiny-wan"}
+
+    # Restarted with CogVideoX's tiny model: the Wan jobs are neither failed nor rendered by it; a
+    # CogVideoX job runs past them, and they say what they wait for.
+    second = InProcessApp(tmp_path / "second", data_dir=data)
+    try:
+        client = Client(second.url, verbose=False)
+        client.submit(prompt="a boat", seed=3, api_name="/text_to_video", **FAST)
+        cogvideox = wait_for(lambda: store.list(status=SUCCEEDED), 120, "the CogVideoX job did not finish")
+        assert [j.model for j in cogvideox] == ["tiny"]
+        assert {j.id for j in store.list(status=QUEUED)} == wan_ids
+        status = client.predict(next(iter(wan_ids)), api_name="/job_status")
+        assert status["status"] == "queued" and status["model"] == "tiny-wan" and status["queue_position"] is None
+        assert status["waits_for_model"] == "tiny-wan" and "模型 tiny-wan" in status["message"]["zh"]
+        assert "model tiny-wan" in status["message"]["en"]
+        assert "jobs: 2 queued for model tiny-wan, which this server does not run" in second.log()
+    finally:
+        second.close()
+
+    # Back on Wan: the interrupted job runs a second time, the other once, both at Wan's 16 fps.
+    third = InProcessApp(tmp_path / "third", data_dir=data, extra_args=("--model", "tiny-wan"))
+    try:
+        wait_for(lambda: all(store.get(i).status == SUCCEEDED for i in wan_ids), 240, "the Wan jobs did not finish")
+        for job in (store.get(i) for i in wan_ids):
+            assert job.model == "tiny-wan" and codec.probe(job.video).fps == 16.0
+            assert job.attempts == (2 if job.request["num_inference_steps"] == 100 else 1)
+    finally:
+        third.close()
         store.close()
 
 
