@@ -53,6 +53,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from agent import VideoModel
 from bilingual import BilingualError, Text, lang_of, pick
 from cogvideo import Studio
 from cogvideo.errors import StudioError
@@ -460,7 +461,9 @@ def _service_tools(server: MCPServer, service: JobService, studio: Studio, agent
                 from cogvideo.catalogues.styles import get_style
 
                 style_name = get_style(style, studio.styles).name.en
-            return agent.suggest(idea or "", None, mode, style_name)
+            # Told the model: for one that reads Chinese (Wan) the prompt stays in the caller's language.
+            model = VideoModel(family=studio.family_name.lower(), reads_chinese=studio.reads_chinese)
+            return agent.suggest(idea or "", None, mode, style_name, model=model, lang=lang)
 
         try:
             suggestion = await anyio.to_thread.run_sync(suggest)

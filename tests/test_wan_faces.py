@@ -123,3 +123,15 @@ def test_a_job_for_a_model_this_server_does_not_run_says_what_it_waits_for(serve
     assert status["model"] == "tiny" and status["waits_for_model"] == "tiny" and status["position"] is None
     assert "model tiny" in status["message"]["en"]
     service.cancel(job_id)  # it would wait for ever here
+
+
+def test_mcp_suggest_prompt_writes_in_the_callers_language_for_a_model_that_reads_chinese(server):
+    async def main():
+        async with mcp_session(server.url + "mcp", server.keys["alice"]) as session:
+            return await session.call_tool("suggest_prompt", {"idea": "一只猫在雨中散步"})
+
+    result = anyio.run(main)
+    assert not result.is_error, result.content
+    text = result.content[0].text
+    # Wan reads Chinese: the idea is kept and written around in Chinese, not turned into English.
+    assert "猫" in text and sum("\u4e00" <= ch <= "\u9fff" for ch in text) > 10, text
