@@ -628,8 +628,11 @@ class Studio:
                 f"model={request.model!r} is not served here: this studio runs {self.model}.",
                 f"本服务不提供模型 {request.model!r}：当前运行的是 {self.model}。",
             )
+        if request.task not in self.engine.variants:
+            # Named by the mode asked for: an old photo or an extension needs image to video.
+            raise models.missing_task(next(iter(self.engine.variants.values())), request.task, mode=request.mode)
         variant = self.engine.variant(request.task)
-        _check_prompt(request, variant)
+        _check_prompt(request, variant, self.reads_chinese)
         _check_sources(request)
         _check_mode_options(request)
         if request.lora_scales:
@@ -677,13 +680,15 @@ def _check_mode(request: VideoRequest) -> None:
         )
 
 
-def _check_prompt(request: VideoRequest, variant: models.Variant) -> None:
+def _check_prompt(request: VideoRequest, variant: models.Variant, reads_chinese: bool) -> None:
     prompt = request.prompt if isinstance(request.prompt, str) else None
     if prompt is None or (not prompt.strip() and request.mode not in ("old_photo", "v2v")):
+        # English is best only for a model whose text encoder reads English alone (CogVideoX's T5).
         raise InvalidRequest(
-            "The prompt is empty. Describe the video you want (in English for best results), "
-            "or use “Help me write one”.",
-            "提示词为空。请描述你想要的视频（英文效果最佳），或点击“帮我想一条”。",
+            "The prompt is empty. Describe the video you want"
+            + ("" if reads_chinese else " (in English for best results)") + ", or use “Help me write one”.",
+            "提示词为空。请描述你想要的视频" + ("（中文或英文均可）" if reads_chinese else "（英文效果最佳）")
+            + "，或点击“帮我想一条”。",
         )
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidRequest(

@@ -59,7 +59,9 @@ class Family:
         not take (a text-to-video pipeline's `transformer_2`) are left out."""
         cls = self.pipeline_class(task)
         accepted = inspect.signature(cls.__init__).parameters
-        return cls(**{name: value for name, value in {**components, **config}.items() if name in accepted})
+        pipe = cls(**{name: value for name, value in {**components, **config}.items() if name in accepted})
+        _spatial_scale_from_vae(pipe)
+        return pipe
 
 
 FAMILIES: dict[str, Family] = {
@@ -89,6 +91,23 @@ FAMILIES: dict[str, Family] = {
         ),
     )
 }
+
+
+def _spatial_scale_from_vae(pipe) -> None:
+    """Size latents by the VAE's own spatial compression where its config states one.
+
+    diffusers 0.42's WanVideoToVideoPipeline counts it from the VAE's downsampling stages (×8), as
+    for Wan2.1's VAE; Wan2.2's VAE packs 2×2 pixels first (`scale_factor_spatial` 16), so restyling
+    on Wan2.2-TI2V-5B made noise half the size of the clip's latents and failed. A VAE without the
+    key (CogVideoX's) leaves the pipeline as built.
+    """
+    stated = getattr(getattr(pipe, "vae", None), "config", {}).get("scale_factor_spatial")
+    if stated is None or getattr(pipe, "vae_scale_factor_spatial", stated) == stated:
+        return
+    from diffusers.video_processor import VideoProcessor
+
+    pipe.vae_scale_factor_spatial = stated
+    pipe.video_processor = VideoProcessor(vae_scale_factor=stated)
 
 
 def family_of(variant) -> Family:

@@ -576,7 +576,7 @@ class Engine:
                 self._free_hooks(pipe)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                raise _oom_error(self.offload)
+                raise _oom_error(self.offload, variant)
         # In place: for 161 frames of 1360×768 each float copy would be ~2 GB.
         video = np.asarray(video, dtype=np.float32)
         np.multiply(video, 255.0, out=video)
@@ -608,7 +608,7 @@ class Engine:
             pipe.maybe_free_model_hooks()
 
 
-def _oom_error(mode: str) -> StudioError:
+def _oom_error(mode: str, variant: Variant) -> StudioError:
     nxt = models.next_offload(mode)
     if nxt:
         return StudioError(
@@ -616,8 +616,20 @@ def _oom_error(mode: str) -> StudioError:
             "(slower, less VRAM), or use fewer frames.",
             f"显存不足（当前策略 '{mode}'）。请使用 --offload {nxt} 重新启动（更慢但更省显存），或减少帧数。",
         )
+    smaller = _smallest_of_family(variant)
     return StudioError(
-        "The GPU ran out of memory even with sequential offload. Close other GPU programs, or use "
-        "the 2b model.",
-        "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序，或改用 2b 模型。",
+        "The GPU ran out of memory even with sequential offload. Close other GPU programs"
+        + (f", or use the {smaller} model." if smaller else ", or use fewer frames."),
+        "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序"
+        + (f"，或改用 {smaller} 模型。" if smaller else "，或减少帧数。"),
     )
+
+
+def _smallest_of_family(variant: Variant) -> str | None:
+    """The published model of the same architecture that needs the least memory (CogVideoX: 2b;
+    Wan: wan2.1-1.3b), unless it is the one that ran out."""
+    kin = [v for v in models.VARIANTS.values() if v.architecture == variant.architecture and v.repo_id]
+    if not kin:
+        return None
+    smallest = min(kin, key=lambda v: v.vram_gib.get("sequential", float("inf")))
+    return None if smallest.family == variant.family else smallest.name
