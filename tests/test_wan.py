@@ -356,3 +356,10 @@ def test_out_of_memory_advice_names_the_smaller_model_of_the_same_family():
     assert "2b model" in _oom_error("sequential", models.VARIANTS["5b"]).en
     smallest = _oom_error("sequential", models.VARIANTS["wan2.1-1.3b"])
     assert "model" not in smallest.en and "fewer frames" in smallest.en and "减少帧数" in smallest.zh
+
+
+def test_a_default_speed_without_evidence_on_wan_stops_the_start():
+    with pytest.raises(InvalidRequest) as err:
+        Engine("tiny-wan", speed="balanced")
+    assert "Balanced is not offered on Wan models" in err.value.en and "暂不支持 Wan 模型" in err.value.zh
+    assert Engine("tiny", speed="balanced").fitting_speeds()[:2] == ["quality", "balanced"]

@@ -169,9 +169,13 @@ class Engine:
         self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
         self.loras: tuple[LoraSpec, ...] = tuple(loras)
         # `auto` sizes for this preset's cache too; presets whose cache cannot fit are refused.
-        from cogvideo.engine.speed import check_speed
+        from cogvideo.engine.speed import check_speed, not_for_family
 
         self._sized_for = check_speed(speed)
+        if self._sized_for not in self.family.speeds:
+            # Refused at start, not at every video: `--speed balanced` with a Wan model would
+            # otherwise start a server whose every request is refused.
+            raise not_for_family(self._sized_for, self.family, list(self.family.speeds))
         # The card's memory as the operator caps it (another program shares it; the bench emulates
         # a smaller card). None: what the accelerator reports free.
         self._vram_cap_gib = vram_gib
