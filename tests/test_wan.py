@@ -271,7 +271,7 @@ def test_a_folder_with_the_published_configs_is_recognised(tmp_path, name):
 
 # ---------------------------------------------------------------- a saved folder
 
-def test_a_saved_tiny_wan_folder_resolves_to_wan_and_renders(tmp_path):
+def test_a_saved_tiny_wan_folder_resolves_to_wan_and_renders_both_tasks(tmp_path):
     from cogvideo.engine import tiny
 
     folder = tmp_path / "my-wan"
@@ -285,6 +285,10 @@ def test_a_saved_tiny_wan_folder_resolves_to_wan_and_renders(tmp_path):
     assert codec.read_frames(result.path).shape == (FRAMES, HEIGHT, WIDTH, 3)
     assert result.model == str(folder) and result.negative_prompt == WAN_NEGATIVE_PROMPT
     assert result.prompt_tokens is not None  # counted by the folder's own tokenizer
+    # One model does text and image to video (as Wan2.2-TI2V): the folder serves both, one transformer.
+    moving = studio.generate(request(mode="i2v", image=make_photo(300, 200)))
+    assert codec.read_frames(moving.path).shape == (FRAMES, HEIGHT, WIDTH, 3) and moving.model == str(folder)
+    assert engine.load("i2v").transformer is engine.load("t2v").transformer
 
 
 # ---------------------------------------------------------------- bad input

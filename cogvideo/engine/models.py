@@ -265,6 +265,10 @@ def partner(variant: Variant) -> Variant | None:
     for other in VARIANTS.values():
         if other.family == variant.family and other.task != variant.task:
             return other
+    if variant.one_model:
+        # A saved folder of a model that does both tasks with one transformer (Wan2.2-TI2V, tiny-wan):
+        # the other task is the same weights, under the same name.
+        return replace(variant, task="i2v" if variant.task == "t2v" else "t2v")
     return None
 
 
