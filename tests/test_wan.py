@@ -138,6 +138,8 @@ def test_extend_joins_4n_plus_1_parts_without_the_duplicated_frames(wan, tmp_pat
 def test_a_style_with_built_in_music_and_its_gif(wan):
     result = wan.generate(request(style="anime", music="calm"))
     assert result.prompt != "a cat walks in the park" and "a cat walks in the park" in result.prompt
+    # The style's negative prompt, not the authors': theirs refuses "风格，画作" (style, painting).
+    assert result.negative_prompt == wan.styles["anime"].negative_prompt != WAN_NEGATIVE_PROMPT
     info = codec.probe(result.path)
     assert info.audio_codec == "aac" and result.music == "calm"
     gif = wan.export_gif(result.path, width=480)
