@@ -413,8 +413,7 @@ class Studio:
         from cogvideo.media import clips
 
         info = clips.probe_clip(request.video)
-        if models.sizes_follow_input(variant) and request.height is None and request.width is None:
-            height, width = models.size_for_picture(variant, info.width, info.height)
+        height, width = _clip_size(request, variant, height, width, info)
         run.report(ProgressEvent("load", None, Text("Reading the video…", "正在读取视频…")))
         if request.mode == "extend":
             clip = clips.read_clip(request.video, variant.fps, size=(width, height))
@@ -562,15 +561,19 @@ class Studio:
         request at submit time instead of after it waited in line."""
         from cogvideo.catalogues.styles import get_style
 
-        self._check(request)
+        variant, _, height, width = self._check(request)
         get_style(request.style, self.styles)
         self._check_music(request.music)
         if request.mode in ("i2v", "old_photo"):
             codec.load_image(request.image)
         if request.needs_video:
-            from cogvideo.media.clips import probe_clip
+            from cogvideo.media.clips import check_decoded_size, probe_clip
 
             info = probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
+            if request.mode == "extend":
+                # Extending keeps the whole clip at the model's size: 33 s at most on Wan2.2's 1280×704.
+                height, width = _clip_size(request, variant, height, width, info)
+                check_decoded_size(request.video, info, variant.fps, (width, height))
             if request.mode == "v2v":
                 variant = self.engine.variant("t2v")
                 # From the header's length: a clip far too short is refused now, not after its wait.
@@ -670,6 +673,13 @@ class Studio:
 
             self._upscaler = Upscaler(device=str(self.engine.device))
         return self._upscaler
+
+
+def _clip_size(request: VideoRequest, variant: models.Variant, height: int, width: int, info) -> tuple[int, int]:
+    """The render size for a clip: the one asked for, or the clip's shape where the model follows it."""
+    if models.sizes_follow_input(variant) and request.height is None and request.width is None:
+        return models.size_for_picture(variant, info.width, info.height)
+    return height, width
 
 
 def _check_mode(request: VideoRequest) -> None:

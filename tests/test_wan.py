@@ -369,3 +369,17 @@ def test_a_default_speed_without_evidence_on_wan_stops_the_start():
         Engine("tiny-wan", speed="balanced")
     assert "Balanced is not offered on Wan models" in err.value.en and "暂不支持 Wan 模型" in err.value.zh
     assert Engine("tiny", speed="balanced").fitting_speeds()[:2] == ["quality", "balanced"]
+
+
+def test_a_clip_too_long_to_extend_at_wan22s_size_is_refused_at_submit(tmp_path):
+    # Extending keeps the whole clip at 1280×704 and 24 fps (2.6 MiB a frame): 35 s is 841 frames,
+    # 2.1 GB, over the 2 GiB a read may hold; 30 s (721 frames, 1.8 GB) goes in line.
+    from cogvideo.errors import VideoError
+
+    studio = Studio(Engine("wan2.2-5b"), tmp_path / "outputs")
+    long, fits = (make_clip(tmp_path / f"{seconds}s.mp4", frames=2 * seconds, width=64, height=64, fps=2)
+                  for seconds in (35, 30))
+    with pytest.raises(VideoError) as err:
+        studio.validate(request(mode="extend", video=long))
+    assert "841 frames of 1280×704 at 24 fps" in err.value.en and "上限是 2 GB" in err.value.zh
+    studio.validate(request(mode="extend", video=fits))
