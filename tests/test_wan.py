@@ -293,6 +293,27 @@ def test_a_saved_tiny_wan_folder_resolves_to_wan_and_renders_both_tasks(tmp_path
     assert engine.load("i2v").transformer is engine.load("t2v").transformer
 
 
+def test_a_bf16_wan_runs_its_vae_in_float32_as_its_authors_do(tmp_path, monkeypatch):
+    # The saved tiny Wan read as a bf16 model, as the published ones are.
+    import torch
+
+    from cogvideo.engine import tiny
+
+    folder = tmp_path / "bf16-wan"
+    tiny.build_wan_pipeline("t2v").save_pretrained(folder)
+    monkeypatch.setitem(models.VARIANTS, "tiny-wan", dataclasses.replace(models.VARIANTS["tiny-wan"], dtype="bfloat16"))
+    engine = Engine(str(folder))
+    pipe = engine.load("t2v")
+    assert (pipe.transformer.dtype, pipe.text_encoder.dtype, pipe.vae.dtype) == (torch.bfloat16,) * 2 + (torch.float32,)
+    frames = engine.render(RenderJob(task="t2v", prompt="a cat", negative_prompt="", image=None, num_frames=5,
+                                     num_inference_steps=2, guidance_scale=5.0, seed=1, height=HEIGHT, width=WIDTH))
+    assert frames.shape == (5, HEIGHT, WIDTH, 3)
+    # A pipeline built elsewhere (the benchmark's) gets the same.
+    adopted = tiny.build_wan_pipeline("t2v").to(torch.bfloat16)
+    Engine("tiny-wan").adopt("t2v", adopted)
+    assert adopted.vae.dtype == torch.float32 and adopted.transformer.dtype == torch.bfloat16
+
+
 # ---------------------------------------------------------------- bad input
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,9 @@ class Family:
     # when one model does both (`Variant.one_model`; Wan2.2-TI2V: the first frame's timestep is
     # held at 0, as its T2V pipeline's saved config says).
     shared_i2v_config: tuple[tuple[str, object], ...] = ()
+    # The VAE's dtype when it differs from the model's (None: the model's). Wan's authors run their
+    # VAE in float32 (Wan2.1/2.2 `wan/modules/vae*.py`), as diffusers' Wan examples load it.
+    vae_dtype: str | None = None
 
     def pipeline_class(self, task: str):
         import diffusers
@@ -88,6 +91,7 @@ FAMILIES: dict[str, Family] = {
             speeds=("quality",),
             negative_prompt=WAN_NEGATIVE_PROMPT,
             shared_i2v_config=(("expand_timesteps", True),),
+            vae_dtype="float32",
         ),
     )
 }

@@ -393,6 +393,11 @@ class Engine:
         if shared is None:
             folder = fetch_weights(variant, notify)
             notify(Text(f"Loading {variant.name} into memory…", f"正在加载 {variant.name} 到内存…"), None)
+            if family.vae_dtype:
+                # Read at its own precision: a float32 VAE read as bf16 and cast back loses its low bits.
+                import torch
+
+                return cls.from_pretrained(folder, torch_dtype={"default": dtype, "vae": getattr(torch, family.vae_dtype)})
             return cls.from_pretrained(folder, torch_dtype=dtype)
         # The other task of the same family: only its own transformer is new.
         folder = fetch_weights(variant, notify, allow_patterns=["model_index.json", "transformer/*"])
@@ -424,6 +429,12 @@ class Engine:
                 pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=variant.flow_shift)
                 for other in self._pipes.values():
                     other.scheduler = pipe.scheduler
+        family = family_of(variant)
+        if family.vae_dtype and str(pipe.vae.dtype) != f"torch.{family.vae_dtype}":
+            # A pipeline built elsewhere (`adopt`: the benchmark's) runs its VAE as the authors do too.
+            import torch
+
+            pipe.vae.to(dtype=getattr(torch, family.vae_dtype))
         from cogvideo.engine import acceleration
 
         self._acceleration = acceleration.apply(pipe.transformer, self._wants, self.device)
