@@ -320,12 +320,15 @@ def test_a_bf16_wan_runs_its_vae_in_float32_as_its_authors_do(tmp_path, monkeypa
 def studios(tmp_path_factory):
     """Studios over models whose weights are not here: every check before a render needs none."""
     folder = tmp_path_factory.mktemp("bad-input")
-    return {name: Studio(Engine(name), folder / name) for name in ("5b", "tiny", "wan2.1-1.3b", "tiny-wan")}
+    return {name: Studio(Engine(name), folder / name)
+            for name in ("5b", "1.5-5b-i2v", "tiny", "wan2.1-1.3b", "tiny-wan")}
 
 
 @pytest.mark.parametrize("model, kwargs, en, zh", [
     # A Wan-only size asked of CogVideoX, and a CogVideoX size asked of Wan.
     ("5b", dict(height=480, width=832), ["5b renders only at 720×480", "got 832×480"], ["5b 只支持", "832×480"]),
+    ("1.5-5b-i2v", dict(mode="i2v", image=make_photo(96, 64), height=480, width=832),
+     ["short side to be 768", "got 832×480"], ["短边为 768", "832×480"]),
     ("wan2.1-1.3b", dict(height=480, width=720),
      ["renders only at 832×480 (16:9), 480×832 (9:16)", "got 720×480"], ["wan2.1-1.3b 只支持", "720×480"]),
     # Frames that break 4N+1 on Wan, and 4N+1 that is not 8N+1 on CogVideoX.
