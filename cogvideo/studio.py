@@ -57,10 +57,11 @@ RESTYLE_DEFAULT_PROMPT = "The same scene, subjects and motion as in the original
 
 
 def restyle_frame_counts(variant: models.Variant) -> list[int]:
-    """Frame counts a restyle can use: the model's, except CogVideoX1.5, whose transformer packs
-    latent frames in pairs (patch_size_t 2) and whose video-to-video pipeline, unlike its
-    text-to-video one, does not pad: 16N+1 frames give an odd latent count, so 16N-3."""
-    if variant.family.startswith("cogvideox1.5"):
+    """Frame counts a restyle can use: the model's (Wan: every 4N+1), except CogVideoX1.5, whose
+    transformer packs latent frames in pairs (patch_size_t 2) and whose video-to-video pipeline,
+    unlike its text-to-video one, does not pad: 16N+1 frames give an odd latent count, so 16N-3.
+    Told by its frame rule, not its name, so a saved 1.5 folder (family "local:…") is one too."""
+    if variant.architecture == "cogvideox" and variant.frame_step == 16:
         return [n - 4 for n in variant.allowed_frames()]
     return variant.allowed_frames()
 

@@ -178,6 +178,9 @@ def test_restyle_takes_every_4n_plus_1_count_on_wan_and_cogvideox_keeps_its_own(
     assert restyle_frame_counts(models.VARIANTS["wan2.2-5b"]) == list(range(5, 122, 4))
     assert restyle_frame_counts(models.VARIANTS["5b"]) == [9, 17, 25, 33, 41, 49]
     assert restyle_frame_counts(models.VARIANTS["1.5-5b"])[:3] == [13, 29, 45]  # 16N-3: pairs of latents
+    # A saved CogVideoX1.5 folder is a family of its own name, and the same model.
+    saved = dataclasses.replace(models.VARIANTS["1.5-5b"], name="/models/my-1.5", family="local:/models/my-1.5")
+    assert restyle_frame_counts(saved)[:3] == [13, 29, 45]
 
 
 def tiny_wan22_pipeline():
