@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -20,6 +19,7 @@ from cogvideo.media.colorize import Colorizer
 from cogvideo.request import VideoRequest
 from cogvideo.studio import Studio, restyle_frame_counts
 from tests.conftest import make_photo
+from tests.test_creative import make_clip
 
 # tiny-wan: 144×96 at 16 fps, 9 frames by default and 4N+1 up to 33 (latent frames: (9 - 1) / 4 + 1 = 3).
 WIDTH, HEIGHT, FPS, FRAMES = 144, 96, 16, 9
@@ -50,19 +50,6 @@ def wan_engine():
 @pytest.fixture()
 def wan(wan_engine, tmp_path):
     return Studio(wan_engine, tmp_path / "outputs", colorizer=TintColorizer())
-
-
-def make_clip(path, frames: int, width: int = WIDTH, height: int = HEIGHT, fps: int = FPS):
-    """A clip whose frames differ (a bright bar moving right over a gradient)."""
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x * 255 // (width - 1), y * 255 // (height - 1), np.full_like(x, 90)], -1)
-    out = []
-    for index in range(frames):
-        frame = base.copy()
-        left = index * width // frames
-        frame[:, left:left + width // 10] = (250, 250, 250)
-        out.append(frame.astype(np.uint8))
-    return codec.encode_mp4(np.stack(out), fps, path)
 
 
 def frame_count(path) -> int:
@@ -115,7 +102,7 @@ def test_old_photo_is_colorized_then_animated(wan):
 
 def test_restyle_runs_wans_video_to_video_pipeline_on_a_4n_plus_1_count(wan, tmp_path):
     # A 33-frame clip at 16 fps (2.1 s); 13 frames asked: the first 13 are restyled, in 0.8 s.
-    clip = make_clip(tmp_path / "clip.mp4", frames=33)
+    clip = make_clip(tmp_path / "clip.mp4", frames=33, fps=FPS)
     events = []
     result = wan.generate(request(mode="v2v", video=clip, num_frames=13, strength=0.5, num_inference_steps=4),
                           progress=events.append)
@@ -129,7 +116,7 @@ def test_restyle_runs_wans_video_to_video_pipeline_on_a_4n_plus_1_count(wan, tmp
 
 def test_extend_joins_4n_plus_1_parts_without_the_duplicated_frames(wan, tmp_path):
     # The clip (17 frames) and two parts of 9: 17 + 9 + 9 - 2 joins = 33 frames, all at 16 fps.
-    clip = make_clip(tmp_path / "clip.mp4", frames=17)
+    clip = make_clip(tmp_path / "clip.mp4", frames=17, fps=FPS)
     result = wan.generate(request(mode="extend", video=clip, extensions=2, prompt="the camera keeps moving"))
     assert frame_count(result.path) == 33 and result.info()["parts"] == [17, FRAMES, FRAMES]
     assert result.model == "tiny-wan-i2v" and codec.probe(result.path).fps == 16.0
@@ -209,7 +196,7 @@ def test_restyle_on_a_wan22_vae_sizes_latents_by_its_16x_compression(tmp_path):
     # where the clip gave 6×8, and the render failed (latents: 96 / 16 = 6, 128 / 16 = 8).
     engine = Engine("tiny-wan")
     engine.adopt("t2v", tiny_wan22_pipeline())
-    clip = [Image.fromarray(frame) for frame in codec.read_frames(make_clip(tmp_path / "clip.mp4", 9, 128, 96))]
+    clip = [Image.fromarray(frame) for frame in codec.read_frames(make_clip(tmp_path / "clip.mp4", 9, 128, 96, FPS))]
     frames = engine.render(RenderJob(task="v2v", prompt="a watercolor street", negative_prompt="", image=None,
                                      num_frames=9, num_inference_steps=4, guidance_scale=5.0, seed=1, height=96,
                                      width=128, video=clip, strength=0.5))
