@@ -400,3 +400,27 @@ def test_a_clip_too_long_to_extend_at_wan22s_size_is_refused_at_submit(tmp_path)
         studio.validate(request(mode="extend", video=long))
     assert "841 frames of 1280×704 at 24 fps" in err.value.en and "上限是 2 GB" in err.value.zh
     studio.validate(request(mode="extend", video=fits))
+
+
+def test_an_attention_kernel_asked_for_leaves_wans_own_processors(tmp_path):
+    # Our CogVideoX processor on a Wan transformer broke every render, even falling back to native
+    # (it takes the text inside the sequence; Wan cross-attends to it).
+    engine = Engine("tiny-wan", attention="flash")
+    frames = engine.render(RenderJob(task="t2v", prompt="a cat", negative_prompt="", image=None, num_frames=5,
+                                     num_inference_steps=2, guidance_scale=5.0, seed=1, height=HEIGHT, width=WIDTH))
+    assert frames.shape == (5, HEIGHT, WIDTH, 3)
+    processors = {type(p).__name__ for p in engine.load("t2v").transformer.attn_processors.values()}
+    assert processors == {"WanAttnProcessor"}
+    if engine.device.type == "cpu":
+        assert engine.status().acceleration.attention == "native"  # flash attention needs an NVIDIA GPU
+
+
+def test_compile_finds_wans_blocks():
+    # CogVideoX keeps its blocks in `transformer_blocks`, Wan in `blocks`: --compile failed on Wan.
+    from cogvideo.engine import acceleration, tiny
+
+    transformer = tiny._wan_transformer()
+    blocks = acceleration.repeated_blocks(transformer)
+    assert blocks and blocks == list(transformer.blocks)
+    cogvideox = tiny._transformer("t2v")
+    assert acceleration.repeated_blocks(cogvideox) == list(cogvideox.transformer_blocks)
