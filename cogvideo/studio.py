@@ -57,10 +57,11 @@ RESTYLE_DEFAULT_PROMPT = "The same scene, subjects and motion as in the original
 
 
 def restyle_frame_counts(variant: models.Variant) -> list[int]:
-    """Frame counts a restyle can use: the model's, except CogVideoX1.5, whose transformer packs
-    latent frames in pairs (patch_size_t 2) and whose video-to-video pipeline, unlike its
-    text-to-video one, does not pad: 16N+1 frames give an odd latent count, so 16N-3."""
-    if variant.family.startswith("cogvideox1.5"):
+    """Frame counts a restyle can use: the model's (Wan: every 4N+1), except CogVideoX1.5, whose
+    transformer packs latent frames in pairs (patch_size_t 2) and whose video-to-video pipeline,
+    unlike its text-to-video one, does not pad: 16N+1 frames give an odd latent count, so 16N-3.
+    Told by its frame rule, not its name, so a saved 1.5 folder (family "local:…") is one too."""
+    if variant.architecture == "cogvideox" and variant.frame_step == 16:
         return [n - 4 for n in variant.allowed_frames()]
     return variant.allowed_frames()
 
@@ -419,8 +420,7 @@ class Studio:
         from cogvideo.media import clips
 
         info = clips.probe_clip(request.video)
-        if models.sizes_follow_input(variant) and request.height is None and request.width is None:
-            height, width = models.size_for_picture(variant, info.width, info.height)
+        height, width = _clip_size(request, variant, height, width, info)
         run.report(ProgressEvent("load", None, Text("Reading the video…", "正在读取视频…")))
         if request.mode == "extend":
             clip = clips.read_clip(request.video, variant.fps, size=(width, height))
@@ -568,15 +568,19 @@ class Studio:
         request at submit time instead of after it waited in line."""
         from cogvideo.catalogues.styles import get_style
 
-        self._check(request)
+        variant, _, height, width = self._check(request)
         get_style(request.style, self.styles)
         self._check_music(request.music)
         if request.mode in ("i2v", "old_photo"):
             codec.load_image(request.image)
         if request.needs_video:
-            from cogvideo.media.clips import probe_clip
+            from cogvideo.media.clips import check_decoded_size, probe_clip
 
             info = probe_clip(request.video)  # its header only: limits refuse a 2-hour or 8K file at once
+            if request.mode == "extend":
+                # Extending keeps the whole clip at the model's size: 33 s at most on Wan2.2's 1280×704.
+                height, width = _clip_size(request, variant, height, width, info)
+                check_decoded_size(request.video, info, variant.fps, (width, height))
             if request.mode == "v2v":
                 variant = self.engine.variant("t2v")
                 # From the header's length: a clip far too short is refused now, not after its wait.
@@ -634,8 +638,11 @@ class Studio:
                 f"model={request.model!r} is not served here: this studio runs {self.model}.",
                 f"本服务不提供模型 {request.model!r}：当前运行的是 {self.model}。",
             )
+        if request.task not in self.engine.variants:
+            # Named by the mode asked for: an old photo or an extension needs image to video.
+            raise models.missing_task(next(iter(self.engine.variants.values())), request.task, mode=request.mode)
         variant = self.engine.variant(request.task)
-        _check_prompt(request, variant)
+        _check_prompt(request, variant, self.reads_chinese)
         _check_sources(request)
         _check_mode_options(request)
         if request.lora_scales:
@@ -675,6 +682,13 @@ class Studio:
         return self._upscaler
 
 
+def _clip_size(request: VideoRequest, variant: models.Variant, height: int, width: int, info) -> tuple[int, int]:
+    """The render size for a clip: the one asked for, or the clip's shape where the model follows it."""
+    if models.sizes_follow_input(variant) and request.height is None and request.width is None:
+        return models.size_for_picture(variant, info.width, info.height)
+    return height, width
+
+
 def _check_mode(request: VideoRequest) -> None:
     if request.mode not in MODES:
         raise InvalidRequest(
@@ -683,13 +697,15 @@ def _check_mode(request: VideoRequest) -> None:
         )
 
 
-def _check_prompt(request: VideoRequest, variant: models.Variant) -> None:
+def _check_prompt(request: VideoRequest, variant: models.Variant, reads_chinese: bool) -> None:
     prompt = request.prompt if isinstance(request.prompt, str) else None
     if prompt is None or (not prompt.strip() and request.mode not in ("old_photo", "v2v")):
+        # English is best only for a model whose text encoder reads English alone (CogVideoX's T5).
         raise InvalidRequest(
-            "The prompt is empty. Describe the video you want (in English for best results), "
-            "or use “Help me write one”.",
-            "提示词为空。请描述你想要的视频（英文效果最佳），或点击“帮我想一条”。",
+            "The prompt is empty. Describe the video you want"
+            + ("" if reads_chinese else " (in English for best results)") + ", or use “Help me write one”.",
+            "提示词为空。请描述你想要的视频" + ("（中文或英文均可）" if reads_chinese else "（英文效果最佳）")
+            + "，或点击“帮我想一条”。",
         )
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidRequest(

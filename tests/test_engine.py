@@ -171,25 +171,3 @@ def test_local_folders_keep_dynamic_guidance(tmp_path):
         json.dumps({"text_embed_dim": 4096, "num_attention_heads": 48}))
     assert models.resolve(str(tmp_path)).dynamic_cfg
 
-
-def test_compile_finds_the_blocks_of_either_family():
-    # CogVideoX names its block list `transformer_blocks`, Wan `blocks`: each block is wrapped for
-    # compiling (lazily: nothing compiles until a GPU render runs it).
-    from cogvideo.engine import tiny
-    from cogvideo.engine.acceleration import _compile_blocks
-
-    for transformer, blocks in ((tiny._transformer("t2v"), "transformer_blocks"), (tiny._wan_transformer(), "blocks")):
-        _compile_blocks(transformer)
-        assert all(block._compiled_call_impl is not None for block in getattr(transformer, blocks))
-
-
-def test_an_attention_backend_on_wan_keeps_wans_own_processor():
-    # Wan's processor dispatches through diffusers already; ours is CogVideoX's and would break it.
-    from cogvideo.engine import tiny
-    from cogvideo.engine.attention import use_attention
-
-    transformer = tiny._wan_transformer()
-    before = {type(p).__name__ for p in transformer.attn_processors.values()}
-    choice = use_attention(transformer, "sage")
-    assert choice.backend == "native" and choice.fell_back  # no NVIDIA GPU here: PyTorch's, with the reason
-    assert {type(p).__name__ for p in transformer.attn_processors.values()} == before == {"WanAttnProcessor"}

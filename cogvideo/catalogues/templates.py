@@ -1,12 +1,12 @@
 """Use-case templates for image to video (表情包梗图, 广告制作, 剧情创作, ...): data in
 `presets/templates.json`, filled by one pure function.
 
-A template is a starting point for one kind of video: an English prompt scaffold for CogVideoX
-(`{subject}` marks where the user's subject goes), the settings that suit it (a style, a music
-track, a frame count, a guidance scale), and an `intent`: a few English sentences telling the prompt
-agent what the video is for and how it should move. The file is validated when it is loaded,
-against the styles and music tracks it names: a bad file stops start-up with the file, the entry
-and the problem named, never silently.
+A template is a starting point for one kind of video: an English prompt scaffold that every model
+reads (CogVideoX's T5 reads English only; Wan's umT5 reads it too), with `{subject}` where the user's
+subject goes; the settings that suit it (a style, a music track, a frame count, a guidance scale);
+and an `intent`: a few English sentences telling the prompt agent what the video is for and how it
+should move. The file is validated when it is loaded, against the styles and music tracks it
+names: a bad file stops start-up with the file, the entry and the problem named, never silently.
 """
 
 from __future__ import annotations
@@ -162,8 +162,9 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
     foreign = _NOT_ENGLISH.search(prompt)
     if foreign:
         raise fail(
-            f"'prompt' must be English (CogVideoX reads English only), but it contains {foreign.group()!r}",
-            f"'prompt' 必须是英文（CogVideoX 只能读懂英文），但其中含有 {foreign.group()!r}",
+            f"'prompt' must be English (the scaffolds serve every model, and CogVideoX reads English only), "
+            f"but it contains {foreign.group()!r}",
+            f"'prompt' 必须是英文（模板供所有模型使用，而 CogVideoX 只能读懂英文），但其中含有 {foreign.group()!r}",
         )
 
     # 4. Numbers: a frame count or null, a guidance scale in range.

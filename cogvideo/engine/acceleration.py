@@ -83,10 +83,17 @@ def _fp8(transformer, device) -> tuple[bool, Text | None]:
 
 
 def _compile_blocks(transformer) -> None:
-    """Compile each transformer block on its own: CogVideoX declares no `_repeated_blocks` for
-    diffusers' regional compile, and the 42 blocks share one compiled graph this way (compiling
-    the whole model would also trace the cache hooks between blocks)."""
-    # CogVideoX names its block list `transformer_blocks`, Wan `blocks`.
-    blocks = getattr(transformer, "transformer_blocks", None) or transformer.blocks
-    for block in blocks:
+    """Compile each transformer block on its own: the blocks share one compiled graph this way
+    (compiling the whole model would also trace the cache hooks between blocks)."""
+    for block in repeated_blocks(transformer):
         block.compile(fullgraph=False, dynamic=False)
+
+
+def repeated_blocks(transformer) -> list:
+    """The transformer's blocks: those of the classes it declares for diffusers' regional compile
+    (Wan: `WanTransformerBlock`, under `blocks`), else CogVideoX's `transformer_blocks` (CogVideoX
+    declares none)."""
+    declared = set(getattr(transformer, "_repeated_blocks", None) or ())
+    if declared:
+        return [module for module in transformer.modules() if type(module).__name__ in declared]
+    return list(transformer.transformer_blocks)

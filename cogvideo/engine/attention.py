@@ -1,10 +1,11 @@
-"""Attention backends for CogVideoX (and Wan): sage, flash, flash_3 or PyTorch's own (native).
+"""Attention backends: sage, flash, flash_3 or PyTorch's own (native), for CogVideoX and Wan.
 
 diffusers' `CogVideoXAttnProcessor2_0` calls `F.scaled_dot_product_attention` itself, so
 `set_attention_backend` and the `attention_backend` context do nothing for CogVideoX. Our
 processor does the same math but hands the attention to diffusers' `dispatch_attention_fn`, which
 knows every kernel. `use_attention` installs it and falls back to native, with a reason the status
-line can show, when the asked-for kernel is not installed or cannot run on this GPU.
+line can show, when the asked-for kernel is not installed or cannot run on this GPU. Wan's own
+processor already dispatches, so there the kernel is only named (`set_attention_backend`).
 
 SageAttention from the package index is 1.0.6 (Triton kernels, nothing to build), which the
 dispatcher refuses (it takes 2.1.1 or newer, built from source): then the processor calls that
@@ -272,17 +273,11 @@ def use_attention(transformer: CogVideoXTransformer3DModel, backend: str) -> Att
     Call it after `fuse_qkv_projections()` if you fuse: fusing installs diffusers' own processor.
     """
     installed = backend in _KERNELS and _kernel_installed(_KERNELS[backend])
-    if type(transformer).__name__ != "CogVideoXTransformer3DModel":
-        # Wan's own processor hands attention to diffusers' dispatcher already: the backend is
-        # diffusers' setting, and our CogVideoX processor must not replace it.
-        choice = choose_backend(backend, installed=installed, capability=_cuda_capability(transformer),
-                                dtype=transformer.dtype)
-        if choice.backend != "native":
-            transformer.set_attention_backend(_diffusers_name(choice.backend))
-        return choice
     kernel = sage1_kernel() if backend == "sage" and not installed else None
     choice = choose_backend(backend, installed=installed or kernel is not None,
                             capability=_cuda_capability(transformer), dtype=transformer.dtype)
+    if not type(transformer).__name__.startswith("CogVideoX"):
+        return _use_dispatched_attention(transformer, choice, sage1=kernel is not None)
     if kernel is None or choice.backend != backend:
         transformer.set_attn_processor(DispatchCogVideoXAttnProcessor(choice.backend))
         return choice
@@ -297,4 +292,21 @@ def use_attention(transformer: CogVideoXTransformer3DModel, backend: str) -> Att
         transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native"))
         return choice
     transformer.set_attn_processor(DispatchCogVideoXAttnProcessor("native", kernel=kernel))
+    return choice
+
+
+def _use_dispatched_attention(transformer, choice: AttentionChoice, sage1: bool) -> AttentionChoice:
+    """Wan (and any transformer whose own processors call diffusers' `dispatch_attention_fn`): the
+    kernel is chosen by name with `set_attention_backend`, and native keeps the processors as
+    published. Our CogVideoX processor must never go on it (its attention takes the text inside the
+    sequence; Wan's cross-attends to it). SageAttention 1.x, which the dispatcher refuses, runs only
+    through our CogVideoX processor, so it falls back here."""
+    if choice.backend == "native":
+        return choice
+    if sage1:
+        return AttentionChoice(choice.requested, "native", Text(
+            "sage attention 1.x runs on CogVideoX only (diffusers dispatches 2.1.1 or newer); using PyTorch attention",
+            "sage 注意力 1.x 仅用于 CogVideoX（diffusers 需要 2.1.1 及以上版本），改用 PyTorch 注意力",
+        ))
+    transformer.set_attention_backend(_KERNELS[choice.backend].diffusers_name)
     return choice

@@ -41,6 +41,9 @@ class Family:
     # when one model does both (`Variant.one_model`; Wan2.2-TI2V: the first frame's timestep is
     # held at 0, as its T2V pipeline's saved config says).
     shared_i2v_config: tuple[tuple[str, object], ...] = ()
+    # The VAE's dtype when it differs from the model's (None: the model's). Wan's authors run their
+    # VAE in float32 (Wan2.1/2.2 `wan/modules/vae*.py`), as diffusers' Wan examples load it.
+    vae_dtype: str | None = None
 
     def pipeline_class(self, task: str):
         import diffusers
@@ -59,7 +62,9 @@ class Family:
         not take (a text-to-video pipeline's `transformer_2`) are left out."""
         cls = self.pipeline_class(task)
         accepted = inspect.signature(cls.__init__).parameters
-        return cls(**{name: value for name, value in {**components, **config}.items() if name in accepted})
+        pipe = cls(**{name: value for name, value in {**components, **config}.items() if name in accepted})
+        _spatial_scale_from_vae(pipe)
+        return pipe
 
 
 FAMILIES: dict[str, Family] = {
@@ -86,9 +91,27 @@ FAMILIES: dict[str, Family] = {
             speeds=("quality",),
             negative_prompt=WAN_NEGATIVE_PROMPT,
             shared_i2v_config=(("expand_timesteps", True),),
+            vae_dtype="float32",
         ),
     )
 }
+
+
+def _spatial_scale_from_vae(pipe) -> None:
+    """Size latents by the VAE's own spatial compression where its config states one.
+
+    diffusers 0.42's WanVideoToVideoPipeline counts it from the VAE's downsampling stages (×8), as
+    for Wan2.1's VAE; Wan2.2's VAE packs 2×2 pixels first (`scale_factor_spatial` 16), so restyling
+    on Wan2.2-TI2V-5B made noise half the size of the clip's latents and failed. A VAE without the
+    key (CogVideoX's) leaves the pipeline as built.
+    """
+    stated = getattr(getattr(pipe, "vae", None), "config", {}).get("scale_factor_spatial")
+    if stated is None or getattr(pipe, "vae_scale_factor_spatial", stated) == stated:
+        return
+    from diffusers.video_processor import VideoProcessor
+
+    pipe.vae_scale_factor_spatial = stated
+    pipe.video_processor = VideoProcessor(vae_scale_factor=stated)
 
 
 def family_of(variant) -> Family:

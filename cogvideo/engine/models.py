@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bilingual import Text
 from cogvideo.errors import InvalidRequest
 
 GiB = 1024**3
@@ -264,12 +265,31 @@ def partner(variant: Variant) -> Variant | None:
     for other in VARIANTS.values():
         if other.family == variant.family and other.task != variant.task:
             return other
+    if variant.one_model:
+        # A saved folder of a model that does both tasks with one transformer (Wan2.2-TI2V, tiny-wan):
+        # the other task is the same weights, under the same name.
+        return replace(variant, task="i2v" if variant.task == "t2v" else "t2v")
     return None
 
 
-def missing_task(loaded: Variant, task: str) -> InvalidRequest:
+# What a refusal calls a mode that is not its task by name (the page's tab names), and why the mode
+# needs that task: a user may not know that an old photo is animated by image to video.
+_MODE_WORDS = {
+    "old_photo": Text("bring an old photo to life", "老照片"),
+    "extend": Text("extend a video", "视频续写"),
+    "v2v": Text("restyle a video", "视频转绘"),
+}
+_MODE_REASONS = {
+    "old_photo": Text("it animates the photo with image to video", "老照片是用图生视频让照片动起来的"),
+    "extend": Text("each new part starts from the last frame with image to video",
+                   "续写的每一段都从上一段的最后一帧以图生视频继续"),
+    "v2v": Text("restyling repaints the clip with text to video", "转绘是用文生视频重绘视频的"),
+}
+
+
+def missing_task(loaded: Variant, task: str, mode: str | None = None) -> InvalidRequest:
     """The refusal for a mode the loaded model cannot do (Wan2.1-1.3B has no image to video),
-    naming the models that can."""
+    naming the models that can; `mode` (old_photo, extend, v2v) names the mode the user asked for."""
     able = [v.name for v in VARIANTS.values() if v.task == task and v.repo_id is not None]
     if task == "i2v":
         # A text-to-video model of a family that does both: its own name serves image to video.
@@ -277,11 +297,20 @@ def missing_task(loaded: Variant, task: str) -> InvalidRequest:
                 if v.task == "i2v" and v.repo_id is not None]
     what_en = "image to video" if task == "i2v" else "text to video"
     what_zh = "图生视频" if task == "i2v" else "文生视频"
+    only_en = f"it makes videos from {'text' if loaded.task == 't2v' else 'a picture'} only"
+    only_zh = f"它只能{'用文字' if loaded.task == 't2v' else '用图片'}生成视频"
+    if mode in _MODE_WORDS:
+        words, reason = _MODE_WORDS[mode], _MODE_REASONS[mode]
+        return InvalidRequest(
+            f"{loaded.name} cannot {words.en}: {reason.en}, and {only_en}. The models that can: "
+            f"{', '.join(able)} (the studio's operator chooses the model when starting it).",
+            f"{loaded.name} 不支持{words.zh}：{reason.zh}，而{only_zh}。"
+            f"支持{words.zh}的模型：{', '.join(able)}（由管理员在启动时选择）。",
+        )
     return InvalidRequest(
-        f"{loaded.name} cannot make {what_en}: it makes videos from "
-        f"{'text' if loaded.task == 't2v' else 'a picture'} only. The models that can: {', '.join(able)} "
+        f"{loaded.name} cannot make {what_en}: {only_en}. The models that can: {', '.join(able)} "
         "(the studio's operator chooses the model when starting it).",
-        f"{loaded.name} 不支持{what_zh}，它只能{'用文字' if loaded.task == 't2v' else '用图片'}生成视频。"
+        f"{loaded.name} 不支持{what_zh}，{only_zh}。"
         f"支持{what_zh}的模型：{', '.join(able)}（由管理员在启动时选择）。",
     )
 

@@ -169,9 +169,13 @@ class Engine:
         self._compiled: set[int] = set()  # transformers whose blocks are compiled, not yet run
         self.loras: tuple[LoraSpec, ...] = tuple(loras)
         # `auto` sizes for this preset's cache too; presets whose cache cannot fit are refused.
-        from cogvideo.engine.speed import check_speed
+        from cogvideo.engine.speed import check_speed, not_for_family
 
         self._sized_for = check_speed(speed)
+        if self._sized_for not in self.family.speeds:
+            # Refused at start, not at every video: `--speed balanced` with a Wan model would
+            # otherwise start a server whose every request is refused.
+            raise not_for_family(self._sized_for, self.family, list(self.family.speeds))
         # The card's memory as the operator caps it (another program shares it; the bench emulates
         # a smaller card). None: what the accelerator reports free.
         self._vram_cap_gib = vram_gib
@@ -389,6 +393,11 @@ class Engine:
         if shared is None:
             folder = fetch_weights(variant, notify)
             notify(Text(f"Loading {variant.name} into memory…", f"正在加载 {variant.name} 到内存…"), None)
+            if family.vae_dtype:
+                # Read at its own precision: a float32 VAE read as bf16 and cast back loses its low bits.
+                import torch
+
+                return cls.from_pretrained(folder, torch_dtype={"default": dtype, "vae": getattr(torch, family.vae_dtype)})
             return cls.from_pretrained(folder, torch_dtype=dtype)
         # The other task of the same family: only its own transformer is new.
         folder = fetch_weights(variant, notify, allow_patterns=["model_index.json", "transformer/*"])
@@ -420,6 +429,12 @@ class Engine:
                 pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=variant.flow_shift)
                 for other in self._pipes.values():
                     other.scheduler = pipe.scheduler
+        family = family_of(variant)
+        if family.vae_dtype and str(pipe.vae.dtype) != f"torch.{family.vae_dtype}":
+            # A pipeline built elsewhere (`adopt`: the benchmark's) runs its VAE as the authors do too.
+            import torch
+
+            pipe.vae.to(dtype=getattr(torch, family.vae_dtype))
         from cogvideo.engine import acceleration
 
         self._acceleration = acceleration.apply(pipe.transformer, self._wants, self.device)
@@ -576,7 +591,7 @@ class Engine:
                 self._free_hooks(pipe)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                raise _oom_error(self.offload)
+                raise _oom_error(self.offload, variant)
         # In place: for 161 frames of 1360×768 each float copy would be ~2 GB.
         video = np.asarray(video, dtype=np.float32)
         np.multiply(video, 255.0, out=video)
@@ -608,7 +623,7 @@ class Engine:
             pipe.maybe_free_model_hooks()
 
 
-def _oom_error(mode: str) -> StudioError:
+def _oom_error(mode: str, variant: Variant) -> StudioError:
     nxt = models.next_offload(mode)
     if nxt:
         return StudioError(
@@ -616,8 +631,20 @@ def _oom_error(mode: str) -> StudioError:
             "(slower, less VRAM), or use fewer frames.",
             f"显存不足（当前策略 '{mode}'）。请使用 --offload {nxt} 重新启动（更慢但更省显存），或减少帧数。",
         )
+    smaller = _smallest_of_family(variant)
     return StudioError(
-        "The GPU ran out of memory even with sequential offload. Close other GPU programs, or use "
-        "the 2b model.",
-        "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序，或改用 2b 模型。",
+        "The GPU ran out of memory even with sequential offload. Close other GPU programs"
+        + (f", or use the {smaller} model." if smaller else ", or use fewer frames."),
+        "即使使用 sequential 策略显存仍不足。请关闭其他占用显卡的程序"
+        + (f"，或改用 {smaller} 模型。" if smaller else "，或减少帧数。"),
     )
+
+
+def _smallest_of_family(variant: Variant) -> str | None:
+    """The published model of the same architecture that needs the least memory (CogVideoX: 2b;
+    Wan: wan2.1-1.3b), unless it is the one that ran out."""
+    kin = [v for v in models.VARIANTS.values() if v.architecture == variant.architecture and v.repo_id]
+    if not kin:
+        return None
+    smallest = min(kin, key=lambda v: v.vram_gib.get("sequential", float("inf")))
+    return None if smallest.family == variant.family else smallest.name

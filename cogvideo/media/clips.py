@@ -284,13 +284,8 @@ def read_clip(
         scaled = _cover((info.width, info.height), (out_w, out_h))
     crop = ((scaled[0] - out_w) // 2, (scaled[1] - out_h) // 2)
     # 3. Memory: refuse before decoding what would not fit.
-    frame_bytes = out_w * out_h * 3
+    check_decoded_size(path, info, fps, (out_w, out_h), max_frames)
     rate = Fraction(fps).limit_denominator(1001)
-    expected = math.ceil(min(info.duration, MAX_CLIP_SECONDS + 1) * fps) + 1
-    if max_frames is not None:
-        expected = min(expected, max_frames)
-    if expected * frame_bytes > MAX_DECODED_BYTES:
-        raise VideoError(*_too_much_memory_text(path, expected, (out_w, out_h), fps))
     # 4. Decode.
     scale_crop = (f"scale={scaled[0]}:{scaled[1]}:flags=lanczos,format=rgb24,"
                   f"crop={out_w}:{out_h}:{crop[0]}:{crop[1]}")
@@ -475,6 +470,18 @@ def _too_short_text(path: Path, count: int, fps: float) -> tuple[str, str]:
         f"{path.name} 按每秒 {fps:g} 帧只能得到 {count} 帧，至少需要 {MIN_CLIP_FRAMES} 帧"
         f"（时长至少 {seconds} 秒）。请上传更长的视频。",
     )
+
+
+def check_decoded_size(path: str | Path, info: ClipInfo, fps: float, size: tuple[int, int],
+                       max_frames: int | None = None) -> None:
+    """Refuse, from the header alone, a read whose frames (`size` is width, height) would pass
+    MAX_DECODED_BYTES: `read_clip` asks before decoding, and the studio at submit time, so such a
+    clip never waits in line."""
+    expected = math.ceil(min(info.duration, MAX_CLIP_SECONDS + 1) * fps) + 1
+    if max_frames is not None:
+        expected = min(expected, max_frames)
+    if expected * size[0] * size[1] * 3 > MAX_DECODED_BYTES:
+        raise VideoError(*_too_much_memory_text(Path(path), expected, size, fps))
 
 
 def _too_much_memory_text(path: Path, count: int, size: tuple[int, int], fps: float) -> tuple[str, str]:
