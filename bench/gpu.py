@@ -60,36 +60,8 @@ SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linea
                  set_alpha_to_one=True, steps_offset=0, timestep_spacing="trailing")
 SCHEDULERS = {name: dict(SCHEDULER, snr_shift_scale=3.0 if name == "2b" else 1.0) for name in TRANSFORMERS}
 
-# Wan, from the published configs: the Wan-AI -Diffusers repos' transformer/, vae/ and text_encoder/
-# config.json and model_index.json, which agree with the Wan repos' own `wan/configs/wan_t2v_1_3B.py`
-# (dim 1536, 12 heads, 30 layers, ffn 8960) and `wan_ti2v_5B.py` (dim 3072, 24 heads, 30 layers, ffn
-# 14336, 48 latent channels, VAE stride 4×16×16). Both read prompts with umT5-XXL (google/umt5-xxl's
-# encoder: 24 layers, d_model 4096, a 256384-token vocabulary: 5.7 B parameters, 11.4 GB in bf16).
-# These belong with the other published Wan configs in cogvideo/engine/published.py once it lands.
-UMT5_XXL = dict(vocab_size=256384, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
-                feed_forward_proj="gated-gelu", relative_attention_num_buckets=32,
-                relative_attention_max_distance=128, tie_word_embeddings=False)
-WAN_BASE = dict(patch_size=(1, 2, 2), attention_head_dim=128, text_dim=4096, freq_dim=256, num_layers=30,
-                cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
-WAN_TRANSFORMERS = {
-    "wan2.1-1.3b": dict(WAN_BASE, num_attention_heads=12, ffn_dim=8960, in_channels=16, out_channels=16),
-    # TI2V: one transformer for text and image to video (the image enters as the first latent frame).
-    "wan2.2-5b": dict(WAN_BASE, num_attention_heads=24, ffn_dim=14336, in_channels=48, out_channels=48),
-    "wan2.2-5b-i2v": dict(WAN_BASE, num_attention_heads=24, ffn_dim=14336, in_channels=48, out_channels=48),
-}
-# AutoencoderKLWan's defaults are Wan2.1's VAE. Wan2.2's compresses 16× in space: 2×2 pixel patches
-# (12 channels) into a 48-channel latent. Its published per-channel latent mean and std only normalise
-# latents: stand-ins of the right length cost the same time and memory.
-WAN22_VAE = dict(base_dim=160, decoder_base_dim=256, z_dim=48, in_channels=12, out_channels=12, patch_size=2,
-                 is_residual=True, scale_factor_spatial=16, scale_factor_temporal=4,
-                 latents_mean=[0.0] * 48, latents_std=[1.0] * 48)
-WAN_VAES = {"wan2.1-1.3b": {}, "wan2.2-5b": WAN22_VAE, "wan2.2-5b-i2v": WAN22_VAE}
-# Wan2.2-TI2V's model_index.json: the first frame's timestep is held at 0 (it carries the picture).
-WAN_PIPELINES = {"wan2.1-1.3b": {}, "wan2.2-5b": {"expand_timesteps": True},
-                 "wan2.2-5b-i2v": {"expand_timesteps": True}}
-# As the -Diffusers repos' scheduler_config.json: UniPC on flow-matching sigmas; the shift is the
-# variant's (3.0 at 480p, 5.0 at 720p), which the Engine sets as published.
-WAN_SCHEDULER = dict(prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000)
+# Wan: the published architectures (cogvideo/engine/published.py, each config citing its Hub file).
+WAN_MODELS = tuple(v.name for v in models.WAN_VARIANTS if v.repo_id is not None)
 # Classifier-free guidance as the authors run each family (CogVideo cli_demo.py 6.0; Wan's configs'
 # sample_guide_scale 5.0). Any value above 1 costs the same: two transformer passes per step.
 GUIDANCE = {"cogvideox": 6.0, "wan": 5.0}
@@ -108,7 +80,7 @@ def random_init(module: torch.nn.Module, device: str | torch.device = "cpu") -> 
 
 
 def build_full_size(name: str, dtype: torch.dtype):
-    if name in WAN_TRANSFORMERS:
+    if name in WAN_MODELS:
         return build_wan_full_size(name, dtype)
     from diffusers import (AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXImageToVideoPipeline,
                            CogVideoXPipeline, CogVideoXTransformer3DModel)
@@ -130,21 +102,21 @@ def build_full_size(name: str, dtype: torch.dtype):
 
 def build_wan_full_size(name: str, dtype: torch.dtype):
     """A Wan pipeline at its published size with random weights (see `build_full_size`)."""
-    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
-    from transformers import UMT5Config, UMT5EncoderModel
+    from cogvideo.engine.published import build_components, wan_configs
 
     variant = models.VARIANTS[name]
+    family = family_of(variant)
+    published = wan_configs()[variant.family]  # wan2.2-5b-i2v is the same model as wan2.2-5b
     with torch.device("meta"):
-        transformer = WanTransformer3DModel(**WAN_TRANSFORMERS[name])
-        text_encoder = UMT5EncoderModel(UMT5Config(**UMT5_XXL))
-        vae = AutoencoderKLWan(**WAN_VAES[name])
+        parts = build_components(published)
     components = dict(
-        tokenizer=tiny.build_tokenizer(chinese=True), text_encoder=random_init(text_encoder).to(dtype),
-        # In the weights' dtype, as the Engine loads a Wan pipeline (from_pretrained with one torch_dtype).
-        vae=random_init(vae).to(dtype), transformer=random_init(transformer).to(dtype),
-        scheduler=UniPCMultistepScheduler(**WAN_SCHEDULER, flow_shift=variant.flow_shift),
+        tokenizer=tiny.build_tokenizer(chinese=True), scheduler=parts["scheduler"],
+        text_encoder=random_init(parts["text_encoder"]).to(dtype),
+        transformer=random_init(parts["transformer"]).to(dtype),
+        # The VAE in the family's own precision, as the Engine runs it (float32 for Wan).
+        vae=random_init(parts["vae"]).to(getattr(torch, family.vae_dtype) if family.vae_dtype else dtype),
     )
-    return family_of(variant).build(variant.task, components, **WAN_PIPELINES[name])
+    return family.build(variant.task, components, **published.pipeline)
 
 
 def build_tiny(variant: models.Variant):
@@ -274,7 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     tiny_names = [name for name, variant in models.VARIANTS.items() if variant.repo_id is None]
     parser.add_argument("--model", nargs="+", default=["5b"],
-                        choices=list(TRANSFORMERS) + list(WAN_TRANSFORMERS) + tiny_names)
+                        choices=list(TRANSFORMERS) + list(WAN_MODELS) + tiny_names)
     parser.add_argument("--offload", nargs="+", default=["none"], choices=models.OFFLOAD_MODES)
     parser.add_argument("--steps", type=int, default=50, help="denoising steps (caches need the full schedule)")
     parser.add_argument("--speed", nargs="+", default=list(PRESETS), choices=list(PRESETS))

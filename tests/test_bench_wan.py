@@ -1,11 +1,6 @@
-"""bench/gpu.py's Wan rows: the published configs on the meta device (no memory, no download), the
-pipeline the bench builds from them, and the script end to end on the tiny Wan (CPU).
-
-Published sizes the configs must reproduce: Wan2.1-T2V-1.3B's transformer has 1.42 B parameters
-(the "1.3B"), Wan2.2-TI2V-5B's 5.00 B, umT5-XXL's encoder 5.68 B (11.4 GB in bf16, the size of the
-repos' text_encoder folder); the VAE files are 0.5 GB (Wan2.1, fp32: 127 M parameters) and 2.8 GB
-(Wan2.2, fp32: 705 M).
-"""
+"""bench/gpu.py's Wan rows: the pipeline the bench builds from the published configs
+(cogvideo/engine/published.py, whose sizes tests/test_wan.py checks) on the meta device (no memory,
+no download), and the script end to end on the tiny Wan (CPU)."""
 
 from __future__ import annotations
 
@@ -16,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from cogvideo.engine import lora, models
+from cogvideo.engine import models
 from tests.conftest import ROOT
 
 
@@ -32,31 +27,10 @@ def parameters(module) -> float:
     return sum(p.numel() for p in module.parameters()) / 1e9
 
 
-def test_the_wan_benchmark_configs_are_the_published_ones(gpu):
-    from diffusers import AutoencoderKLWan, WanTransformer3DModel
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    expected = {"wan2.1-1.3b": (1.42, 0.127), "wan2.2-5b": (5.00, 0.705), "wan2.2-5b-i2v": (5.00, 0.705)}
-    assert set(gpu.WAN_TRANSFORMERS) == set(expected) == {v.name for v in models.WAN_VARIANTS if v.repo_id}
-    with torch.device("meta"):
-        text_encoder = UMT5EncoderModel(UMT5Config(**gpu.UMT5_XXL))
-        assert parameters(text_encoder) == pytest.approx(5.68, abs=0.01)
-        for name, (transformer_b, vae_b) in expected.items():
-            variant = models.VARIANTS[name]
-            transformer = WanTransformer3DModel(**gpu.WAN_TRANSFORMERS[name])
-            vae = AutoencoderKLWan(**gpu.WAN_VAES[name])
-            assert parameters(transformer) == pytest.approx(transformer_b, abs=0.01), name
-            assert parameters(vae) == pytest.approx(vae_b, abs=0.001), name
-            assert len(transformer.blocks) == 30
-            assert lora.transformer_width(transformer) == lora.model_width(variant)  # 1536 / 3072
-            # The VAE's latent is what the transformer reads, at the compression the variant declares.
-            assert vae.config.z_dim == transformer.config.in_channels == transformer.config.out_channels
-            assert vae.config.scale_factor_spatial == variant.vae_spatial
-            assert len(vae.config.latents_mean) == len(vae.config.latents_std) == vae.config.z_dim
-
-
 def test_the_bench_builds_the_pipeline_the_engine_runs(gpu, monkeypatch):
     from diffusers import WanImageToVideoPipeline, WanPipeline
+
+    from cogvideo.engine.published import wan_configs
 
     monkeypatch.setattr(gpu, "random_init", lambda module, device="cpu": module)  # stay on meta: no memory
     for name, cls in (("wan2.1-1.3b", WanPipeline), ("wan2.2-5b", WanPipeline),
@@ -64,6 +38,12 @@ def test_the_bench_builds_the_pipeline_the_engine_runs(gpu, monkeypatch):
         variant = models.VARIANTS[name]
         pipe = gpu.build_full_size(name, torch.bfloat16)
         assert type(pipe) is cls and pipe.transformer.dtype == torch.bfloat16
+        assert pipe.vae.dtype == torch.float32  # as the Engine runs Wan's VAE
+        published = wan_configs()[variant.family]  # the architectures tests/test_wan.py checks
+        for part in ("transformer", "vae"):
+            config = getattr(pipe, part).config
+            assert all(config[key] == (tuple(value) if isinstance(config[key], tuple) else value)
+                       for key, value in getattr(published, part).items() if key in config), (name, part)
         assert pipe.config.expand_timesteps == name.startswith("wan2.2")  # TI2V holds the first frame at t=0
         assert pipe.scheduler.config.flow_shift == variant.flow_shift and pipe.scheduler.config.use_flow_sigmas
         counter, handles = gpu.count_computed_blocks(pipe)
