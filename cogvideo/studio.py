@@ -222,12 +222,14 @@ class Studio:
         it is, with no translation."""
         return self.engine.family.reads_chinese
 
+    @property
+    def model_names(self) -> frozenset[str]:
+        """Every name of the served model, lower case ("wan2.2-5b", "wan2.2-5b-i2v"): the jobs it takes."""
+        return frozenset(v.name.lower() for v in self.engine.variants.values())
+
     def serves(self, model: str | None) -> bool:
         """Whether a request naming `model` (None: any) is for this studio's model."""
-        if model is None:
-            return True
-        key = str(model).strip().lower()
-        return any(key == v.name.lower() for v in self.engine.variants.values())
+        return model is None or str(model).strip().lower() in self.model_names
 
     def status(self) -> EngineStatus:
         return self.engine.status()

@@ -79,7 +79,7 @@ class LocalWorker:
 
     @property
     def models(self) -> frozenset[str]:
-        return frozenset(v.name.lower() for v in self.studio.variants.values())
+        return self.studio.model_names
 
     def validate(self, request: VideoRequest) -> None:
         self.studio.validate(request)

@@ -31,7 +31,7 @@ from cogvideo import ProgressEvent, Studio, VideoRequest, VideoResult
 from cogvideo.errors import Cancelled, StudioError
 
 from .estimate import frames_of, work_of
-from .workers import WorkerHealth
+from .workers import LocalWorker
 
 log = logging.getLogger("cogvideo.jobs.zerogpu")
 
@@ -90,33 +90,18 @@ class _Done:
     cancelled: bool = False
 
 
-class ZeroGpuWorker:
+class ZeroGpuWorker(LocalWorker):
     """Renders in this process like `LocalWorker`, each job inside one call of the given GPU
     decorator (`spaces.GPU`), asking for `gpu_seconds` of the request."""
 
-    remote = False
-
     def __init__(self, studio: Studio, gpu: GpuDecorator, name: str = "zerogpu", most: int = MAX_SECONDS,
                  default_speed: str = "quality") -> None:
-        self.studio = studio
-        self.name = name
+        super().__init__(studio, name)
         self.most = most
         self.default_speed = default_speed
         # Wrapped once, now: spaces packs the weights and reports the Space's GPU functions at launch,
         # and counts only functions wrapped before it.
         self._render_on_gpu = gpu(self._render, duration=self.duration)
-
-    @property
-    def output_dir(self):
-        return self.studio.output_dir
-
-    @property
-    def model(self) -> str:
-        return self.studio.model
-
-    @property
-    def models(self) -> frozenset[str]:
-        return frozenset(v.name.lower() for v in self.studio.variants.values())
 
     def duration(self, request: VideoRequest) -> int:
         """spaces calls this with the wrapped function's arguments."""
@@ -125,9 +110,6 @@ class ZeroGpuWorker:
             log.warning("a video expected to need %d s of GPU asks for the most a call may have, %d s",
                         expected, self.most)
         return min(expected, self.most)
-
-    def validate(self, request: VideoRequest) -> None:
-        self.studio.validate(request)
 
     def run(self, request: VideoRequest, progress: Callable[[ProgressEvent], None], cancel: threading.Event,
             job_id: str | None = None) -> VideoResult:
@@ -172,15 +154,6 @@ class ZeroGpuWorker:
         finally:
             stop.set()  # closed early (cancel, service closing): the studio stops at its next step
             thread.join()
-
-    def ready(self) -> bool:
-        return True
-
-    def health(self) -> WorkerHealth:
-        return WorkerHealth()
-
-    def close(self) -> None:
-        """As `LocalWorker`: a render in this process is not interrupted from outside."""
 
 
 def _outcome(done: _Done) -> VideoResult:

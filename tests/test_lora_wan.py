@@ -15,7 +15,7 @@ import torch
 
 from cogvideo.engine import lora, models, tiny
 from cogvideo.engine.render import Engine, RenderJob
-from tests.test_lora import assert_bitwise, bilingual, make_lora, snapshot, write_lora_shapes
+from tests.test_lora import assert_bitwise, bilingual, make_lora, one_thread, snapshot, write_lora_shapes  # noqa: F401 (one_thread: autouse)
 
 WAN = [models.VARIANTS["tiny-wan"], models.VARIANTS["tiny-wan-i2v"]]
 COGVIDEOX = [models.VARIANTS["tiny"], models.VARIANTS["tiny-i2v"]]
@@ -42,14 +42,6 @@ def write_wan_shapes(path, width: int, blocks: int = 2, rank: int = 1):
             tensors[f"{key}.lora_B.weight"] = torch.zeros(width if "to_" in layer else 64, rank)
     save_file(tensors, path)
     return path
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

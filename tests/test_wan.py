@@ -188,7 +188,7 @@ def tiny_wan22_pipeline():
         text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
     ).eval()
     tokenizer = tiny.build_tokenizer(chinese=True)
-    return WanPipeline(tokenizer=tokenizer, text_encoder=tiny._wan_text_encoder(len(tokenizer)), vae=vae,
+    return WanPipeline(tokenizer=tokenizer, text_encoder=tiny._text_encoder(len(tokenizer), umt5=True), vae=vae,
                        transformer=transformer, scheduler=tiny._wan_scheduler(5.0), expand_timesteps=True)
 
 

@@ -208,51 +208,42 @@ VARIANTS: dict[str, Variant] = {
 # from one model. VRAM: Wan2.1-1.3B 8.19 GB with model offload on an RTX 4090 (the Wan2.1 README);
 # Wan2.2-TI2V-5B runs on a 24 GB card with offload (the Wan2.2 README); the other figures are
 # estimates from the weights' sizes (umT5-XXL 11.4 GB in bf16) until `bench/gpu.py` measures them.
+_WAN21_1_3B = Variant(
+    name="wan2.1-1.3b", repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", task="t2v", family="wan2.1-1.3b",
+    height=480, width=832, num_frames=81, fps=16, frame_step=4, max_frames=81,
+    dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
+    # 3.0 at 480p: diffusers' Wan example ("5.0 for 720P, 3.0 for 480P") and the repo's config.
+    scheduler="unipc", flow_shift=3.0,
+    sizes=(Size("16:9", 480, 832), Size("9:16", 832, 480)),
+    vram_gib={"none": 17.0, "model": 8.2, "group": 6.0, "sequential": 4.0},
+    disk_gib=17.0, label="Wan2.1-1.3B · text to video · 832×480 · 5 s · reads Chinese",
+)
+# Text and image to video from one model: the image-to-video variant differs only in its task.
+_WAN22_5B = Variant(
+    name="wan2.2-5b", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="t2v", family="wan2.2-5b",
+    height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
+    dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
+    scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
+    sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
+    vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
+    disk_gib=34.0, label="Wan2.2-5B · text and image to video · 1280×704 · 5 s · reads Chinese",
+)
+_TINY_WAN = Variant(
+    name="tiny-wan", repo_id=None, task="t2v", family="tiny-wan",
+    height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
+    dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
+    scheduler="unipc", flow_shift=3.0, one_model=True,
+    vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
+    label="tiny-wan · a random-weight Wan for tests and UI try-outs (output is noise)",
+)
 WAN_VARIANTS = (
-    Variant(
-        name="wan2.1-1.3b", repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", task="t2v", family="wan2.1-1.3b",
-        height=480, width=832, num_frames=81, fps=16, frame_step=4, max_frames=81,
-        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
-        # 3.0 at 480p: diffusers' Wan example ("5.0 for 720P, 3.0 for 480P") and the repo's config.
-        scheduler="unipc", flow_shift=3.0,
-        sizes=(Size("16:9", 480, 832), Size("9:16", 832, 480)),
-        vram_gib={"none": 17.0, "model": 8.2, "group": 6.0, "sequential": 4.0},
-        disk_gib=17.0, label="Wan2.1-1.3B · text to video · 832×480 · 5 s · reads Chinese",
-    ),
-    Variant(
-        name="wan2.2-5b", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="t2v", family="wan2.2-5b",
-        height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
-        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
-        scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
-        sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
-        vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
-        disk_gib=34.0, label="Wan2.2-5B · text and image to video · 1280×704 · 5 s · reads Chinese",
-    ),
-    Variant(
-        name="wan2.2-5b-i2v", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="i2v", family="wan2.2-5b",
-        height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
-        dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
-        scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
-        sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
-        vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
-        disk_gib=34.0, label="Wan2.2-5B · image to video (the same model) · 1280×704 · 5 s",
-    ),
-    Variant(
-        name="tiny-wan", repo_id=None, task="t2v", family="tiny-wan",
-        height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
-        dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
-        scheduler="unipc", flow_shift=3.0, one_model=True,
-        vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
-        label="tiny-wan · a random-weight Wan for tests and UI try-outs (output is noise)",
-    ),
-    Variant(
-        name="tiny-wan-i2v", repo_id=None, task="i2v", family="tiny-wan",
-        height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
-        dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
-        scheduler="unipc", flow_shift=3.0, one_model=True,
-        vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
-        label="tiny-wan-i2v · a random-weight Wan for tests and UI try-outs (output is noise)",
-    ),
+    _WAN21_1_3B,
+    _WAN22_5B,
+    replace(_WAN22_5B, name="wan2.2-5b-i2v", task="i2v",
+            label="Wan2.2-5B · image to video (the same model) · 1280×704 · 5 s"),
+    _TINY_WAN,
+    replace(_TINY_WAN, name="tiny-wan-i2v", task="i2v",
+            label="tiny-wan-i2v · a random-weight Wan for tests and UI try-outs (output is noise)"),
 )
 VARIANTS.update((v.name, v) for v in WAN_VARIANTS)
 

@@ -45,15 +45,17 @@ def build_tokenizer(chinese: bool = False):
     return T5Tokenizer(vocab=vocab, extra_ids=0)
 
 
-def _text_encoder(vocab_size: int):
-    from transformers import T5Config, T5EncoderModel
+def _text_encoder(vocab_size: int, umt5: bool = False):
+    """A tiny T5 encoder (CogVideoX), or umT5 (Wan: T5's architecture, per-layer position biases)."""
+    import transformers
 
     torch.manual_seed(SEED)
-    config = T5Config(
+    prefix = "UMT5" if umt5 else "T5"
+    config = getattr(transformers, f"{prefix}Config")(
         vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
         relative_attention_num_buckets=8,
     )
-    return T5EncoderModel(config).eval()
+    return getattr(transformers, f"{prefix}EncoderModel")(config).eval()
 
 
 def _vae():
@@ -131,17 +133,6 @@ def build_pipeline(task: str = "t2v", shared: dict | None = None):
 # ---------------------------------------------------------------- Wan
 
 
-def _wan_text_encoder(vocab_size: int):
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    torch.manual_seed(SEED)
-    config = UMT5Config(
-        vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-        relative_attention_num_buckets=8,
-    )
-    return UMT5EncoderModel(config).eval()
-
-
 def _wan_vae():
     from diffusers import AutoencoderKLWan
 
@@ -179,7 +170,7 @@ def build_wan_pipeline(task: str = "t2v", donor=None):
                                                                  "transformer")}
     else:
         tokenizer = build_tokenizer(chinese=True)
-        components = {"tokenizer": tokenizer, "text_encoder": _wan_text_encoder(len(tokenizer)), "vae": _wan_vae(),
+        components = {"tokenizer": tokenizer, "text_encoder": _text_encoder(len(tokenizer), umt5=True), "vae": _wan_vae(),
                       "scheduler": _wan_scheduler(), "transformer": _wan_transformer()}
         step_s = _step_seconds()
         if step_s > 0:
