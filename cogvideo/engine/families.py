@@ -1,9 +1,10 @@
 """Model families as data: what the engine must know to run CogVideoX or Wan the way its authors do.
 
 A family is the architecture behind several checkpoints (`models.Variant.architecture` names it):
-its diffusers pipeline class per task, its text encoder and whether that reads Chinese, its
-scheduler, the negative prompt its authors publish, the VAE's compression, and the speed presets
-that have published evidence on it. `render.Engine` asks the family instead of naming classes, so
+its diffusers pipeline class per task, whether its text encoder reads Chinese and the tokenizer
+that counts a prompt, the negative prompt its authors publish, the VAE's precision, and the speed
+presets that have published evidence on it (schedulers, frame rules and sizes are per checkpoint,
+in `models.Variant`). `render.Engine` asks the family instead of naming classes, so
 a new family is one entry here plus its variants in `models.py`.
 """
 
@@ -28,15 +29,11 @@ class Family:
     name: str  # as people know it
     pipelines: dict[str, str]  # task ("t2v", "i2v", "v2v") -> diffusers pipeline class name
     transformer: str  # diffusers class of its transformer
-    text_encoder: str  # for people: "T5-XXL", "umT5-XXL"
-    reads_chinese: bool  # whether its text encoder was trained on Chinese (no translation needed)
+    reads_chinese: bool  # whether its text encoder (T5-XXL, umT5-XXL) reads Chinese: no translation
     tokenizer: str  # transformers class that counts a prompt's tokens as the pipeline does
-    vae_temporal: int  # video frames per latent frame, after the first
     # Speed presets with published evidence on this family; the others are not offered.
     speeds: tuple[str, ...]
     negative_prompt: str = ""  # the authors' default negative prompt, used when a request has none
-    # The width of a LoRA layer is the transformer's hidden size; LoRA keys name these modules.
-    lora_prefix: str = "transformer"
     # Extra pipeline arguments for image-to-video built from a text-to-video pipeline's components
     # when one model does both (`Variant.one_model`; Wan2.2-TI2V: the first frame's timestep is
     # held at 0, as its T2V pipeline's saved config says).
@@ -75,8 +72,7 @@ FAMILIES: dict[str, Family] = {
             pipelines={"t2v": "CogVideoXPipeline", "i2v": "CogVideoXImageToVideoPipeline",
                        "v2v": "CogVideoXVideoToVideoPipeline"},
             transformer="CogVideoXTransformer3DModel",
-            text_encoder="T5-XXL", reads_chinese=False, tokenizer="T5Tokenizer",
-            vae_temporal=4,
+            reads_chinese=False, tokenizer="T5Tokenizer",
             speeds=("quality", "balanced", "fast", "lean"),
         ),
         Family(
@@ -84,8 +80,7 @@ FAMILIES: dict[str, Family] = {
             pipelines={"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline", "v2v": "WanVideoToVideoPipeline"},
             transformer="WanTransformer3DModel",
             # umT5 is multilingual, and Wan's authors prompt it in Chinese and English alike.
-            text_encoder="umT5-XXL", reads_chinese=True, tokenizer="AutoTokenizer",
-            vae_temporal=4,
+            reads_chinese=True, tokenizer="AutoTokenizer",
             # The caching presets' published settings are CogVideoX's (docs/speed.md); none is
             # checked on Wan yet, so only Quality is offered.
             speeds=("quality",),
