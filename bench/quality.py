@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--speed", nargs="+", default=[p for p in speed.PRESETS if p != "quality"],
                         choices=[p for p in speed.PRESETS if p != "quality"], help="presets to compare with Quality")
     parser.add_argument("--steps", type=int, default=VideoRequest.num_inference_steps)
-    parser.add_argument("--guidance-scale", type=float, default=VideoRequest.guidance_scale)
+    parser.add_argument("--guidance-scale", type=float, default=None, help="default: the model's own")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--prompt", nargs="+", default=list(PROMPTS), help="one or more prompts")
     parser.add_argument("--image", help="first frame, for an image-to-video model")
@@ -115,6 +115,7 @@ def main() -> None:
     engine = Engine(args.model, offload=args.offload)
     variant = next(iter(engine.variants.values()))
     args.num_frames = args.num_frames or variant.num_frames
+    args.guidance_scale = variant.guidance_scale if args.guidance_scale is None else args.guidance_scale
     size = (args.height or variant.height, args.width or variant.width)
     image = None
     if variant.task == "i2v":

@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--num-frames", type=int, help="frame count (8N+1 for CogVideoX 1.0, 16N+1 for 1.5, "
                                                     "4N+1 for Wan)")
     gen.add_argument("--num-inference-steps", type=int, default=DEFAULTS.num_inference_steps)
-    gen.add_argument("--guidance-scale", type=float, default=DEFAULTS.guidance_scale)
+    gen.add_argument("--guidance-scale", type=float, default=DEFAULTS.guidance_scale,
+                     help="classifier-free guidance (default: the model's own, as its authors run it)")
     gen.add_argument("--seed", type=int, default=DEFAULTS.seed, help="-1 picks a random seed and prints it")
     gen.add_argument("--height", type=int)
     gen.add_argument("--width", type=int)
@@ -382,7 +383,7 @@ def cmd_calibrate(args: argparse.Namespace, lang: str) -> int:
     pipe = engine.load(variant.task, on_status=say)  # missing weights raise WeightsMissing here
     job = RenderJob(task=variant.task, prompt=args.prompt, negative_prompt="", image=image,
                     num_frames=variant.num_frames, num_inference_steps=steps,
-                    guidance_scale=VideoRequest.guidance_scale, seed=args.seed, height=height, width=width,
+                    guidance_scale=variant.guidance_scale, seed=args.seed, height=height, width=width,
                     speed="quality")
     bar = tqdm(total=steps, desc="calibrating", unit="step", file=sys.stderr)
     recorder = speed.MagRatioRecorder(pipe.transformer)

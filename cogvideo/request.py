@@ -46,7 +46,8 @@ class VideoRequest:
     negative_prompt: str = ""
     num_frames: int | None = None  # None: the variant's default
     num_inference_steps: int = 50
-    guidance_scale: float = 6.0
+    # None: the model's own, as its authors run it (CogVideoX and Wan2.1-1.3B 6, Wan2.2-5B 5).
+    guidance_scale: float | None = None
     seed: int = -1  # -1: a random seed, reported back
     height: int | None = None
     width: int | None = None

@@ -66,6 +66,11 @@ def restyle_frame_counts(variant: models.Variant) -> list[int]:
     return variant.allowed_frames()
 
 
+def guidance_of(request: VideoRequest, variant: models.Variant) -> float:
+    """The request's guidance, or the model's own when it names none."""
+    return variant.guidance_scale if request.guidance_scale is None else float(request.guidance_scale)
+
+
 def _too_short_to_restyle(variant: models.Variant, frames: int) -> VideoError:
     shortest = restyle_frame_counts(variant)[0]
     return VideoError(
@@ -106,6 +111,7 @@ class VideoResult:
     parts: tuple[int, ...] = ()  # "extend": frames of the clip and of each new part, before joining
     strength: float | None = None  # "v2v": the strength used
     loras: dict[str, float] | None = None  # LoRA name -> the scale it ran at
+    guidance_scale: float | None = None  # as it ran: the request's, or the model's own
 
     def info(self) -> dict:
         """A JSON-able summary for API callers and the UI."""
@@ -128,6 +134,7 @@ class VideoResult:
             "parts": list(self.parts),
             "strength": self.strength,
             "loras": self.loras,
+            "guidance_scale": self.guidance_scale,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "notices": [{"en": n.en, "zh": n.zh} for n in self.notices],
         }
@@ -210,6 +217,11 @@ class Studio:
         """The name of the model this studio serves (its text-to-video variant's, as `--model`
         named it; "wan2.2-5b" serves image to video too)."""
         return next(iter(self.engine.variants.values())).name
+
+    @property
+    def default_guidance(self) -> float:
+        """The guidance a request without one gets: the served model's, as its authors run it."""
+        return next(iter(self.engine.variants.values())).guidance_scale
 
     @property
     def family_name(self) -> str:
@@ -349,7 +361,7 @@ class Studio:
         job = RenderJob(
             task="v2v" if request.mode == "v2v" else request.task, prompt=prompt, negative_prompt=negative,
             image=image, num_frames=num_frames, num_inference_steps=request.num_inference_steps,
-            guidance_scale=float(request.guidance_scale), seed=seed, height=height, width=width,
+            guidance_scale=guidance_of(request, variant), seed=seed, height=height, width=width,
             speed=speed.check_speed(request.speed or self.default_speed),
             video=[Image.fromarray(frame) for frame in clip] if request.mode == "v2v" else None,
             strength=float(request.strength) if request.mode == "v2v" else 1.0,
@@ -384,7 +396,7 @@ class Studio:
             music=None if music_file is None else str(request.music),
             cover=cover, speed=job.speed, parts=parts,
             strength=job.strength if request.mode == "v2v" else None,
-            loras=self._loras_used(request),
+            loras=self._loras_used(request), guidance_scale=job.guidance_scale,
         )
 
     # ------------------------------------------------------------ the steps of `generate`
@@ -773,10 +785,10 @@ def _check_numbers(request: VideoRequest) -> None:
             f"采样步数 {steps!r} 必须是 1 到 {MAX_STEPS} 之间的整数（默认 {DEFAULTS.num_inference_steps}）。",
         )
     guidance = request.guidance_scale
-    if not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+    if guidance is not None and (not models._is_number(guidance) or not 0 <= guidance <= MAX_GUIDANCE):
         raise InvalidRequest(
-            f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} ({DEFAULTS.guidance_scale:g} is the default).",
-            f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（默认 {DEFAULTS.guidance_scale:g}）。",
+            f"guidance_scale={guidance!r} must be between 0 and {MAX_GUIDANCE:g} (leave it empty for the model's own).",
+            f"引导系数 {guidance!r} 必须在 0 到 {MAX_GUIDANCE:g} 之间（留空则用模型的默认值）。",
         )
     seed = request.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or not (seed == -1 or 0 <= seed <= MAX_SEED):

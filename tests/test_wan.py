@@ -73,6 +73,19 @@ def test_a_negative_prompt_of_the_users_own_replaces_the_authors(wan):
     assert result.negative_prompt == "模糊，字幕"
 
 
+def test_guidance_is_the_models_own_unless_the_request_names_one(wan, monkeypatch):
+    # Wan2.2-5B's authors run guidance 5.0 (tiny-wan does as it does), CogVideoX 6.0.
+    rendered = []
+    render = wan.engine.render
+    monkeypatch.setattr(wan.engine, "render", lambda job, **kw: rendered.append(job.guidance_scale) or render(job, **kw))
+    assert models.VARIANTS["wan2.2-5b"].guidance_scale == 5.0 and models.VARIANTS["5b"].guidance_scale == 6.0
+    assert wan.default_guidance == 5.0
+    result = wan.generate(request())
+    assert rendered == [5.0] and result.info()["guidance_scale"] == 5.0
+    result = wan.generate(request(guidance_scale=7.5))
+    assert rendered == [5.0, 7.5] and result.info()["guidance_scale"] == 7.5
+
+
 def test_a_chinese_prompt_goes_in_as_it_is_and_is_counted_in_characters(wan):
     assert wan.reads_chinese and wan.family_name == "Wan"
     result = wan.generate(request(prompt=CHINESE_PROMPT))

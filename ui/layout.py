@@ -265,7 +265,7 @@ class PageBuilder:
                 # API caller's value beyond them reaches the studio, which names it in their language).
                 num_inference_steps = OpenSlider(1, MAX_STEPS, value=DEFAULTS.num_inference_steps, step=1,
                                                 label=self.i18n("steps"))
-                guidance_scale = OpenSlider(0, MAX_GUIDANCE, value=DEFAULTS.guidance_scale, step=0.5,
+                guidance_scale = OpenSlider(0, MAX_GUIDANCE, value=self.handlers.studio.default_guidance, step=0.5,
                                            label=self.i18n("guidance"))
             num_frames = OpenSlider(
                 variant.min_frames if variant else 9, variant.max_frames if variant else 49,

@@ -74,6 +74,10 @@ class Variant:
     # Text and image to video from one transformer (Wan2.2-TI2V): the partner shares it.
     one_model: bool = False
     vae_spatial: int = 8  # pixels per latent side (Wan2.2's VAE: 16)
+    # Classifier-free guidance when a request names none, as the authors run the model: CogVideo's
+    # cli_demo.py 6.0; the Wan2.1 README's 6 for the 1.3B model; Wan2.2's
+    # `wan/configs/wan_ti2v_5B.py` `sample_guide_scale` 5.0.
+    guidance_scale: float = 6.0
     # The sizes the model offers, as published (one line each; the first is its own size above, the
     # page's default and that of API callers who name none).
     # A family with several sizes (Wan: 832×480 and 480×832) lists them here and the page's aspect
@@ -223,7 +227,7 @@ _WAN22_5B = Variant(
     name="wan2.2-5b", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers", task="t2v", family="wan2.2-5b",
     height=704, width=1280, num_frames=121, fps=24, frame_step=4, max_frames=121,
     dtype="bfloat16", max_tokens=512, flexible_size=False, architecture="wan",
-    scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16,
+    scheduler="unipc", flow_shift=5.0, one_model=True, vae_spatial=16, guidance_scale=5.0,
     sizes=(Size("16:9", 704, 1280), Size("9:16", 1280, 704)),
     vram_gib={"none": 34.0, "model": 24.0, "group": 14.0, "sequential": 10.0},
     disk_gib=34.0, label="Wan2.2-5B · text and image to video · 1280×704 · 5 s · reads Chinese",
@@ -232,7 +236,8 @@ _TINY_WAN = Variant(
     name="tiny-wan", repo_id=None, task="t2v", family="tiny-wan",
     height=96, width=144, num_frames=9, fps=16, frame_step=4, max_frames=33,
     dtype="float32", max_tokens=512, flexible_size=True, sizes=TINY_SIZES, architecture="wan",
-    scheduler="unipc", flow_shift=3.0, one_model=True,
+    # As Wan2.2-5B's (5.0), so that a model whose default differs from CogVideoX's is tested.
+    scheduler="unipc", flow_shift=3.0, one_model=True, guidance_scale=5.0,
     vram_gib={"none": 0.1, "model": 0.1, "group": 0.1, "sequential": 0.1},
     label="tiny-wan · a random-weight Wan for tests and UI try-outs (output is noise)",
 )
