@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import make_photo
 from tests.e2e.test_browser import browser, open_sized, shot, visible_tab, wait_for_video  # noqa: F401
+from tests.e2e.test_live import set_slider
 from tests.e2e.test_phone import tap, wait_in_view
 from tests.e2e.test_works import FAST, assert_readable, cover, find_job, open_works, unique
 
@@ -38,12 +39,6 @@ def finished_jobs(client, prompt: str, count: int) -> list[dict]:
             return sorted(jobs, key=lambda job: job["created_at"])
         assert time.monotonic() < deadline, f"{len(jobs)} works with {prompt!r}, not {count} finished: {jobs}"
         time.sleep(0.5)
-
-
-def set_number(page, panel, label: str, value: str) -> None:
-    box = panel.get_by_label(f"number input for {label}")
-    box.fill(value)
-    box.press("Enter")
 
 
 def assert_same_settings_new_seed(first: dict, second: dict) -> None:
@@ -71,7 +66,7 @@ def test_again_and_make_one_like_this_under_a_result(browser, app, client, width
         expect(like).to_be_disabled()
         panel.get_by_label(words["prompt"]).fill(prompt)
         tap(page, panel.get_by_text(words["advanced"], exact=True))
-        set_number(page, panel, words["steps"], "2")
+        set_slider(panel, words["steps"], "2")
         tap(page, panel.get_by_role("button", name=words["generate"]))
         assert wait_for_video(page, panel) > 0
         (first,) = finished_jobs(client, prompt, 1)
@@ -93,7 +88,7 @@ def test_again_and_make_one_like_this_under_a_result(browser, app, client, width
 
         # 做同款: the settings come back into the controls (changed meanwhile), the seed random.
         panel.get_by_label(words["prompt"]).fill("something else entirely")
-        set_number(page, panel, words["steps"], "7")
+        set_slider(panel, words["steps"], "7")
         panel.get_by_label(words["random"]).uncheck()
         panel.get_by_label(words["seed"]).fill("99")
         tap(page, like)

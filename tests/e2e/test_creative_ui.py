@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_browser import (  # noqa: F401  (browser is a fixture)
     RENDER_MS, browser, open_page, shot, visible_tab)
+from tests.e2e.test_live import set_slider
 from tests.test_creative import make_clip
 
 
@@ -91,10 +92,8 @@ def test_lora_strength_sliders(browser, tmp_path_factory):  # noqa: F811
         page = open_page(browser, running, "zh-CN")
         panel = visible_tab(page)
         expect(panel.get_by_text("LoRA 强度")).to_be_visible()
-        number = panel.get_by_label("number input for LoRA · ink")
-        expect(number).to_have_value("0.4")
-        number.fill("1.2")
-        number.press("Enter")
+        expect(panel.get_by_label("number input for LoRA · ink")).to_have_value("0.4")
+        set_slider(panel, "LoRA · ink", "1.2")  # waits until the slider holds it: a busy page can drop a fill
         panel.get_by_label("描述你想要的视频").fill("a fox in the snow")
         panel.get_by_role("button", name="🎬 生成视频").click()
         wait_for(page, "#t2v-result")
