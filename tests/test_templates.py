@@ -71,14 +71,30 @@ def test_every_template_is_a_short_chip_and_a_usable_english_scaffold(templates)
         assert _estimated_t5_tokens(template.prompt.replace("{subject}", "")) <= 130, template.id
         assert 30 <= len(template.intent.split()) <= 120, template.id
         assert 0 <= template.guidance_scale <= 30
-        assert template.num_frames is None or template.num_frames > 0
+        assert template.seconds is None or 0 < template.seconds <= 10
 
 
 def test_the_meme_is_short_and_the_others_use_the_models_length(templates):
-    # A meme has a 2-3 s feel: 33 frames is ~4 s at CogVideoX 1.0's 8 fps, ~2 s at 1.5's 16 fps.
-    assert templates["meme"].num_frames == 33
-    assert templates["story"].num_frames is None
+    # A meme has a 2-3 s feel on every model, whatever its frame rate.
+    assert templates["meme"].seconds == 3
+    assert templates["story"].seconds is None
     assert templates["story"].style == "cinematic"
+
+
+@pytest.mark.parametrize(
+    ("name", "frames"),
+    # The meme's 3 s at each model's rate, as a count the model renders: CogVideoX 8 fps
+    # (8N+1), CogVideoX1.5 16 fps (16N+1), Wan2.1 16 fps and Wan2.2 24 fps (4N+1).
+    [("5b-i2v", 25), ("1.5-5b-i2v", 49), ("wan2.2-5b-i2v", 73)],
+)
+def test_a_templates_length_is_the_same_time_on_every_model(templates, name, frames):
+    from cogvideo.engine.models import VARIANTS
+
+    variant = VARIANTS[name]
+    count = templates["meme"].frames_for(variant)
+    assert count == frames and count in variant.allowed_frames()
+    assert abs((count - 1) / variant.fps - 3) <= 0.5  # the same length in seconds, within a frame step
+    assert templates["story"].frames_for(variant) == variant.num_frames  # null: the model's own
 
 
 # ---------------------------------------------------------------- filling
@@ -121,7 +137,7 @@ GOOD = {
     "id": "sea-breeze", "name_zh": "海风", "name_en": "Sea Breeze",
     "description_zh": "海风吹拂。", "description_en": "A sea breeze.",
     "intent": "A calm clip of the sea.", "prompt": "Waves roll in around {subject}.",
-    "style": "cinematic", "music": "calm", "num_frames": None, "guidance_scale": 6,
+    "style": "cinematic", "music": "calm", "seconds": None, "guidance_scale": 6,
 }
 STYLE_IDS = ("none", "cinematic", "anime")
 TRACK_IDS = ("calm", "upbeat")
@@ -149,10 +165,10 @@ def test_a_good_custom_file_loads(tmp_path):
     assert template == Template(
         id="sea-breeze", name=Text("Sea Breeze", "海风"), description=Text("A sea breeze.", "海风吹拂。"),
         intent="A calm clip of the sea.", prompt="Waves roll in around {subject}.",
-        style="cinematic", music="calm", num_frames=None, guidance_scale=6.0,
+        style="cinematic", music="calm", seconds=None, guidance_scale=6.0,
     )
     assert isinstance(template.guidance_scale, float)
-    none_at_all = dict(GOOD, style="none", music="none", num_frames=49, guidance_scale=0)
+    none_at_all = dict(GOOD, style="none", music="none", seconds=6, guidance_scale=0)
     assert load_templates(_write(tmp_path, [none_at_all]), styles=("cinematic",), tracks=()) is not None
 
 
@@ -174,6 +190,12 @@ def test_missing_key_names_entry_and_key(tmp_path):
     assert "第 1 项" in error.zh and "缺少键 intent" in error.zh
 
 
+def test_a_file_from_before_seconds_is_told_what_replaces_num_frames(tmp_path):
+    old = {key: value for key, value in GOOD.items() if key != "seconds"} | {"num_frames": 33}
+    error = _raises(_write(tmp_path, [old]), "'sea-breeze'", "'num_frames' is no longer used", "'seconds'")
+    assert "'seconds'" in error.zh and "不再使用" in error.zh
+
+
 def test_duplicate_id_names_entry(tmp_path):
     _raises(_write(tmp_path, [GOOD, dict(GOOD, name_en="Other")]), "entry 1", "'sea-breeze'", "duplicate id")
 
@@ -188,11 +210,12 @@ def test_duplicate_id_names_entry(tmp_path):
         ({"prompt": "海浪拍打着 {subject}。"}, ("must be English", "'海'")),
         ({"style": "vaporwave"}, ("unknown style 'vaporwave'", "cinematic", '"none"')),
         ({"music": "techno"}, ("unknown music track 'techno'", "calm, upbeat")),
-        ({"num_frames": 0}, ("'num_frames'", "got 0")),
-        ({"num_frames": -9}, ("'num_frames'", "got -9")),
-        ({"num_frames": 48.5}, ("'num_frames'", "got 48.5")),
-        ({"num_frames": "49"}, ("'num_frames'", "got '49'")),
-        ({"num_frames": True}, ("'num_frames'", "got True")),
+        ({"seconds": 0}, ("'seconds'", "got 0")),
+        ({"seconds": -3}, ("'seconds'", "got -3")),
+        ({"seconds": 60}, ("'seconds'", "at most 20", "got 60")),
+        ({"seconds": float("nan")}, ("'seconds'", "got nan")),
+        ({"seconds": "3"}, ("'seconds'", "got '3'")),
+        ({"seconds": True}, ("'seconds'", "got True")),
         ({"guidance_scale": 50}, ("'guidance_scale'", "from 0 to 30", "got 50")),
         ({"guidance_scale": -1}, ("'guidance_scale'", "got -1")),
         ({"guidance_scale": "6"}, ("'guidance_scale'", "got '6'")),

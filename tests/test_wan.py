@@ -153,8 +153,8 @@ def test_an_image_to_video_template_fills_a_chinese_subject(wan):
 
     meme = load_templates(styles=wan.styles)["meme"]
     variant = wan.variant("i2v")
-    # As the page applies a template: its frames mapped to the nearest count the model takes.
-    frames = variant.nearest_frames(meme.num_frames)
+    # As the page applies a template: its seconds at the model's rate, a count the model takes.
+    frames = meme.frames_for(variant)
     result = wan.generate(request(
         mode="i2v", image=make_photo(200, 300), prompt=fill_template(meme, "我家的橘猫"), style=meme.style,
         music=meme.music, num_frames=frames, guidance_scale=meme.guidance_scale,

@@ -684,7 +684,8 @@ class Handlers:
     def apply_template(self, template: str = "", subject: str = "", request: gr.Request = None) -> dict:
         """An image-to-video template's settings, named as `/image_to_video`'s parameters: the
         prompt scaffold around `subject` (or around the subject of a prompt already filled from a
-        template), style, music, frames (the nearest the loaded model allows) and guidance."""
+        template), style, music, frames (the template's length at the loaded model's rate, as a count it
+        allows) and guidance."""
         from cogvideo.catalogues.templates import fill_template, subject_of
 
         chosen = self.templates.get(template or "")
@@ -697,8 +698,7 @@ class Handlers:
         variants = self.studio.variants
         if "i2v" in variants:
             variant = variants["i2v"]
-            values["num_frames"] = variant.num_frames if chosen.num_frames is None else \
-                variant.nearest_frames(chosen.num_frames)
+            values["num_frames"] = chosen.frames_for(variant)
         return values
 
     def suggest_stream(

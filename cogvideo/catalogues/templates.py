@@ -3,7 +3,7 @@
 
 A template is a starting point for one kind of video: an English prompt scaffold that every model
 reads (CogVideoX's T5 reads English only; Wan's umT5 reads it too), with `{subject}` where the user's
-subject goes; the settings that suit it (a style, a music track, a frame count, a guidance scale);
+subject goes; the settings that suit it (a style, a music track, a length in seconds, a guidance scale);
 and an `intent`: a few English sentences telling the prompt agent what the video is for and how it
 should move. The file is validated when it is loaded, against the styles and music tracks it
 names: a bad file stops start-up with the file, the entry and the problem named, never silently.
@@ -32,7 +32,8 @@ DEFAULT_SUBJECT = "the subject of the picture"
 NONE = "none"  # as `style` or `music`: no style, no music
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TEXT_KEYS = ("id", "name_zh", "name_en", "description_zh", "description_en", "intent", "prompt", "style", "music")
-_KEYS = _TEXT_KEYS + ("num_frames", "guidance_scale")
+_KEYS = _TEXT_KEYS + ("seconds", "guidance_scale")
+MAX_SECONDS = 20.0  # longer than any model renders in one go (CogVideoX1.5: 10 s)
 # CJK, kana, hangul and full-width forms: text CogVideoX's English-only T5 cannot read.
 _NOT_ENGLISH = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 # Punctuation that may end the user's subject; `{subject}` sits inside a sentence, so it goes.
@@ -48,8 +49,18 @@ class Template:
     prompt: str  # English scaffold with PLACEHOLDER exactly once
     style: str  # a style id, or "none"
     music: str  # a track id, or "none"
-    num_frames: int | None  # None: the model's default; else mapped to the model's nearest count
+    # None: the model's default length. Seconds, not frames: models run at 8 to 24 fps, so one
+    # frame count would make a 4 s meme on CogVideoX and a 1.4 s one on Wan2.2.
+    seconds: float | None
     guidance_scale: float  # 0..30
+
+    def frames_for(self, variant) -> int:
+        """The frame count for this template on `variant` (an engine Variant: its fps, default
+        count and the counts it accepts): the template's length at the model's rate, rounded to
+        the nearest count the model renders."""
+        if self.seconds is None:
+            return variant.num_frames
+        return variant.nearest_frames(round(self.seconds * variant.fps) + 1)
 
 
 # ---------------------------------------------------------------- loading
@@ -122,8 +133,15 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
     def fail(en: str, zh: str) -> CatalogueError:
         return _entry_error(path, index, template_id, en, zh)
 
-    # 1. Keys: exactly _KEYS (num_frames is written out as null for the model's default).
+    # 1. Keys: exactly _KEYS (seconds is written out as null for the model's default).
     unknown = sorted(set(entry) - set(_KEYS))
+    if "num_frames" in unknown:
+        # Files written before templates gave seconds: say what replaces the key.
+        raise fail(
+            "'num_frames' is no longer used: give the length as 'seconds' (e.g. 3, or null for the "
+            "model's default), so it lasts as long on every model",
+            "不再使用 'num_frames'：请改用 'seconds' 写时长（例如 3，或 null 表示模型默认），这样在每个模型上时长一致",
+        )
     if unknown:
         raise fail(
             f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(_KEYS)}",
@@ -167,12 +185,16 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
             f"'prompt' 必须是英文（模板供所有模型使用，而 CogVideoX 只能读懂英文），但其中含有 {foreign.group()!r}",
         )
 
-    # 4. Numbers: a frame count or null, a guidance scale in range.
-    num_frames = entry["num_frames"]
-    if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1):
+    # 4. Numbers: a length in seconds or null, a guidance scale in range.
+    seconds = entry["seconds"]
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds) or not 0 < seconds <= MAX_SECONDS
+    ):
         raise fail(
-            f"'num_frames' must be null (the model's default) or a positive whole number, got {num_frames!r}",
-            f"'num_frames' 必须是 null（模型默认）或正整数，当前为 {num_frames!r}",
+            f"'seconds' must be null (the model's default length) or a number of seconds above 0 and "
+            f"at most {MAX_SECONDS:g}, got {seconds!r}",
+            f"'seconds' 必须是 null（模型默认时长）或大于 0、不超过 {MAX_SECONDS:g} 的秒数，当前为 {seconds!r}",
         )
     guidance = entry["guidance_scale"]
     if (
@@ -187,7 +209,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
         id=template_id, name=Text(entry["name_en"], entry["name_zh"]),
         description=Text(entry["description_en"], entry["description_zh"]),
         intent=entry["intent"], prompt=prompt, style=entry["style"], music=entry["music"],
-        num_frames=num_frames, guidance_scale=float(guidance),
+        seconds=None if seconds is None else float(seconds), guidance_scale=float(guidance),
     )
 
 
