@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_browser import RENDER_MS, browser, open_sized, shot, visible_tab  # noqa: F401
+from tests.e2e.test_live import set_slider
 from tests.e2e.test_phone import IN_VIEW, SCREENS, tap
 
 WORDS = {
@@ -44,9 +45,7 @@ def fewer_steps(panel, words, steps: int, frames: int = 9) -> None:
     """A short render from the page: 高级设置 open, its steps and frames set (9 frames)."""
     panel.get_by_text(words["advanced"]).first.click()
     for label, value in ((words["steps"], steps), (words["frames"], frames)):
-        box = panel.get_by_label(f"number input for {label}")
-        box.fill(str(value))
-        box.press("Enter")
+        set_slider(panel, label, str(value))
 
 
 def assert_first_line_inside(block, what: str) -> None:

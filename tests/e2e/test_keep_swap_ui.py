@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from cogvideo.media import codec
 from cogvideo.media.music import change_music
 from tests.e2e.test_browser import browser, shot, visible_tab, wait_for_video  # noqa: F401
-from tests.e2e.test_live import new_page, press
+from tests.e2e.test_live import new_page, press, set_slider
 from tests.e2e.test_works import FAST, assert_readable, cover, find_job, open_works, settled, unique
 
 ZH = dict(prompt="描述你想要的视频", advanced="高级设置", steps="采样步数", frames="帧数", generate="🎬 生成视频",
@@ -35,9 +35,7 @@ def make_on_page(page, prompt: str, phone: bool):
     if not panel.get_by_label(f"number input for {ZH['steps']}").is_visible():
         press(page, advanced, phone)
     for name, value in ((ZH["steps"], "2"), (ZH["frames"], "9")):
-        box = panel.get_by_label(f"number input for {name}")
-        box.fill(value)
-        box.press("Enter")
+        set_slider(panel, name, value)
     press(page, panel.get_by_role("button", name=ZH["generate"]), phone)
     expect(panel.get_by_label("最终提示词")).to_have_value(prompt, timeout=900_000)
     assert wait_for_video(page, panel) > 0

@@ -13,6 +13,7 @@ from jobs import JobStore
 from jobs.job import SUCCEEDED
 from tests.conftest import RunningApp
 from tests.e2e.test_browser import RENDER_MS, browser, open_sized, shot, visible_tab  # noqa: F401
+from tests.e2e.test_live import set_slider
 from tests.e2e.test_works import cancel_leftovers, unique
 
 ZH = dict(prompt="描述你想要的视频", advanced="高级设置", steps="采样步数", frames="帧数", generate="🎬 生成视频",
@@ -78,9 +79,7 @@ def test_three_variations_finish_and_show_together(browser, open_app, locale, si
     panel.get_by_label(lang["prompt"]).fill(prompt)
     press(page, panel.get_by_text(lang["advanced"], exact=True), phone)
     for name, value in ((lang["steps"], "40"), (lang["frames"], "9")):
-        box = panel.get_by_label(f"number input for {name}")
-        box.fill(value)
-        box.press("Enter")
+        set_slider(panel, name, value)
     press(page, panel.locator(".variations-count").get_by_label("3", exact=True), phone)
     press(page, panel.get_by_role("button", name=lang["generate"]), phone)
     # While they render, the result says how many are done.
