@@ -154,7 +154,7 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 _BRIEF = ("id", "owner", "lane", "mode", "status", "progress", "position", "created_at", "seed", "video", "cover",
           "file_token")
 _SELECT_BRIEF = (f"SELECT {', '.join(_BRIEF)}, json_extract(request, '$.prompt'), json_extract(request, '$.style'), "
-                 "json_extract(request, '$.seed') FROM jobs")
+                 "json_extract(request, '$.seed'), json_extract(request, '$.model') FROM jobs")
 
 
 def check_writable(folder: Path) -> None:
@@ -289,8 +289,8 @@ class JobStore:
         brief: bool = False,
     ) -> list[Job]:
         """Jobs newest first, filtered by owner, status and creation time. `brief` jobs carry only
-        what a gallery shows (status, place, progress, date, seed, files; prompt, style and seed
-        in `request`), not errors, timings or `info`: for listings of thousands."""
+        what a gallery shows (status, place, progress, date, seed, files; prompt, style, seed and
+        model in `request`), not errors, timings or `info`: for listings of thousands."""
         where, params = [], []
         if owner is not None:
             where.append("owner = ?")
@@ -507,8 +507,10 @@ def _text(en: str | None, zh: str | None) -> Text:
 def _brief_job(row: tuple) -> Job:
     values = _DEFAULTS.copy()
     values.update(zip(_BRIEF, row))
-    prompt, style, seed = row[len(_BRIEF):]
+    prompt, style, seed, model = row[len(_BRIEF):]
     values["request"] = {"prompt": prompt or "", "style": style or "none", "seed": seed}
+    if model:  # jobs from before models were recorded have none
+        values["request"]["model"] = model
     values["info"] = {}
     return _make(values)
 

@@ -163,6 +163,19 @@ def test_work_captions_name_the_mode_and_a_missing_prompt(handlers, studio, tmp_
     assert text.startswith("老照片 · ") and text.endswith("（未填提示词）")
 
 
+def test_a_work_made_with_another_model_names_it_in_its_caption(handlers, tmp_path):
+    request = build_request("t2v", prompt="a boat", image=None, seed=1, num_inference_steps=1, guidance_scale=6,
+                            num_frames=9, style="none", music="none", music_volume=0.5, upscale=False,
+                            interpolate=False, colorize=False)
+    job = handlers.service.submit(request, "captions")
+    [listed] = handlers.service.works("captions", brief=True)  # as the gallery reads it
+    made_with = handlers.studio.model
+    assert listed.id == job.id and listed.request["model"] == made_with
+    assert made_with not in caption(listed, "zh", made_with)  # this server's own: not repeated on every work
+    # After the server changed model, the old work says what made it.
+    assert caption(listed, "en", "wan2.1-1.3b").startswith(f"Text to video · {made_with} · ")
+
+
 def _photo(tmp_path):
     from tests.conftest import make_photo
 

@@ -601,7 +601,7 @@ class Handlers:
         lang = self.lang(request)
         owner = self.owner(request)
         jobs = self.service.works(owner, limit=WORKS_SHOWN, brief=True)
-        items = [(job.cover or placeholder(job.status), caption(job, lang)) for job in jobs]
+        items = [(job.cover or placeholder(job.status), caption(job, lang, self.studio.model)) for job in jobs]
         lane = self.lane_words(owner, lang)
         who = "" if owner == LOCAL_OWNER else pick(Text(f"Signed in as **{_escape(owner)}** · ", f"当前用户 **{_escape(owner)}** · "), lang)
         counts = self.service.counts()
@@ -958,7 +958,9 @@ def follow_text(job: Job, lang: str, expected: Expected | None = None) -> tuple[
     return (None if job.status == QUEUED else job.progress), f"{text} · {lane_name(job.lane, lang)}"
 
 
-def caption(job: Job, lang: str) -> str:
+def caption(job: Job, lang: str, model: str | None = None) -> str:
+    """status · date · prompt, with the mode first; and the job's model when it is not `model`
+    (the one this server runs): works made before a change of model say what made them."""
     status = pick(STATUS_NAMES[job.status], lang)
     if job.status == QUEUED and job.position:
         status += pick(Text(f" (#{job.position})", f"（第 {job.position} 位）"), lang)
@@ -967,6 +969,9 @@ def caption(job: Job, lang: str) -> str:
     when = time.strftime("%m-%d %H:%M", time.localtime(job.created_at))
     text = " ".join(job.user_prompt.split()) or pick(Text("(no prompt)", "（未填提示词）"), lang)
     mode = pick(MODE_NAMES.get(job.mode, Text(job.mode, job.mode)), lang)
+    made_with = job.request.get("model")
+    if made_with and model and made_with != model:
+        mode += f" · {made_with}"
     return f"{mode} · {status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
 
 
