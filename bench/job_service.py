@@ -6,6 +6,8 @@
    thread, progress bookkeeping, pruning.
 2. Listing 10,000 jobs of one user among 20,000 (target <= 50 ms with the owner index), and the
    200 newest (what the works tab shows).
+3. A submit while 1,000 jobs wait (a busy studio's line): every submit stores each job's place in
+   line, so its cost grows with the line.
 
     python bench/job_service.py [--runs 9] [--steps 2]
 """
@@ -77,12 +79,22 @@ def main() -> None:
         count = len(store.list(owner="busy"))
         store.close()
 
+        # A line of 1,000: a service with no worker started, so every job stays queued.
+        line_store = JobStore(Path(tmp) / "line")
+        line = JobService(line_store, [LocalWorker(studio)], max_queue=100_000, max_queue_per_user=100_000,
+                          keep_per_user=0, max_age_days=0)
+        for i in range(1_000):
+            line.submit(request, owner=f"user{i % 40}")
+        submit_ms = median_ms(lambda: line.submit(request, owner="late"), 21)
+        line_store.close()
+
     print(f"Studio.generate directly:  median {med['direct'] * 1000:.1f} ms over {args.runs} runs")
     print(f"through the job service:   median {med['service'] * 1000:.1f} ms over {args.runs} runs "
           f"(+{(med['service'] - med['direct']) * 1000:.1f} ms)")
     print(f"list all {count} jobs of one user (of 20,000), brief:     median {brief_ms:.1f} ms (target <= 50 ms)")
     print(f"list all {count} jobs of one user, full rows (JSON parsed): median {all_ms:.1f} ms")
     print(f"list the newest 200, brief (the works tab):                 median {page_ms:.2f} ms")
+    print(f"submit while 1,000 jobs wait:                               median {submit_ms:.1f} ms")
     print(f"overhead ratio service/direct: {med['service'] / med['direct']:.3f}")
 
 

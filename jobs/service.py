@@ -34,7 +34,7 @@ from .errors import JobNotFound, QueueFull, RequestIdConflict, TooManyJobs, Work
 from .job import CANCELLED, FAILED, LOCAL_OWNER, QUEUED, RUNNING, STANDARD, SUCCEEDED, Job
 from .quota import DailyQuota
 from .records import from_record, input_folder, to_record
-from .store import JobStore
+from .store import JobStore, for_models
 from .users import Users
 from .workers import IDLE, RENDERING, Worker, WorkerState
 
@@ -396,9 +396,10 @@ class JobService:
     def _reposition(self) -> None:
         """Store every queued job's place in line (call with `_cond` held). A job no worker here
         can take has none: it is in nobody's line until a worker with its model joins."""
-        places = scheduler.positions(self.store.queued(self._held_models()), self._streak)
-        stranded = {job_id: None for job_id, _, _ in self.store.queued() if job_id not in places}
-        self.store.set_positions({**places, **stranded})
+        queue = self.store.queue()  # one read; a submit or claim with a long line does this each time
+        places = scheduler.positions(for_models(queue, self._held_models()), self._streak)
+        self.store.set_positions({row.id: places.get(row.id) for row in queue
+                                  if places.get(row.id) != row.position})  # only the places that moved
 
     def _held_models(self) -> frozenset[str]:
         return frozenset().union(*(worker.models for worker in self.workers))

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from bilingual import Text
 
@@ -337,12 +337,15 @@ class JobStore:
         """(id, lane, seq) of every queued job in submission order; with `models`, only the jobs
         for one of them (lower-case names) or for no model in particular (jobs from before models
         were recorded)."""
-        rows = self.execute(
-            "SELECT id, lane, seq, lower(json_extract(request, '$.model')) FROM jobs WHERE status = ? ORDER BY seq",
+        return for_models(self.queue(), models)
+
+    def queue(self) -> list[QueuedRow]:
+        """Every queued job in submission order, with its model and its place in line as stored."""
+        return [QueuedRow(*row) for row in self.execute(
+            "SELECT id, lane, seq, lower(json_extract(request, '$.model')), position FROM jobs "
+            "WHERE status = ? ORDER BY seq",
             (QUEUED,),
-        ).fetchall()
-        return [(job_id, lane, seq) for job_id, lane, seq, model in rows
-                if models is None or model is None or model in models]
+        ).fetchall()]
 
     def count_written(self, statuses: tuple[str, ...], owner: str) -> int:
         """The owner's jobs in any of `statuses`, on the writer connection: the room check of a
@@ -409,6 +412,8 @@ class JobStore:
         )
 
     def set_positions(self, positions: dict[str, int | None]) -> None:
+        if not positions:
+            return  # no write transaction for nothing
         with self.transaction() as db:
             db.executemany(
                 "UPDATE jobs SET position = ? WHERE id = ? AND status = ?",
@@ -497,6 +502,20 @@ def _job(row: tuple) -> Job:
     error_en, error_zh = values.pop("error_en"), values.pop("error_zh")
     values["error"] = None if error_en is None and error_zh is None else _text(error_en, error_zh)
     return _make(values)
+
+
+class QueuedRow(NamedTuple):
+    id: str
+    lane: str
+    seq: int
+    model: str | None  # lower case; None for jobs from before models were recorded
+    position: int | None
+
+
+def for_models(rows: Iterable[QueuedRow], models: frozenset[str] | None) -> list[tuple[str, str, int]]:
+    """(id, lane, seq) of the rows a worker holding `models` may take (None: every row)."""
+    return [(row.id, row.lane, row.seq) for row in rows
+            if models is None or row.model is None or row.model in models]
 
 
 def _text(en: str | None, zh: str | None) -> Text:

@@ -108,6 +108,19 @@ def test_the_streak_only_counts_while_someone_waits():
     assert pick_next([], 0) is None
 
 
+def test_a_submit_writes_only_the_places_in_line_that_moved(studio, store):
+    line = JobService(store, [LocalWorker(studio)], max_queue=50)  # not started: every job waits
+    standard = [line.submit(request(f"s{i}"), owner=f"user{i}").id for i in range(10)]
+    before = store._db.total_changes
+    late = line.submit(request("last"), owner="late", lane="standard").id
+    # The new row, its place and its use of the day's free videos: the ten ahead did not move.
+    assert store._db.total_changes - before <= 3
+    assert [line.get(job_id).position for job_id in standard + [late]] == list(range(1, 12))
+    fast = line.submit(request("vip"), owner="vip", lane="vip").id  # jumps the line: every place moves
+    assert line.get(fast).position == 1
+    assert [line.get(job_id).position for job_id in standard + [late]] == list(range(2, 13))
+
+
 def test_positions_follow_the_start_order():
     assert positions(queue("standard", "vip", "standard")) == {"v2": 1, "s1": 2, "s3": 3}
 
