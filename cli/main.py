@@ -170,7 +170,7 @@ def cmd_generate(args: argparse.Namespace, lang: str) -> int:
                     attention=args.attention, loras=parse_loras(args.lora), speed=args.speed,
                     vram_gib=args.vram_gib)
     engine.check_loras()
-    if engine.variants.get(request.task) and engine.variants[request.task].repo_id is None:
+    if engine.variants.get(request.task) and engine.variants[request.task].toy:
         print("note: the tiny model has random weights; its video is noise.", file=sys.stderr)
     studio = Studio(engine, args.output_dir)
     if _has_chinese(args.prompt) and not studio.reads_chinese:  # Wan's umT5 takes it as it is

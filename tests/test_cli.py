@@ -49,6 +49,8 @@ def test_saved_tiny_pipeline_loads_from_a_folder_offline(tmp_path):
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.split("video: ")[1].splitlines()[0]
     assert codec.read_frames(path).shape == (9, 96, 144, 3)
+    # A folder saved from the tiny model is still a toy: noise, in seconds, not "hours per video".
+    assert "random weights" in proc.stderr and "hours" not in proc.stderr
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):

@@ -88,6 +88,12 @@ class Variant:
     label: str = ""
 
     @property
+    def toy(self) -> bool:
+        """A random-weight model for tests and try-outs (tiny, tiny-wan, or a folder saved from
+        one): seconds a video on a CPU, and noise to look at. Published models weigh gigabytes."""
+        return self.disk_gib == 0
+
+    @property
     def min_frames(self) -> int:
         return self.frame_step + 1
 

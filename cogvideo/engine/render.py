@@ -278,7 +278,7 @@ class Engine:
             variant = self.variant(task)
             notify = on_status or (lambda text, fraction: None)
             import_libraries()
-            if self.device.type == "cpu" and variant.repo_id is not None:
+            if self.device.type == "cpu" and not variant.toy:
                 log.warning(
                     "No GPU found: %s will run on the CPU with no offload. Expect hours per video.",
                     variant.name,
