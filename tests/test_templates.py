@@ -70,7 +70,7 @@ def test_every_template_is_a_short_chip_and_a_usable_english_scaffold(templates)
         assert template.prompt.isascii() and template.intent.isascii(), template.id
         assert _estimated_t5_tokens(template.prompt.replace("{subject}", "")) <= 130, template.id
         assert 30 <= len(template.intent.split()) <= 120, template.id
-        assert 0 <= template.guidance_scale <= 30
+        assert template.guidance_scale is None or 0 <= template.guidance_scale <= 30
         assert template.seconds is None or 0 < template.seconds <= 10
 
 
@@ -168,7 +168,7 @@ def test_a_good_custom_file_loads(tmp_path):
         style="cinematic", music="calm", seconds=None, guidance_scale=6.0,
     )
     assert isinstance(template.guidance_scale, float)
-    none_at_all = dict(GOOD, style="none", music="none", seconds=6, guidance_scale=0)
+    none_at_all = dict(GOOD, style="none", music="none", seconds=6, guidance_scale=None)
     assert load_templates(_write(tmp_path, [none_at_all]), styles=("cinematic",), tracks=()) is not None
 
 
@@ -219,7 +219,7 @@ def test_duplicate_id_names_entry(tmp_path):
         ({"guidance_scale": 50}, ("'guidance_scale'", "from 0 to 30", "got 50")),
         ({"guidance_scale": -1}, ("'guidance_scale'", "got -1")),
         ({"guidance_scale": "6"}, ("'guidance_scale'", "got '6'")),
-        ({"guidance_scale": None}, ("'guidance_scale'", "got None")),
+        ({"guidance_scale": float("inf")}, ("'guidance_scale'", "got inf")),
         ({"id": "Sea Breeze"}, ("lowercase",)),
         ({"intent": "  "}, ("'intent' is empty",)),
         ({"name_zh": 3}, ("'name_zh' must be a string",)),
@@ -232,7 +232,7 @@ def test_each_bad_entry_is_named_with_its_problem(tmp_path, change, fragments):
 
 def test_guidance_50_is_refused_in_chinese_too(tmp_path):
     error = _raises(_write(tmp_path, [dict(GOOD, guidance_scale=50)]), "entry 0")
-    assert "guidance_scale" in error.zh and "0 到 30" in error.zh
+    assert "guidance_scale" in error.zh and "0 到 30" in error.zh and "null" in error.en
 
 
 def test_a_style_or_track_removed_later_is_caught_on_the_next_load(tmp_path):

@@ -210,3 +210,18 @@ def test_an_image_to_video_folder_says_where_its_videos_are_made(tmp_path):
     assert "cannot make text to video" in note.en and "Image to video, Old photo and Extend" in note.en
     assert "“图生视频”“老照片”和“视频续写”" in note.zh
     assert unable_note(studio, "i2v") is None and unable_note(studio, "v2v") is not None
+
+
+@pytest.mark.parametrize("model, own", [("tiny-wan", 5.0), ("tiny", 6.0)])
+def test_a_template_takes_the_models_own_guidance_and_length_unless_it_asks(model, own, tmp_path, service_of):
+    studio = studio_of(model, tmp_path)
+    handlers = Handlers(studio, PromptAgent(), service_of(studio))
+    story = handlers.apply_template("story", "我家的橘猫", request=FakeRequest())
+    assert story["guidance_scale"] == own  # null in the file: the model's own, not CogVideoX's 6 on Wan
+    assert story["num_frames"] == studio.variants["i2v"].num_frames
+    meme = handlers.apply_template("meme", "我家的橘猫", request=FakeRequest())
+    assert meme["guidance_scale"] == 7.0  # asked for: a meme's reaction follows the prompt harder
+    variant = studio.variants["i2v"]
+    # 3 s at this model's rate, or as near as it renders (tiny-wan's longest is 33 frames, 2 s).
+    seconds = (meme["num_frames"] - 1) / variant.fps
+    assert abs(seconds - 3) <= variant.frame_step / variant.fps or meme["num_frames"] == variant.max_frames

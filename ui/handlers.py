@@ -685,7 +685,7 @@ class Handlers:
         """An image-to-video template's settings, named as `/image_to_video`'s parameters: the
         prompt scaffold around `subject` (or around the subject of a prompt already filled from a
         template), style, music, frames (the template's length at the loaded model's rate, as a count it
-        allows) and guidance."""
+        allows) and guidance (the template's, else the loaded model's own)."""
         from cogvideo.catalogues.templates import fill_template, subject_of
 
         chosen = self.templates.get(template or "")
@@ -694,7 +694,8 @@ class Handlers:
             raise words.error(Text(f"Unknown template {template!r}; use one of: {ids}.",
                                    f"没有模板 {template!r}；可选：{ids}。"), self.lang(request))
         values = {"prompt": fill_template(chosen, subject_of(subject, self.templates.values())),
-                  "style": chosen.style, "music": chosen.music, "guidance_scale": chosen.guidance_scale}
+                  "style": chosen.style, "music": chosen.music,
+                  "guidance_scale": self.studio.default_guidance if chosen.guidance_scale is None else chosen.guidance_scale}
         variants = self.studio.variants
         if "i2v" in variants:
             variant = variants["i2v"]

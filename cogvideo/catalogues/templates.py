@@ -3,7 +3,8 @@
 
 A template is a starting point for one kind of video: an English prompt scaffold that every model
 reads (CogVideoX's T5 reads English only; Wan's umT5 reads it too), with `{subject}` where the user's
-subject goes; the settings that suit it (a style, a music track, a length in seconds, a guidance scale);
+subject goes; the settings that suit it (a style, a music track, a length in seconds, a guidance
+scale, the last two null for the model's own);
 and an `intent`: a few English sentences telling the prompt agent what the video is for and how it
 should move. The file is validated when it is loaded, against the styles and music tracks it
 names: a bad file stops start-up with the file, the entry and the problem named, never silently.
@@ -52,7 +53,9 @@ class Template:
     # None: the model's default length. Seconds, not frames: models run at 8 to 24 fps, so one
     # frame count would make a 4 s meme on CogVideoX and a 1.4 s one on Wan2.2.
     seconds: float | None
-    guidance_scale: float  # 0..30
+    # 0..30, or None: the model's own (CogVideoX 6, Wan2.2 5). A number is for a template that
+    # needs the prompt followed harder than usual (a meme's one exaggerated reaction).
+    guidance_scale: float | None
 
     def frames_for(self, variant) -> int:
         """The frame count for this template on `variant` (an engine Variant: its fps, default
@@ -185,7 +188,7 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
             f"'prompt' 必须是英文（模板供所有模型使用，而 CogVideoX 只能读懂英文），但其中含有 {foreign.group()!r}",
         )
 
-    # 4. Numbers: a length in seconds or null, a guidance scale in range.
+    # 4. Numbers: a length in seconds or null, a guidance scale in range or null.
     seconds = entry["seconds"]
     if seconds is not None and (
         isinstance(seconds, bool) or not isinstance(seconds, (int, float))
@@ -197,19 +200,19 @@ def _parse_entry(path: Path, index: int, entry: object) -> Template:
             f"'seconds' 必须是 null（模型默认时长）或大于 0、不超过 {MAX_SECONDS:g} 的秒数，当前为 {seconds!r}",
         )
     guidance = entry["guidance_scale"]
-    if (
+    if guidance is not None and (
         isinstance(guidance, bool) or not isinstance(guidance, (int, float))
         or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE
     ):
         raise fail(
-            f"'guidance_scale' must be a number from 0 to {MAX_GUIDANCE:g} (6 is the model's default), got {guidance!r}",
-            f"'guidance_scale' 必须是 0 到 {MAX_GUIDANCE:g} 之间的数（模型默认 6），当前为 {guidance!r}",
+            f"'guidance_scale' must be null (the model's own) or a number from 0 to {MAX_GUIDANCE:g}, got {guidance!r}",
+            f"'guidance_scale' 必须是 null（模型默认）或 0 到 {MAX_GUIDANCE:g} 之间的数，当前为 {guidance!r}",
         )
     return Template(
         id=template_id, name=Text(entry["name_en"], entry["name_zh"]),
         description=Text(entry["description_en"], entry["description_zh"]),
         intent=entry["intent"], prompt=prompt, style=entry["style"], music=entry["music"],
-        seconds=None if seconds is None else float(seconds), guidance_scale=float(guidance),
+        seconds=None if seconds is None else float(seconds), guidance_scale=None if guidance is None else float(guidance),
     )
 
 
