@@ -69,3 +69,37 @@ def test_the_job_services_refusals_keep_their_status_code_and_retry_after(error,
     refusal = api_error(error)
     assert (refusal.status, refusal.code, refusal.text) == (status, code, error.text)
     assert refusal.headers.get("Retry-After") == retry_after
+
+
+@pytest.fixture
+def rest(studio, tmp_path):
+    """post(raw JSON bytes, lang) -> the REST API's answer, in process, over the real tiny studio and
+    a job service that is not started (a job made stays queued)."""
+    from jobs import JobService, LocalWorker
+
+    store = JobStore(tmp_path / "data")
+    key = ApiKeys(store).add("alice")[1]
+    service = JobService(store, [LocalWorker(studio)])
+
+    def post(raw: bytes, lang: str = "en"):
+        with TestClient(build_api(service, studio)) as client:
+            return client.post(f"/{PREFIX.strip('/')}/videos/generations", content=raw,
+                               headers={"Authorization": f"Bearer {key}", "Accept-Language": lang,
+                                        "Content-Type": "application/json"})
+
+    post.store = store
+    yield post
+    store.close()
+
+
+@pytest.mark.parametrize("field", ["prompt", "negative_prompt"])
+def test_a_lone_surrogate_escape_in_a_prompt_is_a_400_naming_it_not_a_500(rest, field):
+    # json.loads keeps "\ud800" as a lone surrogate; SQLite's UTF-8 refused it: 500 UnicodeEncodeError.
+    raw = b'{"prompt": "a cat", "%s": "a \\ud800 cat", "size": "48x32"}' % field.encode()
+    for lang, words in (("en", "contains a broken character"), ("zh", "有损坏的字符")):
+        response = rest(raw, lang)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "1214" and words in error["message"], error
+        assert "Error" not in error["message"]  # no exception names
+    assert rest.store.list() == []
