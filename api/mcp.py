@@ -48,7 +48,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
@@ -64,7 +64,7 @@ from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
 from .auth import authorize
-from .errors import ApiError
+from .errors import ApiError, field_problem
 from .limits import RateLimiter
 from .inputs import MAX_VIDEO_BYTES
 from .zhipu import ApiOptions, VideoGenerationBody, job_gif, to_video_request
@@ -107,6 +107,25 @@ def instructions(studio: Studio) -> str:
 
 
 # ---------------------------------------------------------------- the ASGI endpoint
+
+class StudioMcpServer(MCPServer):
+    """The SDK's server, with arguments of the wrong type or outside a tool's choices refused in
+    the caller's language, naming the argument (the SDK hands the agent pydantic's whole report:
+    English, with Python's type names and a link to pydantic's docs)."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:  # also UnexpectedToolError: our body model refusing a tool's value (NaN)
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            _field, en, zh = field_problem(exc.__cause__.errors())
+            lang = "both"
+            if context is not None:
+                with contextlib.suppress(ValueError, AttributeError):  # no HTTP request behind the call
+                    lang = _lang(context.request_context.request)
+            raise ToolError(f"Error executing tool {name}: " + pick(Text(en, zh), lang)) from exc.__cause__
+
 
 class McpEndpoint:
     """The MCP server as an ASGI app: bearer-key check, then the SDK's Streamable HTTP handler.
@@ -231,7 +250,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
     keys = ApiKeys(service.store)
     # The SDK logs "Terminating session: None" at INFO for every stateless request: noise in the app's log.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-    server = MCPServer("cogvideox-studio", title="CogVideoX Studio", instructions=instructions(studio))
+    server = StudioMcpServer("cogvideox-studio", title="CogVideoX Studio", instructions=instructions(studio))
     try:
         tracks = ", ".join(load_tracks())
     except StudioError:

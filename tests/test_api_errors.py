@@ -103,3 +103,32 @@ def test_a_lone_surrogate_escape_in_a_prompt_is_a_400_naming_it_not_a_500(rest, 
         assert error["code"] == "1214" and words in error["message"], error
         assert "Error" not in error["message"]  # no exception names
     assert rest.store.list() == []
+
+
+@pytest.mark.parametrize("raw, field, zh", [
+    (b'{"prompt": "a cat", "guidance_scale": NaN}', "guidance_scale", "应为有限的数字"),
+    (b'{"prompt": 5}', "prompt", "应为字符串"),
+    (b'{"prompt": "a cat", "mode": "x2v"}', "mode", "应为以下之一：'t2v', 'i2v', 'old_photo', 'v2v', 'extend'"),
+    (b'{"prompt": "a cat", "num_inference_steps": 2.5}', "num_inference_steps", "应为整数"),
+    (b'{"prompt": "a cat", "with_audio": "yes please"}', "with_audio", "应为 true 或 false"),
+    (b'{"prompt": "a cat", "image_url": [null]}', "image_url", "应为字符串"),
+])
+def test_a_field_of_the_wrong_type_is_named_in_chinese_for_a_chinese_caller(rest, raw, field, zh):
+    # The Chinese message carried pydantic's English ("参数 prompt 无效：Input should be a valid string")
+    # and a Python repr of the value (None, {'a': 1}); a union named its member ("image_url.str").
+    response = rest(raw, "zh")
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"参数 {field} {zh}"), message
+    assert "Input should" not in message and "None" not in message
+    english = rest(raw, "en").json()["error"]["message"]
+    assert english.startswith(f"{field}: ") and "None" not in english, english
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b"null", b""])
+def test_a_body_that_is_not_one_json_object_is_told_so(rest, raw):
+    # "body: Field required (got None)" / "body: Input should be a valid dictionary or object to extract
+    # fields from (got [1, 2])": the caller's mistake in pydantic's words and Python's.
+    for lang, words in (("en", "must be one JSON object"), ("zh", "请求体必须是一个 JSON 对象")):
+        response = rest(raw, lang)
+        assert response.status_code == 400 and words in response.json()["error"]["message"], response.text
