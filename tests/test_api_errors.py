@@ -132,3 +132,14 @@ def test_a_body_that_is_not_one_json_object_is_told_so(rest, raw):
     for lang, words in (("en", "must be one JSON object"), ("zh", "请求体必须是一个 JSON 对象")):
         response = rest(raw, lang)
         assert response.status_code == 400 and words in response.json()["error"]["message"], response.text
+
+
+def test_a_negative_prompt_over_the_prompts_limit_is_refused_before_it_is_stored(rest):
+    # It was taken whole (a submit body may carry ~135 MB) and kept in the job's row, which every
+    # listing of the user's works reads; the prompt itself stops at 20,000 characters.
+    raw = b'{"prompt": "a cat", "size": "48x32", "negative_prompt": "%s"}' % (b"blurry " * 20_000)
+    for lang, words in (("en", "The negative prompt is 140000 characters; the limit is 20000"),
+                        ("zh", "反向提示词有 140000 个字符，上限为 20000")):
+        response = rest(raw, lang)
+        assert response.status_code == 400 and words in response.json()["error"]["message"], response.text
+    assert rest.store.list() == []
