@@ -38,6 +38,7 @@ Design:
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -214,6 +215,7 @@ class McpEndpoint:
             await response(scope, receive, send)
             return
         await self.start()
+        send = _protocol_errors_in_our_words(send, lang)
         await self.manager.handle_request({**scope, PRINCIPAL: principal}, receive, send)
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
@@ -234,6 +236,47 @@ class McpEndpoint:
     def _caller(self, authorization: str) -> Principal:
         """The REST API's check (one key works for both faces)."""
         return authorize(self.keys, authorization, self.limiter)
+
+
+# The SDK's refusals of a body that is not a JSON-RPC message, by JSON-RPC code: its own texts are
+# English, and for -32602 pydantic's whole report ("input_type=NoneType", a link to its docs).
+PROTOCOL_ERRORS = {
+    -32700: Text("The request body is not valid JSON: send one JSON-RPC 2.0 message.",
+                 "请求体不是有效的 JSON：请发送一条 JSON-RPC 2.0 消息。"),
+    -32602: Text('The request is not a JSON-RPC 2.0 message: send one JSON object with "jsonrpc": "2.0", a '
+                 '"method" (e.g. "tools/call"), an "id" for a request, and "params" as an object.',
+                 '请求不是 JSON-RPC 2.0 消息：请发送一个 JSON 对象，包含 "jsonrpc": "2.0"、"method"（例如 '
+                 '"tools/call"）、请求的 "id"，以及对象形式的 "params"。'),
+}
+
+
+def _protocol_errors_in_our_words(send: Send, lang: str) -> Send:
+    """A `send` that puts `PROTOCOL_ERRORS` into the SDK's 400 answers (one piece of JSON each)."""
+    held: dict | None = None
+
+    async def wrapped(message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            held = message
+            return
+        if held is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        start, held = held, None
+        try:
+            answer = json.loads(message.get("body", b""))
+            text = PROTOCOL_ERRORS[answer["error"]["code"]]
+        except (ValueError, KeyError, TypeError):  # not one of those: as the SDK wrote it
+            await send(start)
+            await send(message)
+            return
+        answer["error"]["message"] = pick(text, lang)
+        body = json.dumps(answer, ensure_ascii=False).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
 
 
 def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:

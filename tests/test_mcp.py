@@ -241,6 +241,21 @@ def test_arguments_of_the_wrong_type_are_named_in_the_callers_language_without_p
     assert "参数 speed 应为以下之一" in chinese[2] and "'quality'" in chinese[2] and "speed" in english[2]
     assert "参数 strength 应为有限的数字" in chinese[3] and "strength" in english[3] and "NaN" in english[3]
 
+
+@pytest.mark.parametrize("body, code", [(b"[1, 2]", -32602), (b"null", -32602), (b'{"jsonrpc": "2.0", "id": 1}', -32602),
+                                        (b"not json", -32700)])
+def test_a_body_that_is_not_a_json_rpc_message_is_told_so_in_the_callers_language(server, body, code):
+    # The SDK answered pydantic's report: "4 validation errors for union[JSONRPCRequest, ...] ...
+    # input_type=NoneType ... https://errors.pydantic.dev/...", in English for everyone.
+    for lang, words in (("en", "JSON-RPC 2.0"), ("zh", "JSON-RPC 2.0 消息")):
+        response = httpx.post(server.url + "mcp", content=body, timeout=30, headers={
+            **MCP_HEADERS, "Authorization": f"Bearer {server.keys['alice']}", "Accept-Language": lang})
+        error = response.json()["error"]
+        assert response.status_code == 400 and error["code"] == code and words in error["message"], response.text
+        assert "pydantic" not in response.text and "NoneType" not in response.text
+        if lang == "zh":
+            assert "请" in error["message"]
+
 def test_requests_without_a_good_key_get_401(server):
     for path in ("mcp", "mcp/"):
         for authorization in (None, "Bearer nope", f"Bearer {server.keys['revoked']}",
