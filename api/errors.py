@@ -5,6 +5,8 @@ Codes mirror Zhipu's where one exists; the rest are ours (documented in docs/api
 
 from __future__ import annotations
 
+import json
+
 from fastapi.responses import JSONResponse
 
 from bilingual import BilingualError, pick
@@ -57,3 +59,41 @@ def http_error(status: int, method: str, path: str) -> ApiError:
                         "无法将请求体读取为 JSON：请发送一个 JSON 对象（嵌套不超过几百层）。")
     return ApiError(status, INVALID_PARAMETER if status < 500 else INTERNAL, f"The request failed (HTTP {status}).",
                     f"请求失败（HTTP {status}）。")
+
+
+# pydantic's complaints that callers meet (a wrong JSON type, a value outside a list), in Chinese;
+# the English is pydantic's own `msg`. Placeholders are pydantic's `ctx`.
+PROBLEMS_ZH = {
+    "string_type": "应为字符串", "string_unicode": "应为有效的 Unicode 文本",
+    "string_too_long": "最多 {max_length} 个字符", "string_too_short": "至少 {min_length} 个字符",
+    "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数，不能带小数",
+    "float_type": "应为数字", "float_parsing": "应为数字", "finite_number": "应为有限的数字（不能是 NaN 或 Infinity）",
+    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false",
+    "literal_error": "应为以下之一：{expected}", "enum": "应为以下之一：{expected}",
+    "list_type": "应为列表", "dict_type": "应为 JSON 对象", "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+}
+_WHERE = ("body", "query", "path", "header")  # FastAPI's prefixes of a field's location
+
+
+def field_problem(problems: list[dict]) -> tuple[str, str, str]:
+    """The first of pydantic's `errors()` about a request's fields as (field, en, zh): the field as
+    the caller named it (not pydantic's `image_url.str` for a union), and the value that came as
+    JSON (pydantic's text quotes Python: None, {'a': 1}). "body" when the whole body is wrong."""
+    first = problems[0] if problems else {}
+    loc = [str(part) for part in first.get("loc", ())]
+    field = next((part for part in loc if part not in _WHERE), "body")
+    kind = first.get("type", "")
+    if kind == "missing":
+        return field, f"{field} is required: send it.", f"缺少参数 {field}，请提供。"
+    value = first.get("input")
+    value = value[:100] if isinstance(value, str) else value  # a clip's base64 where a number goes
+    got = json.dumps(value, ensure_ascii=False, default=str)
+    got = got.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate, shown as its escape
+    got = got if len(got) <= 80 else got[:80] + "…"
+    context = {name: str(text).replace(" or ", ", ") for name, text in first.get("ctx", {}).items()}
+    try:
+        zh = PROBLEMS_ZH[kind].format(**context)
+    except (KeyError, IndexError):  # a complaint not in the table (or its ctx): said plainly
+        zh = "取值无效"
+    return field, f"{field}: {first.get('msg', 'invalid value')} (got {got}).", f"参数 {field} {zh}（收到 {got}）。"

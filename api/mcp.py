@@ -38,6 +38,7 @@ Design:
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -48,7 +49,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
@@ -64,7 +65,7 @@ from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
 from .auth import authorize
-from .errors import ApiError
+from .errors import ApiError, field_problem
 from .limits import RateLimiter
 from .inputs import MAX_VIDEO_BYTES
 from .zhipu import ApiOptions, VideoGenerationBody, job_gif, to_video_request
@@ -107,6 +108,25 @@ def instructions(studio: Studio) -> str:
 
 
 # ---------------------------------------------------------------- the ASGI endpoint
+
+class StudioMcpServer(MCPServer):
+    """The SDK's server, with arguments of the wrong type or outside a tool's choices refused in
+    the caller's language, naming the argument (the SDK hands the agent pydantic's whole report:
+    English, with Python's type names and a link to pydantic's docs)."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:  # also UnexpectedToolError: our body model refusing a tool's value (NaN)
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            _field, en, zh = field_problem(exc.__cause__.errors())
+            lang = "both"
+            if context is not None:
+                with contextlib.suppress(ValueError, AttributeError):  # no HTTP request behind the call
+                    lang = _lang(context.request_context.request)
+            raise ToolError(f"Error executing tool {name}: " + pick(Text(en, zh), lang)) from exc.__cause__
+
 
 class McpEndpoint:
     """The MCP server as an ASGI app: bearer-key check, then the SDK's Streamable HTTP handler.
@@ -195,6 +215,7 @@ class McpEndpoint:
             await response(scope, receive, send)
             return
         await self.start()
+        send = _protocol_errors_in_our_words(send, lang)
         await self.manager.handle_request({**scope, PRINCIPAL: principal}, receive, send)
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
@@ -217,6 +238,47 @@ class McpEndpoint:
         return authorize(self.keys, authorization, self.limiter)
 
 
+# The SDK's refusals of a body that is not a JSON-RPC message, by JSON-RPC code: its own texts are
+# English, and for -32602 pydantic's whole report ("input_type=NoneType", a link to its docs).
+PROTOCOL_ERRORS = {
+    -32700: Text("The request body is not valid JSON: send one JSON-RPC 2.0 message.",
+                 "请求体不是有效的 JSON：请发送一条 JSON-RPC 2.0 消息。"),
+    -32602: Text('The request is not a JSON-RPC 2.0 message: send one JSON object with "jsonrpc": "2.0", a '
+                 '"method" (e.g. "tools/call"), an "id" for a request, and "params" as an object.',
+                 '请求不是 JSON-RPC 2.0 消息：请发送一个 JSON 对象，包含 "jsonrpc": "2.0"、"method"（例如 '
+                 '"tools/call"）、请求的 "id"，以及对象形式的 "params"。'),
+}
+
+
+def _protocol_errors_in_our_words(send: Send, lang: str) -> Send:
+    """A `send` that puts `PROTOCOL_ERRORS` into the SDK's 400 answers (one piece of JSON each)."""
+    held: dict | None = None
+
+    async def wrapped(message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            held = message
+            return
+        if held is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        start, held = held, None
+        try:
+            answer = json.loads(message.get("body", b""))
+            text = PROTOCOL_ERRORS[answer["error"]["code"]]
+        except (ValueError, KeyError, TypeError):  # not one of those: as the SDK wrote it
+            await send(start)
+            await send(message)
+            return
+        answer["error"]["message"] = pick(text, lang)
+        body = json.dumps(answer, ensure_ascii=False).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
 def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:
     """Starlette routes serving the endpoint at `path` and `path/` (no redirect either way)."""
     return [Route(path, endpoint=endpoint), Mount(path, app=endpoint)]
@@ -231,7 +293,7 @@ def build_mcp(service: JobService, studio: Studio, agent, options: ApiOptions = 
     keys = ApiKeys(service.store)
     # The SDK logs "Terminating session: None" at INFO for every stateless request: noise in the app's log.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-    server = MCPServer("cogvideox-studio", title="CogVideoX Studio", instructions=instructions(studio))
+    server = StudioMcpServer("cogvideox-studio", title="CogVideoX Studio", instructions=instructions(studio))
     try:
         tracks = ", ".join(load_tracks())
     except StudioError:

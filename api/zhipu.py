@@ -510,10 +510,11 @@ def bad_body(exc: RequestValidationError) -> ApiError:
     unparsed = any(tuple(p.get("loc", ())) == ("body",) and isinstance(p.get("input"), (str, bytes)) for p in problems)
     if unparsed or any(p.get("type") == "json_invalid" for p in problems) or not problems:
         return invalid("body", "The request body is not valid JSON.", "请求体不是有效的 JSON。")
-    first = problems[0]
-    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-    return invalid(field, f"{field}: {first.get('msg', 'invalid value')} (got {first.get('input')!r:.80}).",
-                   f"参数 {field} 无效：{first.get('msg', '')}（收到 {first.get('input')!r:.80}）。")
+    field, en, zh = errors.field_problem(problems)
+    if field == "body":  # a list, a string, null or nothing where the object goes
+        return invalid("body", "The request body must be one JSON object, e.g. {\"prompt\": \"a cat surfing\"}.",
+                       "请求体必须是一个 JSON 对象，例如 {\"prompt\": \"一只冲浪的猫\"}。")
+    return invalid(field, en, zh)
 
 
 # The platform's code for an error's status; any other status is the caller's "invalid parameter"

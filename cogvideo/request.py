@@ -38,6 +38,16 @@ SpeedId = Literal["quality", "balanced", "fast", "lean"]
 DEFAULT_SPEED = "quality"
 
 
+def is_unicode(text: str) -> bool:
+    """Whether `text` can be kept and sent as UTF-8. JSON's "\\ud800" escapes decode to lone UTF-16
+    surrogates, which a Python str holds but SQLite, files and HTTP answers refuse."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class VideoRequest:
     prompt: str

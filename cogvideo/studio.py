@@ -42,6 +42,7 @@ from cogvideo.request import (
     MIN_STRENGTH,
     MODES,
     VideoRequest,
+    is_unicode,
 )
 
 log = logging.getLogger("cogvideo.studio")
@@ -727,6 +728,21 @@ def _check_prompt(request: VideoRequest, variant: models.Variant, reads_chinese:
             f"The model reads only about {variant.max_tokens} tokens anyway.",
             f"提示词有 {len(prompt)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型也只读取约 {variant.max_tokens} 个 token。",
         )
+    negative = request.negative_prompt
+    if isinstance(negative, str) and len(negative) > MAX_PROMPT_CHARS:  # kept with the job, read by every listing
+        raise InvalidRequest(
+            f"The negative prompt is {len(negative)} characters; the limit is {MAX_PROMPT_CHARS}. "
+            f"The model reads only about {variant.max_tokens} tokens of it.",
+            f"反向提示词有 {len(negative)} 个字符，上限为 {MAX_PROMPT_CHARS}；模型只读取约 {variant.max_tokens} 个 token。",
+        )
+    for name, text, zh_name in (("prompt", prompt, "提示词"), ("negative_prompt", negative, "反向提示词")):
+        if isinstance(text, str) and not is_unicode(text):
+            raise InvalidRequest(
+                f"The {name.replace('_', ' ')} contains a broken character (a lone UTF-16 surrogate, e.g. an "
+                "unpaired \\ud800 escape in JSON). Send it as plain UTF-8 text.",
+                f"{zh_name}中有损坏的字符（不成对的 UTF-16 代理项，例如 JSON 中单独的 \\ud800 转义）。请以正常的 UTF-8 "
+                "文本发送。",
+            )
 
 
 def _check_sources(request: VideoRequest) -> None:

@@ -26,6 +26,7 @@ from typing import Callable, Protocol
 from bilingual import Text, both
 from cogvideo import VideoRequest
 from cogvideo.errors import Cancelled, DiskFull, StudioError
+from cogvideo.request import is_unicode
 
 from . import scheduler
 from .diskspace import MIN_FREE_BYTES, check_free, disk_full, is_disk_full
@@ -258,7 +259,8 @@ class JobService:
     def get(self, job_id: str, owner: str | None = None) -> Job:
         """The job with live progress. `owner=None` is the operator; anyone else sees only their own,
         and another user's job is "not found", exactly like a missing one."""
-        job = self.store.get(str(job_id)) if isinstance(job_id, str) else None
+        # An id that is not Unicode (a lone surrogate from JSON) names no job; SQLite could not even look.
+        job = self.store.get(str(job_id)) if isinstance(job_id, str) and is_unicode(job_id) else None
         if job is None or job.id in self._doomed or (owner is not None and job.owner != owner):
             raise JobNotFound(job_id)
         return self._with_live(self._with_unwritten(job))

@@ -301,3 +301,18 @@ def test_values_beyond_the_sliders_get_the_studios_message_in_both_languages(cli
     # Gradio's own slider check would answer "Value 0 is less than minimum value 1." in English only.
     message = error_of(lambda: client.predict(prompt="x", api_name="/text_to_video", **{**FAST, **values}))
     assert en in message and zh in message and "minimum value" not in message and "maximum value" not in message
+
+
+@pytest.mark.parametrize("api_name, values, en, zh", [
+    ("/text_to_video", dict(speed="warp"), "speed='warp' is not a speed preset", "速度档位 'warp' 无效"),
+    ("/text_to_video", dict(style=5), "Unknown style 5", "未知的风格 5"),
+    ("/text_to_video", dict(music="techno"), "Unknown music 'techno'", "未知的配乐 'techno'"),
+    ("/suggest_prompt", dict(mode="sideways"), "Unknown mode 'sideways'", "未知模式 'sideways'"),
+    ("/suggest_prompt", dict(template="nope"), "Unknown template 'nope'", "没有模板 'nope'"),
+])
+def test_values_beyond_the_choices_get_the_studios_message_in_both_languages(client, api_name, values, en, zh):
+    # Gradio's own choice check answered in English only, for the speed with Python's words:
+    # "Value: 'warp' (type: <class 'str'>) is not in the list of choices: [...]".
+    message = error_of(lambda: client.predict(prompt="x", api_name=api_name,
+                                              **({**FAST, **values} if api_name == "/text_to_video" else values)))
+    assert en in message and zh in message and "list of choices" not in message and "<class" not in message

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cogvideo import VideoRequest
+from cogvideo.errors import InvalidRequest
 from cogvideo.media import codec
 from jobs import (
     DataDirError, DataDirLock, JobNotFound, JobService, JobStore, LocalWorker, QueueFull, Users,
@@ -278,6 +279,25 @@ def test_bad_requests_are_refused_at_submit_and_nothing_is_stored(service, store
         service.submit(request(num_inference_steps=0), owner="alice")
     assert store.list() == []
 
+
+
+@pytest.mark.parametrize("field, words", [("prompt", "prompt contains a broken character"),
+                                          ("negative_prompt", "negative prompt contains a broken character")])
+def test_a_lone_surrogate_in_a_prompt_is_refused_at_submit_not_a_crash_in_sqlite(service, store, field, words):
+    # JSON's "\ud800" decodes to a str that UTF-8 (SQLite) refuses: the insert raised UnicodeEncodeError.
+    values = {"prompt": "a cat", field: "a cat \ud800 on a roof"}
+    with pytest.raises(InvalidRequest) as err:
+        service.submit(request(**values), owner="alice")
+    assert words in err.value.en and "\\ud800" in err.value.en
+    assert "UTF-16" in err.value.zh and err.value.status == 400
+    assert store.list() == []
+    assert service.submit(request(), owner="alice").status in (QUEUED, RUNNING)  # the service goes on
+
+
+def test_a_job_id_that_is_not_unicode_is_not_found(service):
+    for call in (service.get, service.cancel, service.delete):
+        with pytest.raises(JobNotFound):
+            call("\ud800", owner="alice")
 
 def test_users_see_only_their_own_jobs(service):
     mine = service.submit(request("mine"), owner="alice")

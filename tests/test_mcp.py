@@ -223,6 +223,39 @@ def test_bad_arguments_are_tool_errors_with_the_message(server):
         store.close()
 
 
+
+def test_arguments_of_the_wrong_type_are_named_in_the_callers_language_without_pydantics_report(server):
+    # The SDK's own answer was pydantic's report: "1 validation error for generate_videoArguments ...
+    # input_type=NoneType ... https://errors.pydantic.dev/...", English only; a NaN strength (refused by
+    # our body model inside the tool) was a bare "Error executing tool restyle_video".
+    calls = (("generate_video", {"wait": False}),
+             ("job_status", {"job_id": None}),
+             ("generate_video", {"prompt": "a kite", "speed": "warp", "wait": False}),
+             ("restyle_video", {"video": "AAAA", "strength": "NaN", "wait": False}))
+    chinese = [text_of(r) for r in call(server, "alice", *calls, **{"Accept-Language": "zh-CN"})]
+    english = [text_of(r) for r in call(server, "alice", *calls, **{"Accept-Language": "en"})]
+    for text in chinese + english:
+        assert "pydantic" not in text and "NoneType" not in text and "validation error" not in text, text
+    assert "缺少参数 prompt" in chinese[0] and "prompt is required" in english[0]
+    assert "参数 job_id 应为字符串" in chinese[1] and "job_id" in english[1] and "null" in english[1]
+    assert "参数 speed 应为以下之一" in chinese[2] and "'quality'" in chinese[2] and "speed" in english[2]
+    assert "参数 strength 应为有限的数字" in chinese[3] and "strength" in english[3] and "NaN" in english[3]
+
+
+@pytest.mark.parametrize("body, code", [(b"[1, 2]", -32602), (b"null", -32602), (b'{"jsonrpc": "2.0", "id": 1}', -32602),
+                                        (b"not json", -32700)])
+def test_a_body_that_is_not_a_json_rpc_message_is_told_so_in_the_callers_language(server, body, code):
+    # The SDK answered pydantic's report: "4 validation errors for union[JSONRPCRequest, ...] ...
+    # input_type=NoneType ... https://errors.pydantic.dev/...", in English for everyone.
+    for lang, words in (("en", "JSON-RPC 2.0"), ("zh", "JSON-RPC 2.0 消息")):
+        response = httpx.post(server.url + "mcp", content=body, timeout=30, headers={
+            **MCP_HEADERS, "Authorization": f"Bearer {server.keys['alice']}", "Accept-Language": lang})
+        error = response.json()["error"]
+        assert response.status_code == 400 and error["code"] == code and words in error["message"], response.text
+        assert "pydantic" not in response.text and "NoneType" not in response.text
+        if lang == "zh":
+            assert "请" in error["message"]
+
 def test_requests_without_a_good_key_get_401(server):
     for path in ("mcp", "mcp/"):
         for authorization in (None, "Bearer nope", f"Bearer {server.keys['revoked']}",

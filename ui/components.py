@@ -50,3 +50,17 @@ class OpenRadio(gr.Radio):
 
     def preprocess(self, payload):
         return payload
+
+
+class OpenDropdown(gr.Dropdown):
+    """A dropdown whose choices hold on the page only: an API caller's other value reaches our
+    function, whose check names it in the caller's language (Gradio's own refusal is an English
+    "Value: x is not in the list of choices", with "(type: <class 'str'>)" for some values)."""
+
+    is_template = True  # named "Dropdown" on the API page, not "Opendropdown"
+
+    def get_block_name(self) -> str:
+        return "dropdown"
+
+    def preprocess(self, payload):
+        return payload

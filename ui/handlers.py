@@ -676,6 +676,8 @@ class Handlers:
     ) -> str:
         """One finished suggestion (the API); the buttons stream with `suggest_stream`. `template`:
         an image-to-video template's id, whose use the agent writes for."""
+        if template and (not isinstance(template, str) or template not in self.templates):  # an API caller's
+            raise words.error(self._unknown_template(template), self.lang(request))
         text = prompt or ""
         for text in self.suggest_stream(prompt, image, mode, style, request, template=template or None):
             pass
@@ -690,9 +692,7 @@ class Handlers:
 
         chosen = self.templates.get(template or "")
         if chosen is None:
-            ids = ", ".join(self.templates)
-            raise words.error(Text(f"Unknown template {template!r}; use one of: {ids}.",
-                                   f"没有模板 {template!r}；可选：{ids}。"), self.lang(request))
+            raise words.error(self._unknown_template(template), self.lang(request))
         values = {"prompt": fill_template(chosen, subject_of(subject, self.templates.values())),
                   "style": chosen.style, "music": chosen.music,
                   "guidance_scale": self.studio.default_guidance if chosen.guidance_scale is None else chosen.guidance_scale}
@@ -701,6 +701,10 @@ class Handlers:
             variant = variants["i2v"]
             values["num_frames"] = chosen.frames_for(variant)
         return values
+
+    def _unknown_template(self, template: object) -> Text:
+        ids = ", ".join(self.templates)
+        return Text(f"Unknown template {template!r}; use one of: {ids}.", f"没有模板 {template!r}；可选：{ids}。")
 
     def suggest_stream(
         self, prompt: str, image: str | None, mode: str, style: str | None, request: gr.Request = None,

@@ -23,7 +23,7 @@ from .admin import ADMIN_TEXT, admin_tab
 from .api_info import translate_api_labels
 from .aspect import ASPECT_MODES, aspect_control, i18n_names as aspect_names
 from .api_link import TEXT as API_LINK_TEXT, api_links
-from .components import OpenRadio, OpenSlider, UploadedImage
+from .components import OpenDropdown, OpenRadio, OpenSlider, UploadedImage
 from .examples import add_examples
 from .handlers import DEFAULTS, Handlers
 from .i18n import TEXT, build_i18n
@@ -232,20 +232,20 @@ class PageBuilder:
     def settings(self, variant: Variant | None, default_music: str) -> dict[str, gr.components.Component]:
         """Style, music, enhancement and advanced controls, keyed by the handler parameter they feed."""
         with gr.Row():
-            style = gr.Dropdown(self.style_choices, value=DEFAULTS.style, label=self.i18n("style"), scale=2)
+            style = OpenDropdown(self.style_choices, value=DEFAULTS.style, label=self.i18n("style"), scale=2)
             style_note = gr.Markdown(elem_classes="prompt-note")
         self.private(style.change, self.style_help, style, style_note)
         with gr.Row(equal_height=True):
-            music = gr.Dropdown(self.track_choices, value=default_music, label=self.i18n("music"), scale=2)
+            music = OpenDropdown(self.track_choices, value=default_music, label=self.i18n("music"), scale=2)
             music_volume = OpenSlider(MIN_VOLUME, MAX_VOLUME, value=DEFAULTS.music_volume, step=0.05, label=self.i18n("volume"), scale=1)
         with gr.Row(equal_height=True):
             preview = gr.Audio(value=self.track_files.get(default_music), label=self.i18n("music_preview"),
                                interactive=False, scale=2)
             music_file = gr.File(label=self.i18n("music_upload"), file_types=["audio"], scale=1, height=90)
         self.private(music.change, self.track_files.get, music, preview)
-        speed = gr.Radio([(self.i18n(f"speed.{p}"), p) for p in self.speeds],
-                         value=self.config.speed if self.config.speed in self.speeds else DEFAULT_SPEED,
-                         label=self.i18n("speed"), info=self.i18n("speed_fit_info"))
+        speed = OpenRadio([(self.i18n(f"speed.{p}"), p) for p in self.speeds],
+                          value=self.config.speed if self.config.speed in self.speeds else DEFAULT_SPEED,
+                          label=self.i18n("speed"), info=self.i18n("speed_fit_info"))
         with gr.Row():
             # "1440p" is 720×480 doubled (CogVideoX's size); other sizes (Wan's 832×480, 1280×704) say 2×.
             at_480p = variant is None or (variant.width, variant.height) == (720, 480)
@@ -714,9 +714,9 @@ class PageBuilder:
                 api_inputs = [
                     gr.Textbox(value=""),
                     UploadedImage(type="filepath", value=None),
-                    gr.Dropdown(["t2v", "i2v", "old_photo"], value="t2v"),
-                    gr.Dropdown([s.id for s in self.styles.values()], value="none"),
-                    gr.Dropdown([""] + list(self.templates), value=""),
+                    OpenDropdown(["t2v", "i2v", "old_photo"], value="t2v"),
+                    OpenDropdown([s.id for s in self.styles.values()], value="none"),
+                    OpenDropdown([""] + list(self.templates), value=""),
                 ]
                 template_inputs = [gr.Textbox(value=""), gr.Textbox(value="")]
                 template_json = gr.JSON()

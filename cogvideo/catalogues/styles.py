@@ -167,13 +167,14 @@ def _parse_entry(path: Path, index: int, entry: object) -> Style:
 def get_style(style_id: str | None, styles: dict[str, Style] | None = None) -> Style:
     """Find a style by id (or by its English/Chinese name); `None` or "" means "none"."""
     styles = load_styles() if styles is None else styles
-    key = (style_id or "none").strip()
-    if key in styles:
-        return styles[key]
-    folded = key.lower()
-    for style in styles.values():
-        if folded in (style.id, style.name.en.lower()) or key == style.name.zh:
-            return style
+    if style_id is None or isinstance(style_id, str):  # else a number or a list from an API caller: unknown
+        key = (style_id or "none").strip()
+        if key in styles:
+            return styles[key]
+        folded = key.lower()
+        for style in styles.values():
+            if folded in (style.id, style.name.en.lower()) or key == style.name.zh:
+                return style
     valid = ", ".join(styles)
     raise InvalidRequest(
         f"Unknown style {style_id!r}. Choose one of: {valid}.",
