@@ -282,6 +282,10 @@ def to_video_request(body: VideoGenerationBody, studio: Studio, allow_fetch: boo
                                   f"{variant.width}x{variant.height}.",
                           f"size {body.size!r} 的格式应为 宽x高，例如 {variant.width}x{variant.height}。")
         values["width"], values["height"] = int(match.group(1)), int(match.group(2))
+        if 0 in (values["width"], values["height"]):  # the studio reads 0 as "the model's own": say so instead
+            raise invalid("size", f"size {body.size!r} has a side of 0 pixels. Sizes: {variant.sizes_text()}; "
+                                  "or leave size out for the model's own.",
+                          f"size {body.size!r} 有一边为 0 像素。可选尺寸：{variant.sizes_text()}；不填则使用模型默认尺寸。")
     if body.aspect_ratio is not None and body.aspect_ratio.strip():
         _size_by_ratio(body.aspect_ratio, variant, values)
     if body.fps is not None and body.fps not in (variant.fps, 2 * variant.fps):

@@ -156,6 +156,8 @@ def jobs_count(server) -> int:
     ({"model": "cogvideox", "prompt": "x", "fps": 24}, 400, "1214", "8"),
     ({"model": "cogvideox", "prompt": "x", "duration": 10}, 400, "1214", "duration"),
     ({"model": "cogvideox", "prompt": "x", "size": "huge"}, 400, "1214", "WIDTHxHEIGHT"),
+    ({"model": "cogvideox", "prompt": "x", "size": "00x00"}, 400, "1214", "side of 0 pixels"),
+    ({"model": "cogvideox", "prompt": "x", "size": "144x00"}, 400, "1214", "side of 0 pixels"),
     ({"model": "gpt-video", "prompt": "x"}, 400, "1211", "cogvideox"),
     ({"model": "cogvideox", "prompt": ""}, 400, "1214", "prompt is empty"),
     ({"model": "cogvideox", "prompt": "x" * 20_001}, 400, "1214", "20000"),
