@@ -89,7 +89,8 @@ def test_every_tab_one_tap_away_and_nothing_cramped(browser, app, width, height,
 
 def test_tapping_generate_holds_the_button_until_the_job_ends(browser, app, client):  # noqa: F811
     """A job is rendering, so ours waits in line: the button stays disabled (a second tap cannot
-    silently do nothing) until the job ends, then comes back."""
+    silently do nothing) until the job ends, then comes back; meanwhile the place in line, the bar
+    and the result's top are on screen together."""
     # The page opens first: a job of this address already running when it loads would be reattached
     # to this tab (ui/live.py), holding its Generate; this one is another page's.
     page = open_sized(browser, app)
@@ -106,6 +107,14 @@ def test_tapping_generate_holds_the_button_until_the_job_ends(browser, app, clie
         page.locator("#t2v-result [data-testid=status-tracker]:not(.hide)").first.wait_for(timeout=30_000)
         # The button says where the job stands (the scroll to the progress: tests/e2e/test_feedback.py).
         expect(generate).to_have_text(re.compile(r"⏳ 排队中 · 第 \d+ 位"))  # in line behind the busy job
+        # In line, the result's progress is a spinner with no words: the screen shows the place in
+        # line (the wait note), the bar with Cancel above it, and the result's top below.
+        note = page.locator("#t2v-wait")
+        expect(note).to_contain_text(re.compile(r"排队中：你是第 \d+ 位|下一个就轮到你"))
+        for what, part in (("wait-note", note), ("generate", generate),
+                           ("cancel", panel.get_by_role("button", name="取消", exact=True)),
+                           ("result", page.locator("#t2v-result"))):
+            wait_in_view(page, part, what)
         shot(page, "phone-after-generate-tap", full_page=False)
         tap(page, panel.get_by_role("button", name="取消", exact=True))
         page.get_by_test_id("toast-text").filter(has_text="已取消生成").first.wait_for(timeout=30_000)
