@@ -14,6 +14,7 @@ import gradio as gr
 import pytest
 
 from agent import PromptAgent
+from bilingual import Text
 from cogvideo.catalogues.styles import apply_style, get_style
 from cogvideo.engine import speed
 from cogvideo.media import codec
@@ -79,6 +80,32 @@ def test_help_me_write_one_with_chinese_and_no_model_says_one_plain_sentence(han
     assert not OPERATOR_WORDS.search(message)
     # The operator's how-to is in the log.
     assert "python -m cogvideo download agent" in caplog.text
+
+
+def test_help_me_write_one_without_its_model_says_why_without_the_operators_words(studio, service, caplog,
+                                                                                 monkeypatch):
+    """The local prompt model is set up but not downloaded (offline here; on a phone with no
+    network the download fails the same way): the page says what became of the text in one plain
+    sentence; the command, the variables and the exception's name go to the log."""
+    from agent.local import DOWNLOAD_COMMAND, missing_weights
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    agent = PromptAgent.from_env({"PROMPT_AGENT_LOCAL_MODEL": "nobody/not-downloaded-model"})
+    handlers = Handlers(studio, agent, service)
+    with caplog.at_level(logging.WARNING, logger="cogvideo.app"), pytest.warns(UserWarning) as warned:
+        shown = list(handlers.suggest_stream("", None, "t2v", "none", ZH))  # an empty box: a template's idea
+    assert shown[-1].strip()
+    [message] = [str(w.message) for w in warned]
+    assert message == words.HELPER_FAILED["offline"].zh
+    assert not OPERATOR_WORDS.search(message) and "Error" not in message
+    assert DOWNLOAD_COMMAND in caplog.text
+    # A reason a person can read is shown as it is; one with the operator's words is not.
+    failed = Text("The prompt model could not be downloaded (LocalEntryNotFoundError).",
+                  "提示词模型下载失败（LocalEntryNotFoundError）。")
+    assert words.for_people(failed, words.HELPER_FAILED["kept"]) == words.HELPER_FAILED["kept"]
+    assert words.for_people(missing_weights("m"), words.TRANSLATION_FAILED) == words.TRANSLATION_FAILED
+    plain = Text("The model wrote no prompt.", "模型没有写出提示词。")
+    assert words.for_people(plain, words.HELPER_FAILED["kept"]) == plain
 
 
 def test_generate_with_chinese_and_no_translator_says_what_the_model_will_see(handlers, caplog):

@@ -204,7 +204,7 @@ class Handlers:
             if warning == untranslatable:  # operator text: to the log; people get what the model will see
                 log.warning("prompt not translated: %s", warning.en)
                 warning = words.NOT_TRANSLATED
-            self._warn(warning, lang)
+            self._warn(words.for_people(warning, words.TRANSLATION_FAILED), lang)
         if "prompt" in changes:
             words.info(Text(f"Translated into English: {changes['prompt']}",
                             f"已翻译为英文：{changes['prompt']}"), lang)
@@ -739,7 +739,9 @@ class Handlers:
         if last is not None and last.warning is not None:
             helper_off = (last.source == "kept" and not self.agent.can_translate and not is_english(original)
                           and not self.studio.reads_chinese)  # its plain sentence says "English only"
-            self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
+            self._warn(words.helper_off(last.warning) if helper_off
+                       else words.for_people(last.warning, words.HELPER_FAILED.get(last.source, words.HELPER_FAILED["kept"])),
+                       lang)
 
     @property
     def video_model(self) -> VideoModel:
