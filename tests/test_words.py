@@ -20,7 +20,7 @@ from cogvideo.engine import speed
 from cogvideo.media import codec
 from cogvideo.media.gif import export_gif
 from ui import words
-from ui.handlers import Handlers, build_request, caption
+from ui.handlers import Handlers, build_request, caption, details
 
 CHINESE = "一只小猫在窗台上晒太阳"
 OPERATOR_WORDS = re.compile(r"HF_HUB_OFFLINE|HF_HOME|PROMPT_AGENT|OPENAI|python -m|hf download")
@@ -201,6 +201,19 @@ def test_a_work_made_with_another_model_names_it_in_its_caption(handlers, tmp_pa
     assert made_with not in caption(listed, "zh", made_with)  # this server's own: not repeated on every work
     # After the server changed model, the old work says what made it.
     assert caption(listed, "en", "wan2.1-1.3b").startswith(f"Text to video · {made_with} · ")
+
+
+def test_an_opened_work_that_never_started_says_its_seed_is_random(handlers):
+    """我的作品 opens a cancelled work that never left the line: its seed is the request's -1."""
+    import dataclasses
+
+    request = build_request("t2v", prompt="a boat", image=None, seed=-1, num_inference_steps=1, guidance_scale=6,
+                            num_frames=9, style="none", music="none", music_volume=0.5, upscale=False,
+                            interpolate=False, colorize=False)
+    job = dataclasses.replace(handlers.service.submit(request, "seeds"), seed=None)  # as before it starts
+    assert "**种子**: 随机（开始生成时确定）" in details(job, "zh") and "**种子**: -1" not in details(job, "zh")
+    assert "**Seed**: random (chosen when it starts)" in details(job, "en")
+    assert "**种子**: 7  " in details(dataclasses.replace(job, seed=7), "zh")
 
 
 def _photo(tmp_path):
