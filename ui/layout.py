@@ -691,7 +691,7 @@ class PageBuilder:
                 tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
                 works_extend = self.works_tab(tab_controls, tab_bar)
                 admin_tab(self.handlers, self.i18n, demo)  # shown to admins only (ui/admin.py)
-            live.wire_reattach(demo, self.handlers, self.live_tabs, self.page)
+            live.wire_reattach(demo, self.handlers, self.live_tabs, self.page, tab_bar)
             live.wire_refresh(self.handlers, self.page, self.status, works_extend[2])
             self.wire_free_notes(demo)
 

@@ -155,3 +155,32 @@ def test_a_tapped_work_opens_on_screen_and_reuse_shows_the_prompt(browser, app, 
         shot(page, "phone-after-reuse", full_page=False)
     finally:
         page.context.close()
+
+
+def test_a_reloaded_page_opens_on_the_tab_of_its_running_job(browser, slow_app, tmp_path):  # noqa: F811
+    """A phone reloads a page it kept in the background (or a finger pulls to refresh) while an
+    image-to-video job renders: the page opens on 图生视频, whose Generate says where the job is,
+    not on 文生视频 with nothing of it in sight. 150 steps at the slow app's pace last 37 s or more;
+    the test ends the job with the tab's Cancel."""
+    from gradio_client import Client, handle_file
+
+    from tests.conftest import make_photo
+
+    picture = tmp_path / "harbour.png"
+    make_photo(360, 240).save(picture)
+    client = Client(slow_app.url, verbose=False)
+    prompt = unique("boats rocking in a harbour, seen again after a reload")
+    client.submit(image=handle_file(str(picture)), prompt=prompt, num_inference_steps=150, num_frames=9,
+                  api_name="/image_to_video")
+    job = _wait_for_work(client, prompt)[0]  # of this address: the page reattaches it
+    page = open_sized(browser, slow_app)
+    try:
+        expect(page.get_by_role("tab", name="图生视频", exact=True)).to_have_attribute("aria-selected", "true")
+        generate = visible_tab(page).locator(".generate-btn")
+        expect(generate).to_have_text(re.compile(r"⏳ 生成中 \d+%"))
+        shot(page, "phone-reload-opens-its-tab", full_page=False)
+        tap(page, visible_tab(page).get_by_role("button", name="取消", exact=True))
+        expect(generate).to_have_text("🎬 生成视频")
+    finally:
+        client.predict(job_id=job["job_id"], api_name="/cancel_job")
+        page.context.close()
