@@ -216,6 +216,17 @@ def test_an_opened_work_that_never_started_says_its_seed_is_random(handlers):
     assert "**种子**: 7  " in details(dataclasses.replace(job, seed=7), "zh")
 
 
+def test_the_old_photo_tab_without_a_colorizer_says_so_without_the_operators_command(studio, caplog):
+    from ui.i18n import TEXT
+
+    with caplog.at_level(logging.INFO, logger="cogvideo.app"):
+        assert not words.colorize_available(studio)  # the tiny studio has no DDColor weights
+    assert "hf download piddnad/DDColor-models" in caplog.text  # for whoever runs the studio
+    for shown in TEXT["colorize_missing"]:
+        assert "上色" in shown or "Colorizing" in shown
+        assert not OPERATOR_WORDS.search(shown) and "`" not in shown
+
+
 def _photo(tmp_path):
     from tests.conftest import make_photo
 

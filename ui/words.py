@@ -300,12 +300,17 @@ def free_videos_left(left: int | None, lang: str) -> str:
 # ---------------------------------------------------------------- old photos
 
 def colorize_available(studio) -> bool:
-    """Whether the colorizer's weights are on this machine (a file check: nothing is loaded)."""
+    """Whether the colorizer's weights are on this machine (a file check: nothing is loaded). When
+    they are not, the page says so plainly and the operator's how-to goes to the log."""
     try:
-        return bool(studio.colorizer.available())
+        available = bool(studio.colorizer.available())
     except Exception:  # a broken setting is the operator's to read in the log; the box says "not installed"
         log.exception("cannot tell whether the colorizer is installed")
         return False
+    if not available:
+        log.info("Old photos are animated without colorizing: run `hf download piddnad/DDColor-models "
+                 "ddcolor_modelscope.pth` and restart the studio to add it (docs/old_photo.md).")
+    return available
 
 
 # ---------------------------------------------------------------- Gradio's own English on the page
