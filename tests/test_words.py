@@ -14,12 +14,13 @@ import gradio as gr
 import pytest
 
 from agent import PromptAgent
+from bilingual import Text
 from cogvideo.catalogues.styles import apply_style, get_style
 from cogvideo.engine import speed
 from cogvideo.media import codec
 from cogvideo.media.gif import export_gif
 from ui import words
-from ui.handlers import Handlers, build_request, caption
+from ui.handlers import Handlers, build_request, caption, details
 
 CHINESE = "一只小猫在窗台上晒太阳"
 OPERATOR_WORDS = re.compile(r"HF_HUB_OFFLINE|HF_HOME|PROMPT_AGENT|OPENAI|python -m|hf download")
@@ -79,6 +80,32 @@ def test_help_me_write_one_with_chinese_and_no_model_says_one_plain_sentence(han
     assert not OPERATOR_WORDS.search(message)
     # The operator's how-to is in the log.
     assert "python -m cogvideo download agent" in caplog.text
+
+
+def test_help_me_write_one_without_its_model_says_why_without_the_operators_words(studio, service, caplog,
+                                                                                 monkeypatch):
+    """The local prompt model is set up but not downloaded (offline here; on a phone with no
+    network the download fails the same way): the page says what became of the text in one plain
+    sentence; the command, the variables and the exception's name go to the log."""
+    from agent.local import DOWNLOAD_COMMAND, missing_weights
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    agent = PromptAgent.from_env({"PROMPT_AGENT_LOCAL_MODEL": "nobody/not-downloaded-model"})
+    handlers = Handlers(studio, agent, service)
+    with caplog.at_level(logging.WARNING, logger="cogvideo.app"), pytest.warns(UserWarning) as warned:
+        shown = list(handlers.suggest_stream("", None, "t2v", "none", ZH))  # an empty box: a template's idea
+    assert shown[-1].strip()
+    [message] = [str(w.message) for w in warned]
+    assert message == words.HELPER_FAILED["offline"].zh
+    assert not OPERATOR_WORDS.search(message) and "Error" not in message
+    assert DOWNLOAD_COMMAND in caplog.text
+    # A reason a person can read is shown as it is; one with the operator's words is not.
+    failed = Text("The prompt model could not be downloaded (LocalEntryNotFoundError).",
+                  "提示词模型下载失败（LocalEntryNotFoundError）。")
+    assert words.for_people(failed, words.HELPER_FAILED["kept"]) == words.HELPER_FAILED["kept"]
+    assert words.for_people(missing_weights("m"), words.TRANSLATION_FAILED) == words.TRANSLATION_FAILED
+    plain = Text("The model wrote no prompt.", "模型没有写出提示词。")
+    assert words.for_people(plain, words.HELPER_FAILED["kept"]) == plain
 
 
 def test_generate_with_chinese_and_no_translator_says_what_the_model_will_see(handlers, caplog):
@@ -174,6 +201,30 @@ def test_a_work_made_with_another_model_names_it_in_its_caption(handlers, tmp_pa
     assert made_with not in caption(listed, "zh", made_with)  # this server's own: not repeated on every work
     # After the server changed model, the old work says what made it.
     assert caption(listed, "en", "wan2.1-1.3b").startswith(f"Text to video · {made_with} · ")
+
+
+def test_an_opened_work_that_never_started_says_its_seed_is_random(handlers):
+    """我的作品 opens a cancelled work that never left the line: its seed is the request's -1."""
+    import dataclasses
+
+    request = build_request("t2v", prompt="a boat", image=None, seed=-1, num_inference_steps=1, guidance_scale=6,
+                            num_frames=9, style="none", music="none", music_volume=0.5, upscale=False,
+                            interpolate=False, colorize=False)
+    job = dataclasses.replace(handlers.service.submit(request, "seeds"), seed=None)  # as before it starts
+    assert "**种子**: 随机（开始生成时确定）" in details(job, "zh") and "**种子**: -1" not in details(job, "zh")
+    assert "**Seed**: random (chosen when it starts)" in details(job, "en")
+    assert "**种子**: 7  " in details(dataclasses.replace(job, seed=7), "zh")
+
+
+def test_the_old_photo_tab_without_a_colorizer_says_so_without_the_operators_command(studio, caplog):
+    from ui.i18n import TEXT
+
+    with caplog.at_level(logging.INFO, logger="cogvideo.app"):
+        assert not words.colorize_available(studio)  # the tiny studio has no DDColor weights
+    assert "hf download piddnad/DDColor-models" in caplog.text  # for whoever runs the studio
+    for shown in TEXT["colorize_missing"]:
+        assert "上色" in shown or "Colorizing" in shown
+        assert not OPERATOR_WORDS.search(shown) and "`" not in shown
 
 
 def _photo(tmp_path):

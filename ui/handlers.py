@@ -204,7 +204,7 @@ class Handlers:
             if warning == untranslatable:  # operator text: to the log; people get what the model will see
                 log.warning("prompt not translated: %s", warning.en)
                 warning = words.NOT_TRANSLATED
-            self._warn(warning, lang)
+            self._warn(words.for_people(warning, words.TRANSLATION_FAILED), lang)
         if "prompt" in changes:
             words.info(Text(f"Translated into English: {changes['prompt']}",
                             f"已翻译为英文：{changes['prompt']}"), lang)
@@ -744,7 +744,9 @@ class Handlers:
         if last is not None and last.warning is not None:
             helper_off = (last.source == "kept" and not self.agent.can_translate and not is_english(original)
                           and not self.studio.reads_chinese)  # its plain sentence says "English only"
-            self._warn(words.helper_off(last.warning) if helper_off else last.warning, lang)
+            self._warn(words.helper_off(last.warning) if helper_off
+                       else words.for_people(last.warning, words.HELPER_FAILED.get(last.source, words.HELPER_FAILED["kept"])),
+                       lang)
 
     @property
     def video_model(self) -> VideoModel:
@@ -980,6 +982,13 @@ def caption(job: Job, lang: str, model: str | None = None) -> str:
     return f"{mode} · {status} · {when} · {text[:60] + ('…' if len(text) > 60 else '')}"
 
 
+def _seed_text(seed, lang: str) -> str:
+    """The seed as a person reads it: a job that never started has only the request's -1."""
+    if seed is None or (isinstance(seed, int) and seed < 0):
+        return pick(Text("random (chosen when it starts)", "随机（开始生成时确定）"), lang)
+    return str(seed)
+
+
 def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> str:
     """A Markdown card for one job; user text is escaped."""
     request = job.request
@@ -993,7 +1002,7 @@ def details(job: Job, lang: str, style_name=lambda style_id, lang: style_id) -> 
         *([(pick(Text("Model", "模型"), lang), _escape(str(request["model"])))] if request.get("model") else []),
         (pick(Text("Prompt", "提示词"), lang), _escape(job.user_prompt) or "—"),
         (pick(Text("Style", "风格"), lang), _escape(style_name(str(request.get("style", "none")), lang))),
-        (pick(Text("Seed", "种子"), lang), str(job.seed if job.seed is not None else request.get("seed"))),
+        (pick(Text("Seed", "种子"), lang), _seed_text(job.seed if job.seed is not None else request.get("seed"), lang)),
         (pick(Text("Steps · guidance", "步数 · 引导系数"), lang),
          # As it ran (a request without one got the model's own).
          f"{request.get('num_inference_steps')} · "

@@ -83,10 +83,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "old_image": ("Your old photo", "上传老照片"),
     "colorize": ("Colorize black-and-white photos first", "先为黑白照片上色"),
     "colorize_missing": (
-        "Colorizing is not installed on this studio, so photos are animated as they are. To add it, "
-        "the operator runs `hf download piddnad/DDColor-models ddcolor_modelscope.pth` and restarts the studio.",
-        "本站尚未安装上色模型，照片会按原样动起来。如需上色，请管理员运行 "
-        "`hf download piddnad/DDColor-models ddcolor_modelscope.pth` 后重启本站。",
+        "Colorizing is not installed on this studio, so photos are animated as they are.",
+        "本站尚未安装上色模型，照片会按原样动起来。",
     ),
     "colorized": ("Colorized photo (first frame)", "上色后的照片（第一帧）"),
     "generate": ("🎬 Generate video", "🎬 生成视频"),

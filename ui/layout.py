@@ -462,9 +462,10 @@ class PageBuilder:
         # Its ticks also write the job's state on the button (ui/busy.py), after a reload too.
         busy.wire(self.handlers, mode, note_timer, wait_note, generate, self.i18n("generate"), parts.attach)
         # Where the finger is: the progress (on the result) comes on screen, and the button stays
-        # disabled while this tab's job runs, so a second tap cannot silently make nothing.
+        # disabled while this tab's job runs, so a second tap cannot silently make nothing. On a
+        # phone the wait note and the bar come first: in line, the result shows a spinner only.
         self.private(generate.click, lambda *_: gr.update(interactive=False), None, generate,
-                js=scroll_to(f"#{spec.tab_id}-result"))
+                js=scroll_to(f"#{spec.tab_id}-result", phone=f"#{spec.tab_id}-wait"))
         # The page's own Generate shows a failure in the tab instead of raising (see ui/live.py);
         # the same outputs also follow the tab's job after a reload.
         followed = live.wire_generation(self.handlers, spec.mode, spec.handler, generate, inputs, outputs,
@@ -690,7 +691,7 @@ class PageBuilder:
                 tab_controls = {mode: controls for mode, (controls, _, _) in built.items()}
                 works_extend = self.works_tab(tab_controls, tab_bar)
                 admin_tab(self.handlers, self.i18n, demo)  # shown to admins only (ui/admin.py)
-            live.wire_reattach(demo, self.handlers, self.live_tabs, self.page)
+            live.wire_reattach(demo, self.handlers, self.live_tabs, self.page, tab_bar)
             live.wire_refresh(self.handlers, self.page, self.status, works_extend[2])
             self.wire_free_notes(demo)
 

@@ -226,19 +226,21 @@ def start_refresh():
 
 
 def wire_reattach(demo: gr.Blocks, handlers: Handlers, tabs: dict[str, tuple[dict, TabParts]],
-                  page: PageParts) -> None:
+                  page: PageParts, tab_bar: gr.Tabs | None = None) -> None:
     """On page load: each generation tab gets the newest job of its mode that this user (a visitor
     without sign-in: this address) has waiting or rendering, shown with its settings and followed;
-    the refresh runs while any of the user's jobs does."""
+    the refresh runs while any of the user's jobs does. The page opens on the tab of the newest
+    (a phone reloads a page it kept in the background: the job is on screen, not on another tab)."""
     outputs = [page.timer] + [parts.attach for _, parts in tabs.values()] \
-        + [c for controls, _ in tabs.values() for c in controls.values()]
+        + [c for controls, _ in tabs.values() for c in controls.values()] + ([tab_bar] if tab_bar else [])
 
     def restore(request: gr.Request):
         busy = bool(handlers.unfinished_jobs(request, mine_only=False))
         updates = {page.timer: gr.Timer(REFRESH_S if busy else IDLE_S)}
         newest = {}
-        for job in handlers.unfinished_jobs(request):
+        for job in handlers.unfinished_jobs(request):  # newest first
             newest.setdefault(job.mode, job)
+        shown = None  # the tab to open on: the one whose job is the newest
         for mode, (controls, parts) in tabs.items():
             job = newest.get(mode)
             if job is None:
@@ -249,6 +251,10 @@ def wire_reattach(demo: gr.Blocks, handlers: Handlers, tabs: dict[str, tuple[dic
                 continue
             updates.update(control_updates(controls, values))
             updates[parts.attach] = job.id
+            if shown is None or job.created_at > newest[shown].created_at:
+                shown = mode
+        if tab_bar is not None and shown is not None:
+            updates[tab_bar] = gr.Tabs(selected=shown)
         return updates
 
     demo.load(restore, None, outputs, queue=False, api_visibility="private")

@@ -68,16 +68,25 @@ PHONE_CSS = """
       background: var(--background-fill-primary); padding: 4px 0 0; margin-bottom: -8px;}
   #works-gallery .grid-container {grid-template-columns: repeat(2, minmax(0, 1fr)) !important;}
   #works-gallery .caption-label {font-size: .8em;}
+  /* After Generate a phone scrolls to the wait note (place in line, time left: the result's spinner
+     has no words while the job waits) with the bar above it (the job's state, Cancel): the bar's
+     72 px and the column's two 16 px gaps (the empty outcome block between). The result's top
+     follows on the same screen. One pixel tall while empty, the note can anchor the scroll: else
+     the browser's scroll anchoring (on the examples below) scrolled the bar away when it filled. */
+  .block.wait-note {scroll-margin-top: calc(104px + env(safe-area-inset-bottom)); min-height: 1px;}
 }
 """
 
 
-def scroll_to(selector: str, *, then_prompt: bool = False) -> str:
+def scroll_to(selector: str, *, then_prompt: bool = False, phone: str | None = None) -> str:
     """A click's `js=`: bring `selector` (the first visible match) on screen. It runs in the browser
     before the event's Python, so it scrolls to where the progress and then the result will show.
-    On a phone (columns stacked) the element goes to the top; on a wide screen only as far as needed."""
+    On a phone (columns stacked) the element goes to the top, or `phone` when given; on a wide
+    screen only as far as needed."""
+    target = selector if phone is None else phone
     return f"""() => {{
-      const pick = () => [...document.querySelectorAll({selector!r})].find(e => e.offsetParent !== null);
+      const sel = innerWidth < {PHONE} ? {target!r} : {selector!r};
+      const pick = () => [...document.querySelectorAll(sel)].find(e => e.offsetParent !== null);
       const go = () => {{
         const el = pick(); if (!el) return;
         const box = el.getBoundingClientRect();

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -83,6 +84,38 @@ CLIP_FIRST = Text(
     "Upload a video first (MP4, MOV or WebM, up to 60 s).",
     "请先上传一段视频（MP4、MOV 或 WebM，最长 60 秒）。",
 )
+
+
+# The operator's words in a prompt helper's reason (for the log and the command line): a command
+# in backticks, an environment variable, an exception's name.
+OPERATOR_DETAIL = re.compile(r"`[^`]*`|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Za-z]+(?:Error|Exception)\b|python -m")
+
+# What a person reads instead, by what became of their text (the suggestion's `source`).
+HELPER_FAILED = {
+    "kept": Text("The prompt helper could not run just now, so your text was kept as it is. Try again later.",
+                 "提示词助手暂时无法使用，已保留你的原文，请稍后再试。"),
+    "offline": Text("The prompt helper could not run just now, so an offline template wrote this one.",
+                    "提示词助手暂时无法使用，这一条由离线模板写成。"),
+    "llm": Text("The prompt helper here reads text only, so this one was written without seeing your picture.",
+                "本站的提示词助手只读得懂文字，这一条是在没有看到你图片的情况下写的。"),
+}
+
+TRANSLATION_FAILED = Text(
+    "Your description could not be translated into English this time, so it goes to the model as it "
+    "is. The model reads English only: the video will likely not match it. Write it in English, or "
+    "try again later.",
+    "这次没能把你的描述翻译成英文，会原样交给模型。模型只读得懂英文，生成的视频多半与描述不符。"
+    "请改用英文，或稍后再试。",
+)
+
+
+def for_people(warning: Text, plain: Text) -> Text:
+    """The prompt helper's `warning`, or `plain` when it holds the operator's words (a command, a
+    variable, an exception's name): those go to the log, where whoever runs the server reads them."""
+    if not OPERATOR_DETAIL.search(f"{warning.en} {warning.zh}"):
+        return warning
+    log.warning("prompt helper: %s", warning.en)
+    return plain
 
 
 def helper_off(operator_detail: Text | None) -> Text:
@@ -267,12 +300,17 @@ def free_videos_left(left: int | None, lang: str) -> str:
 # ---------------------------------------------------------------- old photos
 
 def colorize_available(studio) -> bool:
-    """Whether the colorizer's weights are on this machine (a file check: nothing is loaded)."""
+    """Whether the colorizer's weights are on this machine (a file check: nothing is loaded). When
+    they are not, the page says so plainly and the operator's how-to goes to the log."""
     try:
-        return bool(studio.colorizer.available())
+        available = bool(studio.colorizer.available())
     except Exception:  # a broken setting is the operator's to read in the log; the box says "not installed"
         log.exception("cannot tell whether the colorizer is installed")
         return False
+    if not available:
+        log.info("Old photos are animated without colorizing: run `hf download piddnad/DDColor-models "
+                 "ddcolor_modelscope.pth` and restart the studio to add it (docs/old_photo.md).")
+    return available
 
 
 # ---------------------------------------------------------------- Gradio's own English on the page

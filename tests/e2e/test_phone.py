@@ -89,7 +89,8 @@ def test_every_tab_one_tap_away_and_nothing_cramped(browser, app, width, height,
 
 def test_tapping_generate_holds_the_button_until_the_job_ends(browser, app, client):  # noqa: F811
     """A job is rendering, so ours waits in line: the button stays disabled (a second tap cannot
-    silently do nothing) until the job ends, then comes back."""
+    silently do nothing) until the job ends, then comes back; meanwhile the place in line, the bar
+    and the result's top are on screen together."""
     # The page opens first: a job of this address already running when it loads would be reattached
     # to this tab (ui/live.py), holding its Generate; this one is another page's.
     page = open_sized(browser, app)
@@ -106,6 +107,14 @@ def test_tapping_generate_holds_the_button_until_the_job_ends(browser, app, clie
         page.locator("#t2v-result [data-testid=status-tracker]:not(.hide)").first.wait_for(timeout=30_000)
         # The button says where the job stands (the scroll to the progress: tests/e2e/test_feedback.py).
         expect(generate).to_have_text(re.compile(r"⏳ 排队中 · 第 \d+ 位"))  # in line behind the busy job
+        # In line, the result's progress is a spinner with no words: the screen shows the place in
+        # line (the wait note), the bar with Cancel above it, and the result's top below.
+        note = page.locator("#t2v-wait")
+        expect(note).to_contain_text(re.compile(r"排队中：你是第 \d+ 位|下一个就轮到你"))
+        for what, part in (("wait-note", note), ("generate", generate),
+                           ("cancel", panel.get_by_role("button", name="取消", exact=True)),
+                           ("result", page.locator("#t2v-result"))):
+            wait_in_view(page, part, what)
         shot(page, "phone-after-generate-tap", full_page=False)
         tap(page, panel.get_by_role("button", name="取消", exact=True))
         page.get_by_test_id("toast-text").filter(has_text="已取消生成").first.wait_for(timeout=30_000)
@@ -145,4 +154,33 @@ def test_a_tapped_work_opens_on_screen_and_reuse_shows_the_prompt(browser, app, 
         wait_in_view(page, box, "reused-prompt")
         shot(page, "phone-after-reuse", full_page=False)
     finally:
+        page.context.close()
+
+
+def test_a_reloaded_page_opens_on_the_tab_of_its_running_job(browser, slow_app, tmp_path):  # noqa: F811
+    """A phone reloads a page it kept in the background (or a finger pulls to refresh) while an
+    image-to-video job renders: the page opens on 图生视频, whose Generate says where the job is,
+    not on 文生视频 with nothing of it in sight. 150 steps at the slow app's pace last 37 s or more;
+    the test ends the job with the tab's Cancel."""
+    from gradio_client import Client, handle_file
+
+    from tests.conftest import make_photo
+
+    picture = tmp_path / "harbour.png"
+    make_photo(360, 240).save(picture)
+    client = Client(slow_app.url, verbose=False)
+    prompt = unique("boats rocking in a harbour, seen again after a reload")
+    client.submit(image=handle_file(str(picture)), prompt=prompt, num_inference_steps=150, num_frames=9,
+                  api_name="/image_to_video")
+    job = _wait_for_work(client, prompt)[0]  # of this address: the page reattaches it
+    page = open_sized(browser, slow_app)
+    try:
+        expect(page.get_by_role("tab", name="图生视频", exact=True)).to_have_attribute("aria-selected", "true")
+        generate = visible_tab(page).locator(".generate-btn")
+        expect(generate).to_have_text(re.compile(r"⏳ 生成中 \d+%"))
+        shot(page, "phone-reload-opens-its-tab", full_page=False)
+        tap(page, visible_tab(page).get_by_role("button", name="取消", exact=True))
+        expect(generate).to_have_text("🎬 生成视频")
+    finally:
+        client.predict(job_id=job["job_id"], api_name="/cancel_job")
         page.context.close()
