@@ -263,3 +263,15 @@ def test_colorizer_availability_is_a_file_check(studio, monkeypatch, tmp_path):
     start = time.monotonic()
     assert words.colorize_available(Holder()) is True
     assert time.monotonic() - start < 1  # nothing loaded
+
+
+@pytest.mark.parametrize("name, zh, en", [
+    ("5b", "每秒 8 帧：49 帧即 6 秒视频", "8 frames a second: 49 frames make a 6 s video"),
+    ("1.5-5b", "每秒 16 帧：81 帧即 5 秒视频", "16 frames a second: 81 frames make a 5 s video"),
+    ("wan2.2-5b", "每秒 24 帧：121 帧即 5 秒视频", "24 frames a second: 121 frames make a 5 s video"),
+    ("tiny-wan", "每秒 16 帧：9 帧即 0.5 秒视频", "16 frames a second: 9 frames make a 0.5 s video"),
+])
+def test_the_frames_slider_says_how_long_the_video_is(name, zh, en):
+    from cogvideo.engine.models import VARIANTS
+
+    assert words.frames_info(VARIANTS[name]) == Text(en, zh)

@@ -179,6 +179,9 @@ class PageBuilder:
         names.update(ADMIN_TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
+        names.update({f"frames_info.{task}": (text.en, text.zh) for task, variant in
+                      (("t2v", self.config.t2v), ("i2v", self.config.i2v)) if variant
+                      for text in [words.frames_info(variant)]})
         self.unable = {mode: note for mode in MODE_TASKS if (note := unable_note(self.handlers.studio, mode))}
         names.update({f"unable.{mode}": (note.en, note.zh) for mode, note in self.unable.items()})
         self.reads_chinese = self.handlers.studio.reads_chinese
@@ -270,7 +273,7 @@ class PageBuilder:
             num_frames = OpenSlider(
                 variant.min_frames if variant else 9, variant.max_frames if variant else 49,
                 value=variant.num_frames if variant else 49, step=variant.frame_step if variant else 8,
-                label=self.i18n("frames"),
+                label=self.i18n("frames"), info=self.i18n(f"frames_info.{variant.task}") if variant else None,
             )
             model = "—" if variant is None else (
                 f"{variant.name} · {variant.width}×{variant.height} · {variant.fps} fps"  # frames: the slider above

@@ -283,6 +283,16 @@ def header_line(model: str, waiting: int, rendering: int, lane: str, system: str
     return f"{line}\n\n<details class=\"system-fold\"><summary>{fold}</summary>\n\n{system}\n\n</details>"
 
 
+# ---------------------------------------------------------------- length
+
+def frames_info(variant: Variant) -> Text:
+    """What the frames slider's count means to a person: the model's rate, and its own count in
+    seconds (a video of N frames lasts (N − 1) / fps: CogVideoX's 49 at 8 fps are 6 s)."""
+    seconds = f"{(variant.num_frames - 1) / variant.fps:.1f}".removesuffix(".0")
+    return Text(f"{variant.fps} frames a second: {variant.num_frames} frames make a {seconds} s video",
+                f"每秒 {variant.fps} 帧：{variant.num_frames} 帧即 {seconds} 秒视频")
+
+
 # ---------------------------------------------------------------- free videos a day
 
 def free_videos_left(left: int | None, lang: str) -> str:
