@@ -187,3 +187,23 @@ def test_the_sliders_allow_exactly_the_studios_limits(handlers):
     maxima = {(str(b.label), b.maximum) for b in sliders}
     assert any(m == MAX_STEPS for _, m in maxima) and any(m == MAX_GUIDANCE for _, m in maxima)
     assert not any(m in (100, 20) for _, m in maxima)  # the old, narrower limits
+
+
+def test_a_picture_that_cannot_be_used_leaves_the_box_as_it_arrives(handlers, tmp_path, monkeypatch):
+    from tests.conftest import make_photo
+
+    warned = []
+    monkeypatch.setattr(handlers, "_warn", lambda text, lang: warned.append((text, lang)))
+    not_a_picture = tmp_path / "cat.png"
+    not_a_picture.write_text("this is text, not a PNG")
+    assert handlers.check_picture(str(not_a_picture), FakeRequest()) is None  # the box empties
+    [(text, lang)] = warned
+    assert lang == "zh" and "不是图片" in text.zh and "cat.png" in text.zh
+    tiny = tmp_path / "dot.png"
+    make_photo(8, 8).save(tiny)
+    assert handlers.check_picture(str(tiny), FakeRequest(language="en-US")) is None
+    assert warned[-1][1] == "en" and "at least" in warned[-1][0].en
+    good = tmp_path / "photo.png"
+    make_photo(320, 240).save(good)
+    assert isinstance(handlers.check_picture(str(good), FakeRequest()), type(gr.skip()))  # kept as it is
+    assert handlers.check_picture(None, FakeRequest()) is not None and len(warned) == 2

@@ -113,6 +113,22 @@ class Handlers:
     def _warn(self, text: Text, lang: str) -> None:
         words.warn(text, lang)
 
+    def check_picture(self, path: str | None, request: gr.Request = None):
+        """A picture checked as it arrives on the page: one that cannot be used (not a picture,
+        damaged, too small or too large) leaves the box at once with the reason, instead of showing
+        as a broken image until Generate says so. The page's own check; API callers get the same
+        reason from the studio when they submit."""
+        from cogvideo.media.codec import load_image
+
+        if not path:
+            return gr.skip()
+        try:
+            load_image(path).close()
+        except StudioError as exc:
+            self._warn(exc.for_people, self.lang(request))
+            return None
+        return gr.skip()
+
     @staticmethod
     def _job_key(request: gr.Request | None, mode: str) -> str | None:
         """One key per browser session and tab: Cancel on one tab never stops another's job."""

@@ -366,6 +366,9 @@ class PageBuilder:
                     if spec.image_key:
                         image = UploadedImage(label=self.i18n(spec.image_key), type="filepath",
                                               sources=["upload", "clipboard"], height=300)
+                        # Queued, unlike the page's other small events: a toast travels only on the queue.
+                        image.upload(self.handlers.check_picture, image, image, api_visibility="private",
+                                     concurrency_limit=4, show_progress="hidden")
                         controls["image"] = image
                     if spec.video_key:
                         image = gr.Video(label=self.i18n(spec.video_key), sources=["upload"], height=300,

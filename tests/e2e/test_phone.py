@@ -184,3 +184,28 @@ def test_a_reloaded_page_opens_on_the_tab_of_its_running_job(browser, slow_app, 
     finally:
         client.predict(job_id=job["job_id"], api_name="/cancel_job")
         page.context.close()
+
+
+@pytest.mark.parametrize("locale, width, height", [("zh-CN", 390, 844), ("en-US", 1366, 900)], ids=["zh-phone", "en-desktop"])
+def test_a_file_that_is_not_a_picture_is_refused_as_it_arrives(browser, app, tmp_path, locale, width, height):  # noqa: F811
+    page = open_sized(browser, app, width, height, locale)
+    try:
+        tap(page, page.get_by_role("tab", name="图生视频" if locale == "zh-CN" else "Image to video", exact=True))
+        panel = visible_tab(page)
+        not_a_picture = tmp_path / "holiday.png"
+        not_a_picture.write_text("a text file with a picture's name")
+        panel.locator("input[type=file]").first.set_input_files(str(not_a_picture))
+        # Said at once, in the page's language, and the box is empty again: no broken image until Generate.
+        reason = "不是图片" if locale == "zh-CN" else "not an image"
+        toast = page.get_by_test_id("toast-text").filter(has_text=reason)
+        expect(toast.first).to_be_visible(timeout=15_000)
+        expect(toast.first).to_contain_text("holiday.png")
+        expect(panel.locator("img")).to_have_count(0)
+        # The picture once the toast has flown in (its box fully opaque and on screen).
+        page.wait_for_function("""(el) => { const toast = el.closest('.toast-body') || el;
+            const box = toast.getBoundingClientRect();
+            return getComputedStyle(toast).opacity === '1' && box.top >= 0 && box.bottom <= innerHeight; }""",
+                               arg=toast.first.element_handle(), timeout=10_000)
+        shot(page, f"phone-not-a-picture-{locale}", full_page=False)
+    finally:
+        page.close()
