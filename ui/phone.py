@@ -58,6 +58,10 @@ PHONE_CSS = """
     border: none; border-radius: 0; white-space: normal; display: -webkit-box; -webkit-line-clamp: 3;
     -webkit-box-orient: vertical; overflow: hidden; line-height: 1.3;}
 #works-gallery .grid-container {grid-auto-rows: auto; grid-template-rows: none;}
+/* The footer holds one link ("Use via API"), so the dot Gradio puts after it separates nothing; on a
+   phone Gradio hides the link and the dot stays alone at the page's end. Top level on purpose:
+   Gradio scopes rules inside @media to the page's body, and the footer sits outside it. */
+footer .divider {display: none;}
 @media (max-width: 640px) {
   .tab-container button {padding: 0 var(--size-2); font-size: var(--text-md);}
   /* The Generate bar stays under the thumb while its tab's form scrolls by. */

@@ -59,6 +59,8 @@ def test_every_tab_one_tap_away_and_nothing_cramped(browser, app, width, height,
             # In the bar itself, not in Gradio's "⋯" overflow menu.
             assert tab.evaluate("el => el.closest('.overflow-dropdown') === null"), f"{name} is behind ⋯"
         assert not page.locator(".overflow-menu:not(.hide) > button").first.is_visible(), "a ⋯ menu shows"
+        # No stray "·" from Gradio's footer at the page's end (its one link hides on a phone).
+        assert not any(dot.is_visible() for dot in page.locator("footer .divider").all()), "a stray · in the footer"
         scroll = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
         assert scroll[0] <= scroll[1], f"the page scrolls sideways: {scroll}"
         panel = visible_tab(page)
