@@ -125,7 +125,7 @@ class StudioMcpServer(MCPServer):
             if context is not None:
                 with contextlib.suppress(ValueError, AttributeError):  # no HTTP request behind the call
                     lang = _lang(context.request_context.request)
-            raise ToolError(f"Error executing tool {name}: " + pick(Text(en, zh), lang)) from exc.__cause__
+            raise ToolError(pick(Text(en, zh), lang)) from exc.__cause__  # as the tools' own refusals: the reason alone
 
 
 class McpEndpoint:
@@ -330,7 +330,9 @@ def _job_runner(service: JobService, studio: Studio, options: ApiOptions):
             job = await _follow(service, job, principal.owner, ctx)
             if job.status in (FAILED, CANCELLED):
                 error = job.error or Text("The job was cancelled.", "任务已取消。")
-                raise ToolError(f"Job {job.id} {job.status}: " + pick(error, lang))
+                outcome = Text("failed", "失败") if job.status == FAILED else Text("was cancelled", "已取消")
+                raise ToolError(pick(Text(f"Job {job.id} {outcome.en}: {error.en}",
+                                          f"任务 {job.id} {outcome.zh}：{error.zh}"), lang))
         return _view(job, _files_base(request, options))
 
     return run_job
