@@ -57,6 +57,34 @@ async def answer(send: Send, status: int, text: str, headers: dict[str, str] | N
     await send({"type": "http.response.body", "body": body})
 
 
+def rewriting(send: Send, status: int, rewrite) -> Send:
+    """A `send` that holds back an answer of `status` and hands it to `rewrite(start, body)`, which
+    returns the answer to send instead, as (start message, body bytes), or None to send it as it
+    was. The servers behind (Gradio, the MCP SDK) send their error answers in one piece."""
+    held: Message | None = None
+
+    async def wrapped(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == status:
+            held = message
+            return
+        if held is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        start, held = held, None
+        replaced = rewrite(start, message.get("body", b""))
+        if replaced is None:
+            await send(start)
+            await send(message)
+            return
+        new_start, body = replaced
+        headers = [(k, v) for k, v in new_start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**new_start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
 async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None once it passes `limit` bytes (the rest is not read)."""
     chunks, size = [], 0

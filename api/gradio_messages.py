@@ -24,7 +24,7 @@ import json
 
 from starlette.types import Message, Receive, Scope, Send
 
-from .asgi import language, say
+from .asgi import language, rewriting, say
 
 PREFIX = "/gradio_api"
 RETRY_AFTER_S = 10
@@ -64,29 +64,16 @@ class GradioMessages:
 
 
 def _queue_full_in_our_words(send: Send, text: str) -> Send:
-    """A `send` that holds back a 503, and turns it into ours if it is Gradio's "Queue is full"."""
-    held: Message | None = None
+    """A `send` that turns Gradio's 503 "Queue is full" into ours (429, with when to retry)."""
 
-    async def wrapped(message: Message) -> None:
-        nonlocal held
-        if message["type"] == "http.response.start" and message["status"] == 503:
-            held = message
-            return
-        if held is None or message["type"] != "http.response.body":
-            await send(message)
-            return
-        start, held = held, None  # Gradio's error answers come in one piece
-        if b"Queue is full" not in message.get("body", b""):
-            await send(start)
-            await send(message)
-            return
-        body = json.dumps({"detail": text}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(RETRY_AFTER_S).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    def rewrite(start: Message, body: bytes):
+        if b"Queue is full" not in body:
+            return None
+        return {"type": "http.response.start", "status": 429, "headers": [
+            (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_S).encode())]}, \
+            json.dumps({"detail": text}, ensure_ascii=False).encode()
 
-    return wrapped
+    return rewriting(send, 503, rewrite)
 
 
 def _errors_in_our_words(send: Send, text: str) -> Send:

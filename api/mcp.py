@@ -64,6 +64,7 @@ from jobs import JobNotFound, JobService
 from jobs.job import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from jobs.keys import ApiKeys, Principal
 
+from .asgi import rewriting
 from .auth import authorize
 from .errors import ApiError, field_problem
 from .limits import RateLimiter
@@ -251,32 +252,18 @@ PROTOCOL_ERRORS = {
 
 
 def _protocol_errors_in_our_words(send: Send, lang: str) -> Send:
-    """A `send` that puts `PROTOCOL_ERRORS` into the SDK's 400 answers (one piece of JSON each)."""
-    held: dict | None = None
+    """A `send` that puts `PROTOCOL_ERRORS` into the SDK's 400 answers."""
 
-    async def wrapped(message) -> None:
-        nonlocal held
-        if message["type"] == "http.response.start" and message["status"] == 400:
-            held = message
-            return
-        if held is None or message["type"] != "http.response.body":
-            await send(message)
-            return
-        start, held = held, None
+    def rewrite(start, body: bytes):
         try:
-            answer = json.loads(message.get("body", b""))
+            answer = json.loads(body)
             text = PROTOCOL_ERRORS[answer["error"]["code"]]
         except (ValueError, KeyError, TypeError):  # not one of those: as the SDK wrote it
-            await send(start)
-            await send(message)
-            return
+            return None
         answer["error"]["message"] = pick(text, lang)
-        body = json.dumps(answer, ensure_ascii=False).encode()
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        return start, json.dumps(answer, ensure_ascii=False).encode()
 
-    return wrapped
+    return rewriting(send, 400, rewrite)
 
 
 def mcp_routes(endpoint: McpEndpoint, path: str = MOUNT) -> list:
