@@ -232,6 +232,16 @@ class PageBuilder:
         """A cheap UI-only event: not in the API, not queued."""
         return event_fn(*args, queue=False, api_visibility="private", **kwargs)
 
+    def picture_box(self, spec: "TabSpec") -> UploadedImage:
+        """A tab's picture input. A file that cannot be used leaves it as it arrives, with the reason
+        (`Handlers.check_picture`): queued, unlike the page's other small events, because a toast
+        travels only on the queue."""
+        image = UploadedImage(label=self.i18n(spec.image_key), type="filepath", sources=["upload", "clipboard"],
+                              height=300)
+        image.upload(self.handlers.check_picture, image, image, api_visibility="private", concurrency_limit=4,
+                     show_progress="hidden")
+        return image
+
     def settings(self, variant: Variant | None, default_music: str) -> dict[str, gr.components.Component]:
         """Style, music, enhancement and advanced controls, keyed by the handler parameter they feed."""
         with gr.Row():
@@ -364,12 +374,7 @@ class PageBuilder:
                 with gr.Column(scale=5):
                     image = None
                     if spec.image_key:
-                        image = UploadedImage(label=self.i18n(spec.image_key), type="filepath",
-                                              sources=["upload", "clipboard"], height=300)
-                        # Queued, unlike the page's other small events: a toast travels only on the queue.
-                        image.upload(self.handlers.check_picture, image, image, api_visibility="private",
-                                     concurrency_limit=4, show_progress="hidden")
-                        controls["image"] = image
+                        image = controls["image"] = self.picture_box(spec)
                     if spec.video_key:
                         image = gr.Video(label=self.i18n(spec.video_key), sources=["upload"], height=300,
                                          elem_id=f"{spec.tab_id}-source")
