@@ -179,9 +179,9 @@ class PageBuilder:
         names.update(ADMIN_TEXT)
         self.loras = self.handlers.studio.loras
         names.update(aspect_names({"t2v": self.config.t2v, "i2v": self.config.i2v}))
-        names.update({f"frames_info.{task}": (text.en, text.zh) for task, variant in
-                      (("t2v", self.config.t2v), ("i2v", self.config.i2v)) if variant
-                      for text in [words.frames_info(variant)]})
+        for variant in filter(None, (self.config.t2v, self.config.i2v)):
+            info = words.frames_info(variant)
+            names[f"frames_info.{variant.task}"] = (info.en, info.zh)
         self.unable = {mode: note for mode in MODE_TASKS if (note := unable_note(self.handlers.studio, mode))}
         names.update({f"unable.{mode}": (note.en, note.zh) for mode, note in self.unable.items()})
         self.reads_chinese = self.handlers.studio.reads_chinese
